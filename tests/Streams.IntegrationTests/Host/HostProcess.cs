@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Streams.IntegrationTests.Host;
+
+/// <summary>The real host executable run as a child process, as an operator would run it.</summary>
+internal sealed partial class HostProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+    private readonly StringBuilder errors = new();
+
+    private HostProcess(Process process, string stateDirectory)
+    {
+        this.process = process;
+        StateDirectory = stateDirectory;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (errors) { errors.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string StateDirectory { get; }
+
+    public string Output { get { lock (output) { return output.ToString(); } } }
+
+    public string Errors { get { lock (errors) { return errors.ToString(); } } }
+
+    public bool HasExited => process.HasExited;
+
+    public int ExitCode => process.ExitCode;
+
+    /// <summary>Starts <c>Streams.Host</c> with its own state directory (and working directory) and extra arguments.</summary>
+    public static HostProcess Start(IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
+    {
+        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-host-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(stateDirectory);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = stateDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Streams.Host.dll"));
+        start.ArgumentList.Add($"--Streams:StateDir={stateDirectory}");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        return new HostProcess(Process.Start(start)!, stateDirectory);
+    }
+
+    /// <summary>Waits until the host wrote <paramref name="file"/> in its state directory, and returns its content.</summary>
+    public async Task<string> WaitForStateFileAsync(string file, TimeSpan timeout)
+    {
+        var path = Path.Combine(StateDirectory, file);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (File.Exists(path) && (await File.ReadAllTextAsync(path)).Trim() is { Length: > 0 } content)
+            {
+                return content;
+            }
+
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The host exited with {process.ExitCode}: {Errors}{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"No {file} after {timeout}: {Errors}{Output}");
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
+    public void Interrupt() => _ = Kill(process.Id, 2);
+
+    /// <summary>SIGKILL: no chance to clean up.</summary>
+    public void KillHard() => process.Kill(entireProcessTree: false);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            Interrupt();
+            try
+            {
+                await WaitForExitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        process.Dispose();
+        try
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

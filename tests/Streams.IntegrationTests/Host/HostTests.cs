@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Confluent.Kafka;
+using Npgsql;
+using Streams.Contracts.Topics;
+
+namespace Streams.IntegrationTests.Host;
+
+/// <summary>The host with no configuration: what a new user runs first.</summary>
+public sealed class HostTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task WithNoConfiguration_StartsEmbeddedBrokerAndPostgres_ProvisionsAndMigrates_AndStopsCleanlyOnCtrlC()
+    {
+        await using var host = HostProcess.Start();
+        var bootstrap = await host.WaitForStateFileAsync("bootstrap", StartTimeout);
+        var connectionString = await host.WaitForStateFileAsync("postgres", StartTimeout);
+        Assert.Contains(bootstrap, host.Output, StringComparison.Ordinal);
+
+        var catalog = new TopicCatalog(new TopicsOptions());
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
+        {
+            var topics = admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.ToDictionary(t => t.Topic, t => t.Partitions.Count);
+            foreach (var topic in catalog.All)
+            {
+                Assert.True(topics.TryGetValue(topic.Name, out var partitions), $"topic {topic.Name} missing");
+                Assert.Equal(topic.Partitions, partitions);
+            }
+        }
+
+        await WaitForMigrationsAsync(connectionString);
+        var pgFolder = Path.Combine(host.StateDirectory, "pg");
+
+        host.Interrupt();
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.False(Directory.Exists(pgFolder), "the throwaway PostgreSQL folder is removed on exit");
+        await using var gone = NpgsqlDataSource.Create(connectionString);
+        await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await gone.OpenConnectionAsync());
+    }
+
+    [SkippableFact]
+    public async Task WithNoConfiguration_ANonDotNetKafkaClient_ListsEveryCatalogTopic()
+    {
+        var kcat = new[] { "/usr/bin/kcat", "/usr/local/bin/kcat" }.FirstOrDefault(File.Exists);
+        Skip.If(kcat is null, "kcat is not installed (Debian package kcat; .ci/run installs it)");
+        await using var host = HostProcess.Start();
+        var bootstrap = await host.WaitForStateFileAsync("bootstrap", StartTimeout);
+
+        var start = new ProcessStartInfo(kcat!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "-L", "-J", "-b", bootstrap })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var json = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+
+        using var document = JsonDocument.Parse(json);
+        var listed = document.RootElement.GetProperty("topics").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("topic").GetString()!, t => t.GetProperty("partitions").GetArrayLength());
+        foreach (var topic in new TopicCatalog(new TopicsOptions()).All)
+        {
+            Assert.Equal(topic.Partitions, listed[topic.Name]);
+        }
+    }
+
+    [Theory]
+    [InlineData("--Topics:Partitions=0", "Partitions")]
+    [InlineData("--Kafka:EmbeddedBrokers=many", "Kafka:EmbeddedBrokers")]
+    [InlineData("--Topics:Clickstream=no spaces allowed", "Clickstream")]
+    [InlineData("--ConnectionStrings:Profiles=Host=;Bogus Key=1", "ConnectionStrings:Profiles")]
+    public async Task InvalidConfiguration_ExitsWithCode2AndAOneLineReason(string argument, string named)
+    {
+        await using var host = HostProcess.Start(arguments: argument);
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var reason = host.Errors.Trim();
+        Assert.DoesNotContain('\n', reason);
+        Assert.Contains(named, reason, StringComparison.Ordinal);
+    }
+
+    private static async Task WaitForMigrationsAsync(string connectionString)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand("select count(*) from schema_migrations");
+                if ((long)(await command.ExecuteScalarAsync())! > 0)
+                {
+                    return;
+                }
+            }
+            catch (PostgresException) when (clock.Elapsed < StartTimeout)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

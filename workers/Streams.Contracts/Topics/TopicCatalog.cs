@@ -1,0 +1,69 @@
+namespace Streams.Contracts.Topics;
+
+/// <summary>What a topic is for.</summary>
+public enum TopicRole
+{
+    Input,
+    Quarantine,
+    Output,
+    Internal,
+}
+
+/// <summary>One topic the service owns or reads: name, size and retention policy.</summary>
+/// <param name="Name">Topic name.</param>
+/// <param name="Role">Input, quarantine, output or internal.</param>
+/// <param name="Partitions">Partition count.</param>
+/// <param name="ReplicationFactor">Replicas per partition.</param>
+/// <param name="Compacted">True for <c>cleanup.policy=compact</c> (latest value per key), false for delete.</param>
+public sealed record TopicSpec(string Name, TopicRole Role, int Partitions, short ReplicationFactor, bool Compacted)
+{
+    /// <summary>The Kafka <c>cleanup.policy</c> value.</summary>
+    public string CleanupPolicy => Compacted ? "compact" : "delete";
+}
+
+/// <summary>
+/// Every topic of CONTRACT.md §1, in one place, so the provisioner, the workers and the tests agree on names and policy.
+/// </summary>
+public sealed class TopicCatalog
+{
+    public TopicCatalog(TopicsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Names = options;
+        Inputs = [options.Clickstream, options.Store, options.Callcenter, options.Social, options.Consent];
+
+        var specs = new List<TopicSpec>();
+        foreach (var input in Inputs)
+        {
+            specs.Add(Spec(input, TopicRole.Input, compacted: false));
+        }
+
+        foreach (var input in Inputs)
+        {
+            specs.Add(Spec(TopicsOptions.QuarantineOf(input), TopicRole.Quarantine, compacted: false));
+        }
+
+        specs.Add(Spec(options.Profiles, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.ProfileMerges, TopicRole.Output, compacted: false));
+        specs.Add(Spec(options.Segments, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
+        All = specs;
+
+        TopicSpec Spec(string name, TopicRole role, bool compacted) =>
+            new(name, role, options.Partitions, options.ReplicationFactor, compacted);
+    }
+
+    /// <summary>The configured names.</summary>
+    public TopicsOptions Names { get; }
+
+    /// <summary>The input topics: clickstream, store, callcenter, social, consent.</summary>
+    public IReadOnlyList<string> Inputs { get; }
+
+    /// <summary>Every topic, inputs first.</summary>
+    public IReadOnlyList<TopicSpec> All { get; }
+
+    /// <summary>The spec of a topic by name.</summary>
+    public TopicSpec this[string name] => All.FirstOrDefault(t => t.Name == name)
+        ?? throw new KeyNotFoundException($"'{name}' is not in the topic catalog.");
+}

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Streams.Contracts.Topics;
+
+/// <summary>
+/// Topic names and sizing (configuration section <c>Topics</c>). Defaults are the names of CONTRACT.md §1.
+/// Quarantine topics are always <c>&lt;input topic&gt;.quarantine</c>.
+/// </summary>
+public sealed class TopicsOptions
+{
+    public const string Section = "Topics";
+
+    [Required, RegularExpression(TopicName.Pattern)] public string Clickstream { get; set; } = "clickstream";
+    [Required, RegularExpression(TopicName.Pattern)] public string Store { get; set; } = "store";
+    [Required, RegularExpression(TopicName.Pattern)] public string Callcenter { get; set; } = "callcenter";
+    [Required, RegularExpression(TopicName.Pattern)] public string Social { get; set; } = "social";
+    [Required, RegularExpression(TopicName.Pattern)] public string Consent { get; set; } = "consent";
+    [Required, RegularExpression(TopicName.Pattern)] public string Profiles { get; set; } = "profiles";
+    [Required, RegularExpression(TopicName.Pattern)] public string ProfileMerges { get; set; } = "profile-merges";
+    [Required, RegularExpression(TopicName.Pattern)] public string Segments { get; set; } = "segments";
+    [Required, RegularExpression(TopicName.Pattern)] public string SegmentCatalog { get; set; } = "segment-catalog";
+
+    /// <summary>Internal: pseudonymous canonical events from ingest to the profiles worker.</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string Canonical { get; set; } = "streams.canonical-events";
+
+    /// <summary>Partitions of every topic the service creates (default 4).</summary>
+    [Range(1, 10_000)] public int Partitions { get; set; } = 4;
+
+    /// <summary>Replication factor of every topic the service creates (default 1; use 3 on a production cluster).</summary>
+    [Range(1, 32)] public short ReplicationFactor { get; set; } = 1;
+
+    /// <summary>The quarantine topic of an input topic.</summary>
+    public static string QuarantineOf(string inputTopic) => inputTopic + ".quarantine";
+}
+
+internal static class TopicName
+{
+    // Kafka's legal topic characters; at most 249 of them.
+    public const string Pattern = "^[a-zA-Z0-9._-]{1,249}$";
+}

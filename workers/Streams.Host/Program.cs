@@ -1,0 +1,3 @@
+using Streams.Host;
+
+return await StreamsHost.RunAsync(args);

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Streams.Infrastructure.Hosting;
+
+namespace Streams.Host;
+
+/// <summary>Builds and runs the host; turns configuration mistakes into exit code 2 with a one-line reason.</summary>
+public static class StreamsHost
+{
+    public const int ExitOk = 0;
+    public const int ExitConfiguration = 2;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            using var host = Build(args);
+            await host.RunAsync().ConfigureAwait(false);
+            return ExitOk;
+        }
+        catch (Exception e) when (ConfigurationProblem(e) is { } reason)
+        {
+            await Console.Error.WriteLineAsync($"streams: configuration error: {reason}").ConfigureAwait(false);
+            return ExitConfiguration;
+        }
+    }
+
+    public static IHost Build(string[] args)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(args);
+        builder.AddStreamsEnvironment();
+        return builder.Build();
+    }
+
+    /// <summary>The one-line reason when <paramref name="e"/> means the configuration cannot work, else null.</summary>
+    internal static string? ConfigurationProblem(Exception e) => e switch
+    {
+        StreamsConfigurationException c => c.Message,
+        OptionsValidationException v => string.Join("; ", v.Failures),
+        // The configuration binder's own wording names the key and the type; that is the reason a person needs.
+        InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException } b => b.Message,
+        AggregateException { InnerExceptions.Count: 1 } a => ConfigurationProblem(a.InnerExceptions[0]),
+        _ => null,
+    };
+}

@@ -1,0 +1,192 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
+
+namespace Streams.Infrastructure.Hosting;
+
+/// <summary>
+/// The broker and database the workers use, resolved once at start as CONTRACT.md §7 says: configured ones when given,
+/// else an embedded broker and a throwaway local PostgreSQL. Topics are provisioned and migrations applied before any
+/// worker starts.
+/// </summary>
+public sealed class StreamsEnvironment(
+    IConfiguration configuration,
+    IOptions<StreamsOptions> streamsOptions,
+    IOptions<KafkaOptions> kafkaOptions,
+    TopicCatalog catalog,
+    TopicProvisioner provisioner,
+    ILoggerFactory loggerFactory) : IAsyncDisposable
+{
+    /// <summary>Name of the connection string of the profile store.</summary>
+    public const string ConnectionName = "Profiles";
+
+    private readonly ILogger logger = loggerFactory.CreateLogger<StreamsEnvironment>();
+    private NpgsqlDataSource? dataSource;
+    private string? bootstrapServers;
+
+    /// <summary>The embedded broker, when one was started.</summary>
+    public EmbeddedKafkaCluster? EmbeddedKafka { get; private set; }
+
+    /// <summary>The throwaway PostgreSQL, when one was started.</summary>
+    public LocalPostgresCluster? LocalPostgres { get; private set; }
+
+    /// <summary>Kafka bootstrap servers the workers connect to.</summary>
+    public string BootstrapServers => bootstrapServers ?? throw NotStarted();
+
+    /// <summary>The one data source of the process.</summary>
+    public NpgsqlDataSource DataSource => dataSource ?? throw NotStarted();
+
+    /// <summary>Absolute path of the state directory.</summary>
+    public string StateDirectory { get; } = Path.GetFullPath(streamsOptions.Value.StateDir);
+
+    /// <summary>True once <see cref="StartAsync"/> has finished.</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>Resolves, starts and prepares the broker and the database.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(StateDirectory);
+        await StartKafkaAsync(cancellationToken).ConfigureAwait(false);
+        await StartPostgresAsync(cancellationToken).ConfigureAwait(false);
+        IsReady = true;
+    }
+
+    private async Task StartKafkaAsync(CancellationToken cancellationToken)
+    {
+        var kafka = kafkaOptions.Value;
+        if (kafka.UseEmbedded)
+        {
+            EmbeddedKafka = EmbeddedKafkaCluster.Start(kafka.EmbeddedBrokers);
+            provisioner.Provision(EmbeddedKafka, catalog.All);
+            bootstrapServers = EmbeddedKafka.BootstrapServers;
+            Announce("Kafka (embedded broker)", "bootstrap", bootstrapServers);
+        }
+        else
+        {
+            bootstrapServers = kafka.BootstrapServers!.Trim();
+            try
+            {
+                await provisioner.ProvisionAsync(bootstrapServers, catalog.All, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Confluent.Kafka.KafkaException e)
+            {
+                throw new StreamsConfigurationException($"Kafka at '{bootstrapServers}' did not answer: {e.Error.Reason}", e);
+            }
+
+            Announce("Kafka", "bootstrap", bootstrapServers);
+        }
+    }
+
+    private async Task StartPostgresAsync(CancellationToken cancellationToken)
+    {
+        var connectionString = configuration.GetConnectionString(ConnectionName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            try
+            {
+                LocalPostgres = await LocalPostgresCluster.StartAsync(PostgresDirectory(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresBinariesNotFoundException e)
+            {
+                throw new StreamsConfigurationException(e.Message, e);
+            }
+
+            connectionString = LocalPostgres.ConnectionString;
+            Announce("PostgreSQL (throwaway local cluster)", "postgres", connectionString);
+        }
+        else
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(connectionString);
+            }
+            catch (ArgumentException e)
+            {
+                throw new StreamsConfigurationException($"ConnectionStrings:{ConnectionName} is not a valid connection string: {e.Message}", e);
+            }
+
+            Announce("PostgreSQL", "postgres", Redacted(connectionString));
+        }
+
+        dataSource = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(loggerFactory).Build();
+        try
+        {
+            await new MigrationRunner(dataSource, loggerFactory.CreateLogger<MigrationRunner>()).MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new StreamsConfigurationException($"PostgreSQL did not accept the connection: {e.Message}", e);
+        }
+    }
+
+    // PostgreSQL runs as the postgres user when we are root, and that user must be able to reach its folder. The state
+    // dir is used when it can; otherwise a temporary folder, whose path is then logged.
+    private string PostgresDirectory()
+    {
+        var preferred = Path.Combine(StateDirectory, "pg");
+        if (!Environment.IsPrivilegedProcess || OthersCanTraverse(StateDirectory))
+        {
+            return preferred;
+        }
+
+        var fallback = Path.Combine(Path.GetTempPath(), "streams-pg-" + Convert.ToHexStringLower(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(StateDirectory)))[..12]);
+        logger.LogInformation("State dir is not reachable by the postgres user; the local cluster lives in {Directory}", fallback);
+        return fallback;
+    }
+
+    private static bool OthersCanTraverse(string directory)
+    {
+        for (var dir = new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
+        {
+            if (dir.Exists && !dir.UnixFileMode.HasFlag(UnixFileMode.OtherExecute))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Announce(string what, string file, string address)
+    {
+        File.WriteAllText(Path.Combine(StateDirectory, file), address + Environment.NewLine);
+        // Printed on purpose (not only logged): a person or a script starting the host reads these lines.
+        Console.WriteLine($"{what}: {address}");
+    }
+
+    private static string Redacted(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!string.IsNullOrEmpty(builder.Password))
+        {
+            builder.Password = "***";
+        }
+
+        return builder.ConnectionString;
+    }
+
+    private static InvalidOperationException NotStarted() => new("The Streams environment has not been started.");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (dataSource is not null)
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            dataSource = null;
+        }
+
+        if (LocalPostgres is not null)
+        {
+            await LocalPostgres.DisposeAsync().ConfigureAwait(false);
+            LocalPostgres = null;
+        }
+
+        EmbeddedKafka?.Dispose();
+        EmbeddedKafka = null;
+    }
+}
