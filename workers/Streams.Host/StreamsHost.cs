@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Streams.Infrastructure.Hosting;
+using Streams.Ingest;
 
 namespace Streams.Host;
 
@@ -25,11 +26,20 @@ public static class StreamsHost
         }
     }
 
-    public static IHost Build(string[] args)
+    public static IHost Build(string[] args) => CreateBuilder(args).Build();
+
+    /// <summary>The host's builder with every capability added; tests add to it before building.</summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(args);
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            // appsettings.json sits next to the executable; the state dir stays relative to where the host is run.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.AddStreamsEnvironment();
-        return builder.Build();
+        builder.AddIngest();
+        return builder;
     }
 
     /// <summary>The one-line reason when <paramref name="e"/> means the configuration cannot work, else null.</summary>

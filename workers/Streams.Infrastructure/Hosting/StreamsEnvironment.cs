@@ -19,6 +19,7 @@ public sealed class StreamsEnvironment(
     IOptions<KafkaOptions> kafkaOptions,
     TopicCatalog catalog,
     TopicProvisioner provisioner,
+    IEnumerable<MigrationAssembly> migrationAssemblies,
     ILoggerFactory loggerFactory) : IAsyncDisposable
 {
     /// <summary>Name of the connection string of the profile store.</summary>
@@ -115,7 +116,9 @@ public sealed class StreamsEnvironment(
         dataSource = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(loggerFactory).Build();
         try
         {
-            await new MigrationRunner(dataSource, loggerFactory.CreateLogger<MigrationRunner>()).MigrateAsync(cancellationToken).ConfigureAwait(false);
+            var migrations = Migration.FromAssemblies([.. migrationAssemblies.Select(m => m.Assembly).Distinct()]);
+            await new MigrationRunner(dataSource, loggerFactory.CreateLogger<MigrationRunner>())
+                .MigrateAsync(migrations, cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {

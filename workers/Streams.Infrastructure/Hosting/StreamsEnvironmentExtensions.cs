@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Infrastructure.Hosting;
 
@@ -21,6 +22,7 @@ public static class StreamsEnvironmentExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<IOptions<TopicsOptions>>().Value));
         builder.Services.AddSingleton<TopicProvisioner>();
+        builder.Services.AddSingleton(new MigrationAssembly(typeof(MigrationRunner).Assembly));
         builder.Services.AddSingleton<StreamsEnvironment>();
         builder.Services.AddHostedService<StreamsEnvironmentService>();
         return builder;

@@ -105,7 +105,8 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
         {
             var results = await admin.DescribeConfigsAsync(
                 topics.Select(t => new ConfigResource { Type = ResourceType.Topic, Name = t.Name }),
-                new DescribeConfigsOptions { RequestTimeout = AdminTimeout }).ConfigureAwait(false);
+                // Brokers answer this in milliseconds; one that cannot (the embedded mock) should not hold the start up.
+                new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(3) }).ConfigureAwait(false);
             var problems = new List<string>();
             foreach (var result in results)
             {

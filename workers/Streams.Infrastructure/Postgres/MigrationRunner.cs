@@ -41,6 +41,13 @@ public sealed record Migration(string Id, string Sql)
 }
 
 /// <summary>
+/// An assembly whose <c>Migrations/*.sql</c> resources belong to the database. Each capability registers its own;
+/// ids are global, so each capability numbers in its own range (infrastructure 0001–0099, ingest 0100–0199,
+/// profiles 0200–0299, segmentation 0300–0399).
+/// </summary>
+public sealed record MigrationAssembly(Assembly Assembly);
+
+/// <summary>
 /// Applies ordered migrations once each, each inside its own transaction, recording them in <c>schema_migrations</c>.
 /// Two processes may run it at once: a session advisory lock makes the second wait and then find nothing to do.
 /// </summary>
@@ -49,7 +56,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
     // An arbitrary constant, combined with the schema name so that test schemas in one database do not wait on each other.
     private const int LockNamespace = 0x5354524d; // "STRM"
 
-    /// <summary>The migrations that ship with the service.</summary>
+    /// <summary>The migrations of the infrastructure itself (the shared tables).</summary>
     public static IReadOnlyList<Migration> Bundled { get; } = Migration.FromAssemblies(typeof(MigrationRunner).Assembly);
 
     /// <summary>Applies the bundled migrations.</summary>

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Streams.Host;
+
+namespace Streams.IntegrationTests.Fixtures;
+
+/// <summary>The real host, built by the host's own wiring, in this process, against the run's broker and a fresh database.</summary>
+public sealed class InProcessHost : IAsyncDisposable
+{
+    /// <summary>The key of the test vectors.</summary>
+    public const string TestKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    private readonly IHost host;
+    private readonly string stateDirectory;
+
+    private InProcessHost(IHost host, string stateDirectory, string connectionString, CapturingLoggerProvider logs)
+    {
+        this.host = host;
+        this.stateDirectory = stateDirectory;
+        ConnectionString = connectionString;
+        Logs = logs;
+    }
+
+    public string ConnectionString { get; }
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public IServiceProvider Services => host.Services;
+
+    /// <summary>The arguments that point a host at the run's broker and a database, with the test key.</summary>
+    public static string[] Arguments(KafkaFixture kafka, TestTopics topics, string connectionString, string stateDirectory) =>
+    [
+        .. topics.HostArguments,
+        $"--Kafka:BootstrapServers={kafka.BootstrapServers}",
+        $"--ConnectionStrings:Profiles={connectionString}",
+        "--Pseudonymization:ActiveKeyId=k1",
+        $"--Pseudonymization:Keys:k1={TestKey}",
+        $"--Streams:StateDir={stateDirectory}",
+        "--Ingest:MaxBatchWait=00:00:00.050",
+    ];
+
+    public static async Task<InProcessHost> StartAsync(
+        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments)
+    {
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var logs = new CapturingLoggerProvider();
+        var builder = StreamsHost.CreateBuilder([.. Arguments(kafka, topics, connectionString, stateDirectory), .. extraArguments]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace);
+        var host = builder.Build();
+        await host.StartAsync();
+        return new InProcessHost(host, stateDirectory, connectionString, logs);
+    }
+
+    public T Get<T>() where T : notnull => host.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StopAsync(timeout.Token);
+        host.Dispose();
+        try
+        {
+            Directory.Delete(stateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

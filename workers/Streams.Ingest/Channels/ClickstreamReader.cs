@@ -1,0 +1,42 @@
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Validation;
+
+namespace Streams.Ingest.Channels;
+
+/// <summary>CONTRACT §2.1. The IP, the user agent and the URL are read only to derive non-personal values.</summary>
+internal static class ClickstreamReader
+{
+    public static readonly string[] EventTypes = ["page_view", "product_view", "add_to_cart", "purchase", "search"];
+
+    private const int MaxPageCategoryLength = 64;
+
+    public static ClickstreamAttributes? Read(FieldReader f, IdentifierSet identifiers)
+    {
+        identifiers.Read(f, "anonymous_id", IdentifierType.Device, required: true);
+        identifiers.Read(f, "email", IdentifierType.Email);
+        var eventType = f.Enum("event_type", EventTypes, required: true);
+        var pageCategory = f.String("page_category");
+        var url = f.String("url");
+        var dwellMs = f.Integer("dwell_ms", min: 0);
+        var revenue = f.Number("revenue", min: 0);
+        var currency = f.Currency("currency", required: f.Has("revenue"));
+        var userAgent = f.String("user_agent");
+        f.String("ip");
+
+        return eventType is null
+            ? null
+            : new ClickstreamAttributes(eventType, PageCategory(pageCategory, url), dwellMs, revenue, currency, DeviceClassifier.Classify(userAgent));
+    }
+
+    private static string? PageCategory(string? pageCategory, string? url)
+    {
+        var given = pageCategory?.Trim();
+        if (!string.IsNullOrEmpty(given))
+        {
+            return (given.Length > MaxPageCategoryLength ? given[..MaxPageCategoryLength] : given).ToLowerInvariant();
+        }
+
+        return url is null ? null : UrlParts.PathCategory(url);
+    }
+}

@@ -1,0 +1,24 @@
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Validation;
+
+namespace Streams.Ingest.Channels;
+
+/// <summary>CONTRACT §2.4. The post text is type-checked and then forgotten.</summary>
+internal static class SocialReader
+{
+    public static readonly string[] Interactions = ["mention", "like", "share", "comment", "follow", "review"];
+
+    public static SocialAttributes? Read(FieldReader f, IdentifierSet identifiers)
+    {
+        var platform = f.Enum("platform", IdentifierNormalizer.SocialPlatforms, required: true);
+        identifiers.ReadSocial(f, platform, "handle");
+        identifiers.Read(f, "email", IdentifierType.Email);
+        var interaction = f.Enum("interaction", Interactions, required: true);
+        var sentiment = f.Number("sentiment", min: -1, max: 1);
+        var followers = f.Integer("followers", min: 0);
+        f.String("text");
+
+        return platform is null || interaction is null ? null : new SocialAttributes(platform, interaction, sentiment, followers);
+    }
+}

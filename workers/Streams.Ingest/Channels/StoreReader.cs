@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Validation;
+
+namespace Streams.Ingest.Channels;
+
+/// <summary>CONTRACT §2.2. The customer's name is type-checked and then forgotten.</summary>
+internal static class StoreReader
+{
+    public static readonly string[] Payments = ["card", "cash", "mobile", "gift"];
+
+    /// <summary>
+    /// No till prints a receipt this long; the bound keeps a hostile record from costing more than a real one
+    /// (schemas: <c>maxItems</c>).
+    /// </summary>
+    public const int MaxItems = 1000;
+
+    /// <summary>Rounding noise in a correct total stays far below 0.01 of any currency.</summary>
+    private const double AbsoluteTolerance = 0.01;
+    private const double RelativeTolerance = 0.01;
+    private const double Epsilon = 1e-9;
+
+    public static StoreAttributes? Read(FieldReader f, IdentifierSet identifiers)
+    {
+        identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty);
+        identifiers.Read(f, "email", IdentifierType.Email);
+        identifiers.Read(f, "phone", IdentifierType.Phone);
+        f.String("customer_name");
+        var storeId = f.String("store_id", required: true);
+        var total = f.Number("total", min: 0, required: true);
+        var currency = f.Currency("currency", required: true);
+        var discountPct = f.Number("discount_pct", min: 0, max: 100);
+        var payment = f.Enum("payment", Payments);
+        var discountValid = discountPct is not null || !f.Has("discount_pct");
+        var items = ReadItems(f, 1 - ((discountPct ?? 0) / 100));
+
+        if (items is { } lines && total is { } t && discountValid)
+        {
+            var difference = Math.Abs(t - lines.Expected);
+            if (difference > Math.Max(RelativeTolerance * lines.Expected, AbsoluteTolerance) + Epsilon)
+            {
+                f.Reasons.Add(ReasonCodes.TotalMismatch, "total",
+                    "differs from Σ quantity × unit_price × (1 − discount_pct/100) by more than 1 % and 0.01");
+            }
+        }
+
+        return storeId is null || total is null || currency is null || items is null
+            ? null
+            : new StoreAttributes(storeId, total.Value, currency, discountPct, items.Value.ItemCount, items.Value.Categories, payment);
+    }
+
+    private static (long ItemCount, List<CategoryAmount> Categories, double Expected)? ReadItems(FieldReader f, double discountFactor)
+    {
+        if (!f.TryGetKind("items", JsonValueKind.Array, "an array", required: true, out var items))
+        {
+            return null;
+        }
+
+        var length = items.GetArrayLength();
+        if (length is 0 or > MaxItems)
+        {
+            f.Violation("items", $"must have 1–{MaxItems} items");
+            return null;
+        }
+
+        var categories = new List<CategoryAmount>();
+        long itemCount = 0;
+        double expected = 0;
+        var allValid = true;
+        var i = 0;
+        foreach (var element in items.EnumerateArray())
+        {
+            var line = ReadLine(f, i++, element);
+            if (line is not { } l)
+            {
+                allValid = false;
+                continue;
+            }
+
+            var amount = l.Quantity * l.UnitPrice * discountFactor;
+            itemCount += l.Quantity;
+            expected += amount;
+            AddTo(categories, l.Category, l.Quantity, amount);
+        }
+
+        if (!allValid)
+        {
+            return null;
+        }
+
+        for (var c = 0; c < categories.Count; c++)
+        {
+            categories[c] = categories[c] with { Amount = Math.Round(categories[c].Amount, 4) };
+        }
+
+        return (itemCount, categories, expected);
+    }
+
+    private static void AddTo(List<CategoryAmount> categories, string category, long quantity, double amount)
+    {
+        for (var c = 0; c < categories.Count; c++)
+        {
+            if (categories[c].Category == category)
+            {
+                var sum = categories[c];
+                categories[c] = sum with { Quantity = sum.Quantity + quantity, Amount = sum.Amount + amount };
+                return;
+            }
+        }
+
+        categories.Add(new CategoryAmount(category, quantity, amount));
+    }
+
+    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            f.Reasons.Add(ReasonCodes.SchemaViolation, $"items[{i}]", "must be an object");
+            return null;
+        }
+
+        var item = f.Item("items", i, element);
+        var sku = item.String("sku", required: true);
+        var category = item.String("category", required: true);
+        var quantity = item.Integer("quantity", min: 1, required: true);
+        var unitPrice = item.Number("unit_price", min: 0, required: true);
+        return sku is null || category is null || quantity is null || unitPrice is null
+            ? null
+            : (category.Trim().ToLowerInvariant(), quantity.Value, unitPrice.Value);
+    }
+}

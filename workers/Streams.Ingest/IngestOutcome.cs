@@ -1,0 +1,38 @@
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Quarantine;
+
+namespace Streams.Ingest;
+
+/// <summary>What became of one input record.</summary>
+public enum IngestDisposition
+{
+    /// <summary>Clean: <see cref="IngestOutcome.Event"/> or <see cref="IngestOutcome.Consent"/> is set.</summary>
+    Accepted,
+
+    /// <summary>Used without the offending field: <see cref="IngestOutcome.Event"/> and <see cref="IngestOutcome.Quarantine"/> are set.</summary>
+    Flagged,
+
+    /// <summary>Not used: only <see cref="IngestOutcome.Quarantine"/> is set.</summary>
+    Quarantined,
+
+    /// <summary>
+    /// A store sale without any identifier (CONTRACT §2.2): counted, never a profile, so no event. If it had a
+    /// flag-only problem (<c>total_mismatch</c>), <see cref="IngestOutcome.Quarantine"/> holds its flagged record.
+    /// </summary>
+    AnonymousSale,
+}
+
+/// <summary>
+/// The result of <see cref="IngestPipeline.Process"/>: at most one value for the canonical topic (<see cref="Event"/>
+/// or <see cref="Consent"/>) and at most one for the quarantine topic.
+/// </summary>
+public sealed record IngestOutcome(
+    IngestDisposition Disposition,
+    string? EventId,
+    CanonicalEvent? Event,
+    ConsentCommand? Consent,
+    QuarantineRecord? Quarantine)
+{
+    /// <summary>Distinct reason codes found, for metrics; empty for a clean record.</summary>
+    public IReadOnlyList<string> ReasonCodes { get; init; } = [];
+}

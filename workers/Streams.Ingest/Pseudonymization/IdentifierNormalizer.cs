@@ -1,0 +1,228 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Streams.Ingest.Pseudonymization;
+
+/// <summary>
+/// Normalizes raw identifiers as CONTRACT §3 specifies, so the same person gets the same pseudonym whichever
+/// channel wrote the value. Pure; the span overloads write into a caller's buffer so the hot path does not allocate.
+/// </summary>
+public static class IdentifierNormalizer
+{
+    /// <summary>RFC 5321's limit on a forward path; longer values are junk, not addresses.</summary>
+    public const int MaxEmailLength = 254;
+
+    public const int MinPhoneDigits = 8;
+
+    /// <summary>E.164 allows at most 15 digits including the country code.</summary>
+    public const int MaxPhoneDigits = 15;
+
+    /// <summary>The social platforms of CONTRACT §2.4, which are also the prefix of a social identifier.</summary>
+    public static IReadOnlyList<string> SocialPlatforms { get; } = ["twitter", "instagram", "facebook", "tiktok", "reddit"];
+
+    /// <summary>A destination of this many chars is always large enough for <paramref name="rawLength"/> input chars.</summary>
+    public static int MaxNormalizedLength(IdentifierType type, int rawLength) => type switch
+    {
+        IdentifierType.Phone => 1 + MaxPhoneDigits,
+        IdentifierType.Social => rawLength + 16, // the event form adds "platform:" in front of the handle
+        _ => rawLength,
+    };
+
+    /// <summary>Normalizes <paramref name="raw"/>; for <see cref="IdentifierType.Social"/> it is <c>platform:handle</c>.</summary>
+    public static bool TryNormalize(
+        IdentifierType type, ReadOnlySpan<char> raw, ReadOnlySpan<char> defaultCountryCode, Span<char> destination, out int written)
+    {
+        switch (type)
+        {
+            case IdentifierType.Email:
+                return TryNormalizeEmail(raw, destination, out written);
+            case IdentifierType.Phone:
+                return TryNormalizePhone(raw, defaultCountryCode, destination, out written);
+            case IdentifierType.Loyalty:
+                return TryNormalizeTrimmed(raw, upperCase: true, destination, out written);
+            case IdentifierType.Device:
+                return TryNormalizeTrimmed(raw, upperCase: false, destination, out written);
+            case IdentifierType.Social:
+                var colon = raw.IndexOf(':');
+                written = 0;
+                return colon >= 0 && TryNormalizeSocial(raw[..colon], raw[(colon + 1)..], destination, out written);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+    }
+
+    /// <summary>Allocating convenience over the span overload, for tests and cold paths.</summary>
+    public static bool TryNormalize(
+        IdentifierType type, string raw, string defaultCountryCode, [NotNullWhen(true)] out string? normalized)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        var buffer = new char[MaxNormalizedLength(type, raw.Length)];
+        normalized = TryNormalize(type, raw, defaultCountryCode, buffer, out var written) ? new string(buffer, 0, written) : null;
+        return normalized is not null;
+    }
+
+    /// <summary>Trimmed and lower-cased; valid with one <c>@</c>, a non-empty local part and a dotted domain, no white space.</summary>
+    public static bool TryNormalizeEmail(ReadOnlySpan<char> raw, Span<char> destination, out int written)
+    {
+        written = 0;
+        var value = raw.Trim();
+        if (value.Length is 0 or > MaxEmailLength)
+        {
+            return false;
+        }
+
+        var at = value.IndexOf('@');
+        if (at <= 0 || value.LastIndexOf('@') != at)
+        {
+            return false;
+        }
+
+        var domain = value[(at + 1)..];
+        if (domain.Length < 3 || domain[0] == '.' || domain[^1] == '.' || !domain.Contains('.') || domain.Contains("..", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return false;
+            }
+        }
+
+        // Unicode is allowed (zoë@exämple.de); invariant simple case mapping keeps the length unchanged.
+        written = value.ToLowerInvariant(destination);
+        return written == value.Length;
+    }
+
+    /// <summary>
+    /// <c>+</c> and digits only. A leading <c>+</c> or <c>00</c> marks an international number; otherwise the default
+    /// country code is put in front. Separators (white space, <c>-</c>, <c>.</c>, <c>/</c>, parentheses) are dropped;
+    /// any other character makes the number invalid, as does a country code starting with 0 or a total outside 8–15 digits.
+    /// </summary>
+    public static bool TryNormalizePhone(ReadOnlySpan<char> raw, ReadOnlySpan<char> defaultCountryCode, Span<char> destination, out int written)
+    {
+        written = 0;
+        var value = raw.Trim();
+        var international = value.StartsWith('+');
+        if (international)
+        {
+            value = value[1..];
+        }
+
+        Span<char> digits = stackalloc char[MaxPhoneDigits + 2]; // room for a "00" prefix that is removed below
+        var count = 0;
+        foreach (var c in value)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                if (count == digits.Length)
+                {
+                    return false;
+                }
+
+                digits[count++] = c;
+            }
+            else if (!(char.IsWhiteSpace(c) || c is '-' or '.' or '/' or '(' or ')'))
+            {
+                return false;
+            }
+        }
+
+        var number = digits[..count];
+        if (!international && number.StartsWith("00"))
+        {
+            international = true;
+            number = number[2..];
+        }
+
+        ReadOnlySpan<char> prefix = international ? [] : defaultCountryCode;
+        var total = prefix.Length + number.Length;
+        if (total is < MinPhoneDigits or > MaxPhoneDigits || (international && number[0] == '0'))
+        {
+            return false;
+        }
+
+        destination[0] = '+';
+        prefix.CopyTo(destination[1..]);
+        number.CopyTo(destination[(1 + prefix.Length)..]);
+        written = 1 + total;
+        return true;
+    }
+
+    /// <summary><c>platform:handle</c> lower-cased, the handle trimmed and stripped of one leading <c>@</c>.</summary>
+    /// <remarks>Valid when the platform is one of <see cref="SocialPlatforms"/> (exactly, lower case) and the handle
+    /// has a character other than white space and <c>@</c> (schema pattern <c>[^\s@]</c>).</remarks>
+    public static bool TryNormalizeSocial(ReadOnlySpan<char> platform, ReadOnlySpan<char> handle, Span<char> destination, out int written)
+    {
+        written = 0;
+        if (!IsSocialPlatform(platform))
+        {
+            return false;
+        }
+
+        handle = handle.Trim();
+        if (handle.StartsWith('@'))
+        {
+            handle = handle[1..];
+        }
+
+        if (!HasCharacterOtherThanWhiteSpaceOrAt(handle))
+        {
+            return false;
+        }
+
+        platform.CopyTo(destination);
+        destination[platform.Length] = ':';
+        var handleLength = handle.ToLowerInvariant(destination[(platform.Length + 1)..]);
+        written = platform.Length + 1 + handleLength;
+        return handleLength == handle.Length;
+    }
+
+    public static bool IsSocialPlatform(ReadOnlySpan<char> platform)
+    {
+        foreach (var known in SocialPlatforms)
+        {
+            if (platform.SequenceEqual(known))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal static bool HasCharacterOtherThanWhiteSpaceOrAt(ReadOnlySpan<char> value)
+    {
+        foreach (var c in value)
+        {
+            if (!char.IsWhiteSpace(c) && c != '@')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Loyalty ids (upper-cased) and device ids are only trimmed; blank ones are invalid.</summary>
+    private static bool TryNormalizeTrimmed(ReadOnlySpan<char> raw, bool upperCase, Span<char> destination, out int written)
+    {
+        var value = raw.Trim();
+        if (value.IsEmpty)
+        {
+            written = 0;
+            return false;
+        }
+
+        if (upperCase)
+        {
+            written = value.ToUpperInvariant(destination);
+            return written == value.Length;
+        }
+
+        value.CopyTo(destination);
+        written = value.Length;
+        return true;
+    }
+}

@@ -1,0 +1,56 @@
+namespace Streams.Ingest.Validation;
+
+/// <summary>The fields every input event has (CONTRACT §2): <c>event_id</c> and <c>occurred_at</c>.</summary>
+internal readonly record struct EventHeader(string? EventId, DateTimeOffset? OccurredAt)
+{
+    /// <summary>Counted in Unicode code points, as JSON Schema's <c>maxLength</c> counts.</summary>
+    public const int MaxEventIdLength = 128;
+
+    public bool IsValid => EventId is not null && OccurredAt is not null;
+
+    public static EventHeader Read(FieldReader f, DateTimeOffset now, TimeSpan maxClockSkew)
+    {
+        var eventId = f.String("event_id", required: true);
+        if (eventId is not null && CodePoints(eventId) is < 1 or > MaxEventIdLength)
+        {
+            f.Violation("event_id", $"must be 1–{MaxEventIdLength} characters");
+            eventId = null;
+        }
+
+        DateTimeOffset? occurredAt = null;
+        if (f.String("occurred_at", required: true) is { } text)
+        {
+            if (!Rfc3339Timestamp.TryParse(text, out var parsed))
+            {
+                f.Violation("occurred_at", "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-28T14:03:11.250Z");
+            }
+            else if (parsed > now + maxClockSkew)
+            {
+                f.Reasons.Add(ReasonCodes.FutureTimestamp, "occurred_at", $"is more than {maxClockSkew} ahead of the ingest clock");
+            }
+            else
+            {
+                occurredAt = parsed;
+            }
+        }
+
+        return new EventHeader(eventId, occurredAt);
+    }
+
+    /// <summary>Surrogate pairs count once; a lone surrogate counts as one, as a JSON Schema validator would.</summary>
+    private static int CodePoints(string value)
+    {
+        var count = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+
+            count++;
+        }
+
+        return count;
+    }
+}

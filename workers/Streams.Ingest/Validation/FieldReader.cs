@@ -1,0 +1,216 @@
+using System.Text.Json;
+
+namespace Streams.Ingest.Validation;
+
+/// <summary>
+/// Typed reads of one JSON object's fields that record a reason for every problem instead of throwing, so one
+/// pass finds all of them. A field given as JSON null counts as absent. Details say what was expected and never
+/// echo the value, which may be personal data.
+/// </summary>
+internal readonly struct FieldReader
+{
+    /// <summary>2^53 − 1: above it a JSON number no longer holds every integer exactly (schemas: <c>maximum</c>).</summary>
+    public const double MaxSafeInteger = 9_007_199_254_740_991;
+
+    private readonly JsonElement obj;
+    private readonly string? arrayName;
+    private readonly int index;
+
+    public FieldReader(JsonElement obj, ReasonCollector reasons)
+        : this(obj, reasons, null, -1)
+    {
+    }
+
+    private FieldReader(JsonElement obj, ReasonCollector reasons, string? arrayName, int index)
+    {
+        this.obj = obj;
+        Reasons = reasons;
+        this.arrayName = arrayName;
+        this.index = index;
+    }
+
+    public ReasonCollector Reasons { get; }
+
+    /// <summary>A reader for element <paramref name="i"/> of the array field <paramref name="name"/>.</summary>
+    public FieldReader Item(string name, int i, JsonElement item) => new(item, Reasons, name, i);
+
+    /// <summary>The field's path, built only when a problem is reported.</summary>
+    public string Path(string name) => arrayName is null ? name : $"{arrayName}[{index}].{name}";
+
+    public bool TryGet(string name, out JsonElement value)
+    {
+        if (obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    public bool Has(string name) => TryGet(name, out _);
+
+    public void Violation(string name, string detail) => Reasons.Add(ReasonCodes.SchemaViolation, Path(name), detail);
+
+    /// <summary>The field if present with the expected kind; a missing required or mistyped field is a violation.</summary>
+    public bool TryGetKind(string name, JsonValueKind kind, string expected, bool required, out JsonElement value)
+    {
+        if (!TryGet(name, out value))
+        {
+            if (required)
+            {
+                Violation(name, "is required");
+            }
+
+            return false;
+        }
+
+        var matches = value.ValueKind == kind || (kind == JsonValueKind.True && value.ValueKind == JsonValueKind.False);
+        if (!matches)
+        {
+            Violation(name, $"must be {expected}, not {Describe(value.ValueKind)}");
+        }
+
+        return matches;
+    }
+
+    public string? String(string name, bool required = false)
+    {
+        if (!TryGetKind(name, JsonValueKind.String, "a string", required, out var value))
+        {
+            return null;
+        }
+
+        if (!TryGetString(value, out var text))
+        {
+            Violation(name, "must be valid Unicode text");
+        }
+
+        return text;
+    }
+
+    /// <summary>A string with a character other than white space (schemas: <c>"pattern": "\\S"</c>).</summary>
+    public string? NonBlankString(string name, bool required = false)
+    {
+        var text = String(name, required);
+        if (text is not null && string.IsNullOrWhiteSpace(text))
+        {
+            Violation(name, "must not be blank");
+            return null;
+        }
+
+        return text;
+    }
+
+    /// <summary>One of <paramref name="allowed"/>, returned as the list's own instance so nothing is allocated.</summary>
+    public string? Enum(string name, IReadOnlyList<string> allowed, bool required = false)
+    {
+        if (!TryGetKind(name, JsonValueKind.String, "a string", required, out var value))
+        {
+            return null;
+        }
+
+        foreach (var candidate in allowed)
+        {
+            if (value.ValueEquals(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        Violation(name, $"must be one of {string.Join(", ", allowed)}");
+        return null;
+    }
+
+    /// <summary>An integer (<c>5.0</c> counts, <c>5.5</c> does not) from <paramref name="min"/> to 2^53 − 1.</summary>
+    public long? Integer(string name, long min, bool required = false)
+    {
+        if (!TryGetKind(name, JsonValueKind.Number, "an integer", required, out var value))
+        {
+            return null;
+        }
+
+        if (!value.TryGetDouble(out var number))
+        {
+            Reasons.Add(ReasonCodes.OutOfRange, Path(name), $"must be an integer from {min} to {MaxSafeInteger:0}");
+            return null;
+        }
+
+        if (Math.Floor(number) != number)
+        {
+            Violation(name, "must be an integer");
+            return null;
+        }
+
+        if (number < min || number > MaxSafeInteger)
+        {
+            Reasons.Add(ReasonCodes.OutOfRange, Path(name), $"must be an integer from {min} to {MaxSafeInteger:0}");
+            return null;
+        }
+
+        return (long)number;
+    }
+
+    /// <summary>A finite number within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public double? Number(string name, double min, double max = double.MaxValue, bool required = false)
+    {
+        if (!TryGetKind(name, JsonValueKind.Number, "a number", required, out var value))
+        {
+            return null;
+        }
+
+        // TryGetDouble fails for values beyond double's range (1e400), which are out of any range we accept.
+        if (!value.TryGetDouble(out var number) || number < min || number > max)
+        {
+            var range = max == double.MaxValue ? $"≥ {min}" : $"from {min} to {max}";
+            Reasons.Add(ReasonCodes.OutOfRange, Path(name), $"must be a number {range}");
+            return null;
+        }
+
+        return number;
+    }
+
+    public bool? Boolean(string name, bool required = false) =>
+        TryGetKind(name, JsonValueKind.True, "true or false", required, out var value) ? value.GetBoolean() : null;
+
+    /// <summary>An active ISO 4217 code. Any string is schema-valid; membership is a semantic check with its own code.</summary>
+    public string? Currency(string name, bool required = false)
+    {
+        var code = String(name, required);
+        if (code is not null && !CurrencyCodes.IsActive(code))
+        {
+            Reasons.Add(ReasonCodes.UnknownCurrency, Path(name), "must be an active ISO 4217 currency code");
+            return null;
+        }
+
+        return code;
+    }
+
+    /// <summary>
+    /// A JSON string can escape a lone surrogate (<c>"\ud800"</c>), which is well-formed JSON but not text;
+    /// <see cref="JsonElement.GetString"/> throws on it.
+    /// </summary>
+    public static bool TryGetString(JsonElement value, out string? text)
+    {
+        try
+        {
+            text = value.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        _ => "null",
+    };
+}

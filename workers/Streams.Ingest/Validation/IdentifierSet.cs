@@ -1,0 +1,82 @@
+using Streams.Ingest.Pseudonymization;
+
+namespace Streams.Ingest.Validation;
+
+/// <summary>An identifier field of the input and its pseudonym; null when the value was not a valid identifier.</summary>
+internal sealed record ResolvedIdentifier(string Field, IdentifierType Type, string? Pseudonym);
+
+/// <summary>
+/// Reads the identifier fields of one record and pseudonymizes them on the spot, so the raw values never reach
+/// any model. Invalid emails and phones are reported and dropped; whether the event survives depends on what is left.
+/// </summary>
+internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
+{
+    private readonly List<ResolvedIdentifier> items = new(3);
+
+    public IReadOnlyList<ResolvedIdentifier> Items => items;
+
+    /// <summary>How many identifier fields were present with a string value, valid or not.</summary>
+    public int PresentCount => items.Count;
+
+    public int ValidCount => items.Count(i => i.Pseudonym is not null);
+
+    public ResolvedIdentifier? Find(string field) => items.Find(i => i.Field == field);
+
+    /// <summary>An email, phone, loyalty or device identifier in <paramref name="field"/>.</summary>
+    public void Read(FieldReader f, string field, IdentifierType type, bool required = false)
+    {
+        // Any string is a schema-valid email or phone: their validity is semantic and has its own codes.
+        var raw = type is IdentifierType.Email or IdentifierType.Phone ? f.String(field, required) : f.NonBlankString(field, required);
+        if (raw is not null)
+        {
+            Resolve(f, field, type, raw);
+        }
+    }
+
+    /// <summary>The social identifier of an event: the handle on a platform (null when the platform was invalid).</summary>
+    public void ReadSocial(FieldReader f, string? platform, string field)
+    {
+        var handle = f.String(field, required: true);
+        if (handle is null)
+        {
+            return;
+        }
+
+        if (!IdentifierNormalizer.HasCharacterOtherThanWhiteSpaceOrAt(handle))
+        {
+            f.Violation(field, "must contain a character other than white space and '@'");
+            items.Add(new ResolvedIdentifier(field, IdentifierType.Social, null));
+            return;
+        }
+
+        var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p) ? p : null;
+        items.Add(new ResolvedIdentifier(field, IdentifierType.Social, pseudonym));
+    }
+
+    private void Resolve(FieldReader f, string field, IdentifierType type, string raw)
+    {
+        var valid = pseudonymizer.TryPseudonymize(type, raw, out var pseudonym);
+        items.Add(new ResolvedIdentifier(field, type, pseudonym));
+        if (valid)
+        {
+            return;
+        }
+
+        switch (type)
+        {
+            case IdentifierType.Email:
+                f.Reasons.Add(ReasonCodes.InvalidEmail, f.Path(field), "is not a valid email address");
+                break;
+            case IdentifierType.Phone:
+                f.Reasons.Add(ReasonCodes.InvalidPhone, f.Path(field), "is not a valid phone number (8–15 digits with the country code)");
+                break;
+            case IdentifierType.Social:
+                // Only the consent form "platform:handle" gets here; its shape is a schema rule.
+                f.Violation(field, "must be platform:handle with a platform of " + string.Join(", ", IdentifierNormalizer.SocialPlatforms));
+                break;
+            default:
+                // Loyalty and device ids are valid whenever they are non-blank, which the read already checked.
+                break;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace Streams.Ingest.Validation;
+
+/// <summary>The reason codes of CONTRACT §4, as they appear in quarantine records and in metrics.</summary>
+public static class ReasonCodes
+{
+    public const string MalformedJson = "malformed_json";
+    public const string OversizedRecord = "oversized_record";
+    public const string SchemaViolation = "schema_violation";
+    public const string InvalidEmail = "invalid_email";
+    public const string InvalidPhone = "invalid_phone";
+    public const string FutureTimestamp = "future_timestamp";
+    public const string OutOfRange = "out_of_range";
+    public const string UnknownCurrency = "unknown_currency";
+    public const string TotalMismatch = "total_mismatch";
+
+    /// <summary>Decided by the stateful de-duplication around ingest; see <see cref="IngestPipeline.QuarantineDuplicate"/>.</summary>
+    public const string DuplicateEvent = "duplicate_event";
+
+    /// <summary>Decided by the profiles worker; listed here so every code has one spelling.</summary>
+    public const string IdentityConflict = "identity_conflict";
+
+    public static IReadOnlyList<string> All { get; } =
+    [
+        MalformedJson, OversizedRecord, SchemaViolation, InvalidEmail, InvalidPhone, FutureTimestamp,
+        OutOfRange, UnknownCurrency, TotalMismatch, DuplicateEvent, IdentityConflict,
+    ];
+
+    /// <summary>
+    /// Codes after which the event is still used, without the offending field or link. An invalid email or phone
+    /// still quarantines the event when it was its only identifier.
+    /// </summary>
+    public static bool IsFlag(string code) => code is InvalidEmail or InvalidPhone or TotalMismatch or IdentityConflict;
+
+    /// <summary>
+    /// The verdict JSON Schemas must reach too: a sample is schema-invalid exactly when one of these codes is reported.
+    /// Currency membership, email and phone validity, future timestamps and totals are semantic checks.
+    /// </summary>
+    public static bool IsSchemaInvalid(string code) => code is MalformedJson or SchemaViolation or OutOfRange;
+
+    /// <summary>True when any of <paramref name="codes"/> makes the sample schema-invalid.</summary>
+    public static bool IsSchemaInvalid(IEnumerable<string> codes) => codes.Any(IsSchemaInvalid);
+}

@@ -1,0 +1,45 @@
+using Streams.Ingest.Quarantine;
+
+namespace Streams.Ingest.Validation;
+
+/// <summary>Collects every problem of one record, so a steward sees all of them at once rather than one per retry.</summary>
+internal sealed class ReasonCollector
+{
+    /// <summary>
+    /// Beyond this many reasons only the first of each new code is kept: a 1,000-item record with a bad field in
+    /// every item must not make a quarantine record larger than the input.
+    /// </summary>
+    internal const int MaxReasons = 32;
+
+    private List<QuarantineReason>? reasons;
+    private List<string>? codes;
+
+    public bool IsEmpty => reasons is null;
+
+    public bool HasQuarantining { get; private set; }
+
+    /// <summary>Distinct codes in the order first found.</summary>
+    public IReadOnlyList<string> Codes => codes ?? [];
+
+    public IReadOnlyList<QuarantineReason> Reasons => reasons ?? [];
+
+    public void Add(string code, string? field, string detail)
+    {
+        reasons ??= [];
+        codes ??= [];
+        var isNewCode = !codes.Contains(code);
+        if (isNewCode)
+        {
+            codes.Add(code);
+        }
+
+        if (reasons.Count < MaxReasons || isNewCode)
+        {
+            reasons.Add(new QuarantineReason(code, field, detail));
+        }
+
+        HasQuarantining |= !ReasonCodes.IsFlag(code);
+    }
+
+    public bool Contains(string code) => codes?.Contains(code) == true;
+}

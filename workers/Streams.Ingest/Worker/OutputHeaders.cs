@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Streams.Ingest.Worker;
+
+/// <summary>What ingest writes on every output record so that a restart can tell which inputs already have output.</summary>
+public static class OutputHeaders
+{
+    /// <summary><c>topic/partition/offset</c> of the input record (topic names cannot hold '/').</summary>
+    public const string Source = "streams-source";
+
+    /// <summary><c>event</c>, <c>consent</c> (canonical topic) or <c>quarantine</c>.</summary>
+    public const string Kind = "streams-kind";
+
+    public const string KindEvent = "event";
+    public const string KindConsent = "consent";
+    public const string KindQuarantine = "quarantine";
+
+    public static Headers For(SourcePosition source, string kind) => new()
+    {
+        { Source, Encoding.UTF8.GetBytes(Format(source)) },
+        { Kind, Encoding.UTF8.GetBytes(kind) },
+    };
+
+    public static string Format(SourcePosition source) =>
+        string.Create(CultureInfo.InvariantCulture, $"{source.Topic}/{source.Partition}/{source.Offset}");
+
+    /// <summary>The source and kind written by <see cref="For"/>, or null for a record ingest did not write.</summary>
+    public static (SourcePosition Source, string Kind)? Read(Headers? headers)
+    {
+        if (headers is null || !headers.TryGetLastBytes(Source, out var source) || !headers.TryGetLastBytes(Kind, out var kind))
+        {
+            return null;
+        }
+
+        var parts = Encoding.UTF8.GetString(source).Split('/');
+        if (parts.Length != 3
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        {
+            return null;
+        }
+
+        return (new SourcePosition(parts[0], partition, offset), Encoding.UTF8.GetString(kind));
+    }
+}
