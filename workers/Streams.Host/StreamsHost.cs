@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Streams.Infrastructure.Hosting;
+using Microsoft.Extensions.Configuration;
 using Streams.Ingest;
+using Streams.Profiles;
 
 namespace Streams.Host;
 
@@ -38,7 +40,17 @@ public static class StreamsHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.AddStreamsEnvironment();
-        builder.AddIngest();
+        var streams = builder.Configuration.GetSection(StreamsOptions.Section).Get<StreamsOptions>() ?? new StreamsOptions();
+        if (streams.Runs("ingest"))
+        {
+            builder.AddIngest();
+        }
+
+        if (streams.Runs("profiles"))
+        {
+            builder.AddProfiles();
+        }
+
         return builder;
     }
 

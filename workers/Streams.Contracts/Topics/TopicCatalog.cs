@@ -48,6 +48,8 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.Segments, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
+        // Canonical records the profiles worker cannot read (never written by ingest, but a worker must not stop on them).
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false));
         All = specs;
 
         TopicSpec Spec(string name, TopicRole role, bool compacted) =>

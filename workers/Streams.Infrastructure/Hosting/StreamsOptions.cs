@@ -9,6 +9,16 @@ public sealed class StreamsOptions
 
     /// <summary>Where the host keeps local state: embedded addresses, the development key, state stores (default <c>.streams</c>).</summary>
     [Required] public string StateDir { get; set; } = ".streams";
+
+    /// <summary>
+    /// Which workers this host runs, comma-separated: <c>ingest</c>, <c>profiles</c>, <c>segmentation</c>, or
+    /// <c>all</c> (default). Operators scale the workers separately by running hosts with different lists.
+    /// </summary>
+    [Required] public string Workers { get; set; } = "all";
+
+    /// <summary>Whether <paramref name="worker"/> is one this host runs.</summary>
+    public bool Runs(string worker) => Workers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        .Any(w => w.Equals("all", StringComparison.OrdinalIgnoreCase) || w.Equals(worker, StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>Kafka connection (section <c>Kafka</c>).</summary>

@@ -13,13 +13,13 @@ internal static class CallcenterReader
     {
         identifiers.Read(f, "phone", IdentifierType.Phone, required: true);
         identifiers.Read(f, "email", IdentifierType.Email);
-        f.String("customer_name");
-        f.String("transcript");
+        f.CheckString("customer_name");
+        f.CheckString("transcript");
         var reason = f.Enum("reason", Reasons, required: true);
         var durationS = f.Integer("duration_s", min: 0, required: true);
         var sentiment = f.Number("sentiment", min: -1, max: 1, required: true);
         var resolved = f.Boolean("resolved", required: true);
-        f.String("agent_id", required: true);
+        f.CheckString("agent_id", required: true);
 
         return reason is null || durationS is null || sentiment is null || resolved is null
             ? null

@@ -17,12 +17,23 @@ internal static class ClickstreamReader
         identifiers.Read(f, "email", IdentifierType.Email);
         var eventType = f.Enum("event_type", EventTypes, required: true);
         var pageCategory = f.String("page_category");
-        var url = f.String("url");
+
+        // The URL only matters without a page category; otherwise it is checked like the IP, without a copy.
+        string? url = null;
+        if (string.IsNullOrWhiteSpace(pageCategory))
+        {
+            url = f.String("url");
+        }
+        else
+        {
+            f.CheckString("url");
+        }
+
         var dwellMs = f.Integer("dwell_ms", min: 0);
         var revenue = f.Number("revenue", min: 0);
         var currency = f.Currency("currency", required: f.Has("revenue"));
         var userAgent = f.String("user_agent");
-        f.String("ip");
+        f.CheckString("ip");
 
         return eventType is null
             ? null

@@ -20,7 +20,7 @@ internal static class ConsentReader
         else
         {
             // Without a type the identifier cannot be normalized, but its shape is still checked.
-            f.String("identifier", required: true);
+            f.CheckString("identifier", required: true);
         }
 
         return f.Enum("action", Actions, required: true) switch

@@ -17,7 +17,7 @@ internal static class SocialReader
         var interaction = f.Enum("interaction", Interactions, required: true);
         var sentiment = f.Number("sentiment", min: -1, max: 1);
         var followers = f.Integer("followers", min: 0);
-        f.String("text");
+        f.CheckString("text");
 
         return platform is null || interaction is null ? null : new SocialAttributes(platform, interaction, sentiment, followers);
     }

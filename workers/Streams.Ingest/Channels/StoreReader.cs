@@ -26,7 +26,7 @@ internal static class StoreReader
         identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty);
         identifiers.Read(f, "email", IdentifierType.Email);
         identifiers.Read(f, "phone", IdentifierType.Phone);
-        f.String("customer_name");
+        f.CheckString("customer_name");
         var storeId = f.String("store_id", required: true);
         var total = f.Number("total", min: 0, required: true);
         var currency = f.Currency("currency", required: true);
@@ -121,11 +121,11 @@ internal static class StoreReader
         }
 
         var item = f.Item("items", i, element);
-        var sku = item.String("sku", required: true);
+        var hasSku = item.CheckString("sku", required: true);
         var category = item.String("category", required: true);
         var quantity = item.Integer("quantity", min: 1, required: true);
         var unitPrice = item.Number("unit_price", min: 0, required: true);
-        return sku is null || category is null || quantity is null || unitPrice is null
+        return !hasSku || category is null || quantity is null || unitPrice is null
             ? null
             : (category.Trim().ToLowerInvariant(), quantity.Value, unitPrice.Value);
     }

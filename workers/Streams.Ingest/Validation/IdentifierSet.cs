@@ -18,9 +18,32 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
     /// <summary>How many identifier fields were present with a string value, valid or not.</summary>
     public int PresentCount => items.Count;
 
-    public int ValidCount => items.Count(i => i.Pseudonym is not null);
+    public int ValidCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var item in items)
+            {
+                count += item.Pseudonym is not null ? 1 : 0;
+            }
 
-    public ResolvedIdentifier? Find(string field) => items.Find(i => i.Field == field);
+            return count;
+        }
+    }
+
+    public ResolvedIdentifier? Find(string field)
+    {
+        foreach (var item in items)
+        {
+            if (item.Field == field)
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>An email, phone, loyalty or device identifier in <paramref name="field"/>.</summary>
     public void Read(FieldReader f, string field, IdentifierType type, bool required = false)

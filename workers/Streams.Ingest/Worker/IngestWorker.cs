@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Kafka;
 
 namespace Streams.Ingest.Worker;
 
@@ -58,35 +59,11 @@ public sealed class IngestWorker(
         // The consume loop blocks; it gets a thread of its own rather than a thread-pool thread.
         Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private void Run(CancellationToken stoppingToken)
+    private void Run(CancellationToken stoppingToken) => RestartingLoop.Run("Ingest", token =>
     {
-        var delay = options.RetryDelay;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                using var session = new IngestSession(this, stoppingToken);
-                session.Run();
-                return;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is KafkaException or Npgsql.NpgsqlException or TimeoutException or IOException
-                                          or System.Net.Sockets.SocketException or InvalidOperationException)
-            {
-                // Whatever was in flight is re-read from the checkpoints by the next session; nothing is lost.
-                logger.LogError("Ingest session failed, starting over from the last checkpoint in {Delay}: {Error}", delay, e.Message);
-                if (stoppingToken.WaitHandle.WaitOne(delay))
-                {
-                    return;
-                }
-
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.MaxRetryDelay.Ticks));
-            }
-        }
-    }
+        using var session = new IngestSession(this, token);
+        session.Run();
+    }, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken);
 
     /// <summary>One consumer and producer, from start (or a failure) to stop (or the next failure).</summary>
     private sealed class IngestSession : IDisposable
@@ -150,42 +127,13 @@ public sealed class IngestWorker(
             consumer.Subscribe(worker.catalog.Inputs);
             while (!stoppingToken.IsCancellationRequested)
             {
-                Fill();
+                BatchCollector.Fill(consumer, buffer, worker.options.BatchSize, worker.options.MaxBatchWait, stoppingToken);
                 if (buffer.Count > 0 && !stoppingToken.IsCancellationRequested)
                 {
                     HandleBatch();
                 }
 
                 Housekeeping();
-            }
-        }
-
-        // Gathers up to BatchSize records, waiting at most MaxBatchWait once the first one is in.
-        private void Fill()
-        {
-            buffer.Clear();
-            var deadline = DateTime.UtcNow + worker.options.MaxBatchWait;
-            while (buffer.Count < worker.options.BatchSize && !stoppingToken.IsCancellationRequested)
-            {
-                var wait = buffer.Count == 0 ? TimeSpan.FromMilliseconds(250) : deadline - DateTime.UtcNow;
-                if (wait <= TimeSpan.Zero)
-                {
-                    break;
-                }
-
-                var result = consumer.Consume(wait);
-                if (result is null)
-                {
-                    if (buffer.Count > 0)
-                    {
-                        break;
-                    }
-
-                    deadline = DateTime.UtcNow + worker.options.MaxBatchWait;
-                    continue;
-                }
-
-                buffer.Add(result);
             }
         }
 

@@ -1,0 +1,39 @@
+using Npgsql;
+
+namespace Streams.IntegrationTests.Fixtures;
+
+/// <summary>Small helpers to look into a test's database.</summary>
+public static class Database
+{
+    public static async Task<List<object?[]>> RowsAsync(string connectionString, string sql)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<object?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    public static async Task<long> CountAsync(string connectionString, string sql) =>
+        Convert.ToInt64((await RowsAsync(connectionString, sql))[0][0], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Every user table of the public schema.</summary>
+    public static async Task<List<string>> TablesAsync(string connectionString) =>
+        (await RowsAsync(connectionString, "select tablename from pg_tables where schemaname = 'public' order by 1")).Select(r => (string)r[0]!).ToList();
+
+    /// <summary>Each row of a table as text, for searching and comparing.</summary>
+    public static async Task<List<string>> DumpAsync(string connectionString, string table, string? columns = null, string? orderBy = null) =>
+        (await RowsAsync(connectionString, $"select ({columns ?? "t.*"})::text from \"{table}\" t order by {orderBy ?? "1"}"))
+            .Select(r => (string)r[0]!).ToList();
+}

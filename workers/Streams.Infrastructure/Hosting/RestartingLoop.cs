@@ -1,0 +1,50 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Streams.Infrastructure.Hosting;
+
+/// <summary>
+/// Runs a worker's session (its consumer, producer and loop) and, when it fails for a reason that can pass (a broker
+/// or PostgreSQL away, a timeout), starts a new one after a backoff that doubles up to a limit. A new session resumes
+/// from the worker's checkpoints, so nothing in flight is lost.
+/// </summary>
+public static class RestartingLoop
+{
+    public static void Run(
+        string worker, Action<CancellationToken> session, TimeSpan firstDelay, TimeSpan maxDelay, ILogger logger,
+        CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(logger);
+        var delay = firstDelay;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                session(stoppingToken);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (IsTransient(e))
+            {
+                logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
+                    worker, delay, e.Message);
+                if (stoppingToken.WaitHandle.WaitOne(delay))
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
+            }
+        }
+    }
+
+    /// <summary>Failures a new session can get past. Anything else is a bug and stops the worker loudly.</summary>
+    public static bool IsTransient(Exception e) => e is KafkaException or Npgsql.NpgsqlException or TimeoutException or IOException
+        or System.Net.Sockets.SocketException or InvalidOperationException { InnerException: Npgsql.NpgsqlException or IOException }
+        || (e is InvalidOperationException && e.Message.Contains("connection", StringComparison.OrdinalIgnoreCase))
+        || e is AggregateException { InnerExceptions: [var inner] } && IsTransient(inner);
+}

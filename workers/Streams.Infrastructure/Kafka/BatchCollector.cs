@@ -1,0 +1,45 @@
+using Confluent.Kafka;
+
+namespace Streams.Infrastructure.Kafka;
+
+/// <summary>Gathers consumed records into batches: a batch is what one checkpoint covers.</summary>
+public static class BatchCollector
+{
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Clears <paramref name="buffer"/> and fills it with up to <paramref name="maxRecords"/> records, waiting at most
+    /// <paramref name="maxWait"/> once the first one is in (an idle consumer keeps polling until then).
+    /// </summary>
+    public static void Fill<TKey, TValue>(
+        IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(buffer);
+        buffer.Clear();
+        var deadline = DateTime.UtcNow + maxWait;
+        while (buffer.Count < maxRecords && !cancellationToken.IsCancellationRequested)
+        {
+            var wait = buffer.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            if (wait <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            var result = consumer.Consume(wait);
+            if (result is null || result.IsPartitionEOF)
+            {
+                if (buffer.Count > 0)
+                {
+                    break;
+                }
+
+                deadline = DateTime.UtcNow + maxWait;
+                continue;
+            }
+
+            buffer.Add(result);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+
+namespace Streams.Profiles.Identity;
+
+/// <summary>A profile as identity resolution sees it: its age (merges keep the oldest) and how many identifiers of
+/// each type it holds (the caps). Types it holds none of may be left out of <paramref name="Counts"/>.</summary>
+public sealed record KnownProfile(string ProfileId, DateTimeOffset FirstSeen, IReadOnlyDictionary<IdentifierType, int> Counts);
+
+/// <summary>
+/// What the identity graph holds before a batch. <paramref name="Owners"/> needs only the pseudonyms the batch
+/// mentions; <paramref name="Profiles"/> must hold every profile those pseudonyms point at.
+/// </summary>
+public sealed record GraphSnapshot(IReadOnlyDictionary<string, string> Owners, IReadOnlyDictionary<string, KnownProfile> Profiles)
+{
+    public static GraphSnapshot Empty { get; } = new(new Dictionary<string, string>(), new Dictionary<string, KnownProfile>());
+
+    /// <summary>The graph after <paramref name="resolution"/> is stored: what the next batch's snapshot holds.</summary>
+    public GraphSnapshot Apply(Resolution resolution)
+    {
+        ArgumentNullException.ThrowIfNull(resolution);
+        var survivorOf = resolution.Merges.ToDictionary(m => m.Absorbed, m => m.Survivor, StringComparer.Ordinal);
+        var owners = Owners.ToDictionary(o => o.Key, o => survivorOf.GetValueOrDefault(o.Value, o.Value), StringComparer.Ordinal);
+        foreach (var (pseudonym, _, profileId) in resolution.NewLinks)
+        {
+            owners[pseudonym] = profileId;
+        }
+
+        var profiles = Profiles.Where(p => !survivorOf.ContainsKey(p.Key)).ToDictionary(StringComparer.Ordinal);
+        foreach (var (id, profile) in resolution.Profiles)
+        {
+            profiles[id] = profile;
+        }
+
+        return new GraphSnapshot(owners, profiles);
+    }
+}
+
+/// <summary>One event as identity resolution sees it.</summary>
+/// <param name="Index">The caller's tag for the event, echoed in <see cref="Resolution.Conflicts"/>.</param>
+/// <param name="OccurredAt">Event time: a new profile's first-seen, and it lowers the first-seen of the profile it joins.</param>
+/// <param name="Identifiers">Everything here is linked together, within the caps.</param>
+/// <param name="NewProfileId">The id to use if this event starts a new profile; it must not name an existing profile.</param>
+public sealed record ResolutionInput(int Index, DateTimeOffset OccurredAt, IReadOnlyList<CanonicalIdentifier> Identifiers, string NewProfileId);
+
+/// <summary>
+/// What a batch does to the identity graph. Merge chains are followed to their final survivor. A profile both
+/// created and absorbed within the batch is reported as created and as merged, exactly as if the batch had been
+/// cut between the two events: the stored graph must not depend on where one batch ends and the next begins.
+/// </summary>
+/// <param name="ProfileOf">The profile of each input, by position; null for an input without identifiers.</param>
+/// <param name="NewLinks">Identifiers linked for the first time, in the order they were linked.</param>
+/// <param name="Merges">Profiles absorbed (from the snapshot or created by the batch), in the order it happened, each with its final survivor.</param>
+/// <param name="Conflicts">Links refused by the caps: the input's <see cref="ResolutionInput.Index"/> and the identifier
+/// left out. The event is still counted for its profile.</param>
+/// <param name="Profiles">The final state of every profile an event was attributed to (new and surviving ones),
+/// in ordinal id order.</param>
+/// <param name="CreatedProfiles">Profiles created by this batch, in creation order, including those it then absorbed.</param>
+public sealed record Resolution(
+    IReadOnlyList<string?> ProfileOf,
+    IReadOnlyList<(string Pseudonym, IdentifierType Type, string ProfileId)> NewLinks,
+    IReadOnlyList<(string Absorbed, string Survivor)> Merges,
+    IReadOnlyList<(int Index, CanonicalIdentifier Refused)> Conflicts,
+    IReadOnlyDictionary<string, KnownProfile> Profiles,
+    IReadOnlyList<string> CreatedProfiles);

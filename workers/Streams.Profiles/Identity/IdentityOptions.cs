@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Streams.Profiles.Identity;
+
+/// <summary>Configuration section <c>Identity</c>: <c>Identity:MaxPerType:email</c> and so on (CONTRACT §4).</summary>
+public sealed class IdentityOptions : IValidatableObject
+{
+    public const string SectionName = "Identity";
+
+    public MaxPerTypeOptions MaxPerType { get; set; } = new();
+
+    public IdentityCaps Caps => new(MaxPerType.Email, MaxPerType.Phone, MaxPerType.Loyalty, MaxPerType.Device, MaxPerType.Social);
+
+    /// <summary>Data annotations do not descend into nested objects on their own.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(MaxPerType, new ValidationContext(MaxPerType), results, validateAllProperties: true);
+        return results.Select(r => new ValidationResult(r.ErrorMessage, [.. r.MemberNames.Select(m => $"{nameof(MaxPerType)}:{m}")]));
+    }
+}
+
+/// <summary>
+/// Section <c>Identity:MaxPerType</c>; keys bind case-insensitively, so <c>email</c> sets <see cref="Email"/>.
+/// A cap below 1 would make a profile that cannot hold the identifier it was found by.
+/// </summary>
+public sealed class MaxPerTypeOptions
+{
+    [Range(1, 100_000)]
+    public int Email { get; set; } = 5;
+
+    [Range(1, 100_000)]
+    public int Phone { get; set; } = 5;
+
+    [Range(1, 100_000)]
+    public int Loyalty { get; set; } = 3;
+
+    [Range(1, 100_000)]
+    public int Device { get; set; } = 20;
+
+    [Range(1, 100_000)]
+    public int Social { get; set; } = 10;
+}

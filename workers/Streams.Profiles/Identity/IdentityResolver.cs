@@ -1,0 +1,248 @@
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+
+namespace Streams.Profiles.Identity;
+
+/// <summary>
+/// Identity resolution for one batch (CONTRACT §5.1): identifiers seen together in one event are linked, a profile
+/// is a connected component of links, and <see cref="IdentityCaps"/> bound how many identifiers of a type one
+/// profile may gather. Pure and deterministic: the same snapshot, inputs and caps give the same resolution, and
+/// without cap hits the final components do not depend on the order of the events.
+/// </summary>
+public static class IdentityResolver
+{
+    /// <summary>
+    /// Attributes each event, in the given order, to a profile. Unknown identifiers join the event's profile; an
+    /// event whose identifiers belong to several profiles merges them into the oldest (earliest first-seen, then
+    /// ordinal id). The profile of the event's first known identifier anchors it: another profile joins only if the
+    /// merged counts stay within the caps, and an unknown identifier joins only if its type's count does; every
+    /// identifier left out is reported in <see cref="Resolution.Conflicts"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The snapshot owns a pseudonym by a profile it does not hold, or a
+    /// <see cref="ResolutionInput.NewProfileId"/> that is needed names an existing profile.</exception>
+    public static Resolution Resolve(GraphSnapshot snapshot, IReadOnlyList<ResolutionInput> events, IdentityCaps caps)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(caps);
+
+        var batch = new Batch(snapshot, caps);
+        var profileOf = new string?[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            profileOf[i] = batch.Attribute(events[i]);
+        }
+
+        return batch.Finish(profileOf);
+    }
+
+    /// <summary>A profile while the batch runs. Absorbed ones leave <see cref="Batch"/>'s table and redirect to their survivor.</summary>
+    private sealed class WorkingProfile(string id, DateTimeOffset firstSeen, int[] counts)
+    {
+        public string Id { get; } = id;
+
+        public DateTimeOffset FirstSeen { get; set; } = firstSeen;
+
+        /// <summary>Indexed by <see cref="IdentifierType"/>.</summary>
+        public int[] Counts { get; } = counts;
+
+        public KnownProfile ToKnown() => new(
+            Id,
+            FirstSeen,
+            Enum.GetValues<IdentifierType>().Where(t => Counts[(int)t] > 0).ToDictionary(t => t, t => Counts[(int)t]));
+    }
+
+    private sealed class Batch(GraphSnapshot snapshot, IdentityCaps caps)
+    {
+        private static readonly int TypeCount = Enum.GetValues<IdentifierType>().Length;
+
+        /// <summary>Live profiles loaded from the snapshot or created by this batch.</summary>
+        private readonly Dictionary<string, WorkingProfile> profiles = new(StringComparer.Ordinal);
+
+        /// <summary>Union-find parent pointers: absorbed profile → the profile that absorbed it.</summary>
+        private readonly Dictionary<string, string> absorbedInto = new(StringComparer.Ordinal);
+
+        /// <summary>Pseudonyms linked by this batch → their profile at link time (follow <see cref="absorbedInto"/>).</summary>
+        private readonly Dictionary<string, string> linkedTo = new(StringComparer.Ordinal);
+
+        private readonly List<(string Pseudonym, IdentifierType Type)> links = [];
+        private readonly List<string> absorbed = [];
+        private readonly List<string> created = [];
+        private readonly List<(int Index, CanonicalIdentifier Refused)> conflicts = [];
+
+        public string? Attribute(ResolutionInput input)
+        {
+            var identifiers = input.Identifiers.DistinctBy(i => i.Pseudonym, StringComparer.Ordinal).ToList();
+            if (identifiers.Count == 0)
+            {
+                return null;
+            }
+
+            var owners = identifiers.Select(i => OwnerOf(i.Pseudonym)).ToList();
+            var candidates = owners.OfType<WorkingProfile>().Distinct().ToList();
+            var refused = new List<WorkingProfile>();
+            var profile = candidates.Count == 0 ? Create(input) : MergeWithinCaps(candidates, refused);
+            if (input.OccurredAt < profile.FirstSeen)
+            {
+                profile.FirstSeen = input.OccurredAt;
+            }
+
+            // In identifier order, so conflicts come out in the order the event lists them.
+            for (var k = 0; k < identifiers.Count; k++)
+            {
+                if (owners[k] is null)
+                {
+                    Link(input.Index, identifiers[k], profile);
+                }
+                else if (refused.Contains(owners[k]!))
+                {
+                    conflicts.Add((input.Index, identifiers[k]));
+                }
+            }
+
+            return profile.Id;
+        }
+
+        public Resolution Finish(string?[] profileOf)
+        {
+            var finalProfileOf = profileOf.Select(id => id is null ? null : Find(id)).ToList();
+
+            // Rows are written in this order: sorted ids let concurrent transactions lock profiles in one order.
+            var touched = new SortedDictionary<string, KnownProfile>(StringComparer.Ordinal);
+            foreach (var id in finalProfileOf.OfType<string>().Where(id => !touched.ContainsKey(id)))
+            {
+                touched.Add(id, profiles[id].ToKnown());
+            }
+
+            return new Resolution(
+                finalProfileOf,
+                [.. links.Select(l => (l.Pseudonym, l.Type, Find(linkedTo[l.Pseudonym])))],
+                // Profiles created and absorbed within the batch are reported too: the tables must not depend on
+                // where one batch ends and the next begins.
+                [.. absorbed.Select(id => (id, Find(id)))],
+                conflicts,
+                touched,
+                created);
+        }
+
+        private WorkingProfile? OwnerOf(string pseudonym) =>
+            linkedTo.TryGetValue(pseudonym, out var id) || snapshot.Owners.TryGetValue(pseudonym, out id) ? Load(Find(id)) : null;
+
+        private string Find(string id)
+        {
+            var root = id;
+            while (absorbedInto.TryGetValue(root, out var parent))
+            {
+                root = parent;
+            }
+
+            // Path compression: a long run of merges stays cheap to look up.
+            while (id != root)
+            {
+                (id, absorbedInto[id]) = (absorbedInto[id], root);
+            }
+
+            return root;
+        }
+
+        private WorkingProfile Load(string id)
+        {
+            if (profiles.TryGetValue(id, out var profile))
+            {
+                return profile;
+            }
+
+            if (!snapshot.Profiles.TryGetValue(id, out var known))
+            {
+                throw new ArgumentException($"The snapshot has a pseudonym owned by profile '{id}' but not that profile.");
+            }
+
+            var counts = new int[TypeCount];
+            foreach (var (type, count) in known.Counts)
+            {
+                counts[(int)type] = count;
+            }
+
+            profile = new WorkingProfile(id, known.FirstSeen, counts);
+            profiles.Add(id, profile);
+            return profile;
+        }
+
+        private WorkingProfile Create(ResolutionInput input)
+        {
+            var id = input.NewProfileId;
+            if (profiles.ContainsKey(id) || absorbedInto.ContainsKey(id) || snapshot.Profiles.ContainsKey(id))
+            {
+                throw new ArgumentException($"The new profile id '{id}' of input {input.Index} names an existing profile.");
+            }
+
+            var profile = new WorkingProfile(id, input.OccurredAt, new int[TypeCount]);
+            profiles.Add(id, profile);
+            created.Add(id);
+            return profile;
+        }
+
+        /// <summary>
+        /// The first candidate (the profile of the event's first known identifier) anchors the event; the others join
+        /// in order while the merged counts stay within the caps. The oldest of the group survives.
+        /// </summary>
+        private WorkingProfile MergeWithinCaps(List<WorkingProfile> candidates, List<WorkingProfile> refused)
+        {
+            var group = new List<WorkingProfile> { candidates[0] };
+            var counts = (int[])candidates[0].Counts.Clone();
+            foreach (var candidate in candidates.Skip(1))
+            {
+                if (Enum.GetValues<IdentifierType>().All(t => counts[(int)t] + candidate.Counts[(int)t] <= caps.For(t)))
+                {
+                    group.Add(candidate);
+                    for (var t = 0; t < TypeCount; t++)
+                    {
+                        counts[t] += candidate.Counts[t];
+                    }
+                }
+                else
+                {
+                    refused.Add(candidate);
+                }
+            }
+
+            var survivor = group.OrderBy(p => p.FirstSeen).ThenBy(p => p.Id, StringComparer.Ordinal).First();
+            foreach (var profile in group.Where(p => p != survivor))
+            {
+                Absorb(profile, survivor);
+            }
+
+            return survivor;
+        }
+
+        private void Absorb(WorkingProfile profile, WorkingProfile survivor)
+        {
+            for (var t = 0; t < TypeCount; t++)
+            {
+                survivor.Counts[t] += profile.Counts[t];
+            }
+
+            if (profile.FirstSeen < survivor.FirstSeen)
+            {
+                survivor.FirstSeen = profile.FirstSeen;
+            }
+
+            profiles.Remove(profile.Id);
+            absorbedInto.Add(profile.Id, survivor.Id);
+            absorbed.Add(profile.Id);
+        }
+
+        private void Link(int index, CanonicalIdentifier identifier, WorkingProfile profile)
+        {
+            if (profile.Counts[(int)identifier.Type] >= caps.For(identifier.Type))
+            {
+                conflicts.Add((index, identifier));
+                return;
+            }
+
+            profile.Counts[(int)identifier.Type]++;
+            linkedTo.Add(identifier.Pseudonym, profile.Id);
+            links.Add((identifier.Pseudonym, identifier.Type));
+        }
+    }
+}

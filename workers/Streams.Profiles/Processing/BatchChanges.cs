@@ -1,0 +1,39 @@
+namespace Streams.Profiles.Processing;
+
+/// <summary>A Kafka record to publish after the batch commits (written to the outbox in the same transaction).</summary>
+public sealed record OutboxMessage(string Topic, byte[]? Key, byte[]? Value);
+
+/// <summary>A row of the consent audit: what was asked and done, without who.</summary>
+public sealed record ConsentAudit(
+    string EventId, string Action, string IdentifierType, string Outcome, int IdentifiersRemoved, long EventsErased, DateTimeOffset RequestedAt);
+
+/// <summary>A profile absorbed by another.</summary>
+public sealed record ProfileMerge(string Absorbed, string Survivor, DateTimeOffset MergedAt);
+
+/// <summary>Everything one batch changes, for one transaction.</summary>
+public sealed class BatchChanges
+{
+    /// <summary>Profiles created or changed, in their final state (version already increased).</summary>
+    public List<StoredProfile> Upserts { get; } = [];
+
+    /// <summary>Profiles that existed before the batch (or were created in it) and are gone: absorbed or erased.</summary>
+    public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Erased profiles: every row about them goes, merges included.</summary>
+    public HashSet<string> Erased { get; } = new(StringComparer.Ordinal);
+
+    public List<ProfileMerge> Merges { get; } = [];
+
+    public List<OutboxMessage> Outbox { get; } = [];
+
+    public List<ConsentAudit> Audits { get; } = [];
+
+    /// <summary>Events used, conflicts raised, for metrics.</summary>
+    public int Events { get; set; }
+
+    public int Conflicts { get; set; }
+
+    public int Unlinkable { get; set; }
+
+    public int Invalid { get; set; }
+}

@@ -1,0 +1,231 @@
+using System.Security.Cryptography;
+using System.Text;
+using Streams.Contracts.Topics;
+using Streams.Ingest;
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
+
+namespace Streams.Profiles.Processing;
+
+/// <summary>
+/// Applies one batch of canonical records to the profiles it touches, in memory and in input order: identity
+/// resolution, aggregates, consent, erasure. No I/O: the worker loads the profiles before and writes
+/// <see cref="BatchChanges"/> after, in one transaction.
+/// </summary>
+/// <remarks>
+/// Everything here is a function of the loaded state and the records (profile ids come from the position of the
+/// record that created the profile, link times from event time), so a batch re-run after a crash, or the same
+/// records cut into different batches, ends in the same tables.
+/// </remarks>
+public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps caps, ProfileRecordWriter writer)
+{
+    /// <summary>Applies <paramref name="items"/> to <paramref name="state"/> and returns what changed.</summary>
+    public BatchChanges Apply(ProfileState state, IReadOnlyList<BatchItem> items, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(items);
+        var changes = new BatchChanges();
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        var run = new List<EventItem>();
+        foreach (var item in items)
+        {
+            switch (item)
+            {
+                case EventItem e:
+                    run.Add(e);
+                    break;
+                case ConsentItem c:
+                    ApplyEvents(state, run, changes, changed);
+                    run.Clear();
+                    ApplyConsent(state, c.Command, changes, changed);
+                    break;
+                case InvalidItem invalid:
+                    changes.Invalid++;
+                    changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(catalog.Names.Canonical), invalid.Key,
+                        writer.InvalidCanonical(invalid, now)));
+                    break;
+            }
+        }
+
+        ApplyEvents(state, run, changes, changed);
+
+        foreach (var id in changed.Order(StringComparer.Ordinal))
+        {
+            if (state.Profiles.TryGetValue(id, out var profile))
+            {
+                profile.Version++;
+                changes.Upserts.Add(profile);
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(id), writer.Profile(profile, now)));
+            }
+        }
+
+        return changes;
+    }
+
+    private void ApplyEvents(ProfileState state, List<EventItem> run, BatchChanges changes, HashSet<string> changed)
+    {
+        if (run.Count == 0)
+        {
+            return;
+        }
+
+        var inputs = run.Select((e, i) => new ResolutionInput(i, e.Event.OccurredAt, e.Event.Identifiers, NewProfileId(e.Position))).ToList();
+        var resolution = IdentityResolver.Resolve(state.Snapshot(), inputs, caps);
+
+        foreach (var created in resolution.CreatedProfiles)
+        {
+            state.Profiles[created] = new StoredProfile { ProfileId = created, Aggregate = new ProfileAggregate() };
+        }
+
+        foreach (var (absorbedId, survivorId) in resolution.Merges)
+        {
+            var survivor = state.Profiles[survivorId];
+            var absorbed = state.Profiles[absorbedId];
+            survivor.Aggregate = ProfileAggregate.Merge(survivor.Aggregate, absorbed.Aggregate);
+            // An opt-out anywhere in the component wins: merging must never turn personalization back on.
+            survivor.PersonalizationAllowed &= absorbed.PersonalizationAllowed;
+            survivor.Version = Math.Max(survivor.Version, absorbed.Version);
+            foreach (var (pseudonym, link) in absorbed.Identifiers)
+            {
+                survivor.Identifiers[pseudonym] = link;
+                state.Owners[pseudonym] = survivorId;
+            }
+
+            state.Profiles.Remove(absorbedId);
+            changed.Remove(absorbedId);
+            changed.Add(survivorId);
+            changes.Deleted.Add(absorbedId);
+            var mergedAt = MergeTime(run, resolution, absorbedId, survivorId);
+            changes.Merges.Add(new ProfileMerge(absorbedId, survivorId, mergedAt));
+            changes.Outbox.Add(new OutboxMessage(catalog.Names.ProfileMerges, Key(absorbedId), writer.Merge(absorbedId, survivorId, mergedAt)));
+            changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(absorbedId), null));
+            changes.Outbox.Add(new OutboxMessage(catalog.Names.Segments, Key(absorbedId), null));
+        }
+
+        var firstUse = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var e in run)
+        {
+            foreach (var identifier in e.Event.Identifiers)
+            {
+                firstUse.TryAdd(identifier.Pseudonym, e.Event.OccurredAt);
+            }
+        }
+
+        foreach (var (pseudonym, type, profileId) in resolution.NewLinks)
+        {
+            state.Profiles[profileId].Identifiers[pseudonym] = (type, firstUse[pseudonym]);
+            state.Owners[pseudonym] = profileId;
+        }
+
+        for (var i = 0; i < run.Count; i++)
+        {
+            var profileId = resolution.ProfileOf[i];
+            if (profileId is null)
+            {
+                // An event without identifiers (an anonymous sale) is counted, never a profile.
+                changes.Unlinkable++;
+                continue;
+            }
+
+            state.Profiles[profileId].Aggregate.Apply(run[i].Event);
+            changed.Add(profileId);
+            changes.Events++;
+        }
+
+        foreach (var (index, refused) in resolution.Conflicts)
+        {
+            changes.Conflicts++;
+            var e = run[index].Event;
+            changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(e.Source.Topic), Key(e.EventId),
+                writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt)));
+        }
+    }
+
+    private void ApplyConsent(ProfileState state, ConsentCommand command, BatchChanges changes, HashSet<string> changed)
+    {
+        var action = command.Action switch
+        {
+            ConsentAction.OptOut => "opt_out",
+            ConsentAction.OptIn => "opt_in",
+            _ => "erase",
+        };
+        var type = IdentifierTypeName(command.IdentifierType);
+        if (!state.Owners.TryGetValue(command.Pseudonym, out var profileId) || !state.Profiles.TryGetValue(profileId, out var profile))
+        {
+            // Never seen: not an error, but the request is on record.
+            changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "unknown_identifier", 0, 0, command.OccurredAt));
+            return;
+        }
+
+        switch (command.Action)
+        {
+            case ConsentAction.OptOut:
+                profile.PersonalizationAllowed = false;
+                changed.Add(profileId);
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Segments, Key(profileId), null));
+                changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "applied", 0, 0, command.OccurredAt));
+                break;
+            case ConsentAction.OptIn:
+                profile.PersonalizationAllowed = true;
+                changed.Add(profileId);
+                changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "applied", 0, 0, command.OccurredAt));
+                break;
+            default:
+                foreach (var pseudonym in profile.Identifiers.Keys)
+                {
+                    state.Owners.Remove(pseudonym);
+                }
+
+                state.Profiles.Remove(profileId);
+                changed.Remove(profileId);
+                changes.Deleted.Add(profileId);
+                changes.Erased.Add(profileId);
+                // Nothing about the profile may stay behind, not even a record waiting to be published.
+                changes.Outbox.RemoveAll(m => m.Key is not null && m.Key.AsSpan().SequenceEqual(Key(profileId)));
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(profileId), null));
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Segments, Key(profileId), null));
+                changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "erased", profile.Identifiers.Count,
+                    profile.Aggregate.TotalEvents, command.OccurredAt));
+                break;
+        }
+    }
+
+    // A merge happens at the event that bridged the two profiles: the first event attributed to the survivor that
+    // carries an identifier of the absorbed profile.
+    private static DateTimeOffset MergeTime(List<EventItem> run, Resolution resolution, string absorbed, string survivor)
+    {
+        for (var i = 0; i < run.Count; i++)
+        {
+            if (resolution.ProfileOf[i] == survivor && run[i].Event.Identifiers.Count > 1)
+            {
+                return run[i].Event.OccurredAt;
+            }
+        }
+
+        return run[^1].Event.OccurredAt;
+    }
+
+    /// <summary>
+    /// A new profile's id: opaque, derived from where the record that created it sits in the canonical topic (never
+    /// from personal data), so a replay creates the same id.
+    /// </summary>
+    public static string NewProfileId(SourcePosition position)
+    {
+        ArgumentNullException.ThrowIfNull(position);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{position.Topic}/{position.Partition}/{position.Offset}"));
+        return "p-" + Convert.ToHexStringLower(hash.AsSpan(0, 12));
+    }
+
+    public static byte[] Key(string id) => Encoding.UTF8.GetBytes(id);
+
+    public static string IdentifierTypeName(IdentifierType type) => type switch
+    {
+        IdentifierType.Email => "email",
+        IdentifierType.Phone => "phone",
+        IdentifierType.Loyalty => "loyalty",
+        IdentifierType.Device => "device",
+        _ => "social",
+    };
+}

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Streams.Ingest.Canonical;
+using Streams.Profiles.Features;
+
+namespace Streams.Profiles.Processing;
+
+/// <summary>The JSON records the profiles worker publishes (CONTRACT §4, §5.1, profile-merges), written field by field.</summary>
+public sealed class ProfileRecordWriter
+{
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    /// <summary>A profile (§5.1).</summary>
+    public byte[] Profile(StoredProfile profile, DateTimeOffset updatedAt)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        return Write(w =>
+        {
+            w.WriteString("profile_id", profile.ProfileId);
+            w.WriteStartArray("identifiers");
+            foreach (var pseudonym in profile.Identifiers.Keys.Order(StringComparer.Ordinal))
+            {
+                w.WriteStringValue(pseudonym);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("first_seen", Time(profile.FirstSeen));
+            w.WriteString("last_seen", Time(profile.LastSeen));
+            w.WriteStartObject("event_counts");
+            w.WriteNumber("clickstream", profile.Aggregate.EventCounts.Clickstream);
+            w.WriteNumber("store", profile.Aggregate.EventCounts.Store);
+            w.WriteNumber("callcenter", profile.Aggregate.EventCounts.Callcenter);
+            w.WriteNumber("social", profile.Aggregate.EventCounts.Social);
+            w.WriteEndObject();
+            w.WriteStartObject("features");
+            foreach (var (name, value) in profile.Aggregate.Features().OrderBy(f => f.Key, StringComparer.Ordinal))
+            {
+                w.WriteNumber(name, value);
+            }
+
+            w.WriteEndObject();
+            w.WriteBoolean("personalization_allowed", profile.PersonalizationAllowed);
+            w.WriteNumber("version", profile.Version);
+            w.WriteString("updated_at", Time(updatedAt));
+        });
+    }
+
+    /// <summary>A merge: <c>{"from","into","at"}</c>.</summary>
+    public byte[] Merge(string absorbed, string survivor, DateTimeOffset at) => Write(w =>
+    {
+        w.WriteString("from", absorbed);
+        w.WriteString("into", survivor);
+        w.WriteString("at", Time(at));
+    });
+
+    /// <summary>
+    /// The flagged quarantine record of an event whose link was refused by a cap (§4 <c>identity_conflict</c>). The
+    /// masked copy holds only what the canonical event holds: the pseudonyms, never a raw value.
+    /// </summary>
+    public byte[] IdentityConflict(CanonicalEvent e, CanonicalIdentifier refused, int cap, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        ArgumentNullException.ThrowIfNull(refused);
+        var record = JsonSerializer.SerializeToUtf8Bytes(e, Ingest.CanonicalJsonContext.Default.CanonicalEvent);
+        var type = ProfileBatchProcessor.IdentifierTypeName(refused.Type);
+        return Write(w =>
+        {
+            Source(w, e.Source.Topic, e.Source.Partition, e.Source.Offset);
+            w.WriteString("event_id", e.EventId);
+            w.WriteString("disposition", "flagged");
+            w.WriteStartArray("reasons");
+            w.WriteStartObject();
+            w.WriteString("code", "identity_conflict");
+            w.WriteString("field", type);
+            w.WriteString("detail", $"linking {refused.Pseudonym} would give the profile more than {cap} {type} identifiers; the event is used, the link is not made");
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WritePropertyName("record");
+            w.WriteRawValue(record);
+            w.WriteString("raw_sha256", Convert.ToHexStringLower(SHA256.HashData(record)));
+            w.WriteNumber("raw_bytes", record.Length);
+            w.WriteString("quarantined_at", Time(at));
+        });
+    }
+
+    /// <summary>The quarantine record of a canonical record the worker cannot read.</summary>
+    public byte[] InvalidCanonical(InvalidItem item, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var raw = item.Value ?? [];
+        return Write(w =>
+        {
+            Source(w, item.Position.Topic, item.Position.Partition, item.Position.Offset);
+            w.WriteNull("event_id");
+            w.WriteString("disposition", "quarantined");
+            w.WriteStartArray("reasons");
+            w.WriteStartObject();
+            w.WriteString("code", "schema_violation");
+            w.WriteNull("field");
+            w.WriteString("detail", item.Detail);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            // Not echoed: the worker cannot tell what an unreadable record holds, so it must not pass it on.
+            w.WriteNull("record");
+            w.WriteString("raw_sha256", Convert.ToHexStringLower(SHA256.HashData(raw)));
+            w.WriteNumber("raw_bytes", raw.Length);
+            w.WriteString("quarantined_at", Time(at));
+        });
+    }
+
+    private static void Source(Utf8JsonWriter w, string topic, int partition, long offset)
+    {
+        w.WriteStartObject("source");
+        w.WriteString("topic", topic);
+        w.WriteNumber("partition", partition);
+        w.WriteNumber("offset", offset);
+        w.WriteEndObject();
+    }
+
+    private static string Time(DateTimeOffset value) => value.UtcDateTime.ToString(TimeFormat, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,26 @@
+using Streams.Ingest.Pseudonymization;
+using Streams.Profiles.Features;
+
+namespace Streams.Profiles.Processing;
+
+/// <summary>A profile as the database holds it, loaded for a batch and changed in memory.</summary>
+public sealed class StoredProfile
+{
+    public required string ProfileId { get; init; }
+
+    public required ProfileAggregate Aggregate { get; set; }
+
+    public bool PersonalizationAllowed { get; set; } = true;
+
+    public long Version { get; set; }
+
+    /// <summary>Pseudonym → (type, when it was linked, in event time).</summary>
+    public Dictionary<string, (IdentifierType Type, DateTimeOffset LinkedAt)> Identifiers { get; } = new(StringComparer.Ordinal);
+
+    public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
+
+    public DateTimeOffset LastSeen => Aggregate.LastSeen;
+
+    public Dictionary<IdentifierType, int> Counts() =>
+        Identifiers.Values.GroupBy(i => i.Type).ToDictionary(g => g.Key, g => g.Count());
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics.Metrics;
+using Streams.Profiles.Processing;
+
+namespace Streams.Profiles.Worker;
+
+/// <summary>Profiles counters on the <c>Streams.Profiles</c> meter, with totals for the log and the console view.</summary>
+public sealed class ProfilesMetrics
+{
+    public const string MeterName = "Streams.Profiles";
+
+    private readonly Counter<long> records;
+    private readonly Counter<long> merges;
+    private readonly Counter<long> conflicts;
+    private long totalRecords;
+    private long totalEvents;
+    private long totalMerges;
+    private long totalConflicts;
+    private long totalCreated;
+    private long totalErased;
+
+    public ProfilesMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        records = meter.CreateCounter<long>("streams.profiles.records", "{record}", "Canonical records committed.");
+        merges = meter.CreateCounter<long>("streams.profiles.merges", "{merge}", "Profiles absorbed by identity resolution.");
+        conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}", "Links refused by Identity:MaxPerType.");
+    }
+
+    public long Records => Interlocked.Read(ref totalRecords);
+
+    public long Events => Interlocked.Read(ref totalEvents);
+
+    public long Merges => Interlocked.Read(ref totalMerges);
+
+    public long Conflicts => Interlocked.Read(ref totalConflicts);
+
+    public long Erased => Interlocked.Read(ref totalErased);
+
+    public void Record(int batchRecords, BatchChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        records.Add(batchRecords);
+        merges.Add(changes.Merges.Count);
+        conflicts.Add(changes.Conflicts);
+        Interlocked.Add(ref totalRecords, batchRecords);
+        Interlocked.Add(ref totalEvents, changes.Events);
+        Interlocked.Add(ref totalMerges, changes.Merges.Count);
+        Interlocked.Add(ref totalConflicts, changes.Conflicts);
+        Interlocked.Add(ref totalErased, changes.Erased.Count);
+        Interlocked.Add(ref totalCreated, changes.Upserts.Count(p => p.Version == 1));
+    }
+}
