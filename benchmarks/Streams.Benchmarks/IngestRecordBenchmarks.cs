@@ -13,6 +13,7 @@ namespace Streams.Benchmarks;
 /// than the absolute time.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class IngestRecordBenchmarks
 {
     private static readonly SourcePosition Source = new("bench", 0, 0);

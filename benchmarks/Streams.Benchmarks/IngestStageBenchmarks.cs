@@ -11,6 +11,7 @@ namespace Streams.Benchmarks;
 /// already judged.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class IngestStageBenchmarks
 {
     private static readonly SourcePosition Source = new("bench", 0, 0);

@@ -10,6 +10,7 @@ namespace Streams.Benchmarks;
 /// message both ways .NET offers, which is the floor any pseudonym costs.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class PseudonymizerBenchmarks
 {
     private static readonly byte[] Key = Convert.FromBase64String("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");

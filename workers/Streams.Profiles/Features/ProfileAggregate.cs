@@ -217,10 +217,16 @@ public sealed partial class ProfileAggregate
             DiscountedTransactions++;
         }
 
-        if (store.Categories.Count > 0)
+        var newCategory = false;
+        foreach (var category in store.Categories)
         {
-            CategoryAmounts = SumByCategory(CategoryAmounts.Concat(
-                store.Categories.Select(c => KeyValuePair.Create(c.Category, Amount(c.Amount)))));
+            newCategory |= !CategoryAmounts.TryGetValue(category.Category, out var sum);
+            CategoryAmounts[category.Category] = sum + Amount(category.Amount);
+        }
+
+        if (newCategory)
+        {
+            CategoryAmounts = SumByCategory(CategoryAmounts);
         }
     }
 

@@ -62,4 +62,8 @@ public sealed record Resolution(
     IReadOnlyList<(string Absorbed, string Survivor)> Merges,
     IReadOnlyList<(int Index, CanonicalIdentifier Refused)> Conflicts,
     IReadOnlyDictionary<string, KnownProfile> Profiles,
-    IReadOnlyList<string> CreatedProfiles);
+    IReadOnlyList<string> CreatedProfiles)
+{
+    /// <summary>For each of <see cref="Merges"/>, the <see cref="ResolutionInput.Index"/> of the event that bridged the profiles.</summary>
+    public IReadOnlyList<int> MergedBy { get; init; } = [];
+}

@@ -11,6 +11,8 @@ namespace Streams.Profiles.Identity;
 /// </summary>
 public static class IdentityResolver
 {
+    private static readonly IdentifierType[] Types = Enum.GetValues<IdentifierType>();
+
     /// <summary>
     /// Attributes each event, in the given order, to a profile. Unknown identifiers join the event's profile; an
     /// event whose identifiers belong to several profiles merges them into the oldest (earliest first-seen, then
@@ -49,12 +51,12 @@ public static class IdentityResolver
         public KnownProfile ToKnown() => new(
             Id,
             FirstSeen,
-            Enum.GetValues<IdentifierType>().Where(t => Counts[(int)t] > 0).ToDictionary(t => t, t => Counts[(int)t]));
+            Types.Where(t => Counts[(int)t] > 0).ToDictionary(t => t, t => Counts[(int)t]));
     }
 
     private sealed class Batch(GraphSnapshot snapshot, IdentityCaps caps)
     {
-        private static readonly int TypeCount = Enum.GetValues<IdentifierType>().Length;
+        private static readonly int TypeCount = Types.Length;
 
         /// <summary>Live profiles loaded from the snapshot or created by this batch.</summary>
         private readonly Dictionary<string, WorkingProfile> profiles = new(StringComparer.Ordinal);
@@ -67,11 +69,14 @@ public static class IdentityResolver
 
         private readonly List<(string Pseudonym, IdentifierType Type)> links = [];
         private readonly List<string> absorbed = [];
+        private readonly List<int> absorbedBy = [];
+        private int current;
         private readonly List<string> created = [];
         private readonly List<(int Index, CanonicalIdentifier Refused)> conflicts = [];
 
         public string? Attribute(ResolutionInput input)
         {
+            current = input.Index;
             var identifiers = input.Identifiers.DistinctBy(i => i.Pseudonym, StringComparer.Ordinal).ToList();
             if (identifiers.Count == 0)
             {
@@ -122,7 +127,10 @@ public static class IdentityResolver
                 [.. absorbed.Select(id => (id, Find(id)))],
                 conflicts,
                 touched,
-                created);
+                created)
+            {
+                MergedBy = absorbedBy,
+            };
         }
 
         private WorkingProfile? OwnerOf(string pseudonym) =>
@@ -192,7 +200,7 @@ public static class IdentityResolver
             var counts = (int[])candidates[0].Counts.Clone();
             foreach (var candidate in candidates.Skip(1))
             {
-                if (Enum.GetValues<IdentifierType>().All(t => counts[(int)t] + candidate.Counts[(int)t] <= caps.For(t)))
+                if (Types.All(t => counts[(int)t] + candidate.Counts[(int)t] <= caps.For(t)))
                 {
                     group.Add(candidate);
                     for (var t = 0; t < TypeCount; t++)
@@ -230,6 +238,7 @@ public static class IdentityResolver
             profiles.Remove(profile.Id);
             absorbedInto.Add(profile.Id, survivor.Id);
             absorbed.Add(profile.Id);
+            absorbedBy.Add(current);
         }
 
         private void Link(int index, CanonicalIdentifier identifier, WorkingProfile profile)

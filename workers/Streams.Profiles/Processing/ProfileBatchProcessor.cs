@@ -79,8 +79,9 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             state.Profiles[created] = new StoredProfile { ProfileId = created, Aggregate = new ProfileAggregate() };
         }
 
-        foreach (var (absorbedId, survivorId) in resolution.Merges)
+        for (var m = 0; m < resolution.Merges.Count; m++)
         {
+            var (absorbedId, survivorId) = resolution.Merges[m];
             var survivor = state.Profiles[survivorId];
             var absorbed = state.Profiles[absorbedId];
             survivor.Aggregate = ProfileAggregate.Merge(survivor.Aggregate, absorbed.Aggregate);
@@ -97,7 +98,8 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             changed.Remove(absorbedId);
             changed.Add(survivorId);
             changes.Deleted.Add(absorbedId);
-            var mergedAt = MergeTime(run, resolution, absorbedId, survivorId);
+            // The merge happened at the event that bridged the two: event time, so replays agree.
+            var mergedAt = run[resolution.MergedBy[m]].Event.OccurredAt;
             changes.Merges.Add(new ProfileMerge(absorbedId, survivorId, mergedAt));
             changes.Outbox.Add(new OutboxMessage(catalog.Names.ProfileMerges, Key(absorbedId), writer.Merge(absorbedId, survivorId, mergedAt)));
             changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(absorbedId), null));
@@ -190,21 +192,6 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
                     profile.Aggregate.TotalEvents, command.OccurredAt));
                 break;
         }
-    }
-
-    // A merge happens at the event that bridged the two profiles: the first event attributed to the survivor that
-    // carries an identifier of the absorbed profile.
-    private static DateTimeOffset MergeTime(List<EventItem> run, Resolution resolution, string absorbed, string survivor)
-    {
-        for (var i = 0; i < run.Count; i++)
-        {
-            if (resolution.ProfileOf[i] == survivor && run[i].Event.Identifiers.Count > 1)
-            {
-                return run[i].Event.OccurredAt;
-            }
-        }
-
-        return run[^1].Event.OccurredAt;
     }
 
     /// <summary>

@@ -37,6 +37,13 @@ public sealed class ProfilesMetrics
 
     public long Erased => Interlocked.Read(ref totalErased);
 
+    /// <summary>Canonical partitions this instance holds now.</summary>
+    public int AssignedPartitions => Volatile.Read(ref assigned);
+
+    private int assigned;
+
+    public void SetAssigned(int partitions) => Volatile.Write(ref assigned, partitions);
+
     public void Record(int batchRecords, BatchChanges changes)
     {
         ArgumentNullException.ThrowIfNull(changes);

@@ -55,8 +55,11 @@ public sealed class ProfilesWorker(
                 HeartbeatIntervalMs = 1000,
             })
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            .SetPartitionsRevokedHandler((c, _) => metrics.SetAssigned(0))
+            .SetPartitionsLostHandler((c, _) => metrics.SetAssigned(0))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
+                metrics.SetAssigned(partitions.Count);
                 // Resume from the offsets committed with the data, not from the group's.
                 var stored = repository.LoadOffsetsAsync(stoppingToken).GetAwaiter().GetResult();
                 return partitions.Select(p => new TopicPartitionOffset(p,
