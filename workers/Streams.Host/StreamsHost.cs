@@ -15,8 +15,14 @@ public static class StreamsHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
         try
         {
+            if (args is [TransparencyCommand.Name, ..])
+            {
+                return await TransparencyCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
             using var host = Build(args);
             await host.RunAsync().ConfigureAwait(false);
             return ExitOk;

@@ -11,6 +11,8 @@ public sealed class ProfilesMetrics
     private readonly Counter<long> records;
     private readonly Counter<long> merges;
     private readonly Counter<long> conflicts;
+    private readonly Histogram<double> stageTime;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> stageTotals = new(StringComparer.Ordinal);
     private long totalRecords;
     private long totalEvents;
     private long totalMerges;
@@ -25,6 +27,8 @@ public sealed class ProfilesMetrics
         records = meter.CreateCounter<long>("streams.profiles.records", "{record}", "Canonical records committed.");
         merges = meter.CreateCounter<long>("streams.profiles.merges", "{merge}", "Profiles absorbed by identity resolution.");
         conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}", "Links refused by Identity:MaxPerType.");
+        stageTime = meter.CreateHistogram<double>("streams.profiles.stage_duration", "ms",
+            "Time per batch in each stage: read, load, apply, save, commit, publish.");
     }
 
     public long Records => Interlocked.Read(ref totalRecords);
@@ -43,6 +47,16 @@ public sealed class ProfilesMetrics
     private int assigned;
 
     public void SetAssigned(int partitions) => Volatile.Write(ref assigned, partitions);
+
+    /// <summary>Adds the time one batch spent in a stage.</summary>
+    public void Stage(string stage, TimeSpan elapsed)
+    {
+        stageTime.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("stage", stage));
+        stageTotals.AddOrUpdate(stage, elapsed.TotalMilliseconds, (_, total) => total + elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Total milliseconds per stage since start: where the time goes.</summary>
+    public IReadOnlyDictionary<string, double> StageTotals => new Dictionary<string, double>(stageTotals);
 
     public void Record(int batchRecords, BatchChanges changes)
     {

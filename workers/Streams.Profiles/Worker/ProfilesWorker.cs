@@ -80,7 +80,9 @@ public sealed class ProfilesWorker(
 
                 var changes = CommitBatch(repository, buffer);
                 CrashPoints.Reach("profiles.after-commit");
+                var publishing = System.Diagnostics.Stopwatch.StartNew();
                 publisher.PublishPending(CancellationToken.None);
+                metrics.Stage("publish", publishing.Elapsed);
                 CrashPoints.Reach("profiles.after-publish");
                 CommitToGroup(consumer, buffer);
                 metrics.Record(buffer.Count, changes);
@@ -101,6 +103,7 @@ public sealed class ProfilesWorker(
 
     private BatchChanges CommitBatch(ProfileRepository repository, List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var items = batch.Select(Read).ToList();
         var pseudonyms = items.SelectMany(Pseudonyms).Distinct(StringComparer.Ordinal).ToList();
         var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value))
@@ -109,14 +112,23 @@ public sealed class ProfilesWorker(
         {
             try
             {
+                metrics.Stage("read", clock.Elapsed);
+                clock.Restart();
                 using var connection = repository.DataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
                 var state = ProfileRepository.LoadAsync(connection, transaction, pseudonyms, CancellationToken.None).GetAwaiter().GetResult();
+                metrics.Stage("load", clock.Elapsed);
+                clock.Restart();
                 var now = timeProvider.GetUtcNow();
                 var changes = processor.Apply(state, items, now);
+                metrics.Stage("apply", clock.Elapsed);
+                clock.Restart();
                 ProfileRepository.SaveAsync(connection, transaction, changes, offsets, now, CancellationToken.None).GetAwaiter().GetResult();
+                metrics.Stage("save", clock.Elapsed);
+                clock.Restart();
                 CrashPoints.Reach("profiles.before-commit");
                 transaction.Commit();
+                metrics.Stage("commit", clock.Elapsed);
                 return changes;
             }
             catch (PostgresException e) when (attempt < MaxBatchAttempts && e.SqlState is "40P01" or "40001" or "23505")

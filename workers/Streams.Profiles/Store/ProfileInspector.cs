@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using Npgsql;
+using Streams.Profiles.Features;
+
+namespace Streams.Profiles.Store;
+
+/// <summary>
+/// Everything held about the person behind one pseudonym, for the customer who asks "what do you know about me?".
+/// Identifiers are reported by type and count (the pseudonyms themselves mean nothing to a person).
+/// </summary>
+public static class ProfileInspector
+{
+    public static async Task<JsonObject> DescribeAsync(NpgsqlDataSource dataSource, string identifierType, string pseudonym,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        var result = new JsonObject { ["identifier_type"] = identifierType };
+        await using var command = dataSource.CreateCommand("""
+            select p.profile_id, p.first_seen, p.last_seen, p.aggregate::text, p.personalization_allowed, p.version, p.updated_at,
+                   (select count(*) from profile_merges m where m.survivor = p.profile_id)
+            from identifiers i join profiles p using (profile_id)
+            where i.pseudonym = @pseudonym
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string>("pseudonym", pseudonym));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result["found"] = false;
+            result["message"] = "Nothing is held about this identifier.";
+            return result;
+        }
+
+        var profileId = reader.GetString(0);
+        var aggregate = System.Text.Json.JsonSerializer.Deserialize(reader.GetString(3), ProfileJsonContext.Default.ProfileAggregate)!;
+        var features = new JsonObject();
+        foreach (var (name, value) in aggregate.Features().OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            features[name] = value;
+        }
+
+        var profile = new JsonObject
+        {
+            ["profile_id"] = profileId,
+            ["first_seen"] = reader.GetFieldValue<DateTimeOffset>(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["last_seen"] = reader.GetFieldValue<DateTimeOffset>(2).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["personalization_allowed"] = reader.GetBoolean(4),
+            ["version"] = reader.GetInt64(5),
+            ["updated_at"] = reader.GetFieldValue<DateTimeOffset>(6).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["merged_profiles"] = reader.GetInt64(7),
+            ["event_counts"] = new JsonObject
+            {
+                ["clickstream"] = aggregate.EventCounts.Clickstream,
+                ["store"] = aggregate.EventCounts.Store,
+                ["callcenter"] = aggregate.EventCounts.Callcenter,
+                ["social"] = aggregate.EventCounts.Social,
+            },
+            ["features"] = features,
+        };
+        await reader.DisposeAsync().ConfigureAwait(false);
+
+        await using var types = dataSource.CreateCommand("select type, count(*) from identifiers where profile_id = @id group by type order by type");
+        types.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        var identifiers = new JsonObject();
+        await using (var typeReader = await types.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await typeReader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                identifiers[typeReader.GetString(0)] = typeReader.GetInt64(1);
+            }
+        }
+
+        profile["identifiers"] = identifiers;
+        profile["segment"] = await SegmentAsync(dataSource, profileId, cancellationToken).ConfigureAwait(false);
+        result["found"] = true;
+        result["profile"] = profile;
+        return result;
+    }
+
+    // The segmentation worker's table, when that worker has run against this database.
+    private static async Task<JsonNode?> SegmentAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
+    {
+        await using var exists = dataSource.CreateCommand("select to_regclass('segment_assignments') is not null");
+        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+        {
+            return null;
+        }
+
+        await using var command = dataSource.CreateCommand("select assignment::text from segment_assignments where profile_id = @id");
+        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? JsonNode.Parse(json) : null;
+    }
+}
