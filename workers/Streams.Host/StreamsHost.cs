@@ -4,6 +4,7 @@ using Streams.Infrastructure.Hosting;
 using Microsoft.Extensions.Configuration;
 using Streams.Ingest;
 using Streams.Profiles;
+using Streams.Segmentation;
 
 namespace Streams.Host;
 
@@ -55,6 +56,11 @@ public static class StreamsHost
         if (streams.Runs("profiles"))
         {
             builder.AddProfiles();
+        }
+
+        if (streams.Runs("segmentation"))
+        {
+            builder.AddSegmentation();
         }
 
         return builder;

@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using Streams.Infrastructure.Diagnostics;
+using Streams.IntegrationTests.Fixtures;
+using Streams.IntegrationTests.Host;
+using Streams.Segmentation.Worker;
+
+namespace Streams.IntegrationTests.Segmentation;
+
+/// <summary>The segmentation worker in the real host (segmentation only), fed profiles as the profiles worker writes them.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    private static readonly string[] Options =
+    [
+        "--Streams:Workers=segmentation", "--Segmentation:K=3", "--Segmentation:SeedSize=200", "--Segmentation:MiniBatchSize=100",
+        "--Segmentation:MinSegmentSize=20", "--Segmentation:MaxBatchWait=00:00:00.300",
+    ];
+
+    [Fact]
+    public async Task Profiles_GetSegmentsWithExplanations_TheCatalogDescribesThem_AndOptOutIsHonoured()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var profiles = Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 5);
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, Options);
+        var metrics = host.Get<SegmentationMetrics>();
+        await WaitUntilAsync(() => metrics.Profiles >= profiles);
+        // Every profile record again, unchanged: no new segment records for them.
+        var before = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Segments).Count;
+        Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 5);
+        await WaitUntilAsync(() => metrics.Profiles >= 2 * profiles);
+
+        var segments = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Segments);
+        var latest = segments.GroupBy(r => Encoding.UTF8.GetString(r.Message.Key!)).ToDictionary(g => g.Key, g => g.Last().Message.Value);
+        Assert.Equal(450, latest.Count(l => l.Value is not null));
+        Assert.All(Enumerable.Range(0, 5), i => Assert.False(latest.TryGetValue($"opted-out-{i}", out var v) && v is not null));
+        var sample = JsonDocument.Parse(latest["g1-p7"]!).RootElement;
+        Assert.Equal("g1-p7", sample.GetProperty("profile_id").GetString());
+        Assert.InRange(sample.GetProperty("explanation").GetArrayLength(), 1, 3);
+        Assert.False(string.IsNullOrWhiteSpace(sample.GetProperty("summary").GetString()));
+        Assert.True(sample.GetProperty("model_version").GetInt64() >= 1);
+        Assert.True(segments.Count - before < 50, $"{segments.Count - before} segment records for unchanged profiles");
+
+        // Each planted group is one segment.
+        var byGroup = latest.Where(l => l.Value is not null && l.Key.StartsWith('g'))
+            .GroupBy(l => l.Key.Split('-')[0])
+            .Select(g => g.Select(l => JsonDocument.Parse(l.Value!).RootElement.GetProperty("segment_id").GetInt32()).Distinct().Count());
+        Assert.All(byGroup, distinct => Assert.Equal(1, distinct));
+
+        var catalog = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.SegmentCatalog)
+            .Select(r => JsonDocument.Parse(r.Message.Value!).RootElement).ToList();
+        Assert.Equal(3, catalog.Select(c => c.GetProperty("segment_id").GetInt32()).Distinct().Count());
+        Assert.All(catalog, c =>
+        {
+            Assert.True(c.GetProperty("size").GetInt64() >= 20);
+            Assert.True(c.GetProperty("centroid").EnumerateObject().Any());
+            Assert.True(c.GetProperty("top_features").GetArrayLength() >= 1);
+            Assert.False(string.IsNullOrWhiteSpace(c.GetProperty("description").GetString()));
+        });
+    }
+
+    [Fact]
+    public async Task RestartedMidStream_EndsWithTheSameModelAsAnUninterruptedRun()
+    {
+        var reference = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var restarted = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var count = Produce(reference.Names.Profiles, groups: 3, perGroup: 200, optedOut: 0);
+        string referenceDb;
+        await using (var host = await InProcessHost.StartAsync(kafka, postgres, reference, Options))
+        {
+            var metrics = host.Get<SegmentationMetrics>();
+            await WaitUntilAsync(() => metrics.Profiles >= count);
+            referenceDb = host.ConnectionString;
+        }
+
+        var db = await postgres.CreateDatabaseAsync();
+        var state = Path.Combine(Path.GetTempPath(), "streams-seg-" + Guid.NewGuid().ToString("N")[..8]);
+        string[] arguments = [.. InProcessHost.Arguments(kafka, restarted, db, state), .. Options,
+            $"--Topics:Profiles={reference.Names.Profiles}", "--Segmentation:GroupId=restarted"];
+        foreach (var crash in new[] { "segmentation.after-commit@3", "segmentation.before-commit@2" })
+        {
+            await using var host = HostProcess.Start(new Dictionary<string, string> { [CrashPoints.Variable] = crash }, arguments);
+            await host.WaitForExitAsync(Patience);
+            Assert.Contains($"crash point {crash} reached", host.Errors, StringComparison.Ordinal);
+        }
+
+        await using (var last = HostProcess.Start(arguments: arguments))
+        {
+            await WaitUntilAsync(() => Offset(db) >= count);
+            last.Interrupt();
+            Assert.Equal(0, await last.WaitForExitAsync(Patience));
+        }
+
+        Assert.Equal(await Model(referenceDb), await Model(db));
+        Assert.Equal(await Database.DumpAsync(referenceDb, "segment_assignments", "t.profile_id, t.segment_id, t.model_version, t.published"),
+            await Database.DumpAsync(db, "segment_assignments", "t.profile_id, t.segment_id, t.model_version, t.published"));
+    }
+
+    // Planted groups: distinct spending, channel and call behaviour, with per-profile noise.
+    private int Produce(string topic, int groups, int perGroup, int optedOut)
+    {
+        var random = new Random(99);
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        var n = 0;
+        for (var i = 0; i < perGroup; i++)
+        {
+            for (var g = 0; g < groups; g++)
+            {
+                Send($"g{g}-p{i}", g, allowed: true);
+            }
+        }
+
+        for (var i = 0; i < optedOut; i++)
+        {
+            Send($"opted-out-{i}", 0, allowed: false);
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        return n;
+
+        void Send(string id, int group, bool allowed)
+        {
+            double Noise(double scale) => 1 + (random.NextDouble() - 0.5) * scale;
+            var features = group switch
+            {
+                0 => new JsonObject { ["store_spend"] = 900 * Noise(0.3), ["purchase_count"] = 20 * Noise(0.3), ["event_count"] = 30 * Noise(0.3), ["online_share"] = 0.05 },
+                1 => new JsonObject { ["online_spend"] = 400 * Noise(0.3), ["avg_dwell_s"] = 40 * Noise(0.3), ["event_count"] = 80 * Noise(0.3), ["online_share"] = 0.95 },
+                _ => new JsonObject { ["call_count"] = 12 * Noise(0.3), ["complaint_share"] = 0.8, ["avg_call_sentiment"] = -0.6, ["event_count"] = 15 * Noise(0.3) },
+            };
+            var profile = new JsonObject
+            {
+                ["profile_id"] = id, ["identifiers"] = new JsonArray(), ["first_seen"] = "2026-06-01T00:00:00.000Z",
+                ["last_seen"] = "2026-06-20T00:00:00.000Z", ["event_counts"] = new JsonObject(), ["features"] = features,
+                ["personalization_allowed"] = allowed, ["version"] = 1, ["updated_at"] = "2026-06-20T00:00:00.000Z",
+            };
+            producer.Produce(topic, new Message<string, string> { Key = id, Value = profile.ToJsonString() });
+            n++;
+        }
+    }
+
+    private static long Offset(string connectionString)
+    {
+        try
+        {
+            return Database.CountAsync(connectionString, "select coalesce(sum(next_offset), 0) from consumer_offsets where consumer = 'segmentation'").Result;
+        }
+        catch (AggregateException)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<string> Model(string connectionString)
+    {
+        var json = JsonNode.Parse((string)(await Database.RowsAsync(connectionString, "select checkpoint::text from segmentation_model"))[0][0]!)!;
+        return json["model"]!.ToJsonString();
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && clock.Elapsed < Patience)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.True(condition(), "timed out");
+    }
+}

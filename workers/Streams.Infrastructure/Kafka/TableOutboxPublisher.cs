@@ -1,0 +1,123 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Streams.Infrastructure.Kafka;
+
+/// <summary>
+/// Publishes a transactional outbox table (<c>seq bigserial, topic text, key bytea, value bytea</c>) in order
+/// through an idempotent producer, then deletes what the broker acknowledged. The rows were written in the same
+/// transaction as the change they announce, so nothing committed is lost; a crash before the delete publishes them
+/// again, and consumers see a repeat, never a gap.
+/// </summary>
+public sealed class TableOutboxPublisher : IDisposable
+{
+    private const int Chunk = 5000;
+    private readonly NpgsqlDataSource dataSource;
+    private readonly string table;
+    private readonly ILogger logger;
+    private readonly IProducer<byte[]?, byte[]?> producer;
+    private int failures;
+
+    public TableOutboxPublisher(NpgsqlDataSource dataSource, string table, string bootstrapServers, string clientId, ILogger logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        this.dataSource = dataSource;
+        this.table = table;
+        this.logger = logger;
+        producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
+            {
+                BootstrapServers = bootstrapServers,
+                EnableIdempotence = true,
+                Acks = Acks.All,
+                LingerMs = 5,
+                ClientId = clientId,
+            })
+            .SetLogHandler((_, m) => logger.LogDebug("producer: {Message}", m.Message))
+            .Build();
+    }
+
+    /// <summary>Records published since start.</summary>
+    public long Published { get; private set; }
+
+    /// <summary>Publishes every row there is now, oldest first.</summary>
+    public void PublishPending()
+    {
+        while (true)
+        {
+            var rows = Read();
+            if (rows.Count == 0)
+            {
+                return;
+            }
+
+            Volatile.Write(ref failures, 0);
+            foreach (var (_, topic, key, value) in rows)
+            {
+                Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+            }
+
+            while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+            {
+            }
+
+            if (Volatile.Read(ref failures) > 0)
+            {
+                throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{failures} records of {table} were not delivered"));
+            }
+
+            using (var delete = dataSource.CreateCommand($"delete from {table} where seq <= @seq"))
+            {
+                delete.Parameters.Add(new NpgsqlParameter<long>("seq", rows[^1].Seq));
+                delete.ExecuteNonQuery();
+            }
+
+            Published += rows.Count;
+            if (rows.Count < Chunk)
+            {
+                return;
+            }
+        }
+    }
+
+    private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read()
+    {
+        using var command = dataSource.CreateCommand($"select seq, topic, key, value from {table} order by seq limit {Chunk}");
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long, string, byte[]?, byte[]?)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3)));
+        }
+
+        return rows;
+    }
+
+    private void Produce(string topic, Message<byte[]?, byte[]?> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, message, OnDelivery);
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(100));
+            }
+        }
+    }
+
+    private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
+    {
+        if (report.Error.IsError)
+        {
+            Interlocked.Increment(ref failures);
+            logger.LogWarning("Publishing to {Topic} failed: {Reason}", report.Topic, report.Error.Reason);
+        }
+    }
+
+    public void Dispose() => producer.Dispose();
+}

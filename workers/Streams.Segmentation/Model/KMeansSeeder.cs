@@ -1,0 +1,151 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace Streams.Segmentation.Model;
+
+/// <summary>A seed for <see cref="MiniBatchKMeans.FromSeed"/>: k centroids and how many sample points each stands for.</summary>
+public sealed record KMeansSeed(IReadOnlyList<double[]> Centroids, IReadOnlyList<double> Counts);
+
+/// <summary>
+/// The first centroids (and every re-seed) come from ML.NET's batch k-means with k-means++ initialization on a sample of
+/// standardized profiles. ML.NET runs single-threaded from <c>MLContext(seed)</c>, so the same sample and seed give the same
+/// centroids.
+/// </summary>
+public static class KMeansSeeder
+{
+    /// <summary>ML.NET runs per seed; the one with the lowest inertia on the sample wins.</summary>
+    public const int DefaultRestarts = 20;
+
+    internal const string FeaturesColumn = "Features";
+
+    /// <summary>
+    /// Trains ML.NET k-means on <paramref name="sample"/> (<paramref name="restarts"/> runs, the best kept) and returns its
+    /// centroids with their sample counts. ML.NET
+    /// trains in single precision; one final assignment step in double precision replaces each centroid by the exact mean
+    /// of its sample points and counts them, so that from then on <see cref="MiniBatchKMeans"/>'s η = 1 / count keeps every
+    /// centroid the exact mean of the points it stands for.
+    /// </summary>
+    public static KMeansSeed Seed(IReadOnlyList<double[]> sample, int k, int seed, int restarts = DefaultRestarts)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(restarts);
+        if (sample.Count < k)
+        {
+            throw new ArgumentException($"A sample of {sample.Count} points cannot seed {k} centroids.", nameof(sample));
+        }
+
+        // k-means++ followed by Lloyd's iterations ends in a local optimum that depends on the first draws; with unequal
+        // group sizes one run in several merges two groups and splits another. Keeping the best of a few runs (seeds
+        // seed, seed + 1, …) is the usual remedy (scikit-learn's n_init) and costs little on a sample.
+        KMeansSeed? best = null;
+        var bestInertia = double.PositiveInfinity;
+        for (var run = 0; run < restarts; run++)
+        {
+            var candidate = Refine(sample, Train(sample, k, seed + run));
+            var inertia = Inertia(sample, candidate.Centroids);
+            if (inertia < bestInertia)
+            {
+                best = candidate;
+                bestInertia = inertia;
+            }
+        }
+
+        return best!;
+    }
+
+    /// <summary>Σ squared distance to the nearest centroid.</summary>
+    internal static double Inertia(IReadOnlyList<double[]> points, IReadOnlyList<double[]> centroids) =>
+        new MiniBatchKMeans(new KMeansState(centroids.Count, centroids[0].Length, [.. centroids.SelectMany(c => c)],
+            new double[centroids.Count], [.. Enumerable.Range(0, centroids.Count)], centroids.Count, 0)).Inertia(points);
+
+    /// <summary>ML.NET's k-means (k-means++ initialization) as it is, in single precision.</summary>
+    internal static double[][] Train(IReadOnlyList<double[]> sample, int k, int seed)
+    {
+        var d = sample[0].Length;
+        var ml = new MLContext(seed);
+        var data = LoadVectors(ml, sample, d);
+        var trainer = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
+        {
+            FeatureColumnName = FeaturesColumn,
+            NumberOfClusters = k,
+            InitializationAlgorithm = KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
+            NumberOfThreads = 1,
+        });
+        var model = trainer.Fit(data);
+        VBuffer<float>[] trained = [];
+        model.Model.GetClusterCentroids(ref trained, out var trainedK);
+
+        var centroids = new double[trainedK][];
+        for (var c = 0; c < trainedK; c++)
+        {
+            centroids[c] = new double[d];
+            var values = trained[c].DenseValues().ToArray();
+            for (var j = 0; j < d; j++)
+            {
+                centroids[c][j] = values[j];
+            }
+        }
+
+        return centroids;
+    }
+
+    /// <summary>One Lloyd step in double precision: assign the sample, then centroid = mean of its points (kept if none).</summary>
+    internal static KMeansSeed Refine(IReadOnlyList<double[]> sample, double[][] centroids)
+    {
+        var k = centroids.Length;
+        var d = centroids[0].Length;
+        var model = new MiniBatchKMeans(new KMeansState(k, d, [.. centroids.SelectMany(c => c)], new double[k],
+            [.. Enumerable.Range(0, k)], k, 0));
+        var sums = new double[k, d];
+        var counts = new double[k];
+        foreach (var point in sample)
+        {
+            var c = model.Assign(point, out _);
+            counts[c]++;
+            for (var j = 0; j < d; j++)
+            {
+                sums[c, j] += point[j];
+            }
+        }
+
+        var refined = new double[k][];
+        for (var c = 0; c < k; c++)
+        {
+            refined[c] = counts[c] == 0 ? (double[])centroids[c].Clone() : [.. Enumerable.Range(0, d).Select(j => sums[c, j] / counts[c])];
+        }
+
+        return new KMeansSeed(refined, counts);
+    }
+
+    /// <summary>A data view with one fixed-size float vector column, <see cref="FeaturesColumn"/>.</summary>
+    internal static IDataView LoadVectors(MLContext ml, IReadOnlyList<double[]> points, int d)
+    {
+        var schema = SchemaDefinition.Create(typeof(VectorRow));
+        schema[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
+        List<VectorRow> rows = [.. points.Select(p => new VectorRow { Features = ToFloats(p, d) })];
+        return ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    internal static float[] ToFloats(double[] point, int d)
+    {
+        if (point.Length != d)
+        {
+            throw new ArgumentException($"Every point needs {d} dimensions.", nameof(point));
+        }
+
+        var floats = new float[d];
+        for (var j = 0; j < d; j++)
+        {
+            floats[j] = (float)point[j];
+        }
+
+        return floats;
+    }
+
+    internal sealed class VectorRow
+    {
+        public float[] Features { get; set; } = [];
+    }
+}

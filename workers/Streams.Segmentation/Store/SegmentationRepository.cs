@@ -1,0 +1,163 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Streams.Segmentation.Engine;
+
+namespace Streams.Segmentation.Store;
+
+/// <summary>The segmentation worker's SQL, all inside one mini-batch transaction.</summary>
+public static class SegmentationRepository
+{
+    public const string Consumer = "segmentation";
+
+    /// <summary>The checkpoint, locked: a second instance waits rather than learning from a stale model.</summary>
+    public static SegmentationCheckpoint LoadCheckpoint(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        using var command = new NpgsqlCommand("select checkpoint::text from segmentation_model where id = 1 for update", connection, transaction);
+        return command.ExecuteScalar() is string json
+            ? JsonSerializer.Deserialize(json, SegmentationJsonContext.Default.SegmentationCheckpoint)!
+            : SegmentationCheckpoint.Empty();
+    }
+
+    public static Dictionary<string, MemberRow> LoadRows(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> ids) =>
+        Rows(connection, transaction, "where profile_id = any(@ids)", new NpgsqlParameter<string[]>("ids", ids.ToArray()))
+            .ToDictionary(r => r.ProfileId, StringComparer.Ordinal);
+
+    public static List<MemberRow> LoadAll(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+        Rows(connection, transaction, "order by profile_id");
+
+    /// <summary>Members not published yet of segments that may now be large enough.</summary>
+    public static List<MemberRow> LoadWaiting(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<int> segments, long version) =>
+        Rows(connection, transaction, "where segment_id = any(@segments) and model_version = @version and not published",
+            new NpgsqlParameter<int[]>("segments", segments.ToArray()), new NpgsqlParameter<long>("version", version));
+
+    /// <summary>Members per segment of the given model version.</summary>
+    public static Dictionary<int, long> Sizes(NpgsqlConnection connection, NpgsqlTransaction transaction, long version)
+    {
+        using var command = new NpgsqlCommand(
+            "select segment_id, count(*) from segment_assignments where model_version = @version and segment_id is not null group by segment_id",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long>("version", version));
+        using var reader = command.ExecuteReader();
+        var sizes = new Dictionary<int, long>();
+        while (reader.Read())
+        {
+            sizes[reader.GetInt32(0)] = reader.GetInt64(1);
+        }
+
+        return sizes;
+    }
+
+    public static void Save(NpgsqlConnection connection, NpgsqlTransaction transaction, SegmentationCheckpoint checkpoint, MiniBatchChanges changes,
+        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+    {
+        using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("""
+            insert into segmentation_model (id, checkpoint, updated_at) values (1, @checkpoint::jsonb, @now)
+            on conflict (id) do update set checkpoint = excluded.checkpoint, updated_at = excluded.updated_at
+            """,
+            new NpgsqlParameter<string>("checkpoint", JsonSerializer.Serialize(checkpoint, SegmentationJsonContext.Default.SegmentationCheckpoint)),
+            new NpgsqlParameter<DateTimeOffset>("now", now)));
+        if (changes.Deletes.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("delete from segment_assignments where profile_id = any(@ids)",
+                new NpgsqlParameter<string[]>("ids", changes.Deletes.Distinct().ToArray())));
+        }
+
+        var upserts = changes.Upserts.DistinctBy(r => r.ProfileId).ToList();
+        if (upserts.Count > 0)
+        {
+            // Raw vectors travel as one flat array and are cut back into rows in SQL: one statement for the batch.
+            var d = upserts[0].Raw.Length;
+            batch.BatchCommands.Add(Command("""
+                insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at)
+                select u.id, @raw[(u.n - 1) * @d + 1 : u.n * @d], u.segment, u.version, u.published, u.assignment::jsonb, @now
+                from unnest(@ids, @segments, @versions, @published, @assignments) with ordinality
+                     as u(id, segment, version, published, assignment, n)
+                on conflict (profile_id) do update set raw = excluded.raw, segment_id = excluded.segment_id,
+                    model_version = excluded.model_version, published = excluded.published, assignment = excluded.assignment,
+                    assigned_at = excluded.assigned_at
+                """,
+                new NpgsqlParameter<double[]>("raw", upserts.SelectMany(r => r.Raw).ToArray()),
+                new NpgsqlParameter<int>("d", d),
+                new NpgsqlParameter<string[]>("ids", upserts.Select(r => r.ProfileId).ToArray()),
+                new NpgsqlParameter("segments", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = upserts.Select(r => (object?)r.SegmentId ?? DBNull.Value).ToArray() },
+                new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = upserts.Select(r => (object?)r.ModelVersion ?? DBNull.Value).ToArray() },
+                new NpgsqlParameter<bool[]>("published", upserts.Select(r => r.Published).ToArray()),
+                new NpgsqlParameter("assignments", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = upserts.Select(r => (object?)r.Assignment ?? DBNull.Value).ToArray() },
+                new NpgsqlParameter<DateTimeOffset>("now", now)));
+        }
+
+        if (changes.Outbox.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("""
+                insert into segment_outbox (topic, key, value)
+                select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
+                """,
+                new NpgsqlParameter<string[]>("topics", changes.Outbox.Select(m => m.Topic).ToArray()),
+                new NpgsqlParameter<byte[][]>("keys", changes.Outbox.Select(m => m.Key).ToArray()),
+                new NpgsqlParameter<byte[]?[]>("values", changes.Outbox.Select(m => m.Value).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea }));
+        }
+
+        if (offsets.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("""
+                insert into consumer_offsets (consumer, topic, partition, next_offset, updated_at)
+                select @consumer, topic, partition, next_offset, @now from unnest(@topics, @partitions, @offsets) as u(topic, partition, next_offset)
+                on conflict (consumer, topic, partition) do update set next_offset = excluded.next_offset, updated_at = excluded.updated_at
+                """,
+                new NpgsqlParameter<string>("consumer", Consumer),
+                new NpgsqlParameter<string[]>("topics", offsets.Select(o => o.Topic).ToArray()),
+                new NpgsqlParameter<int[]>("partitions", offsets.Select(o => o.Partition).ToArray()),
+                new NpgsqlParameter<long[]>("offsets", offsets.Select(o => o.NextOffset).ToArray()),
+                new NpgsqlParameter<DateTimeOffset>("now", now)));
+        }
+
+        batch.ExecuteNonQuery();
+    }
+
+    public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource)
+    {
+        using var command = dataSource.CreateCommand("select topic, partition, next_offset from consumer_offsets where consumer = @consumer");
+        command.Parameters.Add(new NpgsqlParameter<string>("consumer", Consumer));
+        using var reader = command.ExecuteReader();
+        var offsets = new Dictionary<(string, int), long>();
+        while (reader.Read())
+        {
+            offsets[(reader.GetString(0), reader.GetInt32(1))] = reader.GetInt64(2);
+        }
+
+        return offsets;
+    }
+
+    private static List<MemberRow> Rows(NpgsqlConnection connection, NpgsqlTransaction transaction, string where, params NpgsqlParameter[] parameters)
+    {
+        using var command = new NpgsqlCommand(
+            $"select profile_id, raw, segment_id, model_version, published, assignment::text from segment_assignments {where}",
+            connection, transaction);
+        command.Parameters.AddRange(parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<MemberRow>();
+        while (reader.Read())
+        {
+            rows.Add(new MemberRow
+            {
+                ProfileId = reader.GetString(0),
+                Raw = reader.GetFieldValue<double[]>(1),
+                SegmentId = reader.IsDBNull(2) ? null : reader.GetInt32(2),
+                ModelVersion = reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                Published = reader.GetBoolean(4),
+                Assignment = reader.IsDBNull(5) ? null : reader.GetString(5),
+            });
+        }
+
+        return rows;
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+}

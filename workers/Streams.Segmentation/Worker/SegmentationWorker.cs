@@ -1,0 +1,161 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Diagnostics;
+using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Kafka;
+using Streams.Segmentation.Engine;
+using Streams.Segmentation.Store;
+
+namespace Streams.Segmentation.Worker;
+
+/// <summary>
+/// Consumes <c>profiles</c> in mini-batches; each mini-batch updates the model, assigns the profiles and checkpoints
+/// model, assignments, outbox and offsets in one PostgreSQL transaction, then publishes <c>segments</c> and
+/// <c>segment-catalog</c>. A restart continues from the checkpoint with the same model.
+/// </summary>
+public sealed class SegmentationWorker(
+    StreamsEnvironment environment,
+    TopicCatalog catalog,
+    SegmentationEngine engine,
+    SegmentationMetrics metrics,
+    IOptions<SegmentationOptions> segmentationOptions,
+    TimeProvider timeProvider,
+    ILogger<SegmentationWorker> logger) : BackgroundService
+{
+    private readonly SegmentationOptions options = segmentationOptions.Value;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => RestartingLoop.Run("Segmentation", RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
+            stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void RunSession(CancellationToken stoppingToken)
+    {
+        using var publisher = new TableOutboxPublisher(environment.DataSource, "segment_outbox", environment.BootstrapServers, "streams-segmentation", logger);
+        publisher.PublishPending();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+            {
+                BootstrapServers = environment.BootstrapServers,
+                GroupId = options.GroupId,
+                ClientId = "streams-segmentation",
+                EnableAutoCommit = false,
+                EnableAutoOffsetStore = false,
+                AutoOffsetReset = AutoOffsetReset.Earliest,
+                SessionTimeoutMs = 6000,
+                HeartbeatIntervalMs = 1000,
+            })
+            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                var stored = SegmentationRepository.LoadOffsets(environment.DataSource);
+                return partitions.Select(p => new TopicPartitionOffset(p,
+                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
+            })
+            .Build();
+        consumer.Subscribe(catalog.Names.Profiles);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, stoppingToken);
+                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
+                {
+                    continue;
+                }
+
+                var changes = Commit(buffer);
+                CrashPoints.Reach("segmentation.after-commit");
+                publisher.PublishPending();
+                try
+                {
+                    consumer.Commit(buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+                }
+                catch (KafkaException e)
+                {
+                    logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
+                }
+
+                if (changes.Reseeded)
+                {
+                    logger.LogInformation("Segmentation model seeded: version {Version}", metrics.ModelVersion);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+            }
+        }
+    }
+
+    private MiniBatchChanges Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    {
+        var updates = batch.Select(Read).OfType<ProfileUpdate>().ToList();
+        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
+        using var connection = environment.DataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+        var rows = SegmentationRepository.LoadRows(connection, transaction, updates.Select(u => u.ProfileId).Distinct().ToList());
+        var sizes = checkpoint.Model is { } before ? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
+        var now = timeProvider.GetUtcNow();
+        var changes = engine.Apply(checkpoint, rows, () => SegmentationRepository.LoadAll(connection, transaction), sizes, updates, now);
+        if (checkpoint.Model is { } model)
+        {
+            // Segments that have just reached the privacy floor publish their members assigned while they were small.
+            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
+            var upserted = changes.Upserts.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
+            var waiting = SegmentationRepository.LoadWaiting(connection, transaction, visible, model.Version)
+                .Where(r => !upserted.Contains(r.ProfileId)).ToList();
+            engine.Release(waiting, changes);
+        }
+
+        SegmentationRepository.Save(connection, transaction, checkpoint, changes, offsets, now);
+        CrashPoints.Reach("segmentation.before-commit");
+        transaction.Commit();
+        metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0);
+        return changes;
+    }
+
+    // A profile record: its features and consent; a tombstone: the profile is gone (erased or merged away).
+    private ProfileUpdate? Read(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var key = record.Message.Key is null ? null : Encoding.UTF8.GetString(record.Message.Key);
+        if (record.Message.Value is null)
+        {
+            return key is null ? null : new ProfileUpdate(key, null, false);
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(record.Message.Value);
+            var root = json.RootElement;
+            var id = root.GetProperty("profile_id").GetString()!;
+            var features = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var feature in root.GetProperty("features").EnumerateObject())
+            {
+                if (feature.Value.ValueKind == JsonValueKind.Number)
+                {
+                    features[feature.Name] = feature.Value.GetDouble();
+                }
+            }
+
+            return new ProfileUpdate(id, features, root.GetProperty("personalization_allowed").GetBoolean());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            // The profiles worker never writes one; a stray record is skipped, not fatal.
+            logger.LogWarning("Skipping an unreadable profile record at {Partition}@{Offset}", record.TopicPartition, record.Offset.Value);
+            return null;
+        }
+    }
+}
