@@ -12,6 +12,7 @@ namespace Streams.Host;
 public static class StreamsHost
 {
     public const int ExitOk = 0;
+    public const int ExitFailure = 1;
     public const int ExitConfiguration = 2;
 
     public static async Task<int> RunAsync(string[] args)
@@ -32,6 +33,17 @@ public static class StreamsHost
         {
             await Console.Error.WriteLineAsync($"streams: configuration error: {reason}").ConfigureAwait(false);
             return ExitConfiguration;
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C while starting: nothing was left half-done (the environment cleans up after itself).
+            return ExitOk;
+        }
+        catch (Exception e)
+        {
+            // Never a crash dump for an operator: one line, and a distinct exit code.
+            await Console.Error.WriteLineAsync($"streams: stopped by an error: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            return ExitFailure;
         }
     }
 

@@ -34,10 +34,24 @@ public sealed class HostTests
         var pgFolder = Path.Combine(host.StateDirectory, "pg");
 
         host.Interrupt();
-        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var exit = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit == 0, $"exit code {exit}: {host.Errors}\n{host.Output}");
         Assert.False(Directory.Exists(pgFolder), "the throwaway PostgreSQL folder is removed on exit");
         await using var gone = NpgsqlDataSource.Create(connectionString);
         await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await gone.OpenConnectionAsync());
+    }
+
+    [Fact]
+    public async Task CtrlCWhileStarting_ExitsCleanly_AndLeavesNoDatabaseServerBehind()
+    {
+        // Found by hand: Ctrl-C reaches initdb too, and cleaning up after it threw, which crashed the host (134).
+        await using var host = HostProcess.Start();
+        await host.WaitForStateFileAsync("bootstrap", StartTimeout);
+        host.Interrupt();
+        var exit = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit is 0 or 1, $"exit code {exit}: {host.Errors}\n{host.Output}");
+        Assert.DoesNotContain("Unhandled exception", host.Errors, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(host.StateDirectory, "pg", "data")), "the throwaway cluster's folder is gone");
     }
 
     [SkippableFact]

@@ -148,13 +148,19 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         {
             await StopAsync().ConfigureAwait(false);
         }
+        catch (InvalidOperationException)
+        {
+            // Interrupted while initdb or the server was starting (Ctrl-C reaches the whole process group): stop
+            // whatever runs in the folder the hard way; cleaning up must not fail the shutdown.
+            await StopLeftoverAsync(binDirectory, Directory, runAsServiceUser, CancellationToken.None).ConfigureAwait(false);
+        }
         finally
         {
             try
             {
                 System.IO.Directory.Delete(Directory, recursive: true);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A file still held open does not make the run fail; the folder is in the temp area or the state dir.
             }
@@ -184,7 +190,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             }
             catch (InvalidOperationException)
             {
-                // Not running after all (stale pid file).
+                // Not running after all (stale pid file), or a single-user initdb that dies with its parent.
             }
         }
     }
