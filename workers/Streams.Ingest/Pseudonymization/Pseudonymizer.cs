@@ -12,8 +12,9 @@ namespace Streams.Ingest.Pseudonymization;
 /// </summary>
 /// <remarks>
 /// Each thread keeps one keyed HMAC and resets it after every MAC: the one-shot <see cref="HMACSHA256.HashData(byte[], byte[])"/>
-/// makes OpenSSL look the algorithm up, allocate a context and schedule the key on every call, which measured more
-/// than twice the cost of the MAC itself (see <c>benchmarks/README.md</c>).
+/// makes OpenSSL fetch the algorithm, allocate a context and hash the padded key on every call, which measured more
+/// than twice the cost of a reused context (see <c>benchmarks/README.md</c>). Keyed by the key array, so a pseudonymizer
+/// with another key (a rotation, a test) never uses a context keyed for this one.
 /// </remarks>
 public sealed class Pseudonymizer
 {
