@@ -18,7 +18,7 @@ public sealed class KMeansSeederTests
     {
         var (points, _, means) = Planted(1, k: 4, d: 6, n: 400);
 
-        var seed = KMeansSeeder.Seed(points, 4, seed: 1);
+        var seed = KMeansSeeder.Seed(points, 4, seed: 1, restarts: 2);
 
         var match = CentroidMatcher.Match(means, seed.Centroids);
         Assert.Equal(Enumerable.Range(0, 4), match.Order());
@@ -35,7 +35,7 @@ public sealed class KMeansSeederTests
     {
         var (points, _, _) = Planted(2, k: 3, d: 5, n: 300);
 
-        var seed = KMeansSeeder.Seed(points, 3, seed: 4);
+        var seed = KMeansSeeder.Seed(points, 3, seed: 4, restarts: 2);
 
         var model = Model([.. seed.Centroids], new double[3]);
         for (var c = 0; c < 3; c++)
@@ -54,8 +54,8 @@ public sealed class KMeansSeederTests
     {
         var (points, _, _) = Planted(3, k: 5, d: 8, n: 500);
 
-        var first = KMeansSeeder.Seed(points, 5, seed: 9);
-        var second = KMeansSeeder.Seed(points, 5, seed: 9);
+        var first = KMeansSeeder.Seed(points, 5, seed: 9, restarts: 2);
+        var second = KMeansSeeder.Seed(points, 5, seed: 9, restarts: 2);
 
         Assert.Equal(first.Centroids, second.Centroids);
         Assert.Equal(first.Counts, second.Counts);

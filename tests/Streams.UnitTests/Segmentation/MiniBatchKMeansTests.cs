@@ -34,6 +34,7 @@ public sealed class MiniBatchKMeansTests
         var oneByOne = Model([[0, 0], [10, 0]], [1, 1]);
         oneByOne.Update([4, 0], default);
         oneByOne.Update([5.5, 0], default);
+
         // One point per batch: the second point sees c0 already at (2,0) and joins it, c0 = (0 + 4 + 5.5) / 3.
         Assert.Equal(19.0 / 6, oneByOne.Centroid(0)[0], 12);
         Assert.Equal([10, 0], oneByOne.Centroid(1).ToArray());
@@ -89,7 +90,8 @@ public sealed class MiniBatchKMeansTests
 
         Stream(model, points, batchSize);
 
-        // S_n = γ S_{n−1} + x_n and v_n = γ v_{n−1} + 1, so the centroid is (γⁿ v₀ m₀ + Σ γ^(n−i) x_i) / (γⁿ v₀ + Σ γ^(n−i)).
+        // S_n = γ S_{n−1} + x_n and v_n = γ v_{n−1} + 1, so the centroid is
+        // (γⁿ v₀ m₀ + Σ γ^(n−i) x_i) / (γⁿ v₀ + Σ γ^(n−i)).
         var gamma = halfLife is { } h ? Math.Pow(0.5, 1 / h) : 1;
         var weight = Math.Pow(gamma, points.Count) * startCount;
         var sum = start.Select(m => m * weight).ToArray();

@@ -14,23 +14,32 @@ public sealed class PlantedMixtureTests(ITestOutputHelper output)
     private const int SampleSize = 1000;
     private const int BatchSize = 100;
 
+    // Group means ~ N(0, 1) per dimension: about 7.7 standard deviations apart, so an oracle that knows the means reaches an
+    // ARI of 0.98–1.0; the groups differ in size (5–30 %) and spread (0.8–1.2).
+    private const double MeanScale = 1.0;
+
+    private const double Shift = 4.0;
+
     [Theory]
-    [InlineData(2026)]
-    [InlineData(7)]
+    [InlineData(1)]
+    [InlineData(2)]
     public void Stream_EightPlantedGroups_RecoversThemAndMatchesBatchInertia(int seed)
     {
         const int k = 8;
         var rng = new Random(seed);
-        var means = RandomMeans(rng, k, D, 0.8);
+        var means = RandomMeans(rng, k, D, MeanScale);
         double[] weights = [0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.05, 0.05];
         double[] spreads = [1, 0.8, 1.2, 0.9, 1.1, 1, 0.8, 1.2];
-        var (points, groups) = Mixture(rng, means, weights, spreads, 16_000);
+        var (points, groups) = Mixture(rng, means, weights, spreads, 12_000);
 
         var model = MiniBatchKMeans.FromSeed(KMeansSeeder.Seed(points[..SampleSize], k, seed: 1));
         var online = Stream(model, points[SampleSize..], BatchSize);
 
         var ari = AdjustedRandIndex(groups[SampleSize..], online);
-        var batchInertia = Model(KMeansSeeder.Train(points, k, seed: 1), new double[k]).Inertia(points);
+        // The reference is ML.NET's batch k-means on all the data, best of as many runs as the seeder makes (one run alone
+        // often ends a few per cent worse, in a local optimum).
+        var batchInertia = Enumerable.Range(1, KMeansSeeder.DefaultRestarts)
+            .Min(run => KMeansSeeder.Inertia(points, KMeansSeeder.Train(points, k, run)));
         var ratio = model.Inertia(points) / batchInertia;
         output.WriteLine($"seed {seed}: ARI of the online assignments {ari:F4}; online / ML.NET batch inertia {ratio:F4}");
 
@@ -44,13 +53,13 @@ public sealed class PlantedMixtureTests(ITestOutputHelper output)
         const int k = 6;
         const int half = 12_000;
         var rng = new Random(99);
-        var before = RandomMeans(rng, k, D, 0.8);
-        // Every group's mean moves by 2.5 standard deviations in a random direction.
+        var before = RandomMeans(rng, k, D, MeanScale);
+        // Every group's mean jumps by Shift standard deviations in a random direction: about half the distance between groups.
         var after = before.Select(m =>
         {
             var direction = RandomVector(rng, D);
             var norm = Math.Sqrt(direction.Sum(x => x * x));
-            return m.Zip(direction, (x, u) => x + 2.5 * u / norm).ToArray();
+            return m.Zip(direction, (x, u) => x + Shift * u / norm).ToArray();
         }).ToArray();
         double[] weights = [0.3, 0.2, 0.15, 0.15, 0.1, 0.1];
         double[] spreads = [.. Enumerable.Repeat(1.0, k)];
@@ -62,13 +71,15 @@ public sealed class PlantedMixtureTests(ITestOutputHelper output)
         var decayed = MiniBatchKMeans.FromSeed(seedCentroids, halfLife: 2000);
         var decayedAssignments = Stream(decayed, stream, BatchSize);
         var undecayed = MiniBatchKMeans.FromSeed(seedCentroids);
-        Stream(undecayed, stream, BatchSize);
+        var undecayedAssignments = Stream(undecayed, stream, BatchSize);
 
         var ariFirst = AdjustedRandIndex(firstGroups[SampleSize..], decayedAssignments[..(half - SampleSize)]);
         var ariSecond = AdjustedRandIndex(secondGroups, decayedAssignments[(half - SampleSize)..]);
+        var undecayedAriSecond = AdjustedRandIndex(secondGroups, undecayedAssignments[(half - SampleSize)..]);
         var decayedError = CentroidError(decayed, after);
         var undecayedError = CentroidError(undecayed, after);
-        output.WriteLine($"ARI first half {ariFirst:F4}, second half {ariSecond:F4}; mean distance of the final centroids " +
+        output.WriteLine($"ARI first half {ariFirst:F4}, second half {ariSecond:F4} (without decay {undecayedAriSecond:F4}); " +
+            "mean distance of the final centroids " +
             $"to the moved means: decayed {decayedError:F3}, without decay {undecayedError:F3}");
 
         Assert.True(ariSecond >= 0.85, $"ARI {ariSecond}");

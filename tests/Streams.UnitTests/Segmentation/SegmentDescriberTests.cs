@@ -21,7 +21,11 @@ public sealed class SegmentDescriberTests
         var centroid = Centroid(("store_spend", 1.2), ("has_online", -1.9), ("call_count", 0.3), ("avg_basket", -0.8));
 
         Assert.Equal(
-            [new DistinctiveFeature("has_online", -1.9), new DistinctiveFeature("store_spend", 1.2), new DistinctiveFeature("avg_basket", -0.8)],
+            [
+                new DistinctiveFeature("has_online", -1.9),
+                new DistinctiveFeature("store_spend", 1.2),
+                new DistinctiveFeature("avg_basket", -0.8),
+            ],
             SegmentDescriber.TopFeatures(centroid));
     }
 

@@ -175,7 +175,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
     {
         var points = Standardized(sample.Items, scaler);
         var seed = KMeansSeeder.Seed(points, options.K, options.RandomSeed);
-        var model = MiniBatchKMeans.FromSeed(seed, previous?.K == options.K ? previous : null, halfLife);
+        // The previous model (if any) hands on its ids and version; FromSeed matches centroids even when k changed.
+        var model = MiniBatchKMeans.FromSeed(seed, previous, halfLife);
         checkpoint.BaselineDbi = QualityMeter.Measure(points, model).DaviesBouldinIndex;
         checkpoint.Catalogued = [];
         return model;

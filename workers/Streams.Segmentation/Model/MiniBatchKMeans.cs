@@ -24,7 +24,8 @@ public sealed record KMeansState(
 /// towards 0, and the next point assigned to it then moves it almost all the way.
 /// </para>
 /// <para>The class is pure: no I/O, no clock, no randomness. <see cref="Assign(ReadOnlySpan{double}, out double)"/> does not
-/// allocate.</para>
+/// allocate. It is not thread-safe: one worker thread owns a model; readers on other threads work on a copy
+/// (<see cref="ToState"/>).</para>
 /// </summary>
 public sealed class MiniBatchKMeans
 {
