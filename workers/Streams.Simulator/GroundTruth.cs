@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Streams.Simulator;
+
+/// <summary>An identifier as the customer used it (CONTRACT §2.5 type; raw value, social as <c>platform:handle</c>).</summary>
+public sealed record IdentifierTruth(string Type, string Value);
+
+/// <summary>Who a simulated customer is and which identifiers reached the pipeline in a usable record.</summary>
+public sealed record CustomerTruth(int CustomerId, string Persona, string Name, int? FamilyId, IReadOnlyList<IdentifierTruth> Identifiers);
+
+/// <summary>A record made dirty on purpose and the codes ingest must report for it.</summary>
+public sealed record InjectedRecordTruth(long Index, string Topic, string EventId, int? CustomerId, IReadOnlyList<string> Codes);
+
+/// <summary>A consent request the simulator sent.</summary>
+public sealed record ConsentTruth(long Index, string EventId, int CustomerId, string IdentifierType, string Action);
+
+/// <summary>What the pipeline's output is scored against.</summary>
+public sealed record GroundTruth(
+    int Seed,
+    DateTimeOffset Now,
+    long Records,
+    IReadOnlyDictionary<string, long> RecordsPerTopic,
+    IReadOnlyDictionary<string, long> InjectedPerCode,
+    IReadOnlyList<CustomerTruth> Customers,
+    IReadOnlyList<SharedIdentifier> SharedIdentifiers,
+    IReadOnlyList<InjectedRecordTruth> Injected,
+    IReadOnlyList<ConsentTruth> Consents);
+
+/// <summary>
+/// Collects the ground truth while the records are produced: pass every record of
+/// <see cref="TrafficSimulator.Generate"/>, in order, to <see cref="Observe"/>.
+/// </summary>
+public sealed class GroundTruthBuilder(TrafficSimulator simulator)
+{
+    private static readonly string[] Quarantining =
+    [
+        InjectedCodes.MalformedJson, InjectedCodes.OversizedRecord, InjectedCodes.SchemaViolation, InjectedCodes.FutureTimestamp,
+        InjectedCodes.OutOfRange, InjectedCodes.UnknownCurrency, InjectedCodes.DuplicateEvent,
+    ];
+
+    private readonly SortedDictionary<string, long> perTopic = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> perCode = new(StringComparer.Ordinal);
+    private readonly List<InjectedRecordTruth> injected = [];
+    private readonly List<ConsentTruth> consents = [];
+    private readonly Dictionary<int, SortedSet<(string, string)>> used = [];
+    private long index;
+
+    public void Observe(SimulatedRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        perTopic[record.Topic] = perTopic.GetValueOrDefault(record.Topic) + 1;
+        foreach (var code in record.InjectedCodes)
+        {
+            perCode[code] = perCode.GetValueOrDefault(code) + 1;
+        }
+
+        if (!record.IsClean)
+        {
+            injected.Add(new InjectedRecordTruth(index, record.Topic, record.EventId, record.CustomerId, record.InjectedCodes));
+        }
+
+        if (record.CustomerId is { } id && !record.InjectedCodes.Any(Quarantining.Contains))
+        {
+            using var doc = JsonDocument.Parse(record.Value);
+            var root = doc.RootElement;
+            if (record.Topic == SimulatorTopics.Consent)
+            {
+                consents.Add(new ConsentTruth(index, record.EventId, id, root.GetProperty("identifier_type").GetString()!, root.GetProperty("action").GetString()!));
+            }
+            else
+            {
+                // Flagged or clean: the valid identifiers are used; the canonical raw value comes from the customer.
+                var c = simulator.Customers[id - 1];
+                var set = used.TryGetValue(id, out var s) ? s : used[id] = [];
+                if (root.TryGetProperty("anonymous_id", out var device))
+                {
+                    set.Add(("device", device.GetString()!));
+                }
+
+                if (root.TryGetProperty("email", out _) && !record.InjectedCodes.Contains(InjectedCodes.InvalidEmail))
+                {
+                    set.Add(("email", c.Email));
+                }
+
+                if (root.TryGetProperty("phone", out _) && !record.InjectedCodes.Contains(InjectedCodes.InvalidPhone))
+                {
+                    set.Add(("phone", c.Phone));
+                }
+
+                if (root.TryGetProperty("loyalty_id", out _))
+                {
+                    set.Add(("loyalty", c.LoyaltyId!));
+                }
+
+                if (root.TryGetProperty("handle", out _))
+                {
+                    set.Add(("social", c.Social.ToString()));
+                }
+            }
+        }
+
+        index++;
+    }
+
+    public GroundTruth Build() => new(
+        simulator.Options.Seed,
+        simulator.Options.Now,
+        index,
+        new SortedDictionary<string, long>(perTopic, StringComparer.Ordinal),
+        new SortedDictionary<string, long>(perCode, StringComparer.Ordinal),
+        [.. simulator.Customers.Select(c => new CustomerTruth(
+            c.Id, c.Persona.Id, c.Name, c.FamilyId,
+            used.TryGetValue(c.Id, out var s) ? [.. s.Select(i => new IdentifierTruth(i.Item1, i.Item2))] : []))],
+        simulator.SharedIdentifiers,
+        [.. injected],
+        [.. consents]);
+}
+
+/// <summary>Writes a <see cref="GroundTruth"/> as indented snake_case JSON (source-generated serializer).</summary>
+public static class GroundTruthWriter
+{
+    public static async Task WriteAsync(GroundTruth truth, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        await using var stream = File.Create(path);
+        await JsonSerializer.SerializeAsync(stream, truth, GroundTruthJsonContext.Default.GroundTruth, cancellationToken);
+    }
+
+    public static GroundTruth? Read(string path) =>
+        JsonSerializer.Deserialize(File.ReadAllText(path), GroundTruthJsonContext.Default.GroundTruth);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(GroundTruth))]
+internal sealed partial class GroundTruthJsonContext : JsonSerializerContext;

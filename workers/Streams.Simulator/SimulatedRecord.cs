@@ -1,0 +1,49 @@
+namespace Streams.Simulator;
+
+/// <summary>
+/// One raw input record as a channel team would publish it.
+/// </summary>
+/// <param name="Topic">CONTRACT §1 input topic: <c>clickstream</c>, <c>store</c>, <c>callcenter</c>, <c>social</c> or <c>consent</c>.</param>
+/// <param name="Value">The raw value (CONTRACT §2 JSON, or deliberately broken text).</param>
+/// <param name="EventId">The event id the record was generated with (also for a malformed record, whose id ingest cannot read).</param>
+/// <param name="CustomerId">The simulated customer behind it; null for none.</param>
+/// <param name="InjectedCodes">The CONTRACT §4 codes ingest must report for this record; empty when clean.</param>
+public sealed record SimulatedRecord(string Topic, string Value, string EventId, int? CustomerId, IReadOnlyList<string> InjectedCodes)
+{
+    public bool IsClean => InjectedCodes.Count == 0;
+}
+
+/// <summary>The input topics (CONTRACT §1 defaults) the simulator writes to.</summary>
+public static class SimulatorTopics
+{
+    public const string Clickstream = "clickstream";
+    public const string Store = "store";
+    public const string Callcenter = "callcenter";
+    public const string Social = "social";
+    public const string Consent = "consent";
+
+    public static IReadOnlyList<string> All { get; } = [Clickstream, Store, Callcenter, Social, Consent];
+}
+
+/// <summary>The CONTRACT §4 reason codes, as the simulator writes them to <see cref="SimulatedRecord.InjectedCodes"/>.</summary>
+public static class InjectedCodes
+{
+    public const string MalformedJson = "malformed_json";
+    public const string OversizedRecord = "oversized_record";
+    public const string SchemaViolation = "schema_violation";
+    public const string InvalidEmail = "invalid_email";
+    public const string InvalidPhone = "invalid_phone";
+    public const string FutureTimestamp = "future_timestamp";
+    public const string OutOfRange = "out_of_range";
+    public const string UnknownCurrency = "unknown_currency";
+    public const string TotalMismatch = "total_mismatch";
+    public const string DuplicateEvent = "duplicate_event";
+    public const string IdentityConflict = "identity_conflict";
+
+    /// <summary>The codes injected into single records, in the order the simulator considers them.</summary>
+    public static IReadOnlyList<string> PerRecord { get; } =
+    [
+        MalformedJson, OversizedRecord, SchemaViolation, InvalidEmail, InvalidPhone, FutureTimestamp,
+        OutOfRange, UnknownCurrency, TotalMismatch,
+    ];
+}

@@ -1,0 +1,117 @@
+namespace Streams.Simulator;
+
+/// <summary>
+/// What to simulate. Rates are per generated event record (each in [0, 1], their sum at most 1): a record carries at
+/// most one injected defect. <see cref="Now"/> must be set: every timestamp is relative to it, so a seed and a clock
+/// give the same output byte for byte.
+/// </summary>
+public sealed class SimulatorOptions
+{
+    public int Seed { get; set; } = 1;
+
+    /// <summary>The clock: events occur before it; <c>future_timestamp</c> records lie more than 5 minutes after it.</summary>
+    public DateTimeOffset Now { get; set; }
+
+    public int Customers { get; set; } = 1000;
+
+    /// <summary>Channel events per customer (consent requests and duplicates come on top).</summary>
+    public int EventsPerCustomer { get; set; } = 20;
+
+    /// <summary>How far back the customers' activity reaches before <see cref="Now"/>.</summary>
+    public TimeSpan History { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Relative weights of <see cref="Persona.All"/>, in that order; null for equal weights.</summary>
+    public IReadOnlyList<double>? PersonaWeights { get; set; }
+
+    public double MalformedJsonRate { get; set; } = 0.003;
+    public double OversizedRecordRate { get; set; } = 0.0002;
+    public double SchemaViolationRate { get; set; } = 0.003;
+    public double InvalidEmailRate { get; set; } = 0.003;
+    public double InvalidPhoneRate { get; set; } = 0.003;
+    public double FutureTimestampRate { get; set; } = 0.003;
+    public double OutOfRangeRate { get; set; } = 0.003;
+    public double UnknownCurrencyRate { get; set; } = 0.003;
+    public double TotalMismatchRate { get; set; } = 0.003;
+
+    /// <summary>Chance, after each clean event record, that an earlier clean record is re-sent with its exact value.</summary>
+    public double DuplicateEventRate { get; set; } = 0.005;
+
+    /// <summary>Share of customers (outside families) who send one consent request after their activity.</summary>
+    public double ConsentRequestRate { get; set; } = 0.02;
+
+    /// <summary>Relative weights of opt_out, opt_in (sent after an opt_out of the same identifier) and erase.</summary>
+    public double OptOutWeight { get; set; } = 3;
+    public double OptInWeight { get; set; } = 1;
+    public double EraseWeight { get; set; } = 1;
+
+    /// <summary>Families sharing one loyalty card; each has <see cref="FamilySize"/> members with their own emails.</summary>
+    public int SharedLoyaltyFamilies { get; set; } = 1;
+
+    /// <summary>Members per family; above <see cref="MaxEmailsPerProfile"/> the card must trigger <c>identity_conflict</c>.</summary>
+    public int FamilySize { get; set; } = 6;
+
+    /// <summary>Till sales per family member with the family card and the member's email (never made dirty).</summary>
+    public int FamilyCardEventsPerMember { get; set; } = 2;
+
+    /// <summary><c>Identity:MaxPerType:email</c> of the pipeline under test, for the expected conflict count.</summary>
+    public int MaxEmailsPerProfile { get; set; } = 5;
+
+    /// <summary><c>Ingest:MaxRecordBytes</c>: an oversized record is made larger than this.</summary>
+    public int MaxRecordBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Customers generated together; events are in time order within a chunk. Bounds memory.</summary>
+    public int ChunkCustomers { get; set; } = 500;
+
+    /// <summary>Throws <see cref="ArgumentException"/> when the options cannot be simulated.</summary>
+    public void Validate()
+    {
+        if (Now == default)
+        {
+            throw new ArgumentException("SimulatorOptions.Now must be set (the clock every timestamp is relative to).");
+        }
+
+        Require(Customers >= 1, nameof(Customers), "at least 1");
+        Require(EventsPerCustomer >= 1, nameof(EventsPerCustomer), "at least 1");
+        Require(History > TimeSpan.FromHours(2), nameof(History), "more than 2 hours");
+        Require(ChunkCustomers >= 1, nameof(ChunkCustomers), "at least 1");
+        Require(MaxRecordBytes >= 1, nameof(MaxRecordBytes), "at least 1");
+        Require(FamilySize >= 2, nameof(FamilySize), "at least 2");
+        Require(SharedLoyaltyFamilies >= 0 && SharedLoyaltyFamilies * FamilySize <= Customers, nameof(SharedLoyaltyFamilies), "0 or more, with all members among the customers");
+        Require(FamilyCardEventsPerMember >= 1 && FamilyCardEventsPerMember <= EventsPerCustomer, nameof(FamilyCardEventsPerMember), "1 to EventsPerCustomer");
+        Require(MaxEmailsPerProfile >= 1, nameof(MaxEmailsPerProfile), "at least 1");
+        Require(OptOutWeight >= 0 && OptInWeight >= 0 && EraseWeight >= 0 && OptOutWeight + OptInWeight + EraseWeight > 0, "consent weights", "non-negative with a positive sum");
+        if (PersonaWeights is not null)
+        {
+            Require(PersonaWeights.Count == Persona.All.Count && PersonaWeights.All(w => w >= 0) && PersonaWeights.Sum() > 0, nameof(PersonaWeights), $"{Persona.All.Count} non-negative weights with a positive sum");
+        }
+
+        foreach (var (name, rate) in Rates().Append((InjectedCodes.DuplicateEvent, DuplicateEventRate)).Append(("consent", ConsentRequestRate)))
+        {
+            Require(rate is >= 0 and <= 1, name, "a rate in [0, 1]");
+        }
+
+        Require(Rates().Sum(r => r.Rate) <= 1, "defect rates", "summing to at most 1");
+    }
+
+    /// <summary>The per-record defect rates by code, in <see cref="InjectedCodes.PerRecord"/> order.</summary>
+    public IEnumerable<(string Code, double Rate)> Rates()
+    {
+        yield return (InjectedCodes.MalformedJson, MalformedJsonRate);
+        yield return (InjectedCodes.OversizedRecord, OversizedRecordRate);
+        yield return (InjectedCodes.SchemaViolation, SchemaViolationRate);
+        yield return (InjectedCodes.InvalidEmail, InvalidEmailRate);
+        yield return (InjectedCodes.InvalidPhone, InvalidPhoneRate);
+        yield return (InjectedCodes.FutureTimestamp, FutureTimestampRate);
+        yield return (InjectedCodes.OutOfRange, OutOfRangeRate);
+        yield return (InjectedCodes.UnknownCurrency, UnknownCurrencyRate);
+        yield return (InjectedCodes.TotalMismatch, TotalMismatchRate);
+    }
+
+    private static void Require(bool ok, string name, string what)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"SimulatorOptions.{name} must be {what}.");
+        }
+    }
+}
