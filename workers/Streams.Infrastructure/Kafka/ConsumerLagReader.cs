@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+
+namespace Streams.Infrastructure.Kafka;
+
+/// <summary>One partition's position for a consumer group: the log end, and the group's committed offset (or the log start).</summary>
+public sealed record PartitionLag(TopicPartition Partition, long End, long Committed)
+{
+    /// <summary>Records in the partition the group has not committed yet.</summary>
+    public long Lag => Math.Max(0, End - Committed);
+}
+
+/// <summary>
+/// Reads how far consumer groups are behind the end of their topics: committed offsets (OffsetFetch, which does not
+/// join the group, so it never triggers a rebalance) against each partition's high watermark. Works on the embedded
+/// broker, which has no admin API, as on a real Kafka. A group that never committed a partition is counted from the
+/// partition's log start. Not thread-safe; one reader per polling loop.
+/// </summary>
+public sealed class ConsumerLagReader(string bootstrapServers) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, IConsumer<Ignore, Ignore>> consumers = new(StringComparer.Ordinal);
+    private IAdminClient? admin;
+
+    /// <summary>Every partition of <paramref name="topics"/> with the group's position; missing topics are left out.</summary>
+    public IReadOnlyList<PartitionLag> Read(string groupId, IEnumerable<string> topics, TimeSpan timeout)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(groupId);
+        ArgumentNullException.ThrowIfNull(topics);
+        var consumer = consumers.GetOrAdd(groupId, Create);
+        admin ??= new DependentAdminClientBuilder(consumer.Handle).Build();
+        var partitions = new List<TopicPartition>();
+        foreach (var topic in topics)
+        {
+            var metadata = admin.GetMetadata(topic, timeout);
+            partitions.AddRange(metadata.Topics
+                .Where(t => t.Error.Code == ErrorCode.NoError)
+                .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId))));
+        }
+
+        if (partitions.Count == 0)
+        {
+            return [];
+        }
+
+        var committed = consumer.Committed(partitions, timeout).ToDictionary(c => c.TopicPartition, c => c.Offset);
+        var result = new List<PartitionLag>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            var marks = consumer.QueryWatermarkOffsets(partition, timeout);
+            var position = committed.TryGetValue(partition, out var offset) && offset != Offset.Unset ? offset.Value : marks.Low.Value;
+            result.Add(new PartitionLag(partition, marks.High.Value, Math.Max(position, marks.Low.Value)));
+        }
+
+        return result;
+    }
+
+    /// <summary>The group's total lag over <paramref name="topics"/>.</summary>
+    public long TotalLag(string groupId, IEnumerable<string> topics, TimeSpan timeout) => Read(groupId, topics, timeout).Sum(p => p.Lag);
+
+    public void Dispose()
+    {
+        admin?.Dispose();
+        foreach (var consumer in consumers.Values)
+        {
+            // Close() would leave a group it never joined; Dispose only releases the handle.
+            consumer.Dispose();
+        }
+
+        consumers.Clear();
+    }
+
+    private IConsumer<Ignore, Ignore> Create(string groupId) =>
+        new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+            {
+                BootstrapServers = bootstrapServers,
+                GroupId = groupId,
+                EnableAutoCommit = false,
+                EnableAutoOffsetStore = false,
+            })
+            .SetLogHandler((_, _) => { })
+            .Build();
+}
