@@ -17,8 +17,12 @@ public static class IngestJson
     public static byte[] Serialize(QuarantineRecord value) =>
         JsonSerializer.SerializeToUtf8Bytes(value, QuarantineJsonContext.Default.QuarantineRecord);
 
+    /// <summary>
+    /// Reads a canonical event. The shape ingest writes takes a hand-written path; anything else goes to the serializer,
+    /// which stays the reference for what is accepted and what throws <see cref="JsonException"/>.
+    /// </summary>
     public static CanonicalEvent? DeserializeCanonicalEvent(ReadOnlySpan<byte> utf8) =>
-        JsonSerializer.Deserialize(utf8, CanonicalJsonContext.Default.CanonicalEvent);
+        CanonicalEventReader.TryRead(utf8, out var value) ? value : JsonSerializer.Deserialize(utf8, CanonicalJsonContext.Default.CanonicalEvent);
 
     public static ConsentCommand? DeserializeConsentCommand(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, CanonicalJsonContext.Default.ConsentCommand);

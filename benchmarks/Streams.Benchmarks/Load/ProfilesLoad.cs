@@ -21,17 +21,21 @@ using Streams.Profiles.Worker;
 namespace Streams.Benchmarks.Load;
 
 /// <summary>
-/// <c>profiles-load [--events N] [--batch B] [--partitions P]</c>: events per second through the real profiles worker
-/// (embedded broker, throwaway PostgreSQL), against the same run's baseline: a binary COPY of as many rows into an
-/// unindexed table of the same database.
+/// <c>profiles-load [--events N] [--batch B] [--partitions P] [--warmup W]</c>: events per second through the real
+/// profiles worker (embedded broker, throwaway PostgreSQL), against the same run's baseline: a binary COPY of as many
+/// rows into an unindexed table of the same database. W events of other customers (default 14,000, in batches of 200;
+/// 0 for a cold start) go through the worker, and a smaller COPY through the baseline, before either is timed.
 /// </summary>
 internal static class ProfilesLoad
 {
+    private const int WarmupChunk = 200;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var events = Option(args, "--events", 60_000);
         var batch = Option(args, "--batch", 2000);
         var partitions = Option(args, "--partitions", 16);
+        var warmup = Option(args, "--warmup", 14_000);
         var state = Path.Combine(Path.GetTempPath(), "streams-load-" + Guid.NewGuid().ToString("N")[..8]);
         var builder = Host.CreateApplicationBuilder([]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -49,33 +53,42 @@ internal static class ProfilesLoad
         var metrics = host.Services.GetRequiredService<ProfilesMetrics>();
         var canonical = host.Services.GetRequiredService<Streams.Contracts.Topics.TopicCatalog>().Names.Canonical;
 
-        var records = Generate(events);
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = environment.BootstrapServers, LingerMs = 5 }).Build())
+        // Warm-up first, from other customers, in small batches: tiered JIT compiles a method called once per batch
+        // fully only after some 60 calls (tier 0, instrumented, optimized), seconds of CPU on these 2 cores that
+        // belong to starting up, not to the rate a running worker sustains.
+        if (warmup > 0)
         {
-            var position = 0L;
-            foreach (var e in records)
+            var warm = Messages(Generate(warmup, "warmup"));
+            for (var done = 0; done < warm.Count; done += WarmupChunk)
             {
-                producer.Produce(canonical, new Message<byte[], byte[]>
+                Produce(environment.BootstrapServers, canonical, warm.GetRange(done, Math.Min(WarmupChunk, warm.Count - done)));
+                while (metrics.Records < Math.Min(done + WarmupChunk, warm.Count))
                 {
-                    Key = Encoding.UTF8.GetBytes(e.Identifiers[0].Pseudonym),
-                    Value = IngestJson.Serialize(e),
-                    Headers = OutputHeaders.For(new SourcePosition("load", 0, position++), OutputHeaders.KindEvent),
-                });
+                    await Task.Delay(5);
+                }
             }
-
-            producer.Flush(TimeSpan.FromMinutes(1));
         }
 
-        while (metrics.Records < events)
+        // Serialized before the clock starts: ingest does that on its own hosts, not the worker's.
+        var records = Generate(events, "load");
+        var messages = Messages(records);
+        var stagesBefore = metrics.StageTotals;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var jit = System.Runtime.JitInfo.GetCompilationTime();
+        var postgresCpu = PostgresCpuSeconds(environment);
+        var clock = Stopwatch.StartNew();
+        Produce(environment.BootstrapServers, canonical, messages);
+        while (metrics.Records < warmup + events)
         {
-            await Task.Delay(20);
+            await Task.Delay(5);
         }
 
         var workerSeconds = clock.Elapsed.TotalSeconds;
         var workerCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-        var copySeconds = await CopyBaselineAsync(environment.DataSource, records);
+        var workerJit = (System.Runtime.JitInfo.GetCompilationTime() - jit).TotalSeconds;
+        postgresCpu = PostgresCpuSeconds(environment) - postgresCpu;
+        var stages = metrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
+        var copySeconds = await CopyBaselineAsync(environment.DataSource, records, warmup > 0);
         await host.StopAsync();
 
         var result = new Dictionary<string, object>
@@ -83,12 +96,15 @@ internal static class ProfilesLoad
             ["events"] = events,
             ["batch_size"] = batch,
             ["partitions"] = partitions,
+            ["warmup_events"] = warmup,
             ["profiles"] = events / 7,
             ["worker_events_per_s"] = Math.Round(events / workerSeconds),
             ["copy_rows_per_s"] = Math.Round(events / copySeconds),
             ["ratio_worker_to_copy"] = Math.Round(copySeconds / workerSeconds, 3),
             ["process_cpu_s_during_worker_run"] = Math.Round(workerCpu, 2),
-            ["stage_ms_total"] = metrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value)),
+            ["jit_s_during_worker_run"] = Math.Round(workerJit, 2),
+            ["postgres_cpu_s_during_worker_run"] = Math.Round(postgresCpu, 2),
+            ["stage_ms_total"] = stages,
             ["machine"] = $"{Environment.ProcessorCount} cores, {RuntimeVersion()}",
         };
         var json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
@@ -99,9 +115,28 @@ internal static class ProfilesLoad
         return 0;
     }
 
+    private static List<Message<byte[], byte[]>> Messages(List<CanonicalEvent> records) =>
+        [.. records.Select((e, i) => new Message<byte[], byte[]>
+        {
+            Key = Encoding.UTF8.GetBytes(e.Identifiers[0].Pseudonym),
+            Value = IngestJson.Serialize(e),
+            Headers = OutputHeaders.For(new SourcePosition(e.Source.Topic, 0, i), OutputHeaders.KindEvent),
+        })];
+
+    private static void Produce(string bootstrapServers, string topic, List<Message<byte[], byte[]>> messages)
+    {
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, LingerMs = 5 }).Build();
+        foreach (var message in messages)
+        {
+            producer.Produce(topic, message);
+        }
+
+        producer.Flush(TimeSpan.FromMinutes(1));
+    }
+
     // The same number of rows, of a similar width (event id, pseudonym, time, the event as JSON), into a table with
-    // no index: the floor of what writing these events to this PostgreSQL costs.
-    private static async Task<double> CopyBaselineAsync(NpgsqlDataSource dataSource, List<CanonicalEvent> records)
+    // no index: the floor of what writing these events to this PostgreSQL costs. Warmed up like the worker when it is.
+    private static async Task<double> CopyBaselineAsync(NpgsqlDataSource dataSource, List<CanonicalEvent> records, bool warmUp)
     {
         await using (var create = dataSource.CreateCommand("create unlogged table if not exists copy_baseline (event_id text, pseudonym text, at timestamptz, payload jsonb)"))
         {
@@ -109,27 +144,36 @@ internal static class ProfilesLoad
         }
 
         var payloads = records.Select(r => Encoding.UTF8.GetString(IngestJson.Serialize(r))).ToList();
-        var clock = Stopwatch.StartNew();
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        await using (var writer = await connection.BeginBinaryImportAsync("copy copy_baseline (event_id, pseudonym, at, payload) from stdin (format binary)"))
+        if (warmUp)
         {
-            for (var i = 0; i < records.Count; i++)
-            {
-                await writer.StartRowAsync();
-                await writer.WriteAsync(records[i].EventId, NpgsqlDbType.Text);
-                await writer.WriteAsync(records[i].Identifiers[0].Pseudonym, NpgsqlDbType.Text);
-                await writer.WriteAsync(records[i].OccurredAt, NpgsqlDbType.TimestampTz);
-                await writer.WriteAsync(payloads[i], NpgsqlDbType.Jsonb);
-            }
-
-            await writer.CompleteAsync();
+            await CopyAsync(dataSource, records, payloads, Math.Min(records.Count, 5000));
+            await using var truncate = dataSource.CreateCommand("truncate copy_baseline");
+            await truncate.ExecuteNonQueryAsync();
         }
 
+        var clock = Stopwatch.StartNew();
+        await CopyAsync(dataSource, records, payloads, records.Count);
         return clock.Elapsed.TotalSeconds;
     }
 
+    private static async Task CopyAsync(NpgsqlDataSource dataSource, List<CanonicalEvent> records, List<string> payloads, int count)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var writer = await connection.BeginBinaryImportAsync("copy copy_baseline (event_id, pseudonym, at, payload) from stdin (format binary)");
+        for (var i = 0; i < count; i++)
+        {
+            await writer.StartRowAsync();
+            await writer.WriteAsync(records[i].EventId, NpgsqlDbType.Text);
+            await writer.WriteAsync(records[i].Identifiers[0].Pseudonym, NpgsqlDbType.Text);
+            await writer.WriteAsync(records[i].OccurredAt, NpgsqlDbType.TimestampTz);
+            await writer.WriteAsync(payloads[i], NpgsqlDbType.Jsonb);
+        }
+
+        await writer.CompleteAsync();
+    }
+
     // Customers of five identifiers and seven events each, linked the way real journeys link them.
-    private static List<CanonicalEvent> Generate(int events)
+    private static List<CanonicalEvent> Generate(int events, string run)
     {
         var random = new Random(1);
         var start = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
@@ -137,27 +181,27 @@ internal static class ProfilesLoad
         for (var c = 0; result.Count < events; c++)
         {
             CanonicalIdentifier Id(IdentifierType type) =>
-                new(type, "k1:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{type}:{c}")))[..32]);
+                new(type, "k1:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{run}:{type}:{c}")))[..32]);
             var (device, email, phone, loyalty, social) =
                 (Id(IdentifierType.Device), Id(IdentifierType.Email), Id(IdentifierType.Phone), Id(IdentifierType.Loyalty), Id(IdentifierType.Social));
             var t = start.AddMinutes(random.Next(0, 43_200));
-            var source = new SourcePosition("load", 0, 0);
-            CanonicalEvent Click(string type, params CanonicalIdentifier[] ids) => new(Channel.Clickstream, $"c{c}-{result.Count}", t, ids, [], source)
+            var source = new SourcePosition(run, 0, 0);
+            CanonicalEvent Click(string type, params CanonicalIdentifier[] ids) => new(Channel.Clickstream, $"{run}-c{c}-{result.Count}", t, ids, [], source)
             {
                 Clickstream = new ClickstreamAttributes(type, "shoes", 1200, null, null, "mobile"),
             };
-            CanonicalEvent Sale(params CanonicalIdentifier[] ids) => new(Channel.Store, $"s{c}-{result.Count}", t, ids, [], source)
+            CanonicalEvent Sale(params CanonicalIdentifier[] ids) => new(Channel.Store, $"{run}-s{c}-{result.Count}", t, ids, [], source)
             {
                 Store = new StoreAttributes("S-1", 42, "EUR", 5, 3, [new CategoryAmount("grocery", 3, 42)], "card"),
             };
             result.Add(Click("page_view", device));
             result.Add(Click("add_to_cart", device, email));
             result.Add(Sale(loyalty, email));
-            result.Add(new CanonicalEvent(Channel.Callcenter, $"k{c}", t, [phone, email], [], source)
+            result.Add(new CanonicalEvent(Channel.Callcenter, $"{run}-k{c}", t, [phone, email], [], source)
             {
                 Callcenter = new CallcenterAttributes("delivery", 200, 0.1, true),
             });
-            result.Add(new CanonicalEvent(Channel.Social, $"o{c}", t, [social, email], [], source)
+            result.Add(new CanonicalEvent(Channel.Social, $"{run}-o{c}", t, [social, email], [], source)
             {
                 Social = new SocialAttributes("instagram", "like", 0.5, 100),
             });
@@ -166,6 +210,37 @@ internal static class ProfilesLoad
         }
 
         return result.Take(events).ToList();
+    }
+
+    // The CPU the throwaway cluster's processes have used (Linux /proc; the same 2 cores the worker runs on).
+    private static double PostgresCpuSeconds(StreamsEnvironment environment)
+    {
+        var pidFile = environment.LocalPostgres is { } cluster ? Path.Combine(cluster.Directory, "data", "postmaster.pid") : null;
+        if (pidFile is null || !File.Exists(pidFile))
+        {
+            return double.NaN;
+        }
+
+        var postmaster = File.ReadLines(pidFile).First().Trim();
+        var ticks = 0L;
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (Path.GetFileName(dir) == postmaster || fields[1] == postmaster)
+                {
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A process that ended meanwhile, or not ours to read.
+            }
+        }
+
+        return ticks / 100.0;
     }
 
     private static int Option(string[] args, string name, int fallback)

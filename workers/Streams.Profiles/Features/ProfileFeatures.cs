@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Streams.Profiles.Features;
 
 /// <summary>A named profile feature, for the README and the transparency report.</summary>
@@ -68,6 +70,10 @@ public sealed partial class ProfileAggregate
     /// <summary>Every feature <see cref="Features"/> can return, in its order.</summary>
     public static IReadOnlyList<FeatureDescriptor> Catalog { get; } = [.. Definitions.Select(d => d.Descriptor)];
 
+    /// <summary>Indexes into <see cref="Definitions"/> in ordinal name order, with the names encoded once.</summary>
+    private static readonly (int Index, JsonEncodedText Name)[] ByName =
+        [.. Definitions.Select((d, i) => (i, JsonEncodedText.Encode(d.Descriptor.Name))).OrderBy(d => d.Item2.Value, StringComparer.Ordinal)];
+
     private decimal? TenureDays => TotalEvents == 0 ? null : (decimal)(LastSeen - FirstSeen).Ticks / TimeSpan.TicksPerDay;
 
     private decimal TotalSpend => StoreSpend + OnlineRevenue;
@@ -90,6 +96,18 @@ public sealed partial class ProfileAggregate
         }
 
         return features;
+    }
+
+    /// <summary>Writes <see cref="Features"/> as properties of the current JSON object, in ordinal name order.</summary>
+    internal void WriteFeatures(Utf8JsonWriter writer)
+    {
+        foreach (var (index, name) in ByName)
+        {
+            if (Definitions[index].Value(this) is { } v)
+            {
+                writer.WriteNumber(name, (double)Math.Round(v, 6, MidpointRounding.AwayFromZero));
+            }
+        }
     }
 
     private static decimal? Ratio(decimal numerator, decimal denominator) => denominator == 0 ? null : numerator / denominator;

@@ -77,14 +77,33 @@ public static class IdentityResolver
         public string? Attribute(ResolutionInput input)
         {
             current = input.Index;
-            var identifiers = input.Identifiers.DistinctBy(i => i.Pseudonym, StringComparer.Ordinal).ToList();
+            // Plain loops rather than LINQ: this runs for every event, and an event has a handful of identifiers.
+            var identifiers = new List<CanonicalIdentifier>(input.Identifiers.Count);
+            foreach (var identifier in input.Identifiers)
+            {
+                if (!ContainsPseudonym(identifiers, identifier.Pseudonym))
+                {
+                    identifiers.Add(identifier);
+                }
+            }
+
             if (identifiers.Count == 0)
             {
                 return null;
             }
 
-            var owners = identifiers.Select(i => OwnerOf(i.Pseudonym)).ToList();
-            var candidates = owners.OfType<WorkingProfile>().Distinct().ToList();
+            var owners = new List<WorkingProfile?>(identifiers.Count);
+            var candidates = new List<WorkingProfile>(identifiers.Count);
+            foreach (var identifier in identifiers)
+            {
+                var owner = OwnerOf(identifier.Pseudonym);
+                owners.Add(owner);
+                if (owner is not null && !candidates.Contains(owner))
+                {
+                    candidates.Add(owner);
+                }
+            }
+
             var refused = new List<WorkingProfile>();
             var profile = candidates.Count == 0 ? Create(input) : MergeWithinCaps(candidates, refused);
             if (input.OccurredAt < profile.FirstSeen)
@@ -106,6 +125,19 @@ public static class IdentityResolver
             }
 
             return profile.Id;
+        }
+
+        private static bool ContainsPseudonym(List<CanonicalIdentifier> identifiers, string pseudonym)
+        {
+            foreach (var identifier in identifiers)
+            {
+                if (string.Equals(identifier.Pseudonym, pseudonym, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         public Resolution Finish(string?[] profileOf)

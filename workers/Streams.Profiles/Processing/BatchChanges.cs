@@ -26,6 +26,15 @@ public sealed class BatchChanges
 
     public List<OutboxMessage> Outbox { get; } = [];
 
+    /// <summary>Identifiers linked for the first time: rows to insert.</summary>
+    public List<(string Pseudonym, StoredLink Link)> NewLinks { get; } = [];
+
+    /// <summary>Stored identifiers now on another profile (a merge, or an erased one seen again): rows to rewrite.</summary>
+    public List<(string Pseudonym, StoredLink Link)> MovedLinks { get; } = [];
+
+    /// <summary>Stored identifiers no profile holds any more (erasure): rows to delete.</summary>
+    public List<string> DroppedLinks { get; } = [];
+
     public List<ConsentAudit> Audits { get; } = [];
 
     /// <summary>Events used, conflicts raised, for metrics.</summary>

@@ -51,7 +51,9 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
 
         ApplyEvents(state, run, changes, changed);
 
-        foreach (var id in changed.Order(StringComparer.Ordinal))
+        var ids = changed.ToArray();
+        Array.Sort(ids, StringComparer.Ordinal);
+        foreach (var id in ids)
         {
             if (state.Profiles.TryGetValue(id, out var profile))
             {
@@ -61,7 +63,41 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             }
         }
 
+        CompareLinks(state, changes);
         return changes;
+    }
+
+    /// <summary>
+    /// The identity rows to write: only those that differ from what was loaded. Every profile whose identifiers changed
+    /// is in <see cref="BatchChanges.Upserts"/> (it gained them) or <see cref="BatchChanges.Deleted"/> (it lost them).
+    /// </summary>
+    private static void CompareLinks(ProfileState state, BatchChanges changes)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var profile in changes.Upserts)
+        {
+            foreach (var (pseudonym, (type, linkedAt)) in profile.Identifiers)
+            {
+                held.Add(pseudonym);
+                var link = new StoredLink(profile.ProfileId, type, linkedAt);
+                if (!state.StoredLinks.TryGetValue(pseudonym, out var stored))
+                {
+                    changes.NewLinks.Add((pseudonym, link));
+                }
+                else if (stored != link)
+                {
+                    changes.MovedLinks.Add((pseudonym, link));
+                }
+            }
+        }
+
+        foreach (var (pseudonym, stored) in state.StoredLinks)
+        {
+            if (!held.Contains(pseudonym) && changes.Deleted.Contains(stored.ProfileId))
+            {
+                changes.DroppedLinks.Add(pseudonym);
+            }
+        }
     }
 
     private void ApplyEvents(ProfileState state, List<EventItem> run, BatchChanges changes, HashSet<string> changed)
@@ -71,7 +107,12 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             return;
         }
 
-        var inputs = run.Select((e, i) => new ResolutionInput(i, e.Event.OccurredAt, e.Event.Identifiers, NewProfileId(e.Position))).ToList();
+        var inputs = new List<ResolutionInput>(run.Count);
+        for (var i = 0; i < run.Count; i++)
+        {
+            inputs.Add(new ResolutionInput(i, run[i].Event.OccurredAt, run[i].Event.Identifiers, NewProfileId(run[i].Position)));
+        }
+
         var resolution = IdentityResolver.Resolve(state.Snapshot(), inputs, caps);
 
         foreach (var created in resolution.CreatedProfiles)
@@ -201,8 +242,16 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
     public static string NewProfileId(SourcePosition position)
     {
         ArgumentNullException.ThrowIfNull(position);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{position.Topic}/{position.Partition}/{position.Offset}"));
-        return "p-" + Convert.ToHexStringLower(hash.AsSpan(0, 12));
+        var text = $"{position.Topic}/{position.Partition}/{position.Offset}";
+        Span<byte> utf8 = stackalloc byte[256];
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetByteCount(text) <= utf8.Length ? utf8[..Encoding.UTF8.GetBytes(text, utf8)] : Encoding.UTF8.GetBytes(text), hash);
+        return string.Create(26, hash, static (chars, hash) =>
+        {
+            chars[0] = 'p';
+            chars[1] = '-';
+            Convert.TryToHexStringLower(hash[..12], chars[2..], out _);
+        });
     }
 
     public static byte[] Key(string id) => Encoding.UTF8.GetBytes(id);

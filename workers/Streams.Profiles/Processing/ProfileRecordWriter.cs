@@ -19,14 +19,17 @@ public sealed class ProfileRecordWriter
         {
             w.WriteString("profile_id", profile.ProfileId);
             w.WriteStartArray("identifiers");
-            foreach (var pseudonym in profile.Identifiers.Keys.Order(StringComparer.Ordinal))
+            var pseudonyms = new string[profile.Identifiers.Count];
+            profile.Identifiers.Keys.CopyTo(pseudonyms, 0);
+            Array.Sort(pseudonyms, StringComparer.Ordinal);
+            foreach (var pseudonym in pseudonyms)
             {
                 w.WriteStringValue(pseudonym);
             }
 
             w.WriteEndArray();
-            w.WriteString("first_seen", Time(profile.FirstSeen));
-            w.WriteString("last_seen", Time(profile.LastSeen));
+            WriteTime(w, "first_seen", profile.FirstSeen);
+            WriteTime(w, "last_seen", profile.LastSeen);
             w.WriteStartObject("event_counts");
             w.WriteNumber("clickstream", profile.Aggregate.EventCounts.Clickstream);
             w.WriteNumber("store", profile.Aggregate.EventCounts.Store);
@@ -34,15 +37,11 @@ public sealed class ProfileRecordWriter
             w.WriteNumber("social", profile.Aggregate.EventCounts.Social);
             w.WriteEndObject();
             w.WriteStartObject("features");
-            foreach (var (name, value) in profile.Aggregate.Features().OrderBy(f => f.Key, StringComparer.Ordinal))
-            {
-                w.WriteNumber(name, value);
-            }
-
+            profile.Aggregate.WriteFeatures(w);
             w.WriteEndObject();
             w.WriteBoolean("personalization_allowed", profile.PersonalizationAllowed);
             w.WriteNumber("version", profile.Version);
-            w.WriteString("updated_at", Time(updatedAt));
+            WriteTime(w, "updated_at", updatedAt);
         });
     }
 
@@ -118,18 +117,37 @@ public sealed class ProfileRecordWriter
         w.WriteEndObject();
     }
 
+    private static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset value)
+    {
+        Span<char> text = stackalloc char[32];
+        if (!value.UtcDateTime.TryFormat(text, out var length, TimeFormat, System.Globalization.CultureInfo.InvariantCulture))
+        {
+            writer.WriteString(name, Time(value));
+            return;
+        }
+
+        writer.WriteString(name, text[..length]);
+    }
+
     private static string Time(DateTimeOffset value) => value.UtcDateTime.ToString(TimeFormat, System.Globalization.CultureInfo.InvariantCulture);
+
+    // One buffer and writer per thread, reused: a batch writes a record for every profile it changes.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? cachedBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? cachedWriter;
 
     private static byte[] Write(Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
+        var buffer = cachedBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = cachedWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer);
+        writer.WriteEndObject();
+        writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 }

@@ -1,3 +1,4 @@
+using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Identity;
 
 namespace Streams.Profiles.Processing;
@@ -5,24 +6,58 @@ namespace Streams.Profiles.Processing;
 /// <summary>The part of the identity graph and the profiles one batch touches, loaded from the database.</summary>
 public sealed class ProfileState
 {
+    private static readonly IdentifierType[] Types = Enum.GetValues<IdentifierType>();
+
     /// <summary>Pseudonym → profile id, for every pseudonym of the batch that is known, and every identifier of the loaded profiles.</summary>
     public Dictionary<string, string> Owners { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Profile id → profile.</summary>
     public Dictionary<string, StoredProfile> Profiles { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Every identifier of the loaded profiles as the database holds it: the batch writes only the links that
+    /// differ from these.</summary>
+    public Dictionary<string, StoredLink> StoredLinks { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a profile as loaded from the database, with all its identifiers.</summary>
     public void Add(StoredProfile profile)
     {
         ArgumentNullException.ThrowIfNull(profile);
         Profiles[profile.ProfileId] = profile;
-        foreach (var pseudonym in profile.Identifiers.Keys)
+        foreach (var (pseudonym, (type, linkedAt)) in profile.Identifiers)
         {
             Owners[pseudonym] = profile.ProfileId;
+            StoredLinks[pseudonym] = new StoredLink(profile.ProfileId, type, linkedAt);
         }
     }
 
     /// <summary>The identity view the resolver works on.</summary>
-    public GraphSnapshot Snapshot() => new(
-        Owners,
-        Profiles.Values.ToDictionary(p => p.ProfileId, p => new KnownProfile(p.ProfileId, p.FirstSeen, p.Counts()), StringComparer.Ordinal));
+    public GraphSnapshot Snapshot()
+    {
+        var known = new Dictionary<string, KnownProfile>(Profiles.Count, StringComparer.Ordinal);
+        var counts = new int[Types.Length];
+        foreach (var profile in Profiles.Values)
+        {
+            Array.Clear(counts);
+            foreach (var (type, _) in profile.Identifiers.Values)
+            {
+                counts[(int)type]++;
+            }
+
+            var byType = new Dictionary<IdentifierType, int>();
+            foreach (var type in Types)
+            {
+                if (counts[(int)type] > 0)
+                {
+                    byType[type] = counts[(int)type];
+                }
+            }
+
+            known[profile.ProfileId] = new KnownProfile(profile.ProfileId, profile.FirstSeen, byType);
+        }
+
+        return new GraphSnapshot(Owners, known);
+    }
 }
+
+/// <summary>One row of the identity graph as stored: the profile a pseudonym belongs to, its type and when it was linked.</summary>
+public readonly record struct StoredLink(string ProfileId, IdentifierType Type, DateTimeOffset LinkedAt);

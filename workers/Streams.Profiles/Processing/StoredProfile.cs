@@ -20,7 +20,4 @@ public sealed class StoredProfile
     public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
 
     public DateTimeOffset LastSeen => Aggregate.LastSeen;
-
-    public Dictionary<IdentifierType, int> Counts() =>
-        Identifiers.Values.GroupBy(i => i.Type).ToDictionary(g => g.Key, g => g.Count());
 }

@@ -21,8 +21,9 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     /// Loads and locks every profile owning one of <paramref name="pseudonyms"/>, with all their identifiers. Rows are
     /// locked in profile-id order, so two workers whose batches share profiles wait rather than deadlock.
     /// </summary>
-    public static async Task<ProfileState> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        IReadOnlyCollection<string> pseudonyms, CancellationToken cancellationToken)
+    /// <remarks>Synchronous, like <see cref="Save"/>: the worker calls both from its own thread and waits for them,
+    /// and the async path only moved each continuation to another thread.</remarks>
+    public static ProfileState Load(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> pseudonyms)
     {
         var state = new ProfileState();
         if (pseudonyms.Count == 0)
@@ -31,33 +32,34 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         }
 
         // Pseudonyms first, in one sorted statement: two workers whose batches both carry a new pseudonym take turns
-        // instead of both creating a profile for it. Profile rows after, also sorted: no lock cycles.
-        await using (var serialize = new NpgsqlCommand(
+        // instead of both creating a profile for it. Profile rows after, also sorted: no lock cycles. Two statements
+        // (each sees what committed before it started, so the profiles are read after the pseudonyms are held), one
+        // round trip.
+        var all = pseudonyms.ToArray();
+        using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command(
             "select count(pg_advisory_xact_lock(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l",
-            connection, transaction))
-        {
-            serialize.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms.ToArray()));
-            await serialize.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await using var command = new NpgsqlCommand("""
+            new NpgsqlParameter<string[]>("pseudonyms", all)));
+        batch.BatchCommands.Add(Command("""
             select p.profile_id, p.aggregate::text, p.personalization_allowed, p.version
             from profiles p
             where p.profile_id in (select i.profile_id from identifiers i where i.pseudonym = any(@pseudonyms))
             order by p.profile_id
             for update of p
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms.ToArray()));
+            """,
+            new NpgsqlParameter<string[]>("pseudonyms", all)));
         var profiles = new Dictionary<string, StoredProfile>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        using (var reader = batch.ExecuteReader())
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            reader.NextResult();
+            while (reader.Read())
             {
+                var id = reader.GetString(0);
                 var aggregate = JsonSerializer.Deserialize(reader.GetString(1), ProfileJsonContext.Default.ProfileAggregate)
-                    ?? throw new InvalidDataException($"Profile {reader.GetString(0)} has no aggregate.");
-                profiles[reader.GetString(0)] = new StoredProfile
+                    ?? throw new InvalidDataException($"Profile {id} has no aggregate.");
+                profiles[id] = new StoredProfile
                 {
-                    ProfileId = reader.GetString(0),
+                    ProfileId = id,
                     Aggregate = aggregate,
                     PersonalizationAllowed = reader.GetBoolean(2),
                     Version = reader.GetInt64(3),
@@ -70,12 +72,16 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             return state;
         }
 
-        await using var links = new NpgsqlCommand(
-            "select pseudonym, type, profile_id, linked_at from identifiers where profile_id = any(@ids)", connection, transaction);
-        links.Parameters.Add(new NpgsqlParameter<string[]>("ids", profiles.Keys.ToArray()));
-        await using (var reader = await links.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        // One index lookup per profile (the lateral subquery with offset 0 is not flattened into a join): with "= any"
+        // or a join the planner hashes the whole table once it is past a few hundred ids, and a batch has more.
+        using var links = new NpgsqlCommand("""
+            select i.pseudonym, i.type, i.profile_id, i.linked_at
+            from unnest(@ids) as u(id) cross join lateral (select * from identifiers i where i.profile_id = u.id offset 0) i
+            """, connection, transaction);
+        links.Parameters.Add(new NpgsqlParameter<string[]>("ids", [.. profiles.Keys]));
+        using (var reader = links.ExecuteReader())
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (reader.Read())
             {
                 profiles[reader.GetString(2)].Identifiers[reader.GetString(0)] =
                     (ParseType(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(3));
@@ -90,18 +96,31 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return state;
     }
 
-    /// <summary>Writes a batch's changes and the offsets it consumed up to.</summary>
-    public static async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
-        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Writes a batch's changes and the offsets it consumed up to; returns the outbox rows' sequence numbers.</summary>
+    public static long[] Save(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
+        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        var batch = new NpgsqlBatch(connection, transaction);
+        using var batch = new NpgsqlBatch(connection, transaction);
         if (changes.Upserts.Count > 0)
         {
             var upserts = changes.Upserts;
+            var ids = new string[upserts.Count];
+            var firstSeen = new DateTimeOffset[upserts.Count];
+            var lastSeen = new DateTimeOffset[upserts.Count];
+            var aggregates = new string[upserts.Count];
+            var allowed = new bool[upserts.Count];
+            var versions = new long[upserts.Count];
+            for (var i = 0; i < upserts.Count; i++)
+            {
+                var p = upserts[i];
+                (ids[i], firstSeen[i], lastSeen[i], allowed[i], versions[i]) = (p.ProfileId, p.FirstSeen, p.LastSeen, p.PersonalizationAllowed, p.Version);
+                aggregates[i] = JsonSerializer.Serialize(p.Aggregate, ProfileJsonContext.Default.ProfileAggregate);
+            }
+
             batch.BatchCommands.Add(Command("""
                 insert into profiles (profile_id, first_seen, last_seen, aggregate, personalization_allowed, version, updated_at)
-                select id, first_seen, last_seen, aggregate::jsonb, allowed, version, @now
+                select id, first_seen, last_seen, aggregate::json, allowed, version, @now
                 from unnest(@ids, @first_seen, @last_seen, @aggregates, @allowed, @versions)
                      as u(id, first_seen, last_seen, aggregate, allowed, version)
                 on conflict (profile_id) do update set
@@ -109,34 +128,54 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                     personalization_allowed = excluded.personalization_allowed, version = excluded.version,
                     updated_at = excluded.updated_at
                 """,
-                Array("ids", upserts.Select(p => p.ProfileId)),
-                Times("first_seen", upserts.Select(p => p.FirstSeen)),
-                Times("last_seen", upserts.Select(p => p.LastSeen)),
-                Array("aggregates", upserts.Select(p => JsonSerializer.Serialize(p.Aggregate, ProfileJsonContext.Default.ProfileAggregate))),
-                Array("allowed", upserts.Select(p => p.PersonalizationAllowed)),
-                Array("versions", upserts.Select(p => p.Version)),
+                new NpgsqlParameter<string[]>("ids", ids),
+                Times("first_seen", firstSeen),
+                Times("last_seen", lastSeen),
+                new NpgsqlParameter<string[]>("aggregates", aggregates),
+                new NpgsqlParameter<bool[]>("allowed", allowed),
+                new NpgsqlParameter<long[]>("versions", versions),
                 new NpgsqlParameter<DateTimeOffset>("now", now)));
         }
 
-        // Identifiers of every changed or removed profile are rewritten whole: a profile has a few dozen at most, and
-        // rewriting moves the links of absorbed profiles and drops those of erased ones in the same two statements.
-        var rewritten = changes.Upserts.Select(p => p.ProfileId).Concat(changes.Deleted).ToArray();
-        if (rewritten.Length > 0)
+        // Only the identity rows that changed are written: new links inserted, links that moved rewritten, links of
+        // erased profiles deleted. A plain insert, so a pseudonym another worker linked meanwhile is a unique
+        // violation and the batch is re-read, never silently taken over.
+        if (changes.Erased.Count > 0)
         {
-            batch.BatchCommands.Add(Command("delete from identifiers where profile_id = any(@ids)", Array("ids", rewritten)));
+            batch.BatchCommands.Add(Command("delete from identifiers where profile_id = any(@ids)", Array("ids", changes.Erased)));
         }
 
-        var links = changes.Upserts.SelectMany(p => p.Identifiers.Select(i => (Pseudonym: i.Key, i.Value.Type, i.Value.LinkedAt, p.ProfileId))).ToList();
-        if (links.Count > 0)
+        if (changes.DroppedLinks.Count > 0)
         {
+            batch.BatchCommands.Add(Command("delete from identifiers i using unnest(@pseudonyms) as u(pseudonym) where i.pseudonym = u.pseudonym",
+                Array("pseudonyms", changes.DroppedLinks)));
+        }
+
+        if (changes.MovedLinks.Count > 0)
+        {
+            var (pseudonyms, types, ids, linkedAt) = Columns(changes.MovedLinks);
+            batch.BatchCommands.Add(Command("""
+                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at
+                from unnest(@pseudonyms, @types, @ids, @linked_at) as u(pseudonym, type, profile_id, linked_at)
+                where i.pseudonym = u.pseudonym
+                """,
+                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                new NpgsqlParameter<string[]>("types", types),
+                new NpgsqlParameter<string[]>("ids", ids),
+                Times("linked_at", linkedAt)));
+        }
+
+        if (changes.NewLinks.Count > 0)
+        {
+            var (pseudonyms, types, ids, linkedAt) = Columns(changes.NewLinks);
             batch.BatchCommands.Add(Command("""
                 insert into identifiers (pseudonym, type, profile_id, linked_at)
                 select * from unnest(@pseudonyms, @types, @ids, @linked_at)
                 """,
-                Array("pseudonyms", links.Select(l => l.Pseudonym)),
-                Array("types", links.Select(l => ProfileBatchProcessor.IdentifierTypeName(l.Type))),
-                Array("ids", links.Select(l => l.ProfileId)),
-                Times("linked_at", links.Select(l => l.LinkedAt))));
+                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                new NpgsqlParameter<string[]>("types", types),
+                new NpgsqlParameter<string[]>("ids", ids),
+                Times("linked_at", linkedAt)));
         }
 
         if (changes.Merges.Count > 0)
@@ -169,7 +208,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         if (changes.Deleted.Count > 0)
         {
-            batch.BatchCommands.Add(Command("delete from profiles where profile_id = any(@ids)", Array("ids", changes.Deleted)));
+            batch.BatchCommands.Add(Command("delete from profiles p using unnest(@ids) as u(id) where p.profile_id = u.id", Array("ids", changes.Deleted)));
         }
 
         if (changes.Audits.Count > 0)
@@ -194,6 +233,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(Command("""
                 insert into profile_outbox (topic, key, value)
                 select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
+                returning seq
                 """,
                 Array("topics", changes.Outbox.Select(m => m.Topic)),
                 new NpgsqlParameter<byte[]?[]>("keys", changes.Outbox.Select(m => m.Key).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea },
@@ -214,10 +254,34 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                 new NpgsqlParameter<DateTimeOffset>("now", now)));
         }
 
+        var seqs = new List<long>(changes.Outbox.Count);
         if (batch.BatchCommands.Count > 0)
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Only the outbox insert returns rows.
+            using var reader = batch.ExecuteReader();
+            do
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(0));
+                }
+            }
+            while (reader.NextResult());
         }
+
+        return [.. seqs];
+    }
+
+    private static (string[] Pseudonyms, string[] Types, string[] Ids, DateTimeOffset[] LinkedAt) Columns(List<(string Pseudonym, StoredLink Link)> links)
+    {
+        var (pseudonyms, types, ids, linkedAt) = (new string[links.Count], new string[links.Count], new string[links.Count], new DateTimeOffset[links.Count]);
+        for (var i = 0; i < links.Count; i++)
+        {
+            var (pseudonym, link) = links[i];
+            (pseudonyms[i], types[i], ids[i], linkedAt[i]) = (pseudonym, ProfileBatchProcessor.IdentifierTypeName(link.Type), link.ProfileId, link.LinkedAt);
+        }
+
+        return (pseudonyms, types, ids, linkedAt);
     }
 
     /// <summary>Where each partition resumes: the offsets stored with the last committed batch.</summary>
@@ -249,6 +313,33 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         }
 
         return messages;
+    }
+
+    /// <summary>Forgets the outbox records <paramref name="seqs"/>, once the broker has them.</summary>
+    public void DeleteOutbox(long[] seqs)
+    {
+        ArgumentNullException.ThrowIfNull(seqs);
+        if (seqs.Length == 0)
+        {
+            return;
+        }
+
+        // One batch's rows are usually consecutive; a concurrent writer's can interleave.
+        var (min, max) = (seqs.Min(), seqs.Max());
+        using var command = dataSource.CreateCommand();
+        if (max - min + 1 == seqs.Length)
+        {
+            command.CommandText = "delete from profile_outbox where seq between @min and @max";
+            command.Parameters.Add(new NpgsqlParameter<long>("min", min));
+            command.Parameters.Add(new NpgsqlParameter<long>("max", max));
+        }
+        else
+        {
+            command.CommandText = "delete from profile_outbox o using unnest(@seqs) as u(seq) where o.seq = u.seq";
+            command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", seqs));
+        }
+
+        command.ExecuteNonQuery();
     }
 
     /// <summary>Forgets outbox records up to <paramref name="seq"/>, once the broker has them.</summary>

@@ -30,6 +30,8 @@ public sealed class ProfilesWorker(
     ILogger<ProfilesWorker> logger) : BackgroundService
 {
     private const int MaxBatchAttempts = 5;
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ReadAheadPoll = TimeSpan.FromMilliseconds(5);
     private readonly ProfilesOptions options = profilesOptions.Value;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -39,10 +41,13 @@ public sealed class ProfilesWorker(
     private void RunSession(CancellationToken stoppingToken)
     {
         var repository = new ProfileRepository(environment.DataSource);
-        using var publisher = new OutboxPublisher(repository, environment.BootstrapServers, logger);
+        using var publisher = new OutboxPublisher(repository, environment.BootstrapServers, metrics, logger);
         // Whatever a previous session committed but did not publish goes out first.
         publisher.PublishPending(stoppingToken);
 
+        InFlight? inFlight = null;
+        Batch? filling = null;
+        var rebalanced = false;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
             {
                 BootstrapServers = environment.BootstrapServers,
@@ -55,11 +60,26 @@ public sealed class ProfilesWorker(
                 HeartbeatIntervalMs = 1000,
             })
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
-            .SetPartitionsRevokedHandler((c, _) => metrics.SetAssigned(0))
-            .SetPartitionsLostHandler((c, _) => metrics.SetAssigned(0))
+            // A rebalance waits for the batch being committed, so the next owner resumes from its offsets, and drops
+            // the records of lost partitions that were read ahead: their next owner reads them again.
+            .SetPartitionsRevokedHandler((_, revoked) =>
+            {
+                metrics.SetAssigned(0);
+                rebalanced = true;
+                inFlight?.Settle();
+                filling?.Drop(revoked.Select(r => r.TopicPartition));
+            })
+            .SetPartitionsLostHandler((_, lost) =>
+            {
+                metrics.SetAssigned(0);
+                rebalanced = true;
+                inFlight?.Settle();
+                filling?.Drop(lost.Select(r => r.TopicPartition));
+            })
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 metrics.SetAssigned(partitions.Count);
+                inFlight?.Settle();
                 // Resume from the offsets committed with the data, not from the group's.
                 var stored = repository.LoadOffsetsAsync(stoppingToken).GetAwaiter().GetResult();
                 return partitions.Select(p => new TopicPartitionOffset(p,
@@ -67,29 +87,89 @@ public sealed class ProfilesWorker(
             })
             .Build();
         consumer.Subscribe(catalog.Names.Canonical);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
+            // Two batches overlap: while one is saved and committed in the background, the next is read from the
+            // consumer, parsed and, once full, loaded and applied. It saves and commits only after the one before has
+            // committed, so commits (and the offsets stored with them) stay in consumption order, and whatever it
+            // shares with that batch it reads after that commit (PostgreSQL makes its load wait for those locks).
             while (!stoppingToken.IsCancellationRequested)
             {
-                BatchCollector.Fill(consumer, buffer, options.BatchSize, options.MaxBatchWait, stoppingToken);
-                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
+                var batch = filling = new Batch();
+                Prepared? prepared = null;
+                if (inFlight is not null)
                 {
+                    ReadAhead(consumer, batch, inFlight, stoppingToken);
+                    filling = null;
+                    if (batch.Records.Count == options.BatchSize && !inFlight.Task.IsCompleted && !rebalanced)
+                    {
+                        // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
+                        // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
+                        // saves nothing before that commit, so the committing batch never waits for it.
+                        prepared = Prepare(repository, batch);
+                    }
+
+                    var finishing = inFlight;
+                    inFlight = null;
+                    try
+                    {
+                        // If the batch before must run again, this one lets go of its locks first, and is redone after.
+                        Finish(repository, publisher, consumer, finishing, rebalanced, prepared);
+                    }
+                    catch
+                    {
+                        prepared?.Dispose();
+                        throw;
+                    }
+
+                    if (finishing.Retried)
+                    {
+                        prepared = null;
+                    }
+                }
+
+                rebalanced = false;
+                if (prepared is null)
+                {
+                    filling = batch;
+                    Fill(consumer, batch, stoppingToken);
+                    filling = null;
+                }
+
+                metrics.Stage("read", batch.ReadTime);
+
+                if (batch.Records.Count == 0 || stoppingToken.IsCancellationRequested)
+                {
+                    prepared?.Dispose();
                     continue;
                 }
 
-                var changes = CommitBatch(repository, buffer);
-                CrashPoints.Reach("profiles.after-commit");
-                var publishing = System.Diagnostics.Stopwatch.StartNew();
-                publisher.PublishPending(CancellationToken.None);
-                metrics.Stage("publish", publishing.Elapsed);
-                CrashPoints.Reach("profiles.after-publish");
-                CommitToGroup(consumer, buffer);
-                metrics.Record(buffer.Count, changes);
+                inFlight = prepared is { Failed: false } ? Commit(prepared) : Begin(repository, batch, prepared);
             }
+
+            if (inFlight is not null)
+            {
+                var finishing = inFlight;
+                inFlight = null;
+                Finish(repository, publisher, consumer, finishing, rebalanced, null);
+            }
+
+            publisher.Wait();
         }
         finally
         {
+            try
+            {
+                // Nothing may use the consumer or the connection after this; a failure here is already on its way out.
+                inFlight?.Settle();
+                inFlight?.Dispose();
+                publisher.Wait();
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Publishing the last committed batch failed; the next session publishes it");
+            }
+
             try
             {
                 consumer.Close();
@@ -101,41 +181,303 @@ public sealed class ProfilesWorker(
         }
     }
 
-    private BatchChanges CommitBatch(ProfileRepository repository, List<ConsumeResult<byte[]?, byte[]?>> batch)
+    /// <summary>Reads the next batch's records while the one before is being committed, without waiting past that.</summary>
+    private void ReadAhead(IConsumer<byte[]?, byte[]?> consumer, Batch batch, InFlight inFlight, CancellationToken stoppingToken)
+    {
+        while (batch.Records.Count < options.BatchSize && !inFlight.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
+        {
+            if (consumer.Consume(ReadAheadPoll) is { IsPartitionEOF: false } record)
+            {
+                Add(batch, record);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes <paramref name="batch"/> the way <see cref="BatchCollector"/> does: up to the batch size, waiting at most
+    /// <see cref="ProfilesOptions.MaxBatchWait"/> once it has a record (an idle consumer keeps polling until then).
+    /// </summary>
+    private void Fill(IConsumer<byte[]?, byte[]?> consumer, Batch batch, CancellationToken stoppingToken)
+    {
+        var deadline = DateTime.UtcNow + options.MaxBatchWait;
+        while (batch.Records.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
+        {
+            var wait = batch.Records.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            if (wait <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            var record = consumer.Consume(wait);
+            if (record is null || record.IsPartitionEOF)
+            {
+                if (batch.Records.Count > 0)
+                {
+                    break;
+                }
+
+                deadline = DateTime.UtcNow + options.MaxBatchWait;
+                continue;
+            }
+
+            Add(batch, record);
+        }
+    }
+
+    private void Add(Batch batch, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var item = Read(record);
+        batch.Add(record, item);
+        batch.AddReadTime(System.Diagnostics.Stopwatch.GetElapsedTime(start));
+    }
+
+    /// <summary>Loads and applies <paramref name="batch"/> in its own transaction; a collision is left for <see cref="Begin"/>.</summary>
+    private Prepared Prepare(ProfileRepository repository, Batch batch)
+    {
+        var connection = repository.DataSource.OpenConnection();
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = connection.BeginTransaction();
+            var (changes, now) = LoadAndApply(connection, transaction, batch);
+            return new Prepared(batch, changes, now, connection, transaction);
+        }
+        catch (PostgresException e) when (Collided(e))
+        {
+            transaction?.Dispose();
+            connection.Dispose();
+            logger.LogInformation("Batch collided with another worker ({State}); retrying", e.SqlState);
+            return new Prepared(batch, null, default, null, null);
+        }
+        catch
+        {
+            transaction?.Dispose();
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the batch's profiles inside <paramref name="transaction"/> and applies the batch to them in memory.</summary>
+    private (BatchChanges Changes, DateTimeOffset Now) LoadAndApply(NpgsqlConnection connection, NpgsqlTransaction transaction, Batch batch)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var items = batch.Select(Read).ToList();
-        var pseudonyms = items.SelectMany(Pseudonyms).Distinct(StringComparer.Ordinal).ToList();
-        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value))
-            .Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
-        for (var attempt = 1; ; attempt++)
+        var state = ProfileRepository.Load(connection, transaction, batch.Pseudonyms);
+        metrics.Stage("load", clock.Elapsed);
+        clock.Restart();
+        var now = timeProvider.GetUtcNow();
+        var changes = processor.Apply(state, batch.Items, now);
+        metrics.Stage("apply", clock.Elapsed);
+        return (changes, now);
+    }
+
+    /// <summary>Saves and commits a prepared batch in the background.</summary>
+    private InFlight Commit(Prepared prepared)
+    {
+        var offsets = Offsets(prepared.Batch);
+        var (connection, transaction, changes, now) = (prepared.Connection!, prepared.Transaction!, prepared.Changes!, prepared.Now);
+        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, now));
+        return new InFlight(prepared.Batch, changes, connection, transaction, task);
+    }
+
+    /// <summary>Loads and applies <paramref name="batch"/> in its transaction, then saves and commits it in the background.</summary>
+    private InFlight Begin(ProfileRepository repository, Batch batch, Prepared? collided = null)
+    {
+        var prepared = collided is null ? Prepare(repository, batch) : collided;
+        if (!prepared.Failed)
+        {
+            return Commit(prepared);
+        }
+
+        var (changes, seqs) = CommitBatch(repository, batch, firstAttempt: 2);
+        return new InFlight(batch, changes, null, null, Task.FromResult(seqs));
+    }
+
+    private long[] SaveAndCommit(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
+        List<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, now);
+        metrics.Stage("save", clock.Elapsed);
+        clock.Restart();
+        CrashPoints.Reach("profiles.before-commit");
+        transaction.Commit();
+        metrics.Stage("commit", clock.Elapsed);
+        CrashPoints.Reach("profiles.after-commit");
+        return seqs;
+    }
+
+    /// <summary>Waits for <paramref name="inFlight"/>'s commit (re-running the batch if it collided), then publishes it.</summary>
+    private void Finish(ProfileRepository repository, OutboxPublisher publisher, IConsumer<byte[]?, byte[]?> consumer, InFlight inFlight,
+        bool rebalanced, IDisposable? next)
+    {
+        var changes = inFlight.Changes;
+        long[] seqs;
+        try
+        {
+            seqs = inFlight.Task.GetAwaiter().GetResult();
+        }
+        catch (PostgresException e) when (Collided(e) && !rebalanced)
+        {
+            // After a rebalance the records may belong to another worker now: the session restarts instead.
+            inFlight.Dispose();
+            next?.Dispose();
+            inFlight.Retried = true;
+            logger.LogInformation("Batch collided with another worker ({State}); retrying", e.SqlState);
+            (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
+        }
+        finally
+        {
+            inFlight.Dispose();
+        }
+
+        var records = inFlight.Batch.Records.Count;
+        var consumed = NextOffsets(inFlight.Batch.Records);
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        publisher.PublishInBackground(changes.Outbox, seqs, () =>
+        {
+            CrashPoints.Reach("profiles.after-publish");
+            CommitToGroup(consumer, consumed);
+            metrics.Record(records, changes);
+        });
+        metrics.Stage("publish_wait", waiting.Elapsed);
+    }
+
+    private static bool Collided(PostgresException e) => e.SqlState is "40P01" or "40001" or "23505";
+
+    /// <summary>The whole batch, synchronously, from attempt <paramref name="firstAttempt"/> on.</summary>
+    private (BatchChanges Changes, long[] Seqs) CommitBatch(ProfileRepository repository, Batch batch, int firstAttempt)
+    {
+        var offsets = Offsets(batch);
+        for (var attempt = firstAttempt; ; attempt++)
         {
             try
             {
-                metrics.Stage("read", clock.Elapsed);
-                clock.Restart();
                 using var connection = repository.DataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
-                var state = ProfileRepository.LoadAsync(connection, transaction, pseudonyms, CancellationToken.None).GetAwaiter().GetResult();
-                metrics.Stage("load", clock.Elapsed);
-                clock.Restart();
-                var now = timeProvider.GetUtcNow();
-                var changes = processor.Apply(state, items, now);
-                metrics.Stage("apply", clock.Elapsed);
-                clock.Restart();
-                ProfileRepository.SaveAsync(connection, transaction, changes, offsets, now, CancellationToken.None).GetAwaiter().GetResult();
-                metrics.Stage("save", clock.Elapsed);
-                clock.Restart();
-                CrashPoints.Reach("profiles.before-commit");
-                transaction.Commit();
-                metrics.Stage("commit", clock.Elapsed);
-                return changes;
+                var (changes, now) = LoadAndApply(connection, transaction, batch);
+                return (changes, SaveAndCommit(connection, transaction, changes, offsets, now));
             }
-            catch (PostgresException e) when (attempt < MaxBatchAttempts && e.SqlState is "40P01" or "40001" or "23505")
+            catch (PostgresException e) when (attempt < MaxBatchAttempts && Collided(e))
             {
                 // Another worker got to the same profiles first; the batch is re-read against what it committed.
                 logger.LogInformation("Batch collided with another worker ({State}); retrying", e.SqlState);
             }
+        }
+    }
+
+    private static List<(string Topic, int Partition, long NextOffset)> Offsets(Batch batch) =>
+        [.. NextOffsets(batch.Records).Select(o => (o.Topic, o.Partition.Value, o.Offset.Value))];
+
+    /// <summary>Per partition, the offset after the last record of <paramref name="batch"/>.</summary>
+    private static List<TopicPartitionOffset> NextOffsets(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    {
+        var next = new Dictionary<TopicPartition, long>();
+        foreach (var record in batch)
+        {
+            next[record.TopicPartition] = Math.Max(next.GetValueOrDefault(record.TopicPartition), record.Offset.Value + 1);
+        }
+
+        return [.. next.Select(n => new TopicPartitionOffset(n.Key, n.Value))];
+    }
+
+    /// <summary>Records of one batch, read as they arrive, with every pseudonym they mention.</summary>
+    private sealed class Batch
+    {
+        public List<ConsumeResult<byte[]?, byte[]?>> Records { get; } = [];
+
+        public List<BatchItem> Items { get; } = [];
+
+        public HashSet<string> Pseudonyms { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Time spent understanding the records (the "read" stage).</summary>
+        public TimeSpan ReadTime { get; private set; }
+
+        public void Add(ConsumeResult<byte[]?, byte[]?> record, BatchItem item)
+        {
+            Records.Add(record);
+            Items.Add(item);
+            switch (item)
+            {
+                case EventItem e:
+                    foreach (var identifier in e.Event.Identifiers)
+                    {
+                        Pseudonyms.Add(identifier.Pseudonym);
+                    }
+
+                    break;
+                case ConsentItem c:
+                    Pseudonyms.Add(c.Command.Pseudonym);
+                    break;
+            }
+        }
+
+        public void AddReadTime(TimeSpan elapsed) => ReadTime += elapsed;
+
+        /// <summary>Forgets the records of partitions this worker no longer holds.</summary>
+        public void Drop(IEnumerable<TopicPartition> partitions)
+        {
+            var gone = partitions.ToHashSet();
+            if (!Records.Exists(r => gone.Contains(r.TopicPartition)))
+            {
+                return;
+            }
+
+            var kept = Records.Zip(Items).Where(p => !gone.Contains(p.First.TopicPartition)).ToList();
+            Records.Clear();
+            Items.Clear();
+            Pseudonyms.Clear();
+            foreach (var (record, item) in kept)
+            {
+                Add(record, item);
+            }
+        }
+    }
+
+    /// <summary>A batch loaded and applied in its open transaction, not saved yet; without changes when it collided.</summary>
+    private sealed class Prepared(Batch batch, BatchChanges? changes, DateTimeOffset now, NpgsqlConnection? connection,
+        NpgsqlTransaction? transaction) : IDisposable
+    {
+        public Batch Batch => batch;
+
+        public BatchChanges? Changes => changes;
+
+        public DateTimeOffset Now => now;
+
+        public NpgsqlConnection? Connection => connection;
+
+        public NpgsqlTransaction? Transaction => transaction;
+
+        public bool Failed => changes is null;
+
+        public void Dispose()
+        {
+            transaction?.Dispose();
+            connection?.Dispose();
+        }
+    }
+
+    /// <summary>A batch whose save and commit run in the background, with the connection and transaction they use.</summary>
+    private sealed class InFlight(Batch batch, BatchChanges changes, NpgsqlConnection? connection, NpgsqlTransaction? transaction,
+        Task<long[]> task) : IDisposable
+    {
+        public Batch Batch => batch;
+
+        public BatchChanges Changes => changes;
+
+        public Task<long[]> Task => task;
+
+        /// <summary>The background commit collided and the batch was run again.</summary>
+        public bool Retried { get; set; }
+
+        /// <summary>Waits until the commit has succeeded or failed; what failed it is for <see cref="Finish"/>.</summary>
+        public void Settle() => ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+
+        public void Dispose()
+        {
+            transaction?.Dispose();
+            connection?.Dispose();
+            (transaction, connection) = (null, null);
         }
     }
 
@@ -154,7 +496,7 @@ public sealed class ProfilesWorker(
 
             if (value is { Length: > 0 } && kind != OutputHeaders.KindConsent
                 && IngestJson.DeserializeCanonicalEvent(value) is { EventId.Length: > 0, Identifiers: not null, Source: not null } e
-                && e.Identifiers.All(i => i is { Pseudonym.Length: > 0 }) && Features.ProfileAggregate.CanApply(e))
+                && AllNamed(e.Identifiers) && Features.ProfileAggregate.CanApply(e))
             {
                 return new EventItem(position, e);
             }
@@ -167,19 +509,26 @@ public sealed class ProfilesWorker(
         return new InvalidItem(position, record.Message.Key, value, kind is null ? "no streams-kind header" : $"not a readable {kind} record");
     }
 
-    private static IEnumerable<string> Pseudonyms(BatchItem item) => item switch
+    private static bool AllNamed(IReadOnlyList<Ingest.Canonical.CanonicalIdentifier> identifiers)
     {
-        EventItem e => e.Event.Identifiers.Select(i => i.Pseudonym),
-        ConsentItem c => [c.Command.Pseudonym],
-        _ => [],
-    };
+        foreach (var identifier in identifiers)
+        {
+            if (identifier is not { Pseudonym.Length: > 0 })
+            {
+                return false;
+            }
+        }
 
-    private void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
+        return true;
+    }
+
+    private void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> offsets)
     {
-        // For lag monitoring only: the offsets that count are stored with the data.
+        // For lag monitoring only: the offsets that count are stored with the data. Called from the publisher's thread
+        // (librdkafka's commit is thread-safe); the worker waits for it before it closes the consumer.
         try
         {
-            consumer.Commit(batch.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+            consumer.Commit(offsets);
         }
         catch (KafkaException e)
         {

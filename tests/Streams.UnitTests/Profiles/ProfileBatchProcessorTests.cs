@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Streams.Contracts.Topics;
+using Streams.Ingest;
+using Streams.Ingest.Canonical;
+using Streams.Ingest.Pseudonymization;
+using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
+using Streams.Profiles.Processing;
+using static Streams.UnitTests.Profiles.ProfileTestKit;
+
+namespace Streams.UnitTests.Profiles;
+
+/// <summary>What one batch writes to the identity graph: only the rows that differ from what was loaded.</summary>
+public sealed class ProfileBatchProcessorTests
+{
+    private static readonly ProfileBatchProcessor Processor = new(new TopicCatalog(new TopicsOptions()), new IdentityCaps(), new ProfileRecordWriter());
+
+    private static int offset;
+
+    [Fact]
+    public void Apply_EventsOfKnownProfiles_WritesOnlyTheNewLinks()
+    {
+        var state = State(Stored("p-a", T0, Email("a"), Phone("a")));
+
+        var changes = Processor.Apply(state, [Event(T0.AddHours(1), Email("a"), Device("a"))], T0.AddDays(1));
+
+        Assert.Equal([(Device("a").Pseudonym, new StoredLink("p-a", IdentifierType.Device, T0.AddHours(1)))], changes.NewLinks);
+        Assert.Empty(changes.MovedLinks);
+        Assert.Empty(changes.DroppedLinks);
+    }
+
+    [Fact]
+    public void Apply_BridgeBetweenStoredProfiles_MovesTheAbsorbedLinksAndKeepsTheirLinkTimes()
+    {
+        var state = State(Stored("p-old", T0, Email("a")), Stored("p-new", T0.AddDays(1), Phone("b"), Device("b")));
+
+        var changes = Processor.Apply(state, [Event(T0.AddDays(2), Email("a"), Phone("b"), Social("c"))], T0.AddDays(3));
+
+        Assert.Equal(["p-new"], changes.Deleted);
+        Assert.Equal(
+            [(Device("b").Pseudonym, new StoredLink("p-old", IdentifierType.Device, T0.AddDays(1))),
+             (Phone("b").Pseudonym, new StoredLink("p-old", IdentifierType.Phone, T0.AddDays(1)))],
+            changes.MovedLinks.OrderBy(l => l.Pseudonym, StringComparer.Ordinal));
+        Assert.Equal([Social("c").Pseudonym], changes.NewLinks.Select(l => l.Pseudonym));
+        Assert.Empty(changes.DroppedLinks);
+    }
+
+    [Fact]
+    public void Apply_Erase_DropsEveryLinkOfTheProfile_AndAnIdentifierSeenAgainMovesToItsNewProfile()
+    {
+        var state = State(Stored("p-a", T0, Email("a"), Phone("a"), Device("a")), Stored("p-b", T0, Email("b")));
+
+        var changes = Processor.Apply(state,
+            [
+                Erase(Phone("a")),
+                Event(T0.AddDays(1), Email("a")),
+                Event(T0.AddDays(1), Email("b")),
+            ],
+            T0.AddDays(2));
+
+        Assert.Equal(["p-a"], changes.Erased);
+        Assert.Equal([Device("a").Pseudonym, Phone("a").Pseudonym], changes.DroppedLinks.Order(StringComparer.Ordinal));
+        var moved = Assert.Single(changes.MovedLinks);
+        Assert.Equal(Email("a").Pseudonym, moved.Pseudonym);
+        Assert.NotEqual("p-a", moved.Link.ProfileId);
+        Assert.Contains(changes.Upserts, p => p.ProfileId == moved.Link.ProfileId);
+        Assert.Empty(changes.NewLinks);
+    }
+
+    [Fact]
+    public void ProfileRecord_Features_AreTheAggregatesFeaturesInNameOrder()
+    {
+        var profile = Stored("p-a", T0, Email("a"));
+        profile.Aggregate.Apply(Sale(T0.AddDays(3), 20.5, 10, new CategoryAmount("food", 2, 18.45)));
+        profile.Aggregate.Apply(Call(T0.AddDays(4), "complaint", 30, -0.5, false));
+
+        var record = JsonDocument.Parse(new ProfileRecordWriter().Profile(profile, T0.AddDays(5))).RootElement;
+
+        var expected = profile.Aggregate.Features().OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, record.GetProperty("features").EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.GetDouble())));
+    }
+
+    private static ProfileState State(params StoredProfile[] profiles)
+    {
+        var state = new ProfileState();
+        foreach (var profile in profiles)
+        {
+            state.Add(profile);
+        }
+
+        return state;
+    }
+
+    private static StoredProfile Stored(string id, DateTimeOffset linkedAt, params CanonicalIdentifier[] identifiers)
+    {
+        var profile = new StoredProfile { ProfileId = id, Aggregate = new ProfileAggregate(), Version = 3 };
+        profile.Aggregate.Apply(Click(linkedAt, "page_view"));
+        foreach (var identifier in identifiers)
+        {
+            profile.Identifiers[identifier.Pseudonym] = (identifier.Type, linkedAt);
+        }
+
+        return profile;
+    }
+
+    private static EventItem Event(DateTimeOffset at, params CanonicalIdentifier[] identifiers)
+    {
+        var position = new SourcePosition("canonical", 0, Interlocked.Increment(ref offset));
+        return new EventItem(position, Click(at, "page_view") with { Identifiers = identifiers });
+    }
+
+    private static ConsentItem Erase(CanonicalIdentifier identifier) =>
+        new(new SourcePosition("canonical", 0, Interlocked.Increment(ref offset)),
+            new ConsentCommand("erase-1", T0, identifier.Type, identifier.Pseudonym, ConsentAction.Erase, new SourcePosition("consent", 0, 0)));
+}
