@@ -32,6 +32,8 @@ public sealed class TableOutboxPublisher : IDisposable
                 Acks = Acks.All,
                 LingerMs = 5,
                 ClientId = clientId,
+                // Delivery reports only need the outcome: not copying every key and value back saves a copy per record.
+                DeliveryReportFields = "status",
             })
             .SetLogHandler((_, m) => logger.LogDebug("producer: {Message}", m.Message))
             .Build();
@@ -51,33 +53,72 @@ public sealed class TableOutboxPublisher : IDisposable
                 return;
             }
 
-            Volatile.Write(ref failures, 0);
-            foreach (var (_, topic, key, value) in rows)
-            {
-                Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value });
-            }
-
-            while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
-            {
-            }
-
-            if (Volatile.Read(ref failures) > 0)
-            {
-                throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{failures} records of {table} were not delivered"));
-            }
-
+            Send(rows.Select(r => (r.Topic, r.Key, r.Value)));
             using (var delete = dataSource.CreateCommand($"delete from {table} where seq <= @seq"))
             {
                 delete.Parameters.Add(new NpgsqlParameter<long>("seq", rows[^1].Seq));
                 delete.ExecuteNonQuery();
             }
 
-            Published += rows.Count;
             if (rows.Count < Chunk)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Produces <paramref name="messages"/> in order and waits until the broker has every one; throws when any was not
+    /// delivered. For records already committed to the table and still in memory; <see cref="Forget"/> them after.
+    /// </summary>
+    public void Send(IEnumerable<(string Topic, byte[]? Key, byte[]? Value)> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        Volatile.Write(ref failures, 0);
+        var count = 0;
+        foreach (var (topic, key, value) in messages)
+        {
+            Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+            count++;
+        }
+
+        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        {
+        }
+
+        if (Volatile.Read(ref failures) > 0)
+        {
+            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{failures} records of {table} were not delivered"));
+        }
+
+        Published += count;
+    }
+
+    /// <summary>Deletes the rows <paramref name="seqs"/>, once the broker has them.</summary>
+    public void Forget(long[] seqs)
+    {
+        ArgumentNullException.ThrowIfNull(seqs);
+        if (seqs.Length == 0)
+        {
+            return;
+        }
+
+        // One batch's rows are usually consecutive; a concurrent writer's can interleave.
+        var (min, max) = (seqs.Min(), seqs.Max());
+        using var command = dataSource.CreateCommand();
+        if (max - min + 1 == seqs.Length)
+        {
+            command.CommandText = $"delete from {table} where seq between @min and @max";
+            command.Parameters.Add(new NpgsqlParameter<long>("min", min));
+            command.Parameters.Add(new NpgsqlParameter<long>("max", max));
+        }
+        else
+        {
+            command.CommandText = $"delete from {table} o using unnest(@seqs) as u(seq) where o.seq = u.seq";
+            command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", seqs));
+        }
+
+        command.ExecuteNonQuery();
     }
 
     private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read()

@@ -99,19 +99,7 @@ public sealed class IngestWorker(
                 })
                 .SetLogHandler((_, m) => worker.logger.LogDebug("producer: {Message}", m.Message))
                 .Build();
-            consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-                {
-                    BootstrapServers = bootstrap,
-                    GroupId = worker.options.GroupId,
-                    ClientId = "streams-ingest",
-                    EnableAutoCommit = false,
-                    EnableAutoOffsetStore = false,
-                    AutoOffsetReset = AutoOffsetReset.Earliest,
-                    // Short sessions: a member that died is replaced quickly, and on the embedded broker a
-                    // rebalance that adds a member waits out the session timeout (measured).
-                    SessionTimeoutMs = 6000,
-                    HeartbeatIntervalMs = 1000,
-                })
+            consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(bootstrap, worker.options.GroupId, "streams-ingest"))
                 .SetLogHandler((_, m) => worker.logger.LogDebug("consumer: {Message}", m.Message))
                 .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
                 .SetPartitionsRevokedHandler((_, partitions) => Forget(partitions.Select(p => p.TopicPartition)))

@@ -299,57 +299,6 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return offsets;
     }
 
-    /// <summary>The oldest unpublished outbox records.</summary>
-    public async Task<List<(long Seq, OutboxMessage Message)>> ReadOutboxAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("select seq, topic, key, value from profile_outbox order by seq limit @limit");
-        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
-        var messages = new List<(long, OutboxMessage)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            messages.Add((reader.GetInt64(0), new OutboxMessage(reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3))));
-        }
-
-        return messages;
-    }
-
-    /// <summary>Forgets the outbox records <paramref name="seqs"/>, once the broker has them.</summary>
-    public void DeleteOutbox(long[] seqs)
-    {
-        ArgumentNullException.ThrowIfNull(seqs);
-        if (seqs.Length == 0)
-        {
-            return;
-        }
-
-        // One batch's rows are usually consecutive; a concurrent writer's can interleave.
-        var (min, max) = (seqs.Min(), seqs.Max());
-        using var command = dataSource.CreateCommand();
-        if (max - min + 1 == seqs.Length)
-        {
-            command.CommandText = "delete from profile_outbox where seq between @min and @max";
-            command.Parameters.Add(new NpgsqlParameter<long>("min", min));
-            command.Parameters.Add(new NpgsqlParameter<long>("max", max));
-        }
-        else
-        {
-            command.CommandText = "delete from profile_outbox o using unnest(@seqs) as u(seq) where o.seq = u.seq";
-            command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", seqs));
-        }
-
-        command.ExecuteNonQuery();
-    }
-
-    /// <summary>Forgets outbox records up to <paramref name="seq"/>, once the broker has them.</summary>
-    public async Task DeleteOutboxAsync(long seq, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("delete from profile_outbox where seq <= @seq");
-        command.Parameters.Add(new NpgsqlParameter<long>("seq", seq));
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     private static string FinalSurvivor(BatchChanges changes, string survivor)
     {
         // A survivor absorbed later in the same batch hands its absorbed profiles on.

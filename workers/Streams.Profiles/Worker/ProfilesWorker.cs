@@ -41,24 +41,14 @@ public sealed class ProfilesWorker(
     private void RunSession(CancellationToken stoppingToken)
     {
         var repository = new ProfileRepository(environment.DataSource);
-        using var publisher = new OutboxPublisher(repository, environment.BootstrapServers, metrics, logger);
+        using var publisher = new OutboxPublisher(environment.DataSource, environment.BootstrapServers, metrics, logger);
         // Whatever a previous session committed but did not publish goes out first.
-        publisher.PublishPending(stoppingToken);
+        publisher.PublishPending();
 
         InFlight? inFlight = null;
         Batch? filling = null;
         var rebalanced = false;
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-            {
-                BootstrapServers = environment.BootstrapServers,
-                GroupId = options.GroupId,
-                ClientId = "streams-profiles",
-                EnableAutoCommit = false,
-                EnableAutoOffsetStore = false,
-                AutoOffsetReset = AutoOffsetReset.Earliest,
-                SessionTimeoutMs = 6000,
-                HeartbeatIntervalMs = 1000,
-            })
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-profiles"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // A rebalance waits for the batch being committed, so the next owner resumes from its offsets, and drops
             // the records of lost partitions that were read ahead: their next owner reads them again.

@@ -98,14 +98,15 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         if (model is null && sample.Seen >= options.SeedSize && sample.Items.Count >= options.K)
         {
             model = Seed(null, scaler, sample, checkpoint);
-            changes.Reseeded = true;
+            changes.Reseeded = model is not null;
         }
         else if (model is not null && (model.K != options.K || checkpoint.MiniBatches % options.QualityEvery == 0))
         {
             var quality = QualityMeter.Measure(Standardized(sample.Items, scaler), model);
-            if (ReseedPolicy.ShouldReseed(quality.DaviesBouldinIndex, checkpoint.BaselineDbi, options.ReseedThreshold, model.K != options.K))
+            if (ReseedPolicy.ShouldReseed(quality.DaviesBouldinIndex, checkpoint.BaselineDbi, options.ReseedThreshold, model.K != options.K)
+                && Seed(model, scaler, sample, checkpoint) is { } reseeded)
             {
-                model = Seed(model, scaler, sample, checkpoint);
+                model = reseeded;
                 changes.Reseeded = true;
             }
         }
@@ -171,9 +172,15 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         return waiting;
     }
 
-    private MiniBatchKMeans Seed(MiniBatchKMeans? previous, RunningScaler scaler, ReservoirSample<double[]> sample, SegmentationCheckpoint checkpoint)
+    /// <summary>A model seeded from the sample, or null while the sample has fewer than k distinct points (then it waits).</summary>
+    private MiniBatchKMeans? Seed(MiniBatchKMeans? previous, RunningScaler scaler, ReservoirSample<double[]> sample, SegmentationCheckpoint checkpoint)
     {
         var points = Standardized(sample.Items, scaler);
+        if (!KMeansSeeder.HasDistinctPoints(points, options.K))
+        {
+            return null;
+        }
+
         var seed = KMeansSeeder.Seed(points, options.K, options.RandomSeed);
         // The previous model (if any) hands on its ids and version; FromSeed matches centroids even when k changed.
         var model = MiniBatchKMeans.FromSeed(seed, previous, halfLife);

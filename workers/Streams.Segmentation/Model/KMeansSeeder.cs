@@ -30,9 +30,9 @@ public static class KMeansSeeder
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(restarts);
-        if (sample.Count < k)
+        if (!HasDistinctPoints(sample, k))
         {
-            throw new ArgumentException($"A sample of {sample.Count} points cannot seed {k} centroids.", nameof(sample));
+            throw new ArgumentException($"A sample of {sample.Count} points with fewer than {k} distinct ones cannot seed {k} centroids.", nameof(sample));
         }
 
         // ML.NET's k-means++ is plain D² sampling (no greedy candidate trials). In 30 dimensions the within-group noise
@@ -53,6 +53,25 @@ public static class KMeansSeeder
         }
 
         return best!;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="sample"/> holds at least <paramref name="k"/> points that differ in single precision, the
+    /// precision ML.NET trains in: with fewer (early traffic of look-alike profiles) it cannot place k centroids and throws.
+    /// </summary>
+    public static bool HasDistinctPoints(IReadOnlyList<double[]> sample, int k)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var seen = new HashSet<float[]>(SinglePrecisionComparer.Instance);
+        foreach (var point in sample)
+        {
+            if (seen.Add(Array.ConvertAll(point, v => (float)v)) && seen.Count >= k)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Σ squared distance to the nearest centroid.</summary>
@@ -150,5 +169,25 @@ public static class KMeansSeeder
     internal sealed class VectorRow
     {
         public float[] Features { get; set; } = [];
+    }
+}
+
+/// <summary>Equality of vectors element by element, as ML.NET sees them.</summary>
+internal sealed class SinglePrecisionComparer : IEqualityComparer<float[]>
+{
+    public static SinglePrecisionComparer Instance { get; } = new();
+
+    public bool Equals(float[]? x, float[]? y) => x is null ? y is null : y is not null && x.AsSpan().SequenceEqual(y);
+
+    public int GetHashCode(float[] obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var hash = new HashCode();
+        foreach (var v in obj)
+        {
+            hash.Add(v);
+        }
+
+        return hash.ToHashCode();
     }
 }

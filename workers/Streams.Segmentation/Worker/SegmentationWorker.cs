@@ -37,17 +37,7 @@ public sealed class SegmentationWorker(
     {
         using var publisher = new TableOutboxPublisher(environment.DataSource, "segment_outbox", environment.BootstrapServers, "streams-segmentation", logger);
         publisher.PublishPending();
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-            {
-                BootstrapServers = environment.BootstrapServers,
-                GroupId = options.GroupId,
-                ClientId = "streams-segmentation",
-                EnableAutoCommit = false,
-                EnableAutoOffsetStore = false,
-                AutoOffsetReset = AutoOffsetReset.Earliest,
-                SessionTimeoutMs = 6000,
-                HeartbeatIntervalMs = 1000,
-            })
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-segmentation"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
