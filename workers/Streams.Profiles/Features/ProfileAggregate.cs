@@ -125,6 +125,15 @@ public sealed partial class ProfileAggregate
         }
     }
 
+    /// <summary>An independent copy: changing one never changes the other.</summary>
+    public ProfileAggregate Clone()
+    {
+        var copy = (ProfileAggregate)MemberwiseClone();
+        copy.EventCounts = EventCounts.Clone();
+        copy.CategoryAmounts = new Dictionary<string, decimal>(CategoryAmounts, StringComparer.Ordinal);
+        return copy;
+    }
+
     /// <summary>The aggregate of all events of <paramref name="a"/> and <paramref name="b"/>; neither is changed.</summary>
     public static ProfileAggregate Merge(ProfileAggregate a, ProfileAggregate b)
     {
@@ -295,4 +304,6 @@ public sealed class ChannelCounts
 
     [JsonIgnore]
     public long Total => Clickstream + Store + Callcenter + Social;
+
+    public ChannelCounts Clone() => (ChannelCounts)MemberwiseClone();
 }

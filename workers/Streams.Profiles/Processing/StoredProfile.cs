@@ -19,5 +19,23 @@ public sealed class StoredProfile
 
     public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
 
+    /// <summary>An independent copy, identifiers and aggregate included.</summary>
+    public StoredProfile Clone()
+    {
+        var copy = new StoredProfile
+        {
+            ProfileId = ProfileId,
+            Aggregate = Aggregate.Clone(),
+            PersonalizationAllowed = PersonalizationAllowed,
+            Version = Version,
+        };
+        foreach (var (pseudonym, link) in Identifiers)
+        {
+            copy.Identifiers[pseudonym] = link;
+        }
+
+        return copy;
+    }
+
     public DateTimeOffset LastSeen => Aggregate.LastSeen;
 }

@@ -96,6 +96,39 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return state;
     }
 
+    /// <summary>
+    /// Locks the profiles a batch carried over from the one before (in id order, like <see cref="Load"/>) and checks that
+    /// each is committed at the version that batch wrote; throws <see cref="CarriedProfilesChangedException"/> otherwise.
+    /// </summary>
+    public static void LockCarried(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, long> expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        if (expected.Count == 0)
+        {
+            return;
+        }
+
+        using var command = new NpgsqlCommand(
+            "select profile_id, version from profiles where profile_id = any(@ids) order by profile_id for update", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", [.. expected.Keys]));
+        var matching = 0;
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                if (expected.TryGetValue(reader.GetString(0), out var version) && version == reader.GetInt64(1))
+                {
+                    matching++;
+                }
+            }
+        }
+
+        if (matching != expected.Count)
+        {
+            throw new CarriedProfilesChangedException(expected.Count - matching);
+        }
+    }
+
     /// <summary>Writes a batch's changes and the offsets it consumed up to; returns the outbox rows' sequence numbers.</summary>
     public static long[] Save(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
         IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
@@ -338,3 +371,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     private static NpgsqlParameter Times(string name, IEnumerable<DateTimeOffset> values) =>
         new NpgsqlParameter<DateTimeOffset[]>(name, values.ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
 }
+
+/// <summary>Profiles a batch carried over from the batch before were changed by another worker after that batch committed.</summary>
+public sealed class CarriedProfilesChangedException(int changed)
+    : Exception($"{changed} profiles carried over from the previous batch were changed by another worker meanwhile");

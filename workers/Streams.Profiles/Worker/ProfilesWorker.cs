@@ -96,7 +96,7 @@ public sealed class ProfilesWorker(
                         // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
                         // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
                         // saves nothing before that commit, so the committing batch never waits for it.
-                        prepared = Prepare(repository, batch);
+                        prepared = Prepare(repository, batch, inFlight.Changes);
                     }
 
                     var finishing = inFlight;
@@ -223,22 +223,23 @@ public sealed class ProfilesWorker(
     }
 
     /// <summary>Loads and applies <paramref name="batch"/> in its own transaction; a collision is left for <see cref="Begin"/>.</summary>
-    private Prepared Prepare(ProfileRepository repository, Batch batch)
+    private Prepared Prepare(ProfileRepository repository, Batch batch, BatchChanges? carryFrom = null)
     {
         var connection = repository.DataSource.OpenConnection();
         NpgsqlTransaction? transaction = null;
         try
         {
             transaction = connection.BeginTransaction();
-            var (changes, now) = LoadAndApply(connection, transaction, batch);
-            return new Prepared(batch, changes, now, connection, transaction);
+            var carried = carryFrom is null ? CarriedProfiles.None(batch.Pseudonyms) : CarriedProfiles.From(carryFrom, batch.Pseudonyms);
+            var (changes, now) = LoadAndApply(connection, transaction, batch, carried);
+            return new Prepared(batch, changes, now, connection, transaction, carried.ExpectedVersions);
         }
         catch (PostgresException e) when (Collided(e))
         {
             transaction?.Dispose();
             connection.Dispose();
             logger.LogInformation("Batch collided with another worker ({State}); retrying", e.SqlState);
-            return new Prepared(batch, null, default, null, null);
+            return new Prepared(batch, null, default, null, null, null);
         }
         catch
         {
@@ -249,10 +250,12 @@ public sealed class ProfilesWorker(
     }
 
     /// <summary>Reads the batch's profiles inside <paramref name="transaction"/> and applies the batch to them in memory.</summary>
-    private (BatchChanges Changes, DateTimeOffset Now) LoadAndApply(NpgsqlConnection connection, NpgsqlTransaction transaction, Batch batch)
+    private (BatchChanges Changes, DateTimeOffset Now) LoadAndApply(NpgsqlConnection connection, NpgsqlTransaction transaction, Batch batch,
+        CarriedProfiles carried)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var state = ProfileRepository.Load(connection, transaction, batch.Pseudonyms);
+        var state = ProfileRepository.Load(connection, transaction, carried.ToLoad);
+        carried.AddTo(state);
         metrics.Stage("load", clock.Elapsed);
         clock.Restart();
         var now = timeProvider.GetUtcNow();
@@ -266,7 +269,8 @@ public sealed class ProfilesWorker(
     {
         var offsets = Offsets(prepared.Batch);
         var (connection, transaction, changes, now) = (prepared.Connection!, prepared.Transaction!, prepared.Changes!, prepared.Now);
-        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, now));
+        var carried = prepared.Carried!;
+        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, now, carried));
         return new InFlight(prepared.Batch, changes, connection, transaction, task);
     }
 
@@ -284,9 +288,17 @@ public sealed class ProfilesWorker(
     }
 
     private long[] SaveAndCommit(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
-        List<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+        List<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now, IReadOnlyDictionary<string, long>? carried)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (carried is { Count: > 0 })
+        {
+            // The batch before has committed by now (saves run in order): the carried copies must match it.
+            ProfileRepository.LockCarried(connection, transaction, carried);
+            metrics.Stage("check", clock.Elapsed);
+            clock.Restart();
+        }
+
         var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, now);
         metrics.Stage("save", clock.Elapsed);
         clock.Restart();
@@ -307,13 +319,13 @@ public sealed class ProfilesWorker(
         {
             seqs = inFlight.Task.GetAwaiter().GetResult();
         }
-        catch (PostgresException e) when (Collided(e) && !rebalanced)
+        catch (Exception e) when (Collided(e) && !rebalanced)
         {
             // After a rebalance the records may belong to another worker now: the session restarts instead.
             inFlight.Dispose();
             next?.Dispose();
             inFlight.Retried = true;
-            logger.LogInformation("Batch collided with another worker ({State}); retrying", e.SqlState);
+            logger.LogInformation("Batch collided with another worker ({Reason}); retrying", e is PostgresException p ? p.SqlState : e.Message);
             (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
         }
         finally
@@ -333,7 +345,7 @@ public sealed class ProfilesWorker(
         metrics.Stage("publish_wait", waiting.Elapsed);
     }
 
-    private static bool Collided(PostgresException e) => e.SqlState is "40P01" or "40001" or "23505";
+    private static bool Collided(Exception e) => e is PostgresException { SqlState: "40P01" or "40001" or "23505" } or CarriedProfilesChangedException;
 
     /// <summary>The whole batch, synchronously, from attempt <paramref name="firstAttempt"/> on.</summary>
     private (BatchChanges Changes, long[] Seqs) CommitBatch(ProfileRepository repository, Batch batch, int firstAttempt)
@@ -345,8 +357,8 @@ public sealed class ProfilesWorker(
             {
                 using var connection = repository.DataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
-                var (changes, now) = LoadAndApply(connection, transaction, batch);
-                return (changes, SaveAndCommit(connection, transaction, changes, offsets, now));
+                var (changes, now) = LoadAndApply(connection, transaction, batch, CarriedProfiles.None(batch.Pseudonyms));
+                return (changes, SaveAndCommit(connection, transaction, changes, offsets, now, null));
             }
             catch (PostgresException e) when (attempt < MaxBatchAttempts && Collided(e))
             {
@@ -426,8 +438,11 @@ public sealed class ProfilesWorker(
 
     /// <summary>A batch loaded and applied in its open transaction, not saved yet; without changes when it collided.</summary>
     private sealed class Prepared(Batch batch, BatchChanges? changes, DateTimeOffset now, NpgsqlConnection? connection,
-        NpgsqlTransaction? transaction) : IDisposable
+        NpgsqlTransaction? transaction, IReadOnlyDictionary<string, long>? carried) : IDisposable
     {
+        /// <summary>Profiles taken over from the batch before, with the versions it commits them at.</summary>
+        public IReadOnlyDictionary<string, long>? Carried => carried;
+
         public Batch Batch => batch;
 
         public BatchChanges? Changes => changes;
