@@ -24,6 +24,8 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains($"]({ReportWriter.FeaturesChart})", markdown, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(directory, ReportWriter.SizesChart)));
         Assert.True(File.Exists(Path.Combine(directory, ReportWriter.FeaturesChart)));
+        // No byte order mark: some viewers show it as a stray character before the XML declaration.
+        Assert.Equal((byte)'<', File.ReadAllBytes(Path.Combine(directory, ReportWriter.SizesChart))[0]);
     }
 
     [Fact]
@@ -109,6 +111,9 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Equal("#b2182b", Fill("10", "store_spend"));
         Assert.Equal("#2166ac", Fill("11", "call_count"));
         Assert.Equal("#ffffff", Fill("10", "call_count"));
+        var labels = svg.Descendants(SvgCharts.Svg + "text").Select(t => t.Value).ToList();
+        Assert.Contains("2.0", labels);
+        Assert.Contains("−2.0", labels);
     }
 
     [Theory]

@@ -31,20 +31,23 @@ internal sealed class LiveViewService(
                 .Cropping(VerticalOverflowCropping.Bottom)
                 .StartAsync(async context =>
                 {
-                    while (!stoppingToken.IsCancellationRequested)
+                    while (true)
                     {
-                        await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
                         try
                         {
-                            var figures = await sampler.SampleAsync(segmentsDue: false, stoppingToken).ConfigureAwait(false);
-                            context.UpdateTarget(DashboardRenderer.Render(figures));
-                            context.Refresh();
+                            await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
                         }
-                        catch (Exception e) when (e is not OperationCanceledException)
+                        catch (OperationCanceledException)
                         {
-                            logger.LogWarning(e, "The live view could not draw this second's figures");
+                            break;
                         }
+
+                        await DrawAsync(context, stoppingToken).ConfigureAwait(false);
                     }
+
+                    // The screen left behind shows the figures at Ctrl-C, not those of up to a second before (each source
+                    // is bounded by the sample timeout, so this cannot hold shutdown for long).
+                    await DrawAsync(context, CancellationToken.None).ConfigureAwait(false);
                 }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,6 +58,24 @@ internal sealed class LiveViewService(
         {
             // The view is a window on the workers, never a reason to stop them.
             logger.LogError(e, "The live view stopped; the workers go on");
+        }
+    }
+
+    private async Task DrawAsync(LiveDisplayContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var figures = await sampler.SampleAsync(segmentsDue: false, cancellationToken).ConfigureAwait(false);
+            context.UpdateTarget(DashboardRenderer.Render(figures));
+            context.Refresh();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: the final draw follows.
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "The live view could not draw this second's figures");
         }
     }
 }

@@ -22,8 +22,8 @@ public static class ReportWriter
         var hasSegments = figures.Segments.Segments.Count > 0;
         if (hasSegments)
         {
-            SvgCharts.SegmentSizes(figures.Segments).Save(Path.Combine(directory, SizesChart));
-            SvgCharts.SegmentFeatures(figures.Segments).Save(Path.Combine(directory, FeaturesChart));
+            SvgCharts.Save(SvgCharts.SegmentSizes(figures.Segments), Path.Combine(directory, SizesChart));
+            SvgCharts.Save(SvgCharts.SegmentFeatures(figures.Segments), Path.Combine(directory, FeaturesChart));
         }
         else
         {

@@ -68,7 +68,8 @@ public static class SvgCharts
         var rows = segments.Segments.Where(s => s.Described && s.Centroid.Count == FeatureSpace.Dimension).ToList();
         var names = FeatureSpace.Names;
         const int header = 150;
-        var width = LabelWidth + names.Count * CellWidth + 20;
+        // Room on the right for the last rotated feature names.
+        var width = LabelWidth + names.Count * CellWidth + 90;
         var height = header + Math.Max(1, rows.Count) * RowHeight + 60;
         var svg = Root(width, height, "Segments against the population, per feature");
         svg.Add(Text(10, 22, "Typical member vs the average customer (standard deviations)", "font-weight:bold"));
@@ -97,6 +98,15 @@ public static class SvgCharts
                     new XAttribute("width", CellWidth - 1), new XAttribute("height", RowHeight - 1),
                     new XAttribute("fill", Diverging(z)),
                     new XElement(Svg + "title", $"segment {s.Id}, {names[j]}: {Format.Z(z)} sd")));
+                if (Math.Abs(z) >= 0.5)
+                {
+                    // The number too, where it matters: colour alone is hard to read exactly.
+                    svg.Add(new XElement(Svg + "text",
+                        new XAttribute("x", LabelWidth + j * CellWidth + CellWidth / 2), new XAttribute("y", y + 16),
+                        new XAttribute("text-anchor", "middle"),
+                        new XAttribute("style", "font-family:sans-serif;font-size:9px;fill:" + (Math.Abs(z) >= 1.2 ? "white" : "black")),
+                        z.ToString("0.0;−0.0", CultureInfo.InvariantCulture)));
+                }
             }
         }
 
@@ -116,6 +126,14 @@ public static class SvgCharts
 
         svg.Add(Text(10, legendY + 11, "−2 sd … +2 sd"));
         return new XDocument(svg);
+    }
+
+    /// <summary>Writes <paramref name="chart"/> as UTF-8 without a byte order mark.</summary>
+    public static void Save(XDocument chart, string path)
+    {
+        ArgumentNullException.ThrowIfNull(chart);
+        using var writer = System.Xml.XmlWriter.Create(path, new System.Xml.XmlWriterSettings { Encoding = new System.Text.UTF8Encoding(false), Indent = true });
+        chart.Save(writer);
     }
 
     /// <summary>Blue below the average, white at it, red above; saturated at ±2 standard deviations.</summary>
