@@ -85,5 +85,23 @@ public sealed class MeasurementCollectorTests : IDisposable
         Assert.Empty(collector.Snapshot().Values);
     }
 
+    [Fact]
+    public void Snapshot_Histograms_AreNotTotalled()
+    {
+        using var collector = new MeasurementCollector(Factory, TimeProvider.System);
+        new Streams.Profiles.Worker.ProfilesMetrics(Factory).Stage("commit", TimeSpan.FromMilliseconds(12));
+
+        Assert.DoesNotContain(collector.Snapshot().Values.Keys, k => k.Instrument == "streams.profiles.stage_duration");
+    }
+
+    [Fact]
+    public void Key_SeveralTagsBesideTopic_JoinedInKeyOrder_WhateverTheOrderGiven()
+    {
+        KeyValuePair<string, object?>[] tags = [new("b", "second"), new("topic", "store"), new("a", 7)];
+
+        Assert.Equal(new SeriesKey("x", "store", "7|second"), MeasurementCollector.Key("x", tags));
+        Assert.Equal(new SeriesKey("x", null, null), MeasurementCollector.Key("x", []));
+    }
+
     public void Dispose() => services.Dispose();
 }

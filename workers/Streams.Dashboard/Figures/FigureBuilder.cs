@@ -54,7 +54,9 @@ public static class FigureBuilder
     /// The simulator tags a record <c>injected</c> with a reason code or a flag; anything but empty, <c>false</c> or
     /// <c>none</c> means the record was made dirty on purpose.
     /// </summary>
-    internal static bool IsInjected(string? label) => label is { Length: > 0 } and not ("false" or "none" or "clean");
+    internal static bool IsInjected(string? label) => label is { Length: > 0 }
+        && !(label.Equals("false", StringComparison.OrdinalIgnoreCase) || label.Equals("none", StringComparison.OrdinalIgnoreCase)
+            || label.Equals("clean", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Records per reason code and topic, codes in contract order, then any code the contract does not know. Identity
