@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Streams.Dashboard;
 using Streams.Infrastructure.Hosting;
 using Microsoft.Extensions.Configuration;
 using Streams.Ingest;
@@ -75,6 +76,7 @@ public static class StreamsHost
             builder.AddSegmentation();
         }
 
+        builder.AddDashboard();
         return builder;
     }
 

@@ -26,6 +26,15 @@ public sealed class ReadmeTests
         }
     }
 
+    [Fact]
+    public void Readme_DocumentsEveryConsoleSetting()
+    {
+        foreach (var setting in typeof(Streams.Dashboard.DashboardOptions).GetProperties())
+        {
+            Assert.Contains($"| `{Streams.Dashboard.DashboardOptions.Section}:{setting.Name}` |", Readme, StringComparison.Ordinal);
+        }
+    }
+
     private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
