@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Confluent.Kafka;
+using Streams.Infrastructure.Diagnostics;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest.Worker;
 using Xunit.Abstractions;
@@ -15,61 +15,66 @@ public sealed class GracefulShutdownTests(KafkaFixture kafka, PostgresFixture po
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    [Fact]
-    public async Task SigtermMidStream_ExitsZeroWithEveryLoopEnded_AndAfterARestartEveryInputIsCountedOnce()
+    /// <summary>
+    /// <paramref name="stopPoint"/> null: SIGTERM from outside once batches are being committed. Otherwise the host
+    /// sends itself SIGTERM at that point (its n-th time there, after the first batch has gone through): half-way
+    /// through producing an ingest batch, or inside a profiles transaction about to commit while the next batch is
+    /// read ahead. (Segmentation commits synchronously and checks for stop only between mini-batches; the first case
+    /// covers it, and each case costs half a minute of host start-up.)
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("ingest.mid-produce@6")]
+    [InlineData("profiles.before-commit@6")]
+    public async Task SigtermMidStream_ExitsZeroWithEveryLoopEnded_AndAfterARestartEveryInputIsCountedOnce(string? stopPoint)
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
         var connectionString = await postgres.CreateDatabaseAsync();
         var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-sigterm-" + Guid.NewGuid().ToString("N")[..8]);
-        // Small batches, so SIGTERM lands among many commits rather than between two big ones.
-        string[] arguments =
+        var arguments = InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory);
+        // Small batches in the first run, so SIGTERM lands among many commits rather than between two big ones.
+        string[] smallBatches =
         [
-            .. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory), "--Ingest:BatchSize=40",
-            "--Profiles:BatchSize=40", "--Profiles:MaxBatchWait=00:00:00.020", "--Segmentation:MiniBatchSize=40",
+            .. arguments, "--Ingest:BatchSize=40", "--Profiles:BatchSize=40", "--Profiles:MaxBatchWait=00:00:00.020",
+            "--Segmentation:MiniBatchSize=40",
         ];
-        var chunks = Inputs(topics, count: 3000).Chunk(100).ToList();
-        var positions = new List<(string Topic, int Partition, long Offset)>();
-        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, LingerMs = 2 }).Build();
-        void Produce(IEnumerable<(string Topic, string Value)> chunk)
-        {
-            foreach (var (topic, value) in chunk)
-            {
-                producer.Produce(topic, new Message<Null, string> { Value = value }, report =>
-                {
-                    lock (positions)
-                    {
-                        positions.Add((report.Topic, report.Partition.Value, report.Offset.Value));
-                    }
-                });
-            }
-
-            Assert.Equal(0, producer.Flush(Patience));
-        }
-
+        var inputs = Inputs(topics, count: 2000);
+        // A first batch's worth to see the workers commit, then the rest of the stream in chunks.
+        List<(string Topic, string Value)[]> chunks = [[.. inputs.Take(40)], .. inputs.Skip(40).Chunk(100)];
+        using var feed = new InputFeed(kafka.BootstrapServers);
         var sent = 0;
         Task sending;
-        await using (var first = HostProcess.Start(arguments: arguments))
+        var environment = stopPoint is null ? null : new Dictionary<string, string> { [CrashPoints.StopVariable] = stopPoint };
+        await using (var first = HostProcess.Start(environment, smallBatches))
         {
-            Produce(chunks[0]);
+            var started = Stopwatch.StartNew();
+            feed.Send(chunks[0]);
             await WaitUntilAsync(() => ProfilesOffset(connectionString) > 0, first);
-            // The rest of the stream keeps coming while the host is told to stop, and after it has.
+            output.WriteLine($"first batch committed after {started.Elapsed.TotalSeconds:0.0} s");
+
+            // The rest of the stream keeps coming while the host stops, and after it has.
             sending = Task.Run(async () =>
             {
                 foreach (var chunk in chunks.Skip(1))
                 {
-                    Produce(chunk);
+                    feed.Send(chunk);
                     Interlocked.Increment(ref sent);
-                    await Task.Delay(40);
+                    await Task.Delay(100);
                 }
             });
-            await WaitUntilAsync(() => Volatile.Read(ref sent) >= 5, first);
-
             var clock = Stopwatch.StartNew();
-            first.Terminate();
+            if (stopPoint is null)
+            {
+                await WaitUntilAsync(() => Volatile.Read(ref sent) >= 5, first);
+                clock.Restart();
+                first.Terminate();
+            }
+
             var exit = await first.WaitForExitAsync(Patience);
-            output.WriteLine($"SIGTERM to exit: {clock.Elapsed.TotalSeconds:0.00} s, with {Volatile.Read(ref sent) + 1} of {chunks.Count} chunks sent");
+            output.WriteLine($"{stopPoint ?? "SIGTERM"} to exit: {clock.Elapsed.TotalSeconds:0.00} s, {Volatile.Read(ref sent) + 1} of {chunks.Count} chunks sent");
             Assert.True(exit == 0, $"exit code {exit}: {first.Errors}\n{first.Output}");
-            Assert.False(sending.IsCompleted, "the stream should still have been coming when the host stopped");
+            Assert.True(stopPoint is null || first.Errors.Contains($"stop point {stopPoint} reached", StringComparison.Ordinal), first.Errors);
+            Assert.True(ProfilesOffset(connectionString) < inputs.Count, "the host should have stopped with part of the stream still to do");
             // Each loop ended by itself: none was abandoned by the host's shutdown timeout.
             Assert.All(["Ingest", "Profiles", "Segmentation"],
                 worker => Assert.Contains($"{worker} loop ended", first.Output, StringComparison.Ordinal));
@@ -77,17 +82,20 @@ public sealed class GracefulShutdownTests(KafkaFixture kafka, PostgresFixture po
         }
 
         await sending;
-        var canonical = topics.Names.Canonical;
+        var positions = feed.Positions;
         await using (var second = HostProcess.Start(arguments: arguments))
         {
-            await WaitUntilAsync(() => ProfilesOffset(connectionString) >= positions.Count
-                && SegmentationOffset(connectionString) >= TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Profiles).Count, second);
+            var catchingUp = Stopwatch.StartNew();
+            await WaitUntilAsync(() => ProfilesOffset(connectionString) >= positions.Count, second);
+            output.WriteLine($"profiles caught up after {catchingUp.Elapsed.TotalSeconds:0.0} s");
+            await WaitUntilAsync(() => SegmentationOffset(connectionString) >= TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Profiles).Count, second);
+            output.WriteLine($"segmentation caught up after {catchingUp.Elapsed.TotalSeconds:0.0} s");
             second.Terminate();
             Assert.Equal(0, await second.WaitForExitAsync(Patience));
         }
 
         // Ingest: one canonical event per input, none twice, none missing.
-        var bySource = TopicReader.ReadAll(kafka.BootstrapServers, canonical)
+        var bySource = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Canonical)
             .Select(r => OutputHeaders.Read(r.Message.Headers)!.Value.Source)
             .GroupBy(s => (s.Topic, s.Partition, s.Offset)).ToList();
         var twice = bySource.Where(g => g.Count() > 1).Select(g => g.Key).ToList();

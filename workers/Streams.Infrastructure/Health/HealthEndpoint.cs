@@ -131,9 +131,6 @@ internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthChec
         }
     }
 
-    public void Dispose()
-    {
-        listener?.Close();
-        slots.Dispose();
-    }
+    // The semaphore is left to the collector: an answer still running after Stop releases it afterwards.
+    public void Dispose() => listener?.Close();
 }
