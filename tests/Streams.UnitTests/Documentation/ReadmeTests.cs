@@ -1,4 +1,6 @@
 using Streams.Contracts.Topics;
+using Streams.Infrastructure.Health;
+using Streams.Infrastructure.Hosting;
 using Streams.Profiles.Features;
 
 namespace Streams.UnitTests.Documentation;
@@ -24,6 +26,20 @@ public sealed class ReadmeTests
         {
             Assert.Contains($"`{topic.Name}`", Readme, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Readme_DocumentsEveryHealthKey_TheOnlySwitch_AndEveryWorkerName()
+    {
+        foreach (var property in typeof(HealthOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            Assert.Contains($"| `{HealthOptions.Section}:{property.Name}` |", Readme, StringComparison.Ordinal);
+        }
+
+        Assert.Contains($"-- {WorkerSelection.OnlySwitch} ", Readme, StringComparison.Ordinal);
+        Assert.Contains(HealthResponse.LivePath, Readme, StringComparison.Ordinal);
+        Assert.Contains(HealthResponse.ReadyPath, Readme, StringComparison.Ordinal);
+        Assert.All(WorkerSelection.Names, name => Assert.Contains($"`{name}`", Readme, StringComparison.Ordinal));
     }
 
     private static string RepositoryRoot()
