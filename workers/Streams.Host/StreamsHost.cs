@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Streams.Dashboard;
+using Streams.Infrastructure.Health;
 using Streams.Infrastructure.Hosting;
 using Microsoft.Extensions.Configuration;
 using Streams.Ingest;
@@ -55,10 +56,11 @@ public static class StreamsHost
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
-            Args = args,
+            Args = WorkerSelection.ExpandOnly(args),
             // appsettings.json sits next to the executable; the state dir stays relative to where the host is run.
             ContentRootPath = AppContext.BaseDirectory,
         });
+        builder.AddStreamsHealth();
         builder.AddStreamsEnvironment();
         var streams = builder.Configuration.GetSection(StreamsOptions.Section).Get<StreamsOptions>() ?? new StreamsOptions();
         if (streams.Runs("ingest"))

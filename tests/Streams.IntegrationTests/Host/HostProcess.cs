@@ -84,6 +84,9 @@ internal sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt() => _ = Kill(process.Id, 2);
 
+    /// <summary>Sends SIGTERM, as a container runtime or systemd does to stop a service.</summary>
+    public void Terminate() => _ = Kill(process.Id, 15);
+
     /// <summary>SIGKILL: no chance to clean up.</summary>
     public void KillHard() => process.Kill(entireProcessTree: false);
 

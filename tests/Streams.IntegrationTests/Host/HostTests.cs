@@ -87,6 +87,9 @@ public sealed class HostTests
     [InlineData("--Kafka:EmbeddedBrokers=many", "Kafka:EmbeddedBrokers")]
     [InlineData("--Topics:Clickstream=no spaces allowed", "Clickstream")]
     [InlineData("--ConnectionStrings:Profiles=Host=;Bogus Key=1", "ConnectionStrings:Profiles")]
+    [InlineData("--only=ingest,bogus", "'bogus'; valid: ingest, profiles, segmentation, all")]
+    [InlineData("--Streams:Workers=profile", "Streams:Workers names unknown worker 'profile'")]
+    [InlineData("--Health:Port=70000", "Port")]
     public async Task InvalidConfiguration_ExitsWithCode2AndAOneLineReason(string argument, string named)
     {
         await using var host = HostProcess.Start(arguments: argument);

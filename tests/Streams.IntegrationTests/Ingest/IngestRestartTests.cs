@@ -27,25 +27,8 @@ public sealed class IngestRestartTests(KafkaFixture kafka, PostgresFixture postg
         string[] arguments = [.. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory), "--Ingest:BatchSize=25"];
         var random = new Random(20261129);
         var inputs = Inputs(topics, random, count: 1600, out var intendedDuplicates);
-        var positions = new List<(string Topic, int Partition, long Offset)>();
         var chunks = inputs.Chunk(inputs.Count / 5).ToList();
-
-        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, LingerMs = 2 }).Build();
-        void ProduceChunk(IEnumerable<(string Topic, string Value)> chunk)
-        {
-            foreach (var (topic, value) in chunk)
-            {
-                producer.Produce(topic, new Message<Null, string> { Value = value }, report =>
-                {
-                    lock (positions)
-                    {
-                        positions.Add((report.Topic, report.Partition.Value, report.Offset.Value));
-                    }
-                });
-            }
-
-            Assert.Equal(0, producer.Flush(Patience));
-        }
+        using var feed = new InputFeed(kafka.BootstrapServers);
 
         var outputTopics = topics.Catalog.Inputs.Select(t => t + ".quarantine").Append(topics.Names.Canonical).ToList();
         // Where each run dies: inside the window between flushing a batch's outputs and checkpointing it (the one
@@ -57,7 +40,7 @@ public sealed class IngestRestartTests(KafkaFixture kafka, PostgresFixture postg
         {
             var environment = crash is null ? null : new Dictionary<string, string> { [CrashPoints.Variable] = crash };
             await using var host = HostProcess.Start(environment, arguments);
-            ProduceChunk(chunk);
+            feed.Send(chunk);
             var before = CountOutputs(outputTopics);
             if (crash is null)
             {
@@ -74,8 +57,8 @@ public sealed class IngestRestartTests(KafkaFixture kafka, PostgresFixture postg
 
         await using (var last = HostProcess.Start(arguments: arguments))
         {
-            ProduceChunk(chunks[^1]);
-            await WaitForAsync(() => Sources(outputTopics).Count >= positions.Count, Patience);
+            feed.Send(chunks[^1]);
+            await WaitForAsync(() => Sources(outputTopics).Count >= feed.Positions.Count, Patience);
             // A little longer: a second copy, if any were coming, would arrive now.
             await Task.Delay(2000);
             last.Interrupt();
@@ -93,9 +76,9 @@ public sealed class IngestRestartTests(KafkaFixture kafka, PostgresFixture postg
         Assert.True(repeated.Count == 0, $"{repeated.Count} inputs have a second copy of an output, e.g. {string.Join("; ", repeated.Take(5))}");
 
         var covered = bySource.Select(g => (g.Key.Topic, g.Key.Partition, g.Key.Offset)).ToHashSet();
-        var lost = positions.Where(p => !covered.Contains(p)).ToList();
+        var lost = feed.Positions.Where(p => !covered.Contains(p)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} inputs have no output, e.g. {string.Join("; ", lost.Take(5))}");
-        Assert.Equal(positions.Count, covered.Count);
+        Assert.Equal(feed.Positions.Count, covered.Count);
 
         // A record re-read after a crash is judged as the first time: only the intended duplicates are duplicates.
         var duplicates = outputs.Count(r => OutputHeaders.Read(r.Message.Headers)!.Value.Kind == OutputHeaders.KindQuarantine

@@ -1,4 +1,6 @@
 using Streams.Contracts.Topics;
+using Streams.Infrastructure.Health;
+using Streams.Infrastructure.Hosting;
 using Streams.Profiles.Features;
 
 namespace Streams.UnitTests.Documentation;
@@ -27,11 +29,25 @@ public sealed class ReadmeTests
     }
 
     [Fact]
-    public void Readme_DocumentsEveryConsoleSetting()
+    public void Readme_DocumentsEveryConsoleSetting() =>
+        AssertDocumentsEveryKey(typeof(Streams.Dashboard.DashboardOptions), Streams.Dashboard.DashboardOptions.Section);
+
+    [Fact]
+    public void Readme_DocumentsEveryHealthKey_TheOnlySwitch_AndEveryWorkerName()
     {
-        foreach (var setting in typeof(Streams.Dashboard.DashboardOptions).GetProperties())
+        AssertDocumentsEveryKey(typeof(HealthOptions), HealthOptions.Section);
+        Assert.Contains($"-- {WorkerSelection.OnlySwitch} ", Readme, StringComparison.Ordinal);
+        Assert.Contains(HealthResponse.LivePath, Readme, StringComparison.Ordinal);
+        Assert.Contains(HealthResponse.ReadyPath, Readme, StringComparison.Ordinal);
+        Assert.All(WorkerSelection.Names, name => Assert.Contains($"`{name}`", Readme, StringComparison.Ordinal));
+    }
+
+    /// <summary>Every settable property of <paramref name="options"/> has a row in a configuration table.</summary>
+    private static void AssertDocumentsEveryKey(Type options, string section)
+    {
+        foreach (var property in options.GetProperties().Where(p => p.CanWrite))
         {
-            Assert.Contains($"| `{Streams.Dashboard.DashboardOptions.Section}:{setting.Name}` |", Readme, StringComparison.Ordinal);
+            Assert.Contains($"| `{section}:{property.Name}` |", Readme, StringComparison.Ordinal);
         }
     }
 

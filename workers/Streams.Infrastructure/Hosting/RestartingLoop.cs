@@ -10,35 +10,57 @@ namespace Streams.Infrastructure.Hosting;
 /// </summary>
 public static class RestartingLoop
 {
+    /// <summary>
+    /// Runs sessions until <paramref name="stoppingToken"/> is cancelled or one fails for a reason that cannot pass,
+    /// and tells <paramref name="heartbeat"/> each time a session starts, fails or the loop ends.
+    /// </summary>
     public static void Run(
-        string worker, Action<CancellationToken> session, TimeSpan firstDelay, TimeSpan maxDelay, ILogger logger,
-        CancellationToken stoppingToken)
+        string worker, WorkerHeartbeat heartbeat, Action<CancellationToken> session, TimeSpan firstDelay, TimeSpan maxDelay,
+        ILogger logger, CancellationToken stoppingToken)
     {
+        ArgumentNullException.ThrowIfNull(heartbeat);
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(logger);
         var delay = firstDelay;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                session(stoppingToken);
-                return;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (IsTransient(e))
-            {
-                logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
-                    worker, delay, e.Message);
-                if (stoppingToken.WaitHandle.WaitOne(delay))
+                try
+                {
+                    heartbeat.SessionStarting();
+                    session(stoppingToken);
+                    return;
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
                     return;
                 }
+                catch (Exception e) when (IsTransient(e))
+                {
+                    logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
+                        worker, delay, e.Message);
+                    heartbeat.Retrying(e, delay);
+                    if (stoppingToken.WaitHandle.WaitOne(delay))
+                    {
+                        return;
+                    }
 
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
+                }
             }
+        }
+        catch (Exception e)
+        {
+            heartbeat.Failed(e);
+            throw;
+        }
+        finally
+        {
+            // Also after a failure: Stopped does not overwrite Failed. Logged so an operator (and the shutdown test)
+            // sees each loop end rather than be abandoned by the shutdown timeout.
+            heartbeat.Stopped();
+            logger.LogInformation("{Worker} loop ended", worker);
         }
     }
 

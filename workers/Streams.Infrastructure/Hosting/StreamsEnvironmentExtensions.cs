@@ -20,6 +20,7 @@ public static class StreamsEnvironmentExtensions
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TopicsOptions>().BindConfiguration(TopicsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<WorkerHeartbeats>();
         builder.Services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<IOptions<TopicsOptions>>().Value));
         builder.Services.AddSingleton<TopicProvisioner>();
         builder.Services.AddSingleton(new MigrationAssembly(typeof(MigrationRunner).Assembly));

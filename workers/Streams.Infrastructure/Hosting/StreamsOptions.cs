@@ -11,14 +11,14 @@ public sealed class StreamsOptions
     [Required] public string StateDir { get; set; } = ".streams";
 
     /// <summary>
-    /// Which workers this host runs, comma-separated: <c>ingest</c>, <c>profiles</c>, <c>segmentation</c>, or
-    /// <c>all</c> (default). Operators scale the workers separately by running hosts with different lists.
+    /// Which workers this host runs, comma-separated names from <see cref="WorkerSelection.Names"/>, or
+    /// <c>all</c> (default); <c>--only</c> on the command line sets it. Operators scale the workers separately by
+    /// running hosts with different lists.
     /// </summary>
-    [Required] public string Workers { get; set; } = "all";
+    [Required] public string Workers { get; set; } = WorkerSelection.All;
 
-    /// <summary>Whether <paramref name="worker"/> is one this host runs.</summary>
-    public bool Runs(string worker) => Workers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-        .Any(w => w.Equals("all", StringComparison.OrdinalIgnoreCase) || w.Equals(worker, StringComparison.OrdinalIgnoreCase));
+    /// <summary>Whether <paramref name="worker"/> is one this host runs; an unknown name in the list is a configuration error.</summary>
+    public bool Runs(string worker) => WorkerSelection.Parse(Workers).Contains(worker, StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>Kafka connection (section <c>Kafka</c>).</summary>

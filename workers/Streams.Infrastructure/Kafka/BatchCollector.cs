@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Infrastructure.Hosting;
 
 namespace Streams.Infrastructure.Kafka;
 
@@ -13,7 +14,12 @@ public static class BatchCollector
     /// </summary>
     public static void Fill<TKey, TValue>(
         IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) => Fill(consumer, buffer, maxRecords, maxWait, heartbeat: null, cancellationToken);
+
+    /// <summary>As the overload above, beating <paramref name="heartbeat"/> on every poll, idle ones included.</summary>
+    public static void Fill<TKey, TValue>(
+        IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
+        WorkerHeartbeat? heartbeat, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(buffer);
@@ -21,6 +27,7 @@ public static class BatchCollector
         var deadline = DateTime.UtcNow + maxWait;
         while (buffer.Count < maxRecords && !cancellationToken.IsCancellationRequested)
         {
+            heartbeat?.Beat(consumer);
             var wait = buffer.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
             if (wait <= TimeSpan.Zero)
             {

@@ -29,6 +29,7 @@ public sealed class IngestWorker(
     IngestMetrics metrics,
     IOptions<IngestOptions> ingestOptions,
     IOptions<IngestWorkerOptions> workerOptions,
+    WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
     ILogger<IngestWorker> logger) : BackgroundService
 {
@@ -40,6 +41,7 @@ public sealed class IngestWorker(
     private readonly TimeProvider timeProvider = timeProvider;
     private readonly ILogger<IngestWorker> logger = logger;
     private readonly IngestWorkerOptions options = workerOptions.Value;
+    private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Ingest);
     private readonly TimeSpan dedupWindow = ingestOptions.Value.DedupWindow;
     private readonly Dictionary<string, Channel> channels = new(StringComparer.Ordinal)
     {
@@ -59,7 +61,7 @@ public sealed class IngestWorker(
         // The consume loop blocks; it gets a thread of its own rather than a thread-pool thread.
         Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private void Run(CancellationToken stoppingToken) => RestartingLoop.Run("Ingest", token =>
+    private void Run(CancellationToken stoppingToken) => RestartingLoop.Run("Ingest", heartbeat, token =>
     {
         using var session = new IngestSession(this, token);
         session.Run();
@@ -115,7 +117,7 @@ public sealed class IngestWorker(
             consumer.Subscribe(worker.catalog.Inputs);
             while (!stoppingToken.IsCancellationRequested)
             {
-                BatchCollector.Fill(consumer, buffer, worker.options.BatchSize, worker.options.MaxBatchWait, stoppingToken);
+                BatchCollector.Fill(consumer, buffer, worker.options.BatchSize, worker.options.MaxBatchWait, worker.heartbeat, stoppingToken);
                 if (buffer.Count > 0 && !stoppingToken.IsCancellationRequested)
                 {
                     HandleBatch();

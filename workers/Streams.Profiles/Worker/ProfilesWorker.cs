@@ -26,6 +26,7 @@ public sealed class ProfilesWorker(
     ProfileBatchProcessor processor,
     ProfilesMetrics metrics,
     IOptions<ProfilesOptions> profilesOptions,
+    WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
     ILogger<ProfilesWorker> logger) : BackgroundService
 {
@@ -33,9 +34,10 @@ public sealed class ProfilesWorker(
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ReadAheadPoll = TimeSpan.FromMilliseconds(5);
     private readonly ProfilesOptions options = profilesOptions.Value;
+    private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Profiles);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Profiles", RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
+        Task.Factory.StartNew(() => RestartingLoop.Run("Profiles", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private void RunSession(CancellationToken stoppingToken)
@@ -192,6 +194,7 @@ public sealed class ProfilesWorker(
         var deadline = DateTime.UtcNow + options.MaxBatchWait;
         while (batch.Records.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
+            heartbeat.Beat(consumer);
             var wait = batch.Records.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
             if (wait <= TimeSpan.Zero)
             {

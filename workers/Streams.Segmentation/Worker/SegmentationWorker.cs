@@ -24,13 +24,15 @@ public sealed class SegmentationWorker(
     SegmentationEngine engine,
     SegmentationMetrics metrics,
     IOptions<SegmentationOptions> segmentationOptions,
+    WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
     ILogger<SegmentationWorker> logger) : BackgroundService
 {
     private readonly SegmentationOptions options = segmentationOptions.Value;
+    private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Segmentation);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Segmentation", RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
+        Task.Factory.StartNew(() => RestartingLoop.Run("Segmentation", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private void RunSession(CancellationToken stoppingToken)
@@ -52,7 +54,7 @@ public sealed class SegmentationWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, stoppingToken);
+                BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, heartbeat, stoppingToken);
                 if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
                 {
                     continue;

@@ -1,0 +1,136 @@
+using System.Net;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Infrastructure.Hosting;
+
+namespace Streams.Infrastructure.Health;
+
+/// <summary>
+/// Serves <c>GET /health/live</c> and <c>GET /health/ready</c> with <see cref="HttpListener"/>: part of the plain .NET
+/// runtime, so the host needs neither ASP.NET Core nor its larger container image for two read-only endpoints.
+/// </summary>
+internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger)
+    : IHostedService, IDisposable
+{
+    // Probes answer concurrently (a slow database check must not hold up liveness), but a flood does not pile up checks.
+    private const int MaxConcurrentRequests = 8;
+    private readonly SemaphoreSlim slots = new(MaxConcurrentRequests, MaxConcurrentRequests);
+    private HttpListener? listener;
+    private Task? accepting;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        listener = new HttpListener();
+        foreach (var prefix in settings.Prefixes)
+        {
+            listener.Prefixes.Add(prefix);
+        }
+
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException e)
+        {
+            throw new StreamsConfigurationException(
+                $"{HealthOptions.Section}:Port {settings.Port} on {settings.Address} cannot be served: {e.Message}", e);
+        }
+
+        // Printed like the broker and database addresses: a person or a script starting the host reads it.
+        Console.WriteLine($"Health: {settings.Prefixes[0]}health/live, {settings.Prefixes[0]}health/ready");
+        accepting = AcceptAsync(listener);
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptAsync(HttpListener server)
+    {
+        while (server.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await server.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Stop() ends the wait this way.
+                return;
+            }
+
+            if (!await slots.WaitAsync(0).ConfigureAwait(false))
+            {
+                Respond(context, HttpStatusCode.ServiceUnavailable, HealthResponse.Busy);
+                continue;
+            }
+
+            _ = AnswerAsync(context);
+        }
+    }
+
+    private async Task AnswerAsync(HttpListenerContext context)
+    {
+        try
+        {
+            var request = context.Request;
+            var tag = HealthResponse.TagOf(request.Url?.AbsolutePath);
+            if (tag is null)
+            {
+                Respond(context, HttpStatusCode.NotFound, HealthResponse.NotFound);
+                return;
+            }
+
+            if (request.HttpMethod is not ("GET" or "HEAD"))
+            {
+                context.Response.Headers["Allow"] = "GET, HEAD";
+                Respond(context, HttpStatusCode.MethodNotAllowed, HealthResponse.MethodNotAllowed);
+                return;
+            }
+
+            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag), CancellationToken.None).ConfigureAwait(false);
+            Respond(context, HealthResponse.StatusCodeOf(report), request.HttpMethod == "HEAD" ? [] : HealthResponse.Json(report));
+        }
+        catch (Exception e)
+        {
+            // A client that went away, or a bug: never take the host down for a probe.
+            logger.LogDebug(e, "A health request failed");
+            context.Response.Abort();
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static void Respond(HttpListenerContext context, HttpStatusCode status, byte[] body)
+    {
+        var response = context.Response;
+        try
+        {
+            response.StatusCode = (int)status;
+            response.ContentType = "application/json; charset=utf-8";
+            response.Headers["Cache-Control"] = "no-store";
+            response.ContentLength64 = body.Length;
+            response.OutputStream.Write(body);
+            response.Close();
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+        {
+            response.Abort();
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        listener?.Stop();
+        if (accepting is not null)
+        {
+            await accepting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The semaphore is left to the collector: an answer still running after Stop releases it afterwards.
+    public void Dispose() => listener?.Close();
+}

@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Streams.Infrastructure.Health;
+
+/// <summary>The health endpoint (section <c>Health</c>); off unless <see cref="Port"/> is set.</summary>
+public sealed class HealthOptions : IValidatableObject
+{
+    public const string Section = "Health";
+
+    /// <summary>TCP port of <c>GET /health/live</c> and <c>GET /health/ready</c>; 0 (default) serves nothing.</summary>
+    [Range(0, 65535)] public int Port { get; set; }
+
+    /// <summary>Address to listen on (default <c>127.0.0.1</c>); <c>0.0.0.0</c>, <c>::</c>, <c>*</c> or <c>+</c> listen on every interface.</summary>
+    [Required] public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>A worker loop that has not polled for this long is stalled, so not live (default 60 s).</summary>
+    public TimeSpan StallAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the broker and database checks wait for an answer (default 5 s).</summary>
+    public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public bool Enabled => Port > 0;
+
+    /// <summary>The <see cref="System.Net.HttpListener"/> prefixes for <see cref="Address"/> and <see cref="Port"/>; the first is the one to show.</summary>
+    public IReadOnlyList<string> Prefixes => Address.Trim().Trim('[', ']') switch
+    {
+        // HttpListener matches requests on the Host header as well as the address: "+" accepts any host on any
+        // interface, and a loopback address also answers to "localhost".
+        "0.0.0.0" or "::" or "*" or "+" => [$"http://+:{Port}/"],
+        "localhost" => [$"http://localhost:{Port}/"],
+        var a when IPAddress.TryParse(a, out var ip) => IPAddress.IsLoopback(ip) ? [Http(ip), $"http://localhost:{Port}/"] : [Http(ip)],
+        var a => [$"http://{a}:{Port}/"],
+    };
+
+    private string Http(IPAddress ip) =>
+        ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"http://[{ip}]:{Port}/" : $"http://{ip}:{Port}/";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var address = Address?.Trim() ?? string.Empty;
+        if (address is not ("*" or "+" or "localhost") && !IPAddress.TryParse(address.Trim('[', ']'), out _))
+        {
+            yield return new ValidationResult($"{Section}:Address '{Address}' is not an IP address, localhost, * or +", [nameof(Address)]);
+        }
+
+        if (StallAfter <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult($"{Section}:StallAfter must be positive", [nameof(StallAfter)]);
+        }
+
+        if (CheckTimeout <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult($"{Section}:CheckTimeout must be positive", [nameof(CheckTimeout)]);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+
+namespace Streams.Infrastructure.Hosting;
+
+/// <summary>
+/// One heartbeat per worker of this host. A worker takes its own when it is constructed, so the registry lists exactly
+/// the workers the host runs; the health checks read it.
+/// </summary>
+public sealed class WorkerHeartbeats(TimeProvider timeProvider)
+{
+    private readonly ConcurrentDictionary<string, WorkerHeartbeat> heartbeats = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The heartbeat of <paramref name="worker"/> (a name from <see cref="WorkerSelection.Names"/>).</summary>
+    public WorkerHeartbeat For(string worker) => heartbeats.GetOrAdd(worker, name => new WorkerHeartbeat(name, timeProvider));
+
+    /// <summary>What every registered worker's loop is doing now, by name.</summary>
+    public IReadOnlyList<WorkerStatus> Statuses() => [.. heartbeats.Values.Select(h => h.Status()).OrderBy(s => s.Worker, StringComparer.Ordinal)];
+}
+
+/// <summary>Where a worker's loop is.</summary>
+public enum WorkerLoopState
+{
+    /// <summary>The worker exists but its loop has not begun.</summary>
+    NotStarted,
+
+    /// <summary>A session (consumer, producer, loop) is running.</summary>
+    Running,
+
+    /// <summary>A session failed for a reason that can pass; a new one starts after a backoff.</summary>
+    Retrying,
+
+    /// <summary>The loop ended with an error that is not retried.</summary>
+    Failed,
+
+    /// <summary>The loop ended because the host is stopping.</summary>
+    Stopped,
+}
+
+/// <summary>A worker's loop as seen at one moment.</summary>
+/// <param name="LastBeat">The last time the loop polled (idle polls included); null before the first.</param>
+/// <param name="RetryAt">While retrying: when the next session is due.</param>
+/// <param name="Joined">The current session's consumer is a member of its group.</param>
+/// <param name="Error">The failure that made it retry or fail (the exception's type and message).</param>
+public sealed record WorkerStatus(
+    string Worker, WorkerLoopState State, DateTimeOffset Since, DateTimeOffset? LastBeat, DateTimeOffset? RetryAt, bool Joined, string? Error);
+
+/// <summary>
+/// The pulse of one worker's loop: the loop beats on every poll, <see cref="RestartingLoop"/> records sessions
+/// starting, failing and ending. Beats are cheap (a clock read and a write) so a loop may beat per record.
+/// </summary>
+public sealed class WorkerHeartbeat
+{
+    // A consumer's group membership is a native call that allocates: asked at most this often once joined.
+    private static readonly TimeSpan MembershipCheckInterval = TimeSpan.FromSeconds(1);
+
+    private readonly TimeProvider timeProvider;
+    private readonly Lock gate = new();
+    private long lastBeatTicks;
+    private long membershipCheckedTicks;
+    private bool joined;
+    private WorkerLoopState state = WorkerLoopState.NotStarted;
+    private DateTimeOffset since;
+    private DateTimeOffset? retryAt;
+    private string? error;
+
+    internal WorkerHeartbeat(string worker, TimeProvider timeProvider)
+    {
+        Worker = worker;
+        this.timeProvider = timeProvider;
+        since = timeProvider.GetUtcNow();
+    }
+
+    public string Worker { get; }
+
+    /// <summary>The loop is alive and polling.</summary>
+    public void Beat() => Volatile.Write(ref lastBeatTicks, timeProvider.GetUtcNow().UtcTicks);
+
+    /// <summary>The loop is alive and polling <paramref name="consumer"/>; also notes whether it has joined its group.</summary>
+    public void Beat<TKey, TValue>(IConsumer<TKey, TValue> consumer)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        var now = timeProvider.GetUtcNow().UtcTicks;
+        Volatile.Write(ref lastBeatTicks, now);
+        if (Volatile.Read(ref joined) && now - Volatile.Read(ref membershipCheckedTicks) < MembershipCheckInterval.Ticks)
+        {
+            return;
+        }
+
+        // librdkafka's member id is empty until the group coordinator has accepted the member.
+        Volatile.Write(ref membershipCheckedTicks, now);
+        Volatile.Write(ref joined, !string.IsNullOrEmpty(consumer.MemberId));
+    }
+
+    /// <summary>Marks the consumer as a member of its group (or not) without asking it; for loops without a consumer and tests.</summary>
+    internal void SetJoined(bool value) => Volatile.Write(ref joined, value);
+
+    /// <summary>A session is starting.</summary>
+    public void SessionStarting() => Transition(WorkerLoopState.Running, retryIn: null, failure: null);
+
+    /// <summary>The session failed and a new one starts in <paramref name="delay"/>.</summary>
+    public void Retrying(Exception failure, TimeSpan delay) => Transition(WorkerLoopState.Retrying, delay, failure);
+
+    /// <summary>The loop ended with an error it does not retry.</summary>
+    public void Failed(Exception failure) => Transition(WorkerLoopState.Failed, retryIn: null, failure);
+
+    /// <summary>The loop ended because the host is stopping.</summary>
+    public void Stopped() => Transition(WorkerLoopState.Stopped, retryIn: null, failure: null);
+
+    public WorkerStatus Status()
+    {
+        var beat = Volatile.Read(ref lastBeatTicks);
+        lock (gate)
+        {
+            return new WorkerStatus(Worker, state, since, beat == 0 ? null : new DateTimeOffset(beat, TimeSpan.Zero), retryAt,
+                state == WorkerLoopState.Running && Volatile.Read(ref joined), error);
+        }
+    }
+
+    private void Transition(WorkerLoopState next, TimeSpan? retryIn, Exception? failure)
+    {
+        var now = timeProvider.GetUtcNow();
+        lock (gate)
+        {
+            if (state == WorkerLoopState.Failed && next == WorkerLoopState.Stopped)
+            {
+                return;
+            }
+
+            (state, since, retryAt) = (next, now, now + retryIn);
+            error = failure is null ? null : $"{failure.GetType().Name}: {failure.Message}";
+            Volatile.Write(ref joined, false);
+            Volatile.Write(ref lastBeatTicks, now.UtcTicks);
+        }
+    }
+}
