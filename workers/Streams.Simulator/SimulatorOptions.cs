@@ -106,7 +106,16 @@ public sealed class SimulatorOptions
             Require(PersonaWeights.Count == Persona.All.Count && PersonaWeights.All(w => w >= 0) && PersonaWeights.Sum() > 0, nameof(PersonaWeights), $"{Persona.All.Count} non-negative weights with a positive sum");
         }
 
-        foreach (var (name, rate) in Rates().Append((InjectedCodes.DuplicateEvent, DuplicateEventRate)).Append(("consent", ConsentRequestRate)))
+        (string Name, double Rate)[] rates =
+        [
+            (nameof(MalformedJsonRate), MalformedJsonRate), (nameof(OversizedRecordRate), OversizedRecordRate),
+            (nameof(SchemaViolationRate), SchemaViolationRate), (nameof(InvalidEmailRate), InvalidEmailRate),
+            (nameof(InvalidPhoneRate), InvalidPhoneRate), (nameof(FutureTimestampRate), FutureTimestampRate),
+            (nameof(OutOfRangeRate), OutOfRangeRate), (nameof(UnknownCurrencyRate), UnknownCurrencyRate),
+            (nameof(TotalMismatchRate), TotalMismatchRate), (nameof(DuplicateEventRate), DuplicateEventRate),
+            (nameof(ConsentRequestRate), ConsentRequestRate),
+        ];
+        foreach (var (name, rate) in rates)
         {
             Require(rate is >= 0 and <= 1, name, "a rate in [0, 1]");
         }
