@@ -1,5 +1,6 @@
 using Streams.Contracts.Topics;
 using Streams.Profiles.Features;
+using Streams.Simulator;
 
 namespace Streams.UnitTests.Documentation;
 
@@ -23,6 +24,18 @@ public sealed class ReadmeTests
         foreach (var topic in new TopicCatalog(new TopicsOptions()).All.Where(t => t.Role is TopicRole.Input or TopicRole.Output))
         {
             Assert.Contains($"`{topic.Name}`", Readme, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Readme_DocumentsEverySimulatorKey()
+    {
+        var keys = typeof(SimulatorOptions).GetProperties().Concat(typeof(SimulatorRunOptions).GetProperties())
+            .Where(p => p.CanWrite && p.Name != nameof(SimulatorOptions.Now)).Select(p => p.Name);
+        foreach (var key in keys)
+        {
+            Assert.True(Readme.Contains($"`Simulator:{key}`", StringComparison.Ordinal) || Readme.Contains($":{key}`", StringComparison.Ordinal),
+                $"Simulator:{key} is not in the README");
         }
     }
 
