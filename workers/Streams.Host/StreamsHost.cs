@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Streams.Ingest;
 using Streams.Profiles;
 using Streams.Segmentation;
+using Streams.Simulator;
 
 namespace Streams.Host;
 
@@ -25,6 +26,11 @@ public static class StreamsHost
             if (args is [TransparencyCommand.Name, ..])
             {
                 return await TransparencyCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
+            if (args is [SimulateCommand.Name, ..])
+            {
+                return await SimulateCommand.RunAsync(args).ConfigureAwait(false);
             }
 
             using var host = Build(args);
@@ -78,6 +84,7 @@ public static class StreamsHost
             builder.AddSegmentation();
         }
 
+        builder.AddSimulator();
         builder.AddDashboard();
         return builder;
     }

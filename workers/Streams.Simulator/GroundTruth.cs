@@ -16,8 +16,14 @@ public sealed record InjectedRecordTruth(long Index, string Topic, string EventI
 public sealed record ConsentTruth(long Index, string EventId, int CustomerId, string IdentifierType, string Action);
 
 /// <summary>What the pipeline's output is scored against.</summary>
+/// <param name="Seed">The seed of the first wave (wave w uses Seed + w).</param>
+/// <param name="Run">The run number in every event id and identifier.</param>
+/// <param name="Waves">Waves of customers this truth covers.</param>
+/// <param name="Now">The clock of the first wave.</param>
 public sealed record GroundTruth(
     int Seed,
+    int Run,
+    int Waves,
     DateTimeOffset Now,
     long Records,
     IReadOnlyDictionary<string, long> RecordsPerTopic,
@@ -25,7 +31,59 @@ public sealed record GroundTruth(
     IReadOnlyList<CustomerTruth> Customers,
     IReadOnlyList<SharedIdentifier> SharedIdentifiers,
     IReadOnlyList<InjectedRecordTruth> Injected,
-    IReadOnlyList<ConsentTruth> Consents);
+    IReadOnlyList<ConsentTruth> Consents)
+{
+    /// <summary>
+    /// The <c>identity_conflict</c> records the profiles worker must flag: one per sale with a shared card by a member
+    /// beyond the email cap.
+    /// </summary>
+    public long ExpectedIdentityConflicts => SharedIdentifiers.Sum(s => (long)s.ExpectedConflicts);
+
+    /// <summary>One truth for several waves sent one after the other; record indexes continue across them.</summary>
+    public static GroundTruth Combine(IReadOnlyList<GroundTruth> waves)
+    {
+        ArgumentNullException.ThrowIfNull(waves);
+        if (waves.Count == 0)
+        {
+            throw new ArgumentException("At least one wave is needed.", nameof(waves));
+        }
+
+        var offset = 0L;
+        var injected = new List<InjectedRecordTruth>();
+        var consents = new List<ConsentTruth>();
+        foreach (var wave in waves)
+        {
+            var shift = offset;
+            injected.AddRange(wave.Injected.Select(i => i with { Index = i.Index + shift }));
+            consents.AddRange(wave.Consents.Select(c => c with { Index = c.Index + shift }));
+            offset += wave.Records;
+        }
+
+        return new GroundTruth(
+            waves[0].Seed,
+            waves[0].Run,
+            waves.Sum(w => w.Waves),
+            waves[0].Now,
+            offset,
+            Sum(waves.Select(w => w.RecordsPerTopic)),
+            Sum(waves.Select(w => w.InjectedPerCode)),
+            [.. waves.SelectMany(w => w.Customers)],
+            [.. waves.SelectMany(w => w.SharedIdentifiers)],
+            injected,
+            consents);
+    }
+
+    private static SortedDictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
+    {
+        var sum = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (key, n) in counts.SelectMany(c => c))
+        {
+            sum[key] = sum.GetValueOrDefault(key) + n;
+        }
+
+        return sum;
+    }
+}
 
 /// <summary>
 /// Collects the ground truth while the records are produced: pass every record of
@@ -71,7 +129,7 @@ public sealed class GroundTruthBuilder(TrafficSimulator simulator)
             else
             {
                 // Flagged or clean: the valid identifiers are used; the canonical raw value comes from the customer.
-                var c = simulator.Customers[id - 1];
+                var c = simulator.Customer(id);
                 var set = used.TryGetValue(id, out var s) ? s : used[id] = [];
                 if (root.TryGetProperty("anonymous_id", out var device))
                 {
@@ -105,6 +163,8 @@ public sealed class GroundTruthBuilder(TrafficSimulator simulator)
 
     public GroundTruth Build() => new(
         simulator.Options.Seed,
+        simulator.Options.Run,
+        1,
         simulator.Options.Now,
         index,
         new SortedDictionary<string, long>(perTopic, StringComparer.Ordinal),

@@ -9,6 +9,15 @@ public sealed class SimulatorOptions
 {
     public int Seed { get; set; } = 1;
 
+    /// <summary>
+    /// Run number (0–<see cref="MaxRun"/>), part of every event id and identifier, so runs into one pipeline do not
+    /// collide. Hosting picks a random one when it is 0.
+    /// </summary>
+    public int Run { get; set; }
+
+    /// <summary>Id of the first customer; waves of one run continue the numbering so identifiers stay unique.</summary>
+    public int FirstCustomerId { get; set; } = 1;
+
     /// <summary>The clock: events occur before it; <c>future_timestamp</c> records lie more than 5 minutes after it.</summary>
     public DateTimeOffset Now { get; set; }
 
@@ -62,6 +71,15 @@ public sealed class SimulatorOptions
     /// <summary>Customers generated together; events are in time order within a chunk. Bounds memory.</summary>
     public int ChunkCustomers { get; set; } = 500;
 
+    /// <summary>Largest <see cref="Run"/>: four digits of every phone number.</summary>
+    public const int MaxRun = 9999;
+
+    /// <summary>Largest customer id: seven digits of every phone number.</summary>
+    public const int MaxCustomerId = 9_999_999;
+
+    /// <summary>A copy to change for one wave.</summary>
+    public SimulatorOptions Clone() => (SimulatorOptions)MemberwiseClone();
+
     /// <summary>Throws <see cref="ArgumentException"/> when the options cannot be simulated.</summary>
     public void Validate()
     {
@@ -71,7 +89,10 @@ public sealed class SimulatorOptions
         }
 
         Require(Customers >= 1, nameof(Customers), "at least 1");
-        Require(EventsPerCustomer >= 1, nameof(EventsPerCustomer), "at least 1");
+        Require(Run is >= 0 and <= MaxRun, nameof(Run), $"0 to {MaxRun}");
+        Require(FirstCustomerId >= 1 && (long)FirstCustomerId + Customers - 1 <= MaxCustomerId, nameof(FirstCustomerId),
+            $"at least 1, with every customer id at most {MaxCustomerId}");
+        Require(EventsPerCustomer is >= 1 and <= 100_000, nameof(EventsPerCustomer), "1 to 100000");
         Require(History > TimeSpan.FromHours(2), nameof(History), "more than 2 hours");
         Require(ChunkCustomers >= 1, nameof(ChunkCustomers), "at least 1");
         Require(MaxRecordBytes >= 1, nameof(MaxRecordBytes), "at least 1");
@@ -85,7 +106,16 @@ public sealed class SimulatorOptions
             Require(PersonaWeights.Count == Persona.All.Count && PersonaWeights.All(w => w >= 0) && PersonaWeights.Sum() > 0, nameof(PersonaWeights), $"{Persona.All.Count} non-negative weights with a positive sum");
         }
 
-        foreach (var (name, rate) in Rates().Append((InjectedCodes.DuplicateEvent, DuplicateEventRate)).Append(("consent", ConsentRequestRate)))
+        (string Name, double Rate)[] rates =
+        [
+            (nameof(MalformedJsonRate), MalformedJsonRate), (nameof(OversizedRecordRate), OversizedRecordRate),
+            (nameof(SchemaViolationRate), SchemaViolationRate), (nameof(InvalidEmailRate), InvalidEmailRate),
+            (nameof(InvalidPhoneRate), InvalidPhoneRate), (nameof(FutureTimestampRate), FutureTimestampRate),
+            (nameof(OutOfRangeRate), OutOfRangeRate), (nameof(UnknownCurrencyRate), UnknownCurrencyRate),
+            (nameof(TotalMismatchRate), TotalMismatchRate), (nameof(DuplicateEventRate), DuplicateEventRate),
+            (nameof(ConsentRequestRate), ConsentRequestRate),
+        ];
+        foreach (var (name, rate) in rates)
         {
             Require(rate is >= 0 and <= 1, name, "a rate in [0, 1]");
         }

@@ -22,7 +22,9 @@ public sealed record SharedIdentifier(string Type, string Value, IReadOnlyList<i
 /// Every identifier a customer uses appears at least once in a record that is never made dirty together with the
 /// customer's email, so each customer ends as one profile (family card holders excepted). Duplicates re-send only
 /// clean records, so ingest reports exactly <c>duplicate_event</c> for them. Event ids are
-/// <c>&lt;topic prefix&gt;-&lt;seed&gt;-&lt;sequence&gt;</c>: two runs with the same seed into one pipeline are duplicates.
+/// <c>r&lt;run&gt;-&lt;topic prefix&gt;-&lt;first customer&gt;-&lt;sequence&gt;</c> and every identifier carries the run number
+/// and the customer id (<see cref="SimulatorOptions.Run"/>, <see cref="SimulatorOptions.FirstCustomerId"/>), so waves
+/// and runs into one pipeline never collide unless they repeat both.
 /// </remarks>
 public sealed class TrafficSimulator
 {
@@ -63,8 +65,11 @@ public sealed class TrafficSimulator
 
     public SimulatorOptions Options => options;
 
-    /// <summary>Every customer, by id 1…N (index id − 1).</summary>
+    /// <summary>Every customer, by id (index id − <see cref="SimulatorOptions.FirstCustomerId"/>).</summary>
     public IReadOnlyList<SimulatedCustomer> Customers { get; }
+
+    /// <summary>The customer with id <paramref name="id"/>.</summary>
+    public SimulatedCustomer Customer(int id) => Customers[id - options.FirstCustomerId];
 
     /// <summary>The family loyalty cards.</summary>
     public IReadOnlyList<SharedIdentifier> SharedIdentifiers { get; }
@@ -197,7 +202,7 @@ public sealed class TrafficSimulator
                 break;
             case InjectedCodes.InvalidEmail:
             {
-                var email = Customers[d.CustomerId!.Value - 1].Email;
+                var email = Customer(d.CustomerId!.Value).Email;
                 d.Set("email", random.Next(4) switch
                 {
                     0 => email[..email.IndexOf('.', email.IndexOf('@'))], // jane@example: a domain without a dot
@@ -536,22 +541,27 @@ public sealed class TrafficSimulator
         var personas = Persona.All.Select((p, i) => new Weighted<Persona>(p, weights[i])).ToArray();
         var familyMembers = o.SharedLoyaltyFamilies * o.FamilySize;
         var customers = new List<SimulatedCustomer>(o.Customers);
-        for (var id = 1; id <= o.Customers; id++)
+        var run = o.Run.ToString("D4", CultureInfo.InvariantCulture);
+        for (var id = o.FirstCustomerId; id < o.FirstCustomerId + o.Customers; id++)
         {
             var persona = Pick(random, personas);
             var first = FirstNames[random.Next(FirstNames.Length)];
             var last = LastNames[random.Next(LastNames.Length)];
             var devices = Enumerable.Range(0, random.Next(1, 4))
-                .Select(_ => $"dev-{random.NextInt64():x16}")
+                .Select(_ => $"dev-{run}-{random.NextInt64():x16}")
                 .ToArray();
-            var local = Ascii(first).ToLowerInvariant() + "." + Ascii(last).ToLowerInvariant() + id.ToString(CultureInfo.InvariantCulture);
+            var number = id.ToString(CultureInfo.InvariantCulture);
+            var local = Ascii(first).ToLowerInvariant() + "." + Ascii(last).ToLowerInvariant() + number + ".r" + run;
             var email = local + "@" + Domains[random.Next(Domains.Length)];
-            var phone = "+1" + AreaCodes[random.Next(AreaCodes.Length)] + id.ToString("D7", CultureInfo.InvariantCulture);
-            int? family = id <= familyMembers ? ((id - 1) / o.FamilySize) + 1 : null;
+            // +1, an area code, the run and the customer: 15 digits, the most E.164 allows.
+            var phone = "+1" + AreaCodes[random.Next(AreaCodes.Length)] + run + id.ToString("D7", CultureInfo.InvariantCulture);
+            // A family is known by its first member's id, unique across waves like the customers.
+            int? family = id - o.FirstCustomerId < familyMembers ? id - ((id - o.FirstCustomerId) % o.FamilySize) : null;
             var loyalty = family is { } f
-                ? "FAM-" + f.ToString("D6", CultureInfo.InvariantCulture)
-                : random.NextDouble() < persona.LoyaltyCardProbability ? "LOY-" + id.ToString("D8", CultureInfo.InvariantCulture) : null;
-            var social = new SocialHandle(Platforms[random.Next(Platforms.Length)], Ascii(first).ToLowerInvariant() + "_" + Ascii(last).ToLowerInvariant() + id.ToString(CultureInfo.InvariantCulture));
+                ? "FAM-" + run + "-" + f.ToString("D7", CultureInfo.InvariantCulture)
+                : random.NextDouble() < persona.LoyaltyCardProbability ? "LOY-" + run + "-" + id.ToString("D8", CultureInfo.InvariantCulture) : null;
+            var social = new SocialHandle(Platforms[random.Next(Platforms.Length)],
+                Ascii(first).ToLowerInvariant() + "_" + Ascii(last).ToLowerInvariant() + number + "_r" + run);
             customers.Add(new SimulatedCustomer(id, persona, first + " " + last, devices, email, phone, loyalty, social, family));
         }
 
@@ -564,8 +574,8 @@ public sealed class TrafficSimulator
         return (customers, shared);
     }
 
-    private static string EventId(string topic, long sequence) =>
-        topic[..3] + "-" + sequence.ToString("D9", CultureInfo.InvariantCulture);
+    private string EventId(string topic, long sequence) => string.Create(CultureInfo.InvariantCulture,
+        $"r{options.Run:D4}-{topic[..3]}-{options.FirstCustomerId:D7}-{sequence:D9}");
 
     private static int Mix(int seed, int salt) => unchecked((seed * 1_000_003) ^ (salt * 7_919) ^ 0x5A17);
 
@@ -596,7 +606,7 @@ public sealed class TrafficSimulator
     /// <summary>The same number as a person would type it; all normalize to the same E.164 value (default country 1).</summary>
     private static string PhoneVariant(string e164, Random random)
     {
-        var national = e164[2..]; // +1 and ten digits
+        var national = e164[2..]; // +1, then an area code and the subscriber digits
         return random.Next(4) switch
         {
             0 => e164,

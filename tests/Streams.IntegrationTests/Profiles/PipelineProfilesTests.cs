@@ -70,22 +70,10 @@ public sealed class PipelineProfilesTests(KafkaFixture kafka, PostgresFixture po
 
     private static async Task<JsonElement> WhoisAsync(InProcessHost host, string type, string value)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "Streams.Host.dll"), "whois", type, value,
-                     $"--ConnectionStrings:Profiles={host.ConnectionString}", "--Pseudonymization:ActiveKeyId=k1",
-                     $"--Pseudonymization:Keys:k1={InProcessHost.TestKey}", "--Kafka:BootstrapServers=unused:9092",
-                 })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, errors + output);
+        var (exitCode, output, errors) = await HostCommand.RunAsync("whois", type, value,
+            $"--ConnectionStrings:Profiles={host.ConnectionString}", "--Pseudonymization:ActiveKeyId=k1",
+            $"--Pseudonymization:Keys:k1={InProcessHost.TestKey}", "--Kafka:BootstrapServers=unused:9092");
+        Assert.True(exitCode == 0, errors + output);
         Assert.DoesNotContain(value.Trim(), output, StringComparison.OrdinalIgnoreCase);
         return JsonDocument.Parse(output).RootElement.Clone();
     }

@@ -2,6 +2,7 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Health;
 using Streams.Infrastructure.Hosting;
 using Streams.Profiles.Features;
+using Streams.Simulator;
 
 namespace Streams.UnitTests.Documentation;
 
@@ -48,6 +49,18 @@ public sealed class ReadmeTests
         foreach (var property in options.GetProperties().Where(p => p.CanWrite))
         {
             Assert.Contains($"| `{section}:{property.Name}` |", Readme, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Readme_DocumentsEverySimulatorKey()
+    {
+        var keys = typeof(SimulatorOptions).GetProperties().Concat(typeof(SimulatorRunOptions).GetProperties())
+            .Where(p => p.CanWrite && p.Name != nameof(SimulatorOptions.Now)).Select(p => p.Name);
+        foreach (var key in keys)
+        {
+            Assert.True(Readme.Contains($"`Simulator:{key}`", StringComparison.Ordinal) || Readme.Contains($":{key}`", StringComparison.Ordinal),
+                $"Simulator:{key} is not in the README");
         }
     }
 

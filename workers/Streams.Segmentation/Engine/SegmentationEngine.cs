@@ -81,6 +81,9 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                     Leave(row, sizes, changes);
                     changes.Deletes.Add(row.ProfileId);
                     rows.Remove(row.ProfileId);
+                    // Seen earlier in this mini-batch (a profile merged away or opted out right after a change): it
+                    // must not be assigned and stored again below.
+                    touched.Remove(row);
                 }
 
                 continue;
@@ -91,7 +94,11 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             sample.Offer(raw);
             row ??= rows[update.ProfileId] = new MemberRow { ProfileId = update.ProfileId, Raw = raw };
             row.Raw = raw;
-            touched.Add(row);
+            // Several versions of one profile in a mini-batch: the row is assigned (and counted in its segment) once.
+            if (!touched.Contains(row))
+            {
+                touched.Add(row);
+            }
         }
 
         checkpoint.MiniBatches++;
