@@ -17,13 +17,14 @@ using Streams.Segmentation.Worker;
 namespace Streams.Benchmarks.Load;
 
 /// <summary>
-/// <c>pipeline-load [--events N] [--partitions P] [--warmup W] [--rate R] [--budget-kib B] [--sample-ms S] [--stall-s T] [--Section:Key=value …]</c>:
+/// <c>pipeline-load [--events N] [--partitions P] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B] [--sample-ms S] [--stall-s T]
+/// [--Section:Key=value …]</c>:
 /// simulated raw input through every worker of the real host (ingest → canonical topic → profiles → segmentation; embedded
 /// broker, throwaway PostgreSQL), timed from the first produce until the segmentation group has committed the last profile
 /// record, against the same run's bare consume→produce copy of the same records; with produce→profile latencies, each
 /// stage's lag over time, CPU per event and peak memory. W records go through first, untimed. Without a rate the producer
-/// runs as far ahead as the lag budget allows (throughput at saturation); with <c>--rate R</c> it offers R records a second
-/// (latency at a load the pipeline can take).
+/// keeps E events waiting in ingest and profiles (throughput at saturation, latency with that backlog); with
+/// <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
 /// </summary>
 internal static class PipelineLoad
 {
@@ -32,12 +33,14 @@ internal static class PipelineLoad
 
     public static async Task<int> RunAsync(string[] args)
     {
-        LoadRun.RejectUnknown(args, "--events", "--partitions", "--warmup", "--rate", "--budget-kib", "--sample-ms", "--stall-s");
+        LoadRun.RejectUnknown(args, "--events", "--partitions", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms", "--stall-s");
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
             Partitions: LoadRun.Option(args, "--partitions", 16, min: 1, max: 1000),
             Warmup: LoadRun.Option(args, "--warmup", 20_000, min: 0, max: 1_000_000),
             Rate: LoadRun.Option(args, "--rate", 0, min: 0),
+            // Four ingest batches: enough to keep every stage busy, small enough not to be the latency measured.
+            MaxBacklog: LoadRun.Option(args, "--max-backlog", 8000, min: 0),
             // Under the embedded broker's ~5 MiB a partition, with room for a batch in flight and uneven partitions.
             BudgetBytes: LoadRun.Option(args, "--budget-kib", 2048, min: 64, max: 4096) * 1024L,
             SampleEvery: TimeSpan.FromMilliseconds(LoadRun.Option(args, "--sample-ms", 250, min: 50, max: 10_000)),
@@ -115,8 +118,8 @@ internal static class PipelineLoad
         double Known(double mean) => double.IsNaN(mean) ? inputs.MeanBytes : mean;
         Stage[] stages =
         [
-            new("ingest", ingest.GroupId, catalog.Inputs, () => inputs.MeanBytes),
-            new("profiles", profilesGroup, [names.Canonical], () => Known(tap.MeanCanonicalBytes)),
+            new("ingest", ingest.GroupId, catalog.Inputs, () => inputs.MeanBytes, OnLatencyPath: true),
+            new("profiles", profilesGroup, [names.Canonical], () => Known(tap.MeanCanonicalBytes), OnLatencyPath: true),
             new("segmentation", segmentationGroup, [names.Profiles], () => Known(tap.MeanProfileBytes)),
         ];
         var timeline = new CommitTimeline();
@@ -187,7 +190,8 @@ internal static class PipelineLoad
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
         log = new ProduceLog();
-        using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer);
+        using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
+            settings.MaxBacklog > 0 ? settings.MaxBacklog : long.MaxValue);
         var before = monitor.Sample();
         probe.Poll(timeline);
         using var stop = new CancellationTokenSource();
@@ -328,7 +332,9 @@ internal static class PipelineLoad
 
 /// <summary>The command's settings.</summary>
 /// <param name="Rate">Records a second the producer offers in the timed run; 0 for as fast as the lag budget allows.</param>
-internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, long BudgetBytes, TimeSpan SampleEvery, TimeSpan StallAfter);
+/// <param name="MaxBacklog">Input events the producer may keep waiting in ingest and profiles together; 0 for no limit but the budget.</param>
+internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
+    TimeSpan StallAfter);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had

@@ -80,7 +80,8 @@ internal static class PipelineReport
         void Row(params object[] cells) => text.AppendLine("| " + string.Join(" | ", cells.Select(Format)) + " |");
 
         Line($"## pipeline-load: {n:N0} events, {r.Settings.Partitions} partitions, warm-up {r.Settings.Warmup:N0}, "
-            + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "producer paced on lag only (saturation)"));
+            + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
+            + (r.Settings.MaxBacklog > 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
         Line("");
         if (!r.Valid)
         {
@@ -162,6 +163,7 @@ internal static class PipelineReport
             ["partitions"] = r.Settings.Partitions,
             ["warmup_events"] = r.Settings.Warmup,
             ["offered_rate_per_s"] = r.Settings.Rate,
+            ["max_backlog_events"] = r.Settings.MaxBacklog,
             ["lag_budget_bytes_per_partition"] = r.Settings.BudgetBytes,
             ["valid"] = r.Valid,
             ["missed_records"] = r.MissedRecords,

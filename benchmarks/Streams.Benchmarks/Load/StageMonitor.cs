@@ -3,8 +3,11 @@ using Streams.Infrastructure.Kafka;
 
 namespace Streams.Benchmarks.Load;
 
-/// <summary>One consumer group of a run and the topics it reads, with the mean size of those topics' records so far.</summary>
-internal sealed record Stage(string Name, string Group, IReadOnlyList<string> Topics, Func<double> MeanRecordBytes);
+/// <summary>
+/// One consumer group of a run and the topics it reads, with the mean size of those topics' records so far. A stage on
+/// the latency path counts towards the backlog the producer may keep ahead (its records are about one per input event).
+/// </summary>
+internal sealed record Stage(string Name, string Group, IReadOnlyList<string> Topics, Func<double> MeanRecordBytes, bool OnLatencyPath = false);
 
 /// <summary>A stage at one moment: records not yet committed (in all, and on its most loaded partition), and committed.</summary>
 internal sealed record StageSample(string Stage, long Lag, long MaxPartitionLag, long Committed);
@@ -23,8 +26,14 @@ internal sealed record RunSample(double Seconds, long Produced, IReadOnlyList<St
 /// partition count (as if the records went to one topic's partitions, which over-counts the input stage's five topics
 /// and so errs on the safe side). A stage's committed offsets trail what it has read by up to a batch, which the
 /// budget's margin to 5 MiB absorbs.
+/// <para>
+/// Besides, the records waiting in the stages on the latency path together stay under <c>maxBacklog</c>: by Little's law
+/// a saturated pipeline's latency is its backlog divided by its rate, so an unbounded producer would measure its own
+/// queue. A backlog of a few batches keeps every stage busy, which is all a throughput measurement needs.
+/// </para>
 /// </remarks>
-internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage> stages, int partitions, long budgetBytes, Pacer pacer)
+internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage> stages, int partitions, long budgetBytes, Pacer pacer,
+    long maxBacklog = long.MaxValue)
     : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -39,6 +48,7 @@ internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage>
         var produced = pacer.Produced;
         var result = new List<StageSample>(stages.Count);
         var headroom = long.MaxValue;
+        var backlog = 0L;
         foreach (var stage in stages)
         {
             var lags = reader.Read(stage.Group, stage.Topics, Timeout);
@@ -46,7 +56,10 @@ internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage>
             var sample = new StageSample(stage.Name, lags.Sum(l => l.Lag), lags.Count == 0 ? 0 : lags.Max(l => l.Lag), lags.Sum(l => l.Committed));
             result.Add(sample);
             headroom = Math.Min(headroom, Headroom(budgetBytes, stage.MeanRecordBytes(), sample.MaxPartitionLag, partitions));
+            backlog += stage.OnLatencyPath ? sample.Lag : 0;
         }
+
+        headroom = Math.Min(headroom, Math.Max(0, maxBacklog - backlog));
 
         pacer.Limit = Math.Max(pacer.Limit, produced + headroom);
         return result;
