@@ -57,6 +57,50 @@ internal static class LoadRun
     public static bool IsHostSetting(string arg) =>
         arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf(':', StringComparison.Ordinal) > 2 && arg.Contains('=', StringComparison.Ordinal);
 
+    /// <summary>
+    /// Runs blocking work on a thread of its own, named before it starts (Linux then shows the name) so that the
+    /// benchmark's own CPU stands apart from the workers' in the breakdown by thread name, and counted there even when
+    /// the thread has ended by the time of the reading.
+    /// </summary>
+    public static Task<T> OnOwnThread<T>(string name, Func<T> work, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                done.SetResult(work());
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                done.SetCanceled(cancellationToken);
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+            finally
+            {
+                ProcessResources.ThreadEnded(name);
+            }
+        })
+        {
+            Name = name,
+            IsBackground = true,
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <inheritdoc cref="OnOwnThread{T}"/>
+    public static Task OnOwnThread(string name, Action work, CancellationToken cancellationToken = default) =>
+        OnOwnThread(name, () =>
+        {
+            work();
+            return true;
+        }, cancellationToken);
+
     public static string Machine() => $"{Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}";
 
     /// <summary>The 1-minute load average: how shared the machine was (above the core count, others were waiting too).</summary>
@@ -125,10 +169,28 @@ internal static class ProcessResources
     /// <summary>This process's highest resident memory since it started.</summary>
     public static long OwnPeakResidentBytes() => KibField("/proc/self/status", "VmHWM:") * 1024;
 
-    /// <summary>CPU seconds of each live thread of this process by thread id, with the thread's name.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<(string Name, double Seconds)> Ended = new();
+
+    /// <summary>Notes the CPU the calling thread used, as it ends: a reading after that no longer sees it.</summary>
+    public static void ThreadEnded(string name)
+    {
+        var (_, seconds) = ThreadStat("/proc/thread-self/stat");
+        Ended.Enqueue((name, seconds));
+    }
+
+    /// <summary>
+    /// CPU seconds of each live thread of this process by thread id (negative ids: threads of <see cref="LoadRun.OnOwnThread{T}"/>
+    /// that ended, in the order they did), with the thread's name.
+    /// </summary>
     public static IReadOnlyDictionary<int, (string Name, double Seconds)> ThreadCpuSeconds()
     {
         var result = new Dictionary<int, (string, double)>();
+        var i = 0;
+        foreach (var ended in Ended)
+        {
+            result[--i] = ended;
+        }
+
         if (!Directory.Exists("/proc/self/task"))
         {
             return result;
@@ -136,22 +198,32 @@ internal static class ProcessResources
 
         foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
         {
-            try
+            var stat = ThreadStat(Path.Combine(dir, "stat"));
+            if (stat.Name.Length > 0)
             {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var open = stat.IndexOf('(', StringComparison.Ordinal);
-                var close = stat.LastIndexOf(')');
-                var fields = stat[(close + 2)..].Split(' ');
-                result[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = (stat[(open + 1)..close],
-                    (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A thread that ended meanwhile.
+                result[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = stat;
             }
         }
 
         return result;
+    }
+
+    private static (string Name, double Seconds) ThreadStat(string file)
+    {
+        try
+        {
+            var stat = File.ReadAllText(file);
+            var open = stat.IndexOf('(', StringComparison.Ordinal);
+            var close = stat.LastIndexOf(')');
+            var fields = stat[(close + 2)..].Split(' ');
+            return (stat[(open + 1)..close],
+                (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A thread that ended meanwhile, or not Linux.
+            return ("", 0);
+        }
     }
 
     /// <summary>

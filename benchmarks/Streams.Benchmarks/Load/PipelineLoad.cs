@@ -30,6 +30,7 @@ internal static class PipelineLoad
 {
     private const string Name = "pipeline-load";
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan DrainSample = TimeSpan.FromMilliseconds(100);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -77,8 +78,7 @@ internal static class PipelineLoad
         await host.StartAsync();
         try
         {
-            var result = await Task.Factory.StartNew(() => Measure(host, settings, warmup, inputs), CancellationToken.None,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(host, settings, warmup, inputs));
             var markdown = PipelineReport.Markdown(result);
             Console.WriteLine(markdown);
             await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), Name + ".md"), markdown);
@@ -113,8 +113,7 @@ internal static class PipelineLoad
         using var tap = new OutputTap(bootstrap, names.Canonical, names.Profiles, settings.Partitions);
         IReadOnlyDictionary<TopicPartition, long>? tapEnds = null;
         using var stopTap = new CancellationTokenSource();
-        var tapTask = Task.Factory.StartNew(() => tap.Run(() => Volatile.Read(ref tapEnds), stopTap.Token), stopTap.Token,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var tapTask = LoadRun.OnOwnThread("bench-tap", () => tap.Run(() => Volatile.Read(ref tapEnds), stopTap.Token), stopTap.Token);
         double Known(double mean) => double.IsNaN(mean) ? inputs.MeanBytes : mean;
         Stage[] stages =
         [
@@ -196,11 +195,12 @@ internal static class PipelineLoad
         probe.Poll(timeline);
         using var stop = new CancellationTokenSource();
         var producedLog = log;
-        var produce = Task.Factory.StartNew(() => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token),
-            stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token),
+            stop.Token);
         var clock = Stopwatch.StartNew();
         var samples = new List<RunSample>();
         var nextSample = TimeSpan.Zero;
+        var nextDrainSample = TimeSpan.Zero;
         var (progress, progressAt) = (string.Empty, clock.Elapsed);
         var peakProcess = 0L;
         var peakPostgres = 0L;
@@ -215,15 +215,17 @@ internal static class PipelineLoad
                     produce.GetAwaiter().GetResult();
                 }
 
-                if (clock.Elapsed >= nextSample || produced)
+                if (clock.Elapsed >= nextSample || (produced && clock.Elapsed >= nextDrainSample))
                 {
-                    // Once everything is produced every tick is a sample (the end is then known to the tick); memory is
-                    // read at the sampling interval only, since PostgreSQL's means reading every one of its processes.
+                    // Once everything is produced the lags are read more often, so the end is known within DrainSample;
+                    // memory only at the sampling interval, since PostgreSQL's means reading every one of its processes.
                     var memory = clock.Elapsed >= nextSample;
                     if (memory)
                     {
                         nextSample = clock.Elapsed + settings.SampleEvery;
                     }
+
+                    nextDrainSample = clock.Elapsed + DrainSample;
                     var stageSamples = monitor.Sample();
                     var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     long? processBytes = memory ? ProcessResources.OwnResidentBytes() : null;

@@ -33,10 +33,10 @@ internal static class RawCopyBaseline
         var copied = 0L;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var copy = Task.Factory.StartNew(() => Copy(cluster.BootstrapServers, from, to, inputs.Count, () => Interlocked.Increment(ref copied), stop.Token),
-            stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var produce = Task.Factory.StartNew(() => PacedProducer.Run(cluster.BootstrapServers, inputs, _ => from, pacer, log, stop.Token),
-            stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var copy = LoadRun.OnOwnThread("bench-copy", () => Copy(cluster.BootstrapServers, from, to, inputs.Count, () => Interlocked.Increment(ref copied), stop.Token),
+            stop.Token);
+        var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(cluster.BootstrapServers, inputs, _ => from, pacer, log, stop.Token),
+            stop.Token);
         var maxLag = 0L;
         var (progress, progressAt) = (-1L, Stopwatch.StartNew());
         try
