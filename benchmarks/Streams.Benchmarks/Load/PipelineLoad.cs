@@ -31,6 +31,7 @@ internal static class PipelineLoad
     private const string Name = "pipeline-load";
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan DrainSample = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MemorySample = TimeSpan.FromSeconds(1);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -201,6 +202,7 @@ internal static class PipelineLoad
         var samples = new List<RunSample>();
         var nextSample = TimeSpan.Zero;
         var nextDrainSample = TimeSpan.Zero;
+        var nextMemorySample = TimeSpan.Zero;
         var (progress, progressAt) = (string.Empty, clock.Elapsed);
         var peakProcess = 0L;
         var peakPostgres = 0L;
@@ -218,9 +220,14 @@ internal static class PipelineLoad
                 if (clock.Elapsed >= nextSample || (produced && clock.Elapsed >= nextDrainSample))
                 {
                     // Once everything is produced the lags are read more often, so the end is known within DrainSample;
-                    // memory only at the sampling interval, since PostgreSQL's means reading every one of its processes.
-                    var memory = clock.Elapsed >= nextSample;
+                    // memory once a second, since PostgreSQL's means scanning /proc for its processes.
+                    var memory = clock.Elapsed >= nextMemorySample;
                     if (memory)
+                    {
+                        nextMemorySample = clock.Elapsed + MemorySample;
+                    }
+
+                    if (clock.Elapsed >= nextSample)
                     {
                         nextSample = clock.Elapsed + settings.SampleEvery;
                     }
