@@ -2,7 +2,26 @@ using BenchmarkDotNet.Running;
 using Streams.Benchmarks.Load;
 
 // Load runs of whole workers are commands of their own; everything else is BenchmarkDotNet.
-return args is ["profiles-load", ..] ? await ProfilesLoad.RunAsync(args) : Run(args);
+try
+{
+    return args switch
+    {
+        ["profiles-load", ..] => await ProfilesLoad.RunAsync(args),
+        ["pipeline-load", ..] => await PipelineLoad.RunAsync(args),
+        _ => Run(args),
+    };
+}
+catch (Exception e) when (e is LoadOptionException or Streams.Infrastructure.Hosting.StreamsConfigurationException)
+{
+    await Console.Error.WriteLineAsync($"{args[0]}: {e.Message}");
+    return 2;
+}
+catch (Exception e) when (args is ["profiles-load" or "pipeline-load", ..])
+{
+    // A load run that cannot finish (a stage stalled, records not delivered) says why in one line, not a stack trace.
+    await Console.Error.WriteLineAsync($"{args[0]}: stopped: {e.GetType().Name}: {e.Message}");
+    return 1;
+}
 
 static int Run(string[] args)
 {

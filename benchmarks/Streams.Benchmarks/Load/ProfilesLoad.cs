@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,12 +31,13 @@ internal static class ProfilesLoad
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var events = Option(args, "--events", 60_000);
-        var batch = Option(args, "--batch", 2000);
-        var partitions = Option(args, "--partitions", 16);
-        var warmup = Option(args, "--warmup", 14_000);
+        LoadRun.RejectUnknown(args, "--events", "--batch", "--partitions", "--warmup");
+        var events = LoadRun.Option(args, "--events", 60_000, min: 1);
+        var batch = LoadRun.Option(args, "--batch", 2000, min: 1, max: 100_000);
+        var partitions = LoadRun.Option(args, "--partitions", 16, min: 1, max: 10_000);
+        var warmup = LoadRun.Option(args, "--warmup", 14_000, min: 0);
         var state = Path.Combine(Path.GetTempPath(), "streams-load-" + Guid.NewGuid().ToString("N")[..8]);
-        var builder = Host.CreateApplicationBuilder([]);
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder([]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Streams:StateDir"] = state,
@@ -75,7 +75,7 @@ internal static class ProfilesLoad
         var stagesBefore = metrics.StageTotals;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var jit = System.Runtime.JitInfo.GetCompilationTime();
-        var postgresCpu = PostgresCpuSeconds(environment);
+        var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
         var clock = Stopwatch.StartNew();
         Produce(environment.BootstrapServers, canonical, messages);
         while (metrics.Records < warmup + events)
@@ -86,7 +86,7 @@ internal static class ProfilesLoad
         var workerSeconds = clock.Elapsed.TotalSeconds;
         var workerCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         var workerJit = (System.Runtime.JitInfo.GetCompilationTime() - jit).TotalSeconds;
-        postgresCpu = PostgresCpuSeconds(environment) - postgresCpu;
+        postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
         var stages = metrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
         var copySeconds = await CopyBaselineAsync(environment.DataSource, records, warmup > 0);
         await host.StopAsync();
@@ -105,13 +105,9 @@ internal static class ProfilesLoad
             ["jit_s_during_worker_run"] = Math.Round(workerJit, 2),
             ["postgres_cpu_s_during_worker_run"] = Math.Round(postgresCpu, 2),
             ["stage_ms_total"] = stages,
-            ["machine"] = $"{Environment.ProcessorCount} cores, {RuntimeVersion()}",
+            ["machine"] = LoadRun.Machine(),
         };
-        var json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
-        Console.WriteLine(json);
-        var file = Path.Combine(Directory.GetCurrentDirectory(), "profiles-load.json");
-        await File.WriteAllTextAsync(file, json);
-        Console.WriteLine($"written to {file}");
+        await LoadRun.WriteJsonAsync("profiles-load", result);
         return 0;
     }
 
@@ -211,43 +207,4 @@ internal static class ProfilesLoad
 
         return result.Take(events).ToList();
     }
-
-    // The CPU the throwaway cluster's processes have used (Linux /proc; the same 2 cores the worker runs on).
-    private static double PostgresCpuSeconds(StreamsEnvironment environment)
-    {
-        var pidFile = environment.LocalPostgres is { } cluster ? Path.Combine(cluster.Directory, "data", "postmaster.pid") : null;
-        if (pidFile is null || !File.Exists(pidFile))
-        {
-            return double.NaN;
-        }
-
-        var postmaster = File.ReadLines(pidFile).First().Trim();
-        var ticks = 0L;
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
-        {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (Path.GetFileName(dir) == postmaster || fields[1] == postmaster)
-                {
-                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A process that ended meanwhile, or not ours to read.
-            }
-        }
-
-        return ticks / 100.0;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static string RuntimeVersion() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
 }

@@ -1,0 +1,215 @@
+using Confluent.Kafka;
+using Streams.Ingest;
+using Streams.Ingest.Worker;
+
+namespace Streams.Benchmarks.Load;
+
+/// <summary>
+/// When a consumer group's committed offset on each partition passed each point: a record at offset o of partition p
+/// was done (for the profiles group: its profile update acknowledged by the broker) by the first time the committed
+/// offset of p exceeded o.
+/// </summary>
+internal sealed class CommitTimeline
+{
+    private readonly Dictionary<int, List<(long AtMs, long Committed)>> partitions = [];
+
+    /// <summary>Notes the committed offset of <paramref name="partition"/> seen at <paramref name="atMs"/>; only increases are kept.</summary>
+    public void Observe(int partition, long committed, long atMs)
+    {
+        if (!partitions.TryGetValue(partition, out var points))
+        {
+            partitions[partition] = points = [];
+        }
+
+        if (points.Count == 0 || committed > points[^1].Committed)
+        {
+            points.Add((atMs, committed));
+        }
+    }
+
+    /// <summary>The first time the committed offset of <paramref name="partition"/> was past <paramref name="offset"/>.</summary>
+    public bool TryFirstPast(int partition, long offset, out long atMs)
+    {
+        atMs = 0;
+        if (!partitions.TryGetValue(partition, out var points) || points.Count == 0 || points[^1].Committed <= offset)
+        {
+            return false;
+        }
+
+        // Committed offsets only grow: the first point past the offset by binary search.
+        int low = 0, high = points.Count - 1;
+        while (low < high)
+        {
+            var mid = (low + high) / 2;
+            if (points[mid].Committed > offset)
+            {
+                high = mid;
+            }
+            else
+            {
+                low = mid + 1;
+            }
+        }
+
+        atMs = points[low].AtMs;
+        return true;
+    }
+}
+
+/// <summary>A canonical record as the tap read it: where it is, when ingest wrote it, and the input record it came from.</summary>
+internal readonly record struct CanonicalRecord(int Partition, long Offset, long WrittenMs, SourcePosition Source);
+
+/// <summary>Percentiles of a set of durations in milliseconds.</summary>
+internal sealed record LatencySummary(int Count, double P50, double P90, double P99, double Max)
+{
+    public static LatencySummary Of(IReadOnlyCollection<long> milliseconds)
+    {
+        if (milliseconds.Count == 0)
+        {
+            return new LatencySummary(0, double.NaN, double.NaN, double.NaN, double.NaN);
+        }
+
+        var sorted = milliseconds.Order().ToArray();
+        return new LatencySummary(sorted.Length, Rank(sorted, 0.50), Rank(sorted, 0.90), Rank(sorted, 0.99), sorted[^1]);
+    }
+
+    /// <summary>Nearest rank: the smallest value with at least <paramref name="q"/> of the values at or below it.</summary>
+    public static double Rank(long[] sorted, double q) =>
+        // The small margin keeps 0.9 × 100 (90.00000000000001 in binary) at rank 90.
+        sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length - 1e-9) - 1, 0, sorted.Length - 1)];
+}
+
+/// <summary>The three latencies of each input record the pipeline turned into a canonical event, per stage and end to end.</summary>
+internal sealed record LatencyReport(LatencySummary ProduceToProfile, LatencySummary ProduceToCanonical, LatencySummary CanonicalToProfile,
+    int Unmatched)
+{
+    /// <summary>
+    /// Joins each canonical record to its input's produce timestamp (through ingest's <c>streams-source</c> header) and to
+    /// the time the profiles group's committed offset passed it. Records of inputs <paramref name="produced"/> did not
+    /// write (the warm-up) are left out; records whose profile update was not seen count as unmatched.
+    /// </summary>
+    public static LatencyReport Join(IEnumerable<CanonicalRecord> canonical, ProduceLog produced, CommitTimeline profiles)
+    {
+        var total = new List<long>();
+        var ingest = new List<long>();
+        var profile = new List<long>();
+        var unmatched = 0;
+        foreach (var record in canonical)
+        {
+            if (!produced.TryGetTimestamp(record.Source.Topic, record.Source.Partition, record.Source.Offset, out var producedMs))
+            {
+                continue;
+            }
+
+            ingest.Add(record.WrittenMs - producedMs);
+            if (profiles.TryFirstPast(record.Partition, record.Offset, out var doneMs))
+            {
+                total.Add(doneMs - producedMs);
+                profile.Add(doneMs - record.WrittenMs);
+            }
+            else
+            {
+                unmatched++;
+            }
+        }
+
+        return new LatencyReport(LatencySummary.Of(total), LatencySummary.Of(ingest), LatencySummary.Of(profile), unmatched);
+    }
+}
+
+/// <summary>
+/// Reads the canonical topic (for the latency join) and the profiles topic (for its record sizes) from the start, as a
+/// consumer outside any group, and notices records the embedded broker dropped before they were read.
+/// </summary>
+internal sealed class OutputTap(string bootstrapServers, string canonicalTopic, string profilesTopic, int partitions) : IDisposable
+{
+    private readonly IConsumer<byte[]?, byte[]?> consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = "bench-output-tap",
+            ClientId = "bench-output-tap",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            EnablePartitionEof = false,
+        })
+        .Build();
+
+    private readonly Dictionary<TopicPartition, long> next = [];
+    private readonly Dictionary<string, string> topicNames = new(StringComparer.Ordinal);
+    private long canonicalBytes;
+    private long canonicalCount;
+    private long profileBytes;
+    private long profileCount;
+    private long missed;
+
+    /// <summary>Every canonical record read, in read order.</summary>
+    public List<CanonicalRecord> Canonical { get; } = [];
+
+    public double MeanCanonicalBytes => Mean(ref canonicalBytes, ref canonicalCount);
+
+    public double MeanProfileBytes => Mean(ref profileBytes, ref profileCount);
+
+    public long ProfileRecords => Interlocked.Read(ref profileCount);
+
+    /// <summary>Records that were gone from the broker before anyone could read them (offset gaps): the run is then invalid.</summary>
+    public long Missed => Interlocked.Read(ref missed);
+
+    /// <summary>Reads until <paramref name="ends"/> (set once the run is done) is reached on every partition, or cancellation.</summary>
+    public void Run(Func<IReadOnlyDictionary<TopicPartition, long>?> ends, CancellationToken cancellationToken)
+    {
+        consumer.Assign(new[] { canonicalTopic, profilesTopic }
+            .SelectMany(t => Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(t, p, Offset.Beginning))));
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } record)
+            {
+                Take(record);
+            }
+
+            if (ends() is { } last && last.All(e => next.GetValueOrDefault(e.Key) >= e.Value))
+            {
+                return;
+            }
+        }
+    }
+
+    private void Take(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var expected = next.GetValueOrDefault(record.TopicPartition);
+        if (record.Offset.Value > expected)
+        {
+            Interlocked.Add(ref missed, record.Offset.Value - expected);
+        }
+
+        next[record.TopicPartition] = record.Offset.Value + 1;
+        var size = record.Message.Value?.Length ?? 0;
+        if (record.Topic == profilesTopic)
+        {
+            Interlocked.Add(ref profileBytes, size);
+            Interlocked.Increment(ref profileCount);
+            return;
+        }
+
+        Interlocked.Add(ref canonicalBytes, size);
+        Interlocked.Increment(ref canonicalCount);
+        if (OutputHeaders.Read(record.Message.Headers) is { } written)
+        {
+            // One string per input topic rather than one per record.
+            var topic = topicNames.TryGetValue(written.Source.Topic, out var known) ? known : topicNames[written.Source.Topic] = written.Source.Topic;
+            Canonical.Add(new CanonicalRecord(record.Partition.Value, record.Offset.Value, record.Message.Timestamp.UnixTimestampMs,
+                written.Source with { Topic = topic }));
+        }
+    }
+
+    private static double Mean(ref long bytes, ref long count)
+    {
+        var n = Interlocked.Read(ref count);
+        return n == 0 ? double.NaN : (double)Interlocked.Read(ref bytes) / n;
+    }
+
+    public void Dispose()
+    {
+        consumer.Close();
+        consumer.Dispose();
+    }
+}

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Streams.Infrastructure.Hosting;
+
+namespace Streams.Benchmarks.Load;
+
+/// <summary>A load command's option that cannot be used: the command exits with code 2 and this one-line reason.</summary>
+internal sealed class LoadOptionException(string message) : Exception(message);
+
+/// <summary>What the load commands share: their options, the machine's description and where the results go.</summary>
+internal static class LoadRun
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>The whole number after <paramref name="name"/>, or <paramref name="fallback"/> when the option is absent.</summary>
+    public static int Option(string[] args, string name, int fallback, int min, int max = int.MaxValue)
+    {
+        var i = Array.IndexOf(args, name);
+        if (i < 0)
+        {
+            return fallback;
+        }
+
+        var text = i + 1 < args.Length ? args[i + 1] : null;
+        if (!int.TryParse(text?.Replace("_", "", StringComparison.Ordinal), NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var value)
+            || value < min || value > max)
+        {
+            throw new LoadOptionException(
+                $"{name} takes a whole number from {min:N0} to {max:N0}; got {(text is null ? "nothing" : $"'{text}'")}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Refuses anything after the command name that is neither one of <paramref name="known"/> (each followed by its value)
+    /// nor a host setting (<c>--Section:Key=value</c>), so that a typo never runs silently with a default.
+    /// </summary>
+    public static void RejectUnknown(string[] args, params string[] known)
+    {
+        for (var i = 1; i < args.Length; i++)
+        {
+            if (known.Contains(args[i], StringComparer.Ordinal))
+            {
+                i++;
+            }
+            else if (!IsHostSetting(args[i]))
+            {
+                throw new LoadOptionException(
+                    $"unknown option '{args[i]}'; this command takes {string.Join(", ", known)} and host settings as --Section:Key=value.");
+            }
+        }
+    }
+
+    /// <summary>A configuration override for the host under test, e.g. <c>--Profiles:BatchSize=4000</c>.</summary>
+    public static bool IsHostSetting(string arg) =>
+        arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf(':', StringComparison.Ordinal) > 2 && arg.Contains('=', StringComparison.Ordinal);
+
+    /// <summary>
+    /// Runs blocking work on a thread of its own, named before it starts (Linux then shows the name) so that the
+    /// benchmark's own CPU stands apart from the workers' in the breakdown by thread name, and counted there even when
+    /// the thread has ended by the time of the reading.
+    /// </summary>
+    public static Task<T> OnOwnThread<T>(string name, Func<T> work, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                done.SetResult(work());
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                done.SetCanceled(cancellationToken);
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+            finally
+            {
+                ProcessResources.ThreadEnded(name);
+            }
+        })
+        {
+            Name = name,
+            IsBackground = true,
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <inheritdoc cref="OnOwnThread{T}"/>
+    public static Task OnOwnThread(string name, Action work, CancellationToken cancellationToken = default) =>
+        OnOwnThread(name, () =>
+        {
+            work();
+            return true;
+        }, cancellationToken);
+
+    public static string Machine() => $"{Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}";
+
+    /// <summary>The 1-minute load average: how shared the machine was (above the core count, others were waiting too).</summary>
+    public static double LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>Prints <paramref name="result"/> as JSON and writes it to <c>&lt;name&gt;.json</c> in the current folder.</summary>
+    public static async Task<string> WriteJsonAsync(string name, object result)
+    {
+        var json = JsonSerializer.Serialize(result, Indented);
+        Console.WriteLine(json);
+        var file = Path.Combine(Directory.GetCurrentDirectory(), name + ".json");
+        await File.WriteAllTextAsync(file, json);
+        Console.WriteLine($"written to {file}");
+        return file;
+    }
+}
+
+/// <summary>CPU and memory of this process and of the throwaway PostgreSQL, read from Linux's /proc (NaN or 0 elsewhere).</summary>
+internal static class ProcessResources
+{
+    // USER_HZ: the unit of utime and stime in /proc/<pid>/stat, 100 on every Linux build that matters here.
+    private const double TicksPerSecond = 100;
+
+    /// <summary>CPU seconds the throwaway cluster's processes have used (the same cores the workers run on).</summary>
+    public static double PostgresCpuSeconds(StreamsEnvironment environment)
+    {
+        var ticks = 0L;
+        var found = false;
+        foreach (var (_, fields) in PostgresProcesses(environment))
+        {
+            found = true;
+            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+
+        return found ? ticks / TicksPerSecond : double.NaN;
+    }
+
+    /// <summary>
+    /// Memory of the throwaway cluster: the sum of its processes' proportional set sizes, so that the shared buffers every
+    /// backend maps count once, not once per backend. 0 when it cannot be read.
+    /// </summary>
+    public static long PostgresMemoryBytes(StreamsEnvironment environment)
+    {
+        var total = 0L;
+        foreach (var (dir, _) in PostgresProcesses(environment))
+        {
+            total += KibField(Path.Combine(dir, "smaps_rollup"), "Pss:");
+        }
+
+        return total * 1024;
+    }
+
+    /// <summary>This process's resident memory now.</summary>
+    public static long OwnResidentBytes() => KibField("/proc/self/status", "VmRSS:") * 1024;
+
+    /// <summary>This process's highest resident memory since it started.</summary>
+    public static long OwnPeakResidentBytes() => KibField("/proc/self/status", "VmHWM:") * 1024;
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<(string Name, double Seconds)> Ended = new();
+
+    /// <summary>Notes the CPU the calling thread used, as it ends: a reading after that no longer sees it.</summary>
+    public static void ThreadEnded(string name)
+    {
+        var (_, seconds) = ThreadStat("/proc/thread-self/stat");
+        Ended.Enqueue((name, seconds));
+    }
+
+    /// <summary>
+    /// CPU seconds of each live thread of this process by thread id (negative ids: threads of <see cref="LoadRun.OnOwnThread{T}"/>
+    /// that ended, in the order they did), with the thread's name.
+    /// </summary>
+    public static IReadOnlyDictionary<int, (string Name, double Seconds)> ThreadCpuSeconds()
+    {
+        var result = new Dictionary<int, (string, double)>();
+        var i = 0;
+        foreach (var ended in Ended)
+        {
+            result[--i] = ended;
+        }
+
+        if (!Directory.Exists("/proc/self/task"))
+        {
+            return result;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            var stat = ThreadStat(Path.Combine(dir, "stat"));
+            if (stat.Name.Length > 0)
+            {
+                result[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = stat;
+            }
+        }
+
+        return result;
+    }
+
+    private static (string Name, double Seconds) ThreadStat(string file)
+    {
+        try
+        {
+            var stat = File.ReadAllText(file);
+            var open = stat.IndexOf('(', StringComparison.Ordinal);
+            var close = stat.LastIndexOf(')');
+            var fields = stat[(close + 2)..].Split(' ');
+            return (stat[(open + 1)..close],
+                (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A thread that ended meanwhile, or not Linux.
+            return ("", 0);
+        }
+    }
+
+    /// <summary>
+    /// CPU seconds used between two <see cref="ThreadCpuSeconds"/> readings, by thread name with its digits removed
+    /// (<c>rdk:broker</c>, <c>.NET TP Worker</c>, <c>.NET Long Runni</c>…), largest first. Threads that ended between the
+    /// readings are not counted.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> ThreadCpuDelta(
+        IReadOnlyDictionary<int, (string Name, double Seconds)> before, IReadOnlyDictionary<int, (string Name, double Seconds)> after) =>
+        after.GroupBy(t => new string([.. t.Value.Name.Where(c => !char.IsAsciiDigit(c))]).Trim())
+            .Select(g => (g.Key, Seconds: g.Sum(t => t.Value.Seconds - (before.TryGetValue(t.Key, out var b) ? b.Seconds : 0))))
+            .Where(g => g.Seconds > 0)
+            .OrderByDescending(g => g.Seconds)
+            .ToDictionary(g => g.Key, g => Math.Round(g.Seconds, 2), StringComparer.Ordinal);
+
+    private static IEnumerable<(string Directory, string[] StatFields)> PostgresProcesses(StreamsEnvironment environment)
+    {
+        var pidFile = environment.LocalPostgres is { } cluster ? Path.Combine(cluster.Directory, "data", "postmaster.pid") : null;
+        if (pidFile is null || !File.Exists(pidFile))
+        {
+            yield break;
+        }
+
+        var postmaster = File.ReadLines(pidFile).First().Trim();
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
+        {
+            string[] fields;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A process that ended meanwhile, or not ours to read.
+                continue;
+            }
+
+            if (Path.GetFileName(dir) == postmaster || fields[1] == postmaster)
+            {
+                yield return (dir, fields);
+            }
+        }
+    }
+
+    // A "Name:   1234 kB" line of a /proc file, in KiB; 0 when the file or the line cannot be read.
+    private static long KibField(string file, string name)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
+            {
+                if (line.StartsWith(name, StringComparison.Ordinal))
+                {
+                    return long.Parse(line[name.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Not Linux, a process that ended, or not ours to read.
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,368 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
+using Streams.Host;
+using Streams.Infrastructure.Hosting;
+using Streams.Ingest;
+using Streams.Ingest.Worker;
+using Streams.Profiles;
+using Streams.Profiles.Worker;
+using Streams.Segmentation;
+using Streams.Segmentation.Worker;
+
+namespace Streams.Benchmarks.Load;
+
+/// <summary>
+/// <c>pipeline-load [--events N] [--partitions P] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B] [--sample-ms S] [--stall-s T]
+/// [--Section:Key=value …]</c>:
+/// simulated raw input through every worker of the real host (ingest → canonical topic → profiles → segmentation; embedded
+/// broker, throwaway PostgreSQL), timed from the first produce until the segmentation group has committed the last profile
+/// record, against the same run's bare consume→produce copy of the same records; with produce→profile latencies, each
+/// stage's lag over time, CPU per event and peak memory. W records go through first, untimed. Without a rate the producer
+/// keeps E events waiting in ingest and profiles (throughput at saturation, latency with that backlog); with
+/// <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
+/// </summary>
+internal static class PipelineLoad
+{
+    private const string Name = "pipeline-load";
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan DrainSample = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MemorySample = TimeSpan.FromSeconds(1);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        LoadRun.RejectUnknown(args, "--events", "--partitions", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms", "--stall-s");
+        var settings = new Settings(
+            Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
+            Partitions: LoadRun.Option(args, "--partitions", 16, min: 1, max: 1000),
+            Warmup: LoadRun.Option(args, "--warmup", 20_000, min: 0, max: 1_000_000),
+            Rate: LoadRun.Option(args, "--rate", 0, min: 0),
+            // Four ingest batches: enough to keep every stage busy, small enough not to be the latency measured.
+            MaxBacklog: LoadRun.Option(args, "--max-backlog", 8000, min: 0),
+            // Under the embedded broker's ~5 MiB a partition, with room for a batch in flight and uneven partitions.
+            BudgetBytes: LoadRun.Option(args, "--budget-kib", 2048, min: 64, max: 4096) * 1024L,
+            SampleEvery: TimeSpan.FromMilliseconds(LoadRun.Option(args, "--sample-ms", 250, min: 50, max: 10_000)),
+            StallAfter: TimeSpan.FromSeconds(LoadRun.Option(args, "--stall-s", 120, min: 5, max: 3600)));
+        var state = Path.Combine(Path.GetTempPath(), "streams-pipeline-load-" + Guid.NewGuid().ToString("N")[..8]);
+        string[] hostArgs =
+        [
+            $"--Streams:StateDir={state}",
+            $"--Topics:Partitions={settings.Partitions}",
+            // Small enough that the simulator's oversized records stay far below the broker's message limit.
+            "--Ingest:MaxRecordBytes=65536",
+            "--Logging:LogLevel:Default=Warning",
+            .. args.Where(LoadRun.IsHostSetting),
+        ];
+        using var host = StreamsHost.CreateBuilder(hostArgs).Build();
+        var streams = host.Services.GetRequiredService<IOptions<StreamsOptions>>().Value;
+        if (!(streams.Runs("ingest") && streams.Runs("profiles") && streams.Runs("segmentation")))
+        {
+            throw new LoadOptionException("the pipeline needs every worker: leave Streams:Workers at 'all'.");
+        }
+
+        if (!host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value.UseEmbedded)
+        {
+            throw new LoadOptionException("the run needs the embedded broker (its baseline topics are created through it): leave Kafka:BootstrapServers unset.");
+        }
+
+        var maxRecordBytes = host.Services.GetRequiredService<IOptions<IngestOptions>>().Value.MaxRecordBytes;
+        Console.WriteLine($"{Name}: simulating {settings.Warmup:N0} warm-up and {settings.Events:N0} timed records …");
+        var now = DateTimeOffset.UtcNow;
+        // One simulation: the warm-up is its first records, so the timed ones are not duplicates of them, and some of
+        // their customers already have profiles, as in a running system.
+        var (warmup, inputs) = InputSet.Simulate(settings.Warmup + settings.Events, seed: 1, now, maxRecordBytes).Split(settings.Warmup);
+
+        await host.StartAsync();
+        try
+        {
+            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(host, settings, warmup, inputs));
+            var markdown = PipelineReport.Markdown(result);
+            Console.WriteLine(markdown);
+            await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), Name + ".md"), markdown);
+            await LoadRun.WriteJsonAsync(Name, PipelineReport.Json(result));
+            return result.Valid ? 0 : 1;
+        }
+        finally
+        {
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await host.StopAsync(timeout.Token);
+            }
+
+            TryDelete(state);
+        }
+    }
+
+    private static PipelineResult Measure(IHost host, Settings settings, InputSet warmup, InputSet inputs)
+    {
+        var services = host.Services;
+        var environment = services.GetRequiredService<StreamsEnvironment>();
+        var catalog = services.GetRequiredService<TopicCatalog>();
+        var ingest = services.GetRequiredService<IOptions<IngestWorkerOptions>>().Value;
+        var profilesGroup = services.GetRequiredService<IOptions<ProfilesOptions>>().Value.GroupId;
+        var segmentationGroup = services.GetRequiredService<IOptions<SegmentationOptions>>().Value.GroupId;
+        var profilesMetrics = services.GetRequiredService<ProfilesMetrics>();
+        var ingestMetrics = services.GetRequiredService<IngestMetrics>();
+        var segmentationMetrics = services.GetRequiredService<SegmentationMetrics>();
+        var bootstrap = environment.BootstrapServers;
+        var names = catalog.Names;
+
+        using var tap = new OutputTap(bootstrap, names.Canonical, names.Profiles, settings.Partitions);
+        IReadOnlyDictionary<TopicPartition, long>? tapEnds = null;
+        using var stopTap = new CancellationTokenSource();
+        var tapTask = LoadRun.OnOwnThread("bench-tap", () => tap.Run(() => Volatile.Read(ref tapEnds), stopTap.Token), stopTap.Token);
+        double Known(double mean) => double.IsNaN(mean) ? inputs.MeanBytes : mean;
+        Stage[] stages =
+        [
+            new("ingest", ingest.GroupId, catalog.Inputs, () => inputs.MeanBytes, OnLatencyPath: true),
+            new("profiles", profilesGroup, [names.Canonical], () => Known(tap.MeanCanonicalBytes), OnLatencyPath: true),
+            new("segmentation", segmentationGroup, [names.Profiles], () => Known(tap.MeanProfileBytes)),
+        ];
+        var timeline = new CommitTimeline();
+        using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
+        try
+        {
+            if (warmup.Count > 0)
+            {
+                Console.WriteLine($"{Name}: warm-up …");
+                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, environment, out _, out _);
+            }
+
+            Console.WriteLine($"{Name}: timed run of {inputs.Count:N0} records …");
+            var stagesBefore = profilesMetrics.StageTotals;
+            var ingestBefore = ingestMetrics.Snapshot();
+            var segmentationBefore = segmentationMetrics.Profiles;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
+            var loadBefore = LoadRun.LoadAverage();
+            var checkpointBefore = SegmentationCheckpoint(environment.DataSource);
+            var threads = ProcessResources.ThreadCpuSeconds();
+            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, environment, out var log, out var ends);
+            var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
+            var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
+            var loadAfter = LoadRun.LoadAverage();
+            var checkpointAfter = SegmentationCheckpoint(environment.DataSource);
+
+            Volatile.Write(ref tapEnds, ends);
+            if (!tapTask.Wait(TimeSpan.FromSeconds(60)))
+            {
+                throw new TimeoutException("The output tap did not reach the end of the canonical and profiles topics within 60 s.");
+            }
+
+            var latency = LatencyReport.Join(tap.Canonical, log, timeline);
+            var profileStages = profilesMetrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
+            var outcomes = ingestMetrics.Snapshot()
+                .Where(kv => !kv.Key.Name.StartsWith("reason:", StringComparison.Ordinal))
+                .GroupBy(kv => kv.Key.Name)
+                .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value - ingestBefore.GetValueOrDefault(kv.Key)));
+
+            Console.WriteLine($"{Name}: baseline (bare consume→produce copy) …");
+            var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
+                settings.StallAfter, CancellationToken.None);
+            return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
+                segmentationMetrics.Profiles - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()));
+        }
+        finally
+        {
+            stopTap.Cancel();
+            try
+            {
+                tapTask.Wait(TimeSpan.FromSeconds(10));
+            }
+            catch (AggregateException)
+            {
+                // The run already failed for a reason of its own; that is the one reported.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Produces <paramref name="inputs"/> paced on the stages' lag and samples until every stage has caught up with
+    /// everything produced. Returns the samples; <paramref name="ends"/> is each output partition's end at that moment.
+    /// </summary>
+    private static PhaseResult RunPhase(string bootstrap, Stage[] stages, Settings settings, InputSet inputs, int rate, CommitProbe probe,
+        CommitTimeline timeline, StreamsEnvironment environment, out ProduceLog log, out IReadOnlyDictionary<TopicPartition, long> ends)
+    {
+        var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
+        log = new ProduceLog();
+        using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
+            settings.MaxBacklog > 0 ? settings.MaxBacklog : long.MaxValue);
+        var before = monitor.Sample();
+        probe.Poll(timeline);
+        using var stop = new CancellationTokenSource();
+        var producedLog = log;
+        var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token),
+            stop.Token);
+        var clock = Stopwatch.StartNew();
+        var samples = new List<RunSample>();
+        var nextSample = TimeSpan.Zero;
+        var nextDrainSample = TimeSpan.Zero;
+        var nextMemorySample = TimeSpan.Zero;
+        var (progress, progressAt) = (string.Empty, clock.Elapsed);
+        var peakProcess = 0L;
+        var peakPostgres = 0L;
+        try
+        {
+            while (true)
+            {
+                probe.Poll(timeline);
+                var produced = produce.IsCompleted;
+                if (produce.IsFaulted)
+                {
+                    produce.GetAwaiter().GetResult();
+                }
+
+                if (clock.Elapsed >= nextSample || (produced && clock.Elapsed >= nextDrainSample))
+                {
+                    // Once everything is produced the lags are read more often, so the end is known within DrainSample;
+                    // memory once a second, since PostgreSQL's means scanning /proc for its processes.
+                    var memory = clock.Elapsed >= nextMemorySample;
+                    if (memory)
+                    {
+                        nextMemorySample = clock.Elapsed + MemorySample;
+                    }
+
+                    if (clock.Elapsed >= nextSample)
+                    {
+                        nextSample = clock.Elapsed + settings.SampleEvery;
+                    }
+
+                    nextDrainSample = clock.Elapsed + DrainSample;
+                    var stageSamples = monitor.Sample();
+                    var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                    long? processBytes = memory ? ProcessResources.OwnResidentBytes() : null;
+                    long? postgresBytes = memory ? ProcessResources.PostgresMemoryBytes(environment) : null;
+                    peakProcess = Math.Max(peakProcess, processBytes ?? 0);
+                    peakPostgres = Math.Max(peakPostgres, postgresBytes ?? 0);
+                    var seconds = log.FirstMs == long.MaxValue ? 0 : (at - log.FirstMs) / 1000.0;
+                    samples.Add(new RunSample(seconds, pacer.Produced, stageSamples, processBytes, postgresBytes));
+                    if (produced && log.Delivered + log.Failed == inputs.Count && stageSamples.All(s => s.Lag == 0))
+                    {
+                        if (log.Failed > 0)
+                        {
+                            throw new InvalidOperationException($"{log.Failed} input records were not produced: {log.FirstError}");
+                        }
+
+                        ends = monitor.Ends(stages.Skip(1));
+                        probe.Poll(timeline);
+                        return new PhaseResult(before, samples, seconds, (log.LastMs - log.FirstMs) / 1000.0, peakProcess, peakPostgres);
+                    }
+
+                    var signature = $"{pacer.Produced}|{string.Join('|', stageSamples.Select(s => s.Committed))}";
+                    if (signature != progress)
+                    {
+                        (progress, progressAt) = (signature, clock.Elapsed);
+                    }
+                    else if (clock.Elapsed - progressAt > settings.StallAfter)
+                    {
+                        throw new TimeoutException($"No stage moved for {settings.StallAfter.TotalSeconds:F0} s; lags: "
+                            + string.Join(", ", stageSamples.Select(s => $"{s.Stage} {s.Lag:N0}")));
+                    }
+                }
+
+                Thread.Sleep(Tick);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                produce.Wait(TimeSpan.FromSeconds(10));
+            }
+            catch (AggregateException)
+            {
+                // Reported through the phase's own failure.
+            }
+        }
+    }
+
+    /// <summary>
+    /// The segmentation worker's checkpoint as stored (its JSON size, read and written once per mini-batch) and its
+    /// mini-batch count: what a mini-batch costs beyond its profiles.
+    /// </summary>
+    private static (long Bytes, long MiniBatches) SegmentationCheckpoint(Npgsql.NpgsqlDataSource dataSource)
+    {
+        using var command = dataSource.CreateCommand(
+            "select octet_length(checkpoint::text), coalesce((checkpoint->>'mini_batches')::bigint, 0) from segmentation_model where id = 1");
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt32(0), reader.GetInt64(1)) : (0, 0);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{Name}: could not remove {directory}: {e.Message}");
+        }
+    }
+
+    /// <summary>The profiles group's committed offsets on the canonical topic, read without joining the group.</summary>
+    private sealed class CommitProbe(string bootstrapServers, string group, string topic, int partitions) : IDisposable
+    {
+        private readonly IConsumer<Ignore, Ignore> consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+            {
+                BootstrapServers = bootstrapServers,
+                GroupId = group,
+                ClientId = "bench-commit-probe",
+                EnableAutoCommit = false,
+            })
+            .Build();
+
+        private readonly List<TopicPartition> topicPartitions = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))];
+
+        /// <summary>Notes each partition's committed offset with the time the answer came back (an upper bound on when it was committed).</summary>
+        public void Poll(CommitTimeline timeline)
+        {
+            var committed = consumer.Committed(topicPartitions, TimeSpan.FromSeconds(10));
+            var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var offset in committed.Where(c => c.Offset != Offset.Unset))
+            {
+                timeline.Observe(offset.Partition.Value, offset.Offset.Value, at);
+            }
+        }
+
+        // Never joined the group, so nothing to leave: Dispose only.
+        public void Dispose() => consumer.Dispose();
+    }
+}
+
+/// <summary>The command's settings.</summary>
+/// <param name="Rate">Records a second the producer offers in the timed run; 0 for as fast as the lag budget allows.</param>
+/// <param name="MaxBacklog">Input events the producer may keep waiting in ingest and profiles together; 0 for no limit but the budget.</param>
+internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
+    TimeSpan StallAfter);
+
+/// <summary>
+/// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had
+/// caught up and until the last record was produced, and the peak memory sampled.
+/// </summary>
+internal sealed record PhaseResult(IReadOnlyList<StageSample> Before, IReadOnlyList<RunSample> Samples, double Seconds,
+    double ProducedSeconds, long PeakProcessBytes, long PeakPostgresBytes);
+
+/// <summary>Everything one pipeline-load run measured.</summary>
+internal sealed record PipelineResult(
+    Settings Settings, InputSet Inputs, PhaseResult Pipeline, LatencyReport Latency, BaselineResult Baseline,
+    double ProcessCpuSeconds, double PostgresCpuSeconds, IReadOnlyDictionary<string, double> ThreadCpuSeconds, IReadOnlyDictionary<string, double> ProfileStageMs,
+    IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
+    long MissedRecords, string Machine,
+    (double Before, double After, double End) LoadAverage)
+{
+    /// <summary>
+    /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or
+    /// the tap saw a gap) or an event's profile update was never seen: the figures are then not of N events.
+    /// </summary>
+    public bool Valid => MissedRecords == 0 && Latency.Unmatched == 0 && IngestOutcomes.Values.Sum() == Inputs.Count;
+}

@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text;
+
+namespace Streams.Benchmarks.Load;
+
+/// <summary>
+/// One stage over the timed run: records it committed, its worst lag, when it had caught up for good, and its rate while it
+/// had a backlog (its capacity, since it was never waiting for input then).
+/// </summary>
+internal sealed record StageSummary(string Stage, long Processed, long MaxLag, long MaxPartitionLag, double CaughtUpSeconds, double DrainSeconds,
+    double BackloggedRecordsPerSecond, double EventsPerSecondCapacity)
+{
+    public double RecordsPerSecond => CaughtUpSeconds > 0 ? Processed / CaughtUpSeconds : double.NaN;
+
+    /// <summary>
+    /// Per stage, from the samples: a stage had caught up at the first sample after the last one where it still had lag (or
+    /// input was still being produced); its drain is how long after its upstream (the producer, for the first) that was.
+    /// Its capacity is what it committed over the intervals that began with a backlog, in its own records a second and
+    /// in input events a second (its records per event in this run); the stage of the lowest event capacity is the one the
+    /// others wait for.
+    /// </summary>
+    public static IReadOnlyList<StageSummary> Of(PhaseResult phase, long produced)
+    {
+        var result = new List<StageSummary>();
+        var upstream = phase.ProducedSeconds;
+        for (var i = 0; i < phase.Before.Count; i++)
+        {
+            var samples = phase.Samples;
+            var lastBusy = -1;
+            for (var s = 0; s < samples.Count; s++)
+            {
+                if (samples[s].Stages[i].Lag > 0 || samples[s].Produced < produced)
+                {
+                    lastBusy = s;
+                }
+            }
+
+            var (busySeconds, busyRecords) = (0.0, 0L);
+            for (var s = 1; s < samples.Count; s++)
+            {
+                if (samples[s - 1].Stages[i].Lag > 0)
+                {
+                    busySeconds += samples[s].Seconds - samples[s - 1].Seconds;
+                    busyRecords += samples[s].Stages[i].Committed - samples[s - 1].Stages[i].Committed;
+                }
+            }
+
+            var caughtUp = samples[Math.Min(lastBusy + 1, samples.Count - 1)].Seconds;
+            var processed = samples[^1].Stages[i].Committed - phase.Before[i].Committed;
+            var backlogged = busySeconds > 0 ? busyRecords / busySeconds : double.NaN;
+            result.Add(new StageSummary(
+                phase.Before[i].Stage,
+                processed,
+                samples.Max(s => s.Stages[i].Lag),
+                samples.Max(s => s.Stages[i].MaxPartitionLag),
+                caughtUp,
+                Math.Max(0, caughtUp - upstream),
+                backlogged,
+                processed > 0 ? backlogged * produced / processed : double.NaN));
+            upstream = caughtUp;
+        }
+
+        return result;
+    }
+}
+
+/// <summary>The readable table and the JSON document of a pipeline-load run.</summary>
+internal static class PipelineReport
+{
+    private const double MiB = 1024 * 1024;
+
+    public static string Markdown(PipelineResult r)
+    {
+        var n = r.Settings.Events;
+        var eventsPerSecond = n / r.Pipeline.Seconds;
+        var stages = StageSummary.Of(r.Pipeline, n);
+        var bottleneck = stages.Where(s => !double.IsNaN(s.EventsPerSecondCapacity)).MinBy(s => s.EventsPerSecondCapacity);
+        var text = new StringBuilder();
+        void Line(string line) => text.AppendLine(line);
+        void Row(params object[] cells) => text.AppendLine("| " + string.Join(" | ", cells.Select(Format)) + " |");
+
+        Line($"## pipeline-load: {n:N0} events, {r.Settings.Partitions} partitions, warm-up {r.Settings.Warmup:N0}, "
+            + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
+            + (r.Settings.MaxBacklog > 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
+        Line("");
+        if (!r.Valid)
+        {
+            Line($"**Not a valid run**: {r.MissedRecords:N0} records dropped by the broker before they were read, {r.Latency.Unmatched:N0} events "
+                + $"without a profile update seen, {r.IngestOutcomes.Values.Sum():N0} of {n:N0} inputs counted by ingest.");
+            Line("");
+        }
+
+        Line("| measure | pipeline | raw copy (baseline) | ratio |");
+        Line("|---|---:|---:|---:|");
+        Row("seconds, first produce → last output", r.Pipeline.Seconds, r.Baseline.Seconds, "");
+        Row("events/s", Math.Round(eventsPerSecond), Math.Round(r.Baseline.RecordsPerSecond), Ratio(eventsPerSecond, r.Baseline.RecordsPerSecond));
+        Row("process CPU s", r.ProcessCpuSeconds, r.Baseline.ProcessCpuSeconds, "");
+        Row("CPU µs / event (process + PostgreSQL)", CpuPerEvent(r), r.Baseline.ProcessCpuSeconds * 1e6 / n, "");
+        Line("");
+        Line("| latency from produce (ms) | count | p50 | p90 | p99 | max |");
+        Line("|---|---:|---:|---:|---:|---:|");
+        foreach (var (name, l) in Latencies(r))
+        {
+            Row(name, l.Count, l.P50, l.P90, l.P99, l.Max);
+        }
+
+        Line("");
+        Line("| stage (consumer group) | records committed | records/s until caught up | records/s with a backlog | as input events/s | max lag | max lag, worst partition | caught up at s | drain after upstream s |");
+        Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Row("producer (bench)", n, Math.Round(n / Math.Max(r.Pipeline.ProducedSeconds, 1e-3)), "", "", "", "", r.Pipeline.ProducedSeconds, "");
+        foreach (var s in stages)
+        {
+            Row(s.Stage, s.Processed, Math.Round(s.RecordsPerSecond), Math.Round(s.BackloggedRecordsPerSecond), Math.Round(s.EventsPerSecondCapacity),
+                s.MaxLag, s.MaxPartitionLag, s.CaughtUpSeconds, s.DrainSeconds);
+        }
+
+        Line("");
+        Line(bottleneck is null
+            ? "No stage had a backlog at any sample: the producer was the limit."
+            : $"Slowest stage: **{bottleneck.Stage}**, {Format(Math.Round(bottleneck.EventsPerSecondCapacity))} input events/s while it had a backlog.");
+        Line("");
+        Line("| resource | value |");
+        Line("|---|---:|");
+        Row("process CPU s (workers, embedded broker, and the bench's threads: see below)", r.ProcessCpuSeconds);
+        Row("PostgreSQL CPU s", r.PostgresCpuSeconds);
+        Row("peak RSS of this process, MiB (sampled)", r.Pipeline.PeakProcessBytes / MiB);
+        Row("of which the pre-generated input, MiB (values only)", r.Inputs.Bytes / MiB);
+        Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
+        Row("load average 1 min: before / after run / after baseline", $"{Format(r.LoadAverage.Before)} / {Format(r.LoadAverage.After)} / {Format(r.LoadAverage.End)}");
+        Line("");
+        Line("| process CPU s by thread name | " + string.Join(" | ", r.ThreadCpuSeconds.Keys.Take(10)) + " |");
+        Line("|---|" + string.Concat(r.ThreadCpuSeconds.Keys.Take(10).Select(_ => "---:|")));
+        Row(["CPU s", .. r.ThreadCpuSeconds.Values.Take(10).Select(v => (object)v)]);
+        Line("");
+        Line("| profiles stage (ms in total) | " + string.Join(" | ", r.ProfileStageMs.Keys.Order(StringComparer.Ordinal)) + " |");
+        Line("|---|" + string.Concat(r.ProfileStageMs.Keys.Select(_ => "---:|")));
+        Row(["time", .. r.ProfileStageMs.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => (object)k.Value)]);
+        Line("");
+        Line("Ingest outcomes: " + string.Join(", ", r.IngestOutcomes.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value:N0}"))
+            + $"; segmentation took {r.SegmentationRecords:N0} profile records in {r.SegmentationMiniBatches:N0} mini-batches, "
+            + $"each reading and writing its {r.SegmentationCheckpointBytes / MiB:F2} MiB checkpoint (JSON).");
+        Line("");
+        Line("| s | produced | " + string.Join(" | ", stages.Select(s => s.Stage + " lag")) + " | process MiB | PostgreSQL MiB |");
+        Line("|---:|---:|" + string.Concat(stages.Select(_ => "---:|")) + "---:|---:|");
+        foreach (var sample in Thin(r.Pipeline.Samples.Where(s => s.ProcessBytes is not null).ToList(), 20))
+        {
+            Row([sample.Seconds, sample.Produced, .. sample.Stages.Select(s => (object)s.Lag), sample.ProcessBytes!.Value / MiB, (sample.PostgresBytes ?? 0) / MiB]);
+        }
+
+        Line("");
+        Line($"Machine: {r.Machine}. Inputs: {r.Inputs.Count:N0} simulated records, mean {r.Inputs.MeanBytes:F0} B "
+            + $"({string.Join(", ", r.Inputs.CountByTopic().OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value:N0}"))}).");
+        return text.ToString();
+    }
+
+    public static Dictionary<string, object?> Json(PipelineResult r)
+    {
+        var n = r.Settings.Events;
+        var eventsPerSecond = n / r.Pipeline.Seconds;
+        return new Dictionary<string, object?>
+        {
+            ["events"] = n,
+            ["partitions"] = r.Settings.Partitions,
+            ["warmup_events"] = r.Settings.Warmup,
+            ["offered_rate_per_s"] = r.Settings.Rate,
+            ["max_backlog_events"] = r.Settings.MaxBacklog,
+            ["lag_budget_bytes_per_partition"] = r.Settings.BudgetBytes,
+            ["valid"] = r.Valid,
+            ["missed_records"] = r.MissedRecords,
+            ["pipeline_seconds"] = Math.Round(r.Pipeline.Seconds, 3),
+            ["pipeline_events_per_s"] = Math.Round(eventsPerSecond),
+            ["baseline_seconds"] = Math.Round(r.Baseline.Seconds, 3),
+            ["baseline_records_per_s"] = Math.Round(r.Baseline.RecordsPerSecond),
+            ["ratio_pipeline_to_baseline"] = Math.Round(eventsPerSecond / r.Baseline.RecordsPerSecond, 4),
+            ["latency_ms"] = Latencies(r).ToDictionary(l => l.Name, l => (object)l.Summary),
+            ["unmatched_events"] = r.Latency.Unmatched,
+            ["latency_resolution_ms"] = 50,
+            ["process_cpu_s"] = Math.Round(r.ProcessCpuSeconds, 2),
+            ["postgres_cpu_s"] = Math.Round(r.PostgresCpuSeconds, 2),
+            ["cpu_us_per_event"] = Math.Round(CpuPerEvent(r), 1),
+            ["process_cpu_s_by_thread_name"] = r.ThreadCpuSeconds,
+            ["baseline_process_cpu_s"] = Math.Round(r.Baseline.ProcessCpuSeconds, 2),
+            ["peak_process_rss_bytes"] = r.Pipeline.PeakProcessBytes,
+            ["input_value_bytes"] = r.Inputs.Bytes,
+            ["peak_postgres_pss_bytes"] = r.Pipeline.PeakPostgresBytes,
+            ["produce_seconds"] = Math.Round(r.Pipeline.ProducedSeconds, 3),
+            ["stages"] = StageSummary.Of(r.Pipeline, n),
+            ["profiles_stage_ms_total"] = r.ProfileStageMs,
+            ["ingest_outcomes"] = r.IngestOutcomes,
+            ["segmentation_records"] = r.SegmentationRecords,
+            ["segmentation_mini_batches"] = r.SegmentationMiniBatches,
+            ["segmentation_checkpoint_json_bytes"] = r.SegmentationCheckpointBytes,
+            ["input_records_by_topic"] = r.Inputs.CountByTopic(),
+            ["input_mean_bytes"] = Math.Round(r.Inputs.MeanBytes, 1),
+            ["load_average"] = new[] { r.LoadAverage.Before, r.LoadAverage.After, r.LoadAverage.End },
+            ["machine"] = r.Machine,
+            ["samples"] = r.Pipeline.Samples.Select(s => new Dictionary<string, object?>
+            {
+                ["s"] = Math.Round(s.Seconds, 3),
+                ["produced"] = s.Produced,
+                ["lag"] = s.Stages.ToDictionary(x => x.Stage, x => x.Lag),
+                ["committed"] = s.Stages.ToDictionary(x => x.Stage, x => x.Committed),
+                ["process_rss"] = s.ProcessBytes,
+                ["postgres_pss"] = s.PostgresBytes,
+            }),
+        };
+    }
+
+    private static double CpuPerEvent(PipelineResult r) =>
+        (r.ProcessCpuSeconds + (double.IsNaN(r.PostgresCpuSeconds) ? 0 : r.PostgresCpuSeconds)) * 1e6 / r.Settings.Events;
+
+    private static string Ratio(double a, double b) => (a / b).ToString("P1", CultureInfo.InvariantCulture);
+
+    private static IEnumerable<(string Name, LatencySummary Summary)> Latencies(PipelineResult r) =>
+    [
+        ("produce → profile update out", r.Latency.ProduceToProfile),
+        ("produce → canonical event (ingest)", r.Latency.ProduceToCanonical),
+        ("canonical event → profile update out (profiles)", r.Latency.CanonicalToProfile),
+    ];
+
+    /// <summary>At most <paramref name="rows"/> samples, evenly spread, the last one always included.</summary>
+    internal static IEnumerable<T> Thin<T>(IReadOnlyList<T> samples, int rows)
+    {
+        if (samples.Count == 0)
+        {
+            yield break;
+        }
+
+        var step = Math.Max(1, (int)Math.Ceiling(samples.Count / (double)rows));
+        for (var i = 0; i < samples.Count; i += step)
+        {
+            yield return samples[i];
+        }
+
+        if ((samples.Count - 1) % step != 0)
+        {
+            yield return samples[^1];
+        }
+    }
+
+    private static string Format(object value) => value switch
+    {
+        double d when double.IsNaN(d) => "–",
+        double d => d.ToString(Math.Abs(d) >= 100 ? "N0" : "0.##", CultureInfo.InvariantCulture),
+        long l => l.ToString("N0", CultureInfo.InvariantCulture),
+        int i => i.ToString("N0", CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+}
