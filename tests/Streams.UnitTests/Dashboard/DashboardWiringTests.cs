@@ -17,7 +17,7 @@ public sealed class DashboardWiringTests
 
     private static HostApplicationBuilder Builder(params string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
         builder.AddStreamsEnvironment();
         builder.Services.AddHostedService<Worker>();
         builder.AddDashboard();
@@ -58,7 +58,7 @@ public sealed class DashboardWiringTests
     [Fact]
     public void AddDashboard_WithoutTheEnvironment_SaysWhatIsMissing()
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
 
         var error = Assert.Throws<InvalidOperationException>(() => builder.AddDashboard());
         Assert.Contains("AddStreamsEnvironment", error.Message, StringComparison.Ordinal);
