@@ -46,8 +46,9 @@ public sealed record WorkerStatus(
     string Worker, WorkerLoopState State, DateTimeOffset Since, DateTimeOffset? LastBeat, DateTimeOffset? RetryAt, bool Joined, string? Error);
 
 /// <summary>
-/// The pulse of one worker's loop: the loop beats on every poll, <see cref="RestartingLoop"/> records sessions
-/// starting, failing and ending. Beats are cheap (a clock read and a write) so a loop may beat per record.
+/// The pulse of one worker's loop: the loop beats once per batch and on every idle poll, <see cref="RestartingLoop"/>
+/// records sessions starting, failing and ending. A beat is a clock read and a write (tens of nanoseconds): cheap per
+/// batch, not free per record.
 /// </summary>
 public sealed class WorkerHeartbeat
 {
