@@ -74,8 +74,15 @@ public sealed class WorkerHeartbeat
 
     public string Worker { get; }
 
-    /// <summary>The loop is alive and polling.</summary>
-    public void Beat() => Volatile.Write(ref lastBeatTicks, timeProvider.GetUtcNow().UtcTicks);
+    /// <summary>
+    /// The loop of a worker without a consumer group (a producer, say) is alive; it counts as started, since it has no
+    /// group to join. Consumer loops beat with <see cref="Beat{TKey, TValue}"/>.
+    /// </summary>
+    public void Beat()
+    {
+        Volatile.Write(ref lastBeatTicks, timeProvider.GetUtcNow().UtcTicks);
+        Volatile.Write(ref joined, true);
+    }
 
     /// <summary>The loop is alive and polling <paramref name="consumer"/>; also notes whether it has joined its group.</summary>
     public void Beat<TKey, TValue>(IConsumer<TKey, TValue> consumer)
