@@ -32,8 +32,9 @@ public sealed class WorkerHealthTests
         heartbeat.SessionStarting();
         clock.Advance(TimeSpan.FromSeconds(5));
         heartbeat.Beat();
+        heartbeat.SetJoined(false);
         Assert.True(Live(heartbeat.Status()).Healthy);
-        Assert.False(WorkerHealth.Started(heartbeat.Status()).Healthy);
+        Assert.Equal(new WorkerVerdict(false, "running, not yet a member of its consumer group"), WorkerHealth.Started(heartbeat.Status()));
 
         heartbeat.SetJoined(true);
         clock.Advance(TimeSpan.FromSeconds(59));
@@ -109,6 +110,16 @@ public sealed class WorkerHealthTests
         heartbeat.Stopped();
         Assert.Equal(new WorkerVerdict(false, "loop stopped"), Live(heartbeat.Status()));
         Assert.False(WorkerHealth.Started(heartbeat.Status()).Healthy);
+    }
+
+    [Fact]
+    public void LoopWithoutAGroup_IsStartedByItsFirstBeat()
+    {
+        var heartbeat = heartbeats.For("producer");
+        heartbeat.SessionStarting();
+        Assert.False(WorkerHealth.Started(heartbeat.Status()).Healthy);
+        heartbeat.Beat();
+        Assert.True(WorkerHealth.Started(heartbeat.Status()).Healthy);
     }
 
     [Fact]

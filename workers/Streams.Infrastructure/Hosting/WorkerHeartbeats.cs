@@ -46,8 +46,9 @@ public sealed record WorkerStatus(
     string Worker, WorkerLoopState State, DateTimeOffset Since, DateTimeOffset? LastBeat, DateTimeOffset? RetryAt, bool Joined, string? Error);
 
 /// <summary>
-/// The pulse of one worker's loop: the loop beats on every poll, <see cref="RestartingLoop"/> records sessions
-/// starting, failing and ending. Beats are cheap (a clock read and a write) so a loop may beat per record.
+/// The pulse of one worker's loop: the loop beats once per batch and on every idle poll, <see cref="RestartingLoop"/>
+/// records sessions starting, failing and ending. A beat is a clock read and a write (tens of nanoseconds): cheap per
+/// batch, not free per record.
 /// </summary>
 public sealed class WorkerHeartbeat
 {
@@ -73,8 +74,15 @@ public sealed class WorkerHeartbeat
 
     public string Worker { get; }
 
-    /// <summary>The loop is alive and polling.</summary>
-    public void Beat() => Volatile.Write(ref lastBeatTicks, timeProvider.GetUtcNow().UtcTicks);
+    /// <summary>
+    /// The loop of a worker without a consumer group (a producer, say) is alive; it counts as started, since it has no
+    /// group to join. Consumer loops beat with <see cref="Beat{TKey, TValue}"/>.
+    /// </summary>
+    public void Beat()
+    {
+        Volatile.Write(ref lastBeatTicks, timeProvider.GetUtcNow().UtcTicks);
+        Volatile.Write(ref joined, true);
+    }
 
     /// <summary>The loop is alive and polling <paramref name="consumer"/>; also notes whether it has joined its group.</summary>
     public void Beat<TKey, TValue>(IConsumer<TKey, TValue> consumer)

@@ -87,6 +87,7 @@ public sealed class ProfilesWorker(
             // shares with that batch it reads after that commit (PostgreSQL makes its load wait for those locks).
             while (!stoppingToken.IsCancellationRequested)
             {
+                heartbeat.Beat(consumer);
                 var batch = filling = new Batch();
                 Prepared? prepared = null;
                 if (inFlight is not null)
@@ -194,7 +195,6 @@ public sealed class ProfilesWorker(
         var deadline = DateTime.UtcNow + options.MaxBatchWait;
         while (batch.Records.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
-            heartbeat.Beat(consumer);
             var wait = batch.Records.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
             if (wait <= TimeSpan.Zero)
             {
@@ -209,6 +209,7 @@ public sealed class ProfilesWorker(
                     break;
                 }
 
+                heartbeat.Beat(consumer);
                 deadline = DateTime.UtcNow + options.MaxBatchWait;
                 continue;
             }
