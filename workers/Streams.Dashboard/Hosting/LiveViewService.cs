@@ -42,12 +42,12 @@ internal sealed class LiveViewService(
                             break;
                         }
 
-                        await DrawAsync(context, stoppingToken).ConfigureAwait(false);
+                        await DrawAsync(context, segmentsDue: false, stoppingToken).ConfigureAwait(false);
                     }
 
                     // The screen left behind shows the figures at Ctrl-C, not those of up to a second before (each source
                     // is bounded by the sample timeout, so this cannot hold shutdown for long).
-                    await DrawAsync(context, CancellationToken.None).ConfigureAwait(false);
+                    await DrawAsync(context, segmentsDue: true, CancellationToken.None).ConfigureAwait(false);
                 }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -61,11 +61,11 @@ internal sealed class LiveViewService(
         }
     }
 
-    private async Task DrawAsync(LiveDisplayContext context, CancellationToken cancellationToken)
+    private async Task DrawAsync(LiveDisplayContext context, bool segmentsDue, CancellationToken cancellationToken)
     {
         try
         {
-            var figures = await sampler.SampleAsync(segmentsDue: false, cancellationToken).ConfigureAwait(false);
+            var figures = await sampler.SampleAsync(segmentsDue, cancellationToken).ConfigureAwait(false);
             context.UpdateTarget(DashboardRenderer.Render(figures));
             context.Refresh();
         }
