@@ -62,6 +62,12 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
 
             var catalog = topics.Catalog;
             var names = ContractToConfigured(topics.Names);
+            // The simulator's counters say what was written, per topic and per injected code.
+            var totals = host.Get<SimulatorMetrics>().Totals;
+            Assert.Equal(truth.RecordsPerTopic.ToDictionary(t => names[t.Key], t => t.Value),
+                totals.GroupBy(t => t.Key.Topic).ToDictionary(g => g.Key, g => g.Sum(t => t.Value)));
+            Assert.Equal(truth.InjectedPerCode.ToDictionary(),
+                totals.Where(t => t.Key.Injected != SimulatorMetrics.Clean).GroupBy(t => t.Key.Injected).ToDictionary(g => g.Key, g => g.Sum(t => t.Value)));
             AssertQuarantineMatchesTruth(catalog, truth, names);
             var profiles = await AssertOneProfilePerCustomerAsync(host.ConnectionString, truth);
             await AssertConsentingProfilesAreSegmentedAsync(host.ConnectionString, topics.Names, profiles);
