@@ -58,7 +58,7 @@ internal static class SimulateCommand
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streams.Simulator");
         var clock = Stopwatch.StartNew();
         using var publisher = new SimulatorPublisher(bootstrap, catalog, SimulatorWorker.IngestGroupId(builder.Configuration), run,
-            generator.MaxRecordBytes, failOnStall: true, host.Services.GetRequiredService<SimulatorMetrics>(), TimeProvider.System, logger);
+            generator.MaxRecordBytes, failOnStall: true, downstream: [], host.Services.GetRequiredService<SimulatorMetrics>(), TimeProvider.System, logger);
         GroundTruth truth;
         try
         {

@@ -25,6 +25,12 @@ public sealed class SimulatorRunOptions
     /// </summary>
     public long MaxBytesAhead { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// Most records the later stages (profiles on the canonical topic, segmentation on <c>profiles</c>) may be behind
+    /// on one partition before the simulator waits for them too; 0 turns this off (default 2000).
+    /// </summary>
+    public long MaxDownstreamLag { get; set; } = 2000;
+
     /// <summary>How often ingest's committed offsets are read while the simulator waits for it (default 100 ms).</summary>
     public TimeSpan LagPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -55,6 +61,7 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorRunO
         Check(options.Waves >= 0, "Waves", "0 (until stopped) or more");
         Check(double.IsFinite(options.EventsPerSecond) && options.EventsPerSecond >= 0, "EventsPerSecond", "0 (no limit) or a positive number");
         Check(options.MaxBytesAhead is >= 1024 and <= 1L << 40, "MaxBytesAhead", "1024 bytes to 1 TiB");
+        Check(options.MaxDownstreamLag >= 0, "MaxDownstreamLag", "0 (off) or more");
         Check(options.LagPollInterval >= TimeSpan.FromMilliseconds(1) && options.LagPollInterval <= TimeSpan.FromMinutes(1), "LagPollInterval",
             "1 ms to 1 minute");
         Check(options.StallTimeout >= TimeSpan.FromSeconds(1), "StallTimeout", "at least 1 second");

@@ -7,6 +7,9 @@ using Streams.Infrastructure.Kafka;
 
 namespace Streams.Simulator.Publishing;
 
+/// <summary>A later stage the simulator also waits for: its consumer group and the topics it reads.</summary>
+public sealed record DownstreamStage(string GroupId, IReadOnlyList<string> Topics);
+
 /// <summary>ingest made no progress for longer than <see cref="SimulatorRunOptions.StallTimeout"/> while records waited.</summary>
 public sealed class SimulatorStalledException(string message) : Exception(message);
 
@@ -32,6 +35,8 @@ public sealed class SimulatorPublisher : IDisposable
     private readonly ConsumerLagReader lagReader;
     private readonly Backpressure backpressure;
     private readonly RateLimiter rate;
+    private readonly IReadOnlyList<DownstreamStage> downstream;
+    private DateTimeOffset nextDownstreamCheck;
     private long sent;
     private long delivered;
     private long failed;
@@ -42,12 +47,19 @@ public sealed class SimulatorPublisher : IDisposable
     /// <param name="options">Pace and bounds.</param>
     /// <param name="maxRecordBytes">The largest record the simulator makes (oversized ones), so the producer accepts it.</param>
     /// <param name="failOnStall">Throw <see cref="SimulatorStalledException"/> on a stall instead of logging a warning.</param>
+    /// <param name="downstream">
+    /// Later stages (consumer group and the topics it reads) that must not fall more than
+    /// <see cref="SimulatorRunOptions.MaxDownstreamLag"/> records behind on any partition either.
+    /// </param>
     /// <param name="metrics">Counters.</param>
     /// <param name="time">The clock of the rate limit and stall detection.</param>
     /// <param name="logger">Logger; never given record values.</param>
     public SimulatorPublisher(string bootstrapServers, TopicCatalog catalog, string ingestGroupId, SimulatorRunOptions options,
-        int maxRecordBytes, bool failOnStall, SimulatorMetrics metrics, TimeProvider time, ILogger logger)
+        int maxRecordBytes, bool failOnStall, IReadOnlyList<DownstreamStage> downstream, SimulatorMetrics metrics, TimeProvider time,
+        ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(downstream);
+        this.downstream = options.MaxDownstreamLag > 0 ? downstream : [];
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         this.ingestGroupId = ingestGroupId;
@@ -108,6 +120,7 @@ public sealed class SimulatorPublisher : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
         }
 
+        AwaitDownstream(cancellationToken);
         AwaitRoom(size, cancellationToken);
         var injected = SimulatorMetrics.InjectedTag(record);
         var message = new Message<byte[], byte[]> { Key = key, Value = value };
@@ -146,8 +159,7 @@ public sealed class SimulatorPublisher : IDisposable
         }
 
         var nextRead = time.GetUtcNow();
-        var outstanding = backpressure.InFlight + backpressure.MaxAhead;
-        var progressAt = Stopwatch.GetTimestamp();
+        var stall = new StallWatch(options.StallTimeout);
         while (!backpressure.MayProduce(size))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -159,28 +171,69 @@ public sealed class SimulatorPublisher : IDisposable
                 continue;
             }
 
-            var left = backpressure.InFlight + backpressure.MaxAhead;
-            if (left < outstanding)
+            if (stall.Stalled(backpressure.InFlight + backpressure.MaxAhead))
             {
-                progressAt = Stopwatch.GetTimestamp();
-            }
-
-            outstanding = left;
-            if (Stopwatch.GetElapsedTime(progressAt) > options.StallTimeout)
-            {
-                var message = $"ingest (consumer group '{ingestGroupId}') made no progress for {options.StallTimeout.TotalSeconds:0} s with " +
-                              $"{backpressure.MaxAhead} bytes waiting on one input partition; is a host running the ingest worker against this broker?";
-                if (failOnStall)
-                {
-                    throw new SimulatorStalledException(message);
-                }
-
-                logger.LogWarning("Simulator waiting: {Reason}", message);
-                progressAt = Stopwatch.GetTimestamp();
+                Stalled($"ingest (consumer group '{ingestGroupId}') made no progress for {options.StallTimeout.TotalSeconds:0} s with " +
+                        $"{backpressure.MaxAhead} bytes waiting on one input partition; is a host running the ingest worker against this broker?");
             }
 
             cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Min(10, options.LagPollInterval.TotalMilliseconds)));
         }
+    }
+
+    // The embedded broker drops what is beyond ~5 MiB per partition on every topic, not only the inputs: when a later
+    // stage falls behind ingest, the simulator waits for it too. Checked every LagPollInterval, not per record.
+    private void AwaitDownstream(CancellationToken cancellationToken)
+    {
+        if (downstream.Count == 0 || time.GetUtcNow() < nextDownstreamCheck)
+        {
+            return;
+        }
+
+        var stall = new StallWatch(options.StallTimeout);
+        while (true)
+        {
+            var (stage, lag) = downstream.Select(s => (Stage: s, Lag: MaxLag(s))).MaxBy(s => s.Lag);
+            if (lag <= options.MaxDownstreamLag)
+            {
+                nextDownstreamCheck = time.GetUtcNow() + options.LagPollInterval;
+                return;
+            }
+
+            if (stall.Stalled(lag))
+            {
+                Stalled($"consumer group '{stage.GroupId}' made no progress for {options.StallTimeout.TotalSeconds:0} s, {lag} records behind " +
+                        $"on one partition of {string.Join(", ", stage.Topics)}");
+            }
+
+            if (cancellationToken.WaitHandle.WaitOne(options.LagPollInterval))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    private long MaxLag(DownstreamStage stage)
+    {
+        try
+        {
+            return lagReader.Read(stage.GroupId, stage.Topics, TimeSpan.FromSeconds(5)).Select(p => p.Lag).DefaultIfEmpty(0).Max();
+        }
+        catch (KafkaException e)
+        {
+            logger.LogDebug("Reading the offsets of {Group} failed: {Reason}", stage.GroupId, e.Error.Reason);
+            return long.MaxValue;
+        }
+    }
+
+    private void Stalled(string message)
+    {
+        if (failOnStall)
+        {
+            throw new SimulatorStalledException(message);
+        }
+
+        logger.LogWarning("Simulator waiting: {Reason}", message);
     }
 
     private void ReadCommitted()
@@ -219,6 +272,30 @@ public sealed class SimulatorPublisher : IDisposable
         if (Interlocked.Increment(ref failed) % 1000 == 1)
         {
             logger.LogError("Simulator: a record to {Topic} was not written ({Failed} so far): {Reason}", topic, Failed, error.Reason);
+        }
+    }
+
+    /// <summary>Whether a figure that should go down has not for longer than the stall timeout (then the clock restarts).</summary>
+    private sealed class StallWatch(TimeSpan timeout)
+    {
+        private long outstanding = long.MaxValue;
+        private long progressAt = Stopwatch.GetTimestamp();
+
+        public bool Stalled(long now)
+        {
+            if (now < outstanding)
+            {
+                progressAt = Stopwatch.GetTimestamp();
+            }
+
+            outstanding = now;
+            if (Stopwatch.GetElapsedTime(progressAt) <= timeout)
+            {
+                return false;
+            }
+
+            progressAt = Stopwatch.GetTimestamp();
+            return true;
         }
     }
 

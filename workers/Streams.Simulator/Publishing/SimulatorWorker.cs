@@ -57,7 +57,7 @@ public sealed class SimulatorWorker(
             options.EventsPerSecond == 0 ? "unlimited" : options.EventsPerSecond, options.MaxBytesAhead);
         var clock = Stopwatch.StartNew();
         using var publisher = new SimulatorPublisher(environment.BootstrapServers, catalog, IngestGroupId(configuration), options,
-            generator.MaxRecordBytes, failOnStall: false, metrics, timeProvider, logger);
+            generator.MaxRecordBytes, failOnStall: false, DownstreamStages(configuration, catalog), metrics, timeProvider, logger);
         GroundTruth? truth = null;
         try
         {
@@ -97,6 +97,26 @@ public sealed class SimulatorWorker(
         {
             logger.LogError("Simulator could not write its ground truth to {Path}: {Error}", path, e.Message);
         }
+    }
+
+    /// <summary>The later stages this host runs (<c>Streams:Workers</c>), whose lag paces the simulator as well.</summary>
+    public static IReadOnlyList<DownstreamStage> DownstreamStages(IConfiguration configuration, TopicCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(catalog);
+        var workers = new StreamsOptions { Workers = configuration["Streams:Workers"] is { Length: > 0 } w ? w : "all" };
+        var stages = new List<DownstreamStage>();
+        if (workers.Runs("profiles"))
+        {
+            stages.Add(new DownstreamStage(configuration["Profiles:GroupId"] is { Length: > 0 } p ? p : "streams-profiles", [catalog.Names.Canonical]));
+        }
+
+        if (workers.Runs("segmentation"))
+        {
+            stages.Add(new DownstreamStage(configuration["Segmentation:GroupId"] is { Length: > 0 } s ? s : "streams-segmentation", [catalog.Names.Profiles]));
+        }
+
+        return stages;
     }
 
     /// <summary><c>Ingest:GroupId</c>, whose lag paces the simulator.</summary>
