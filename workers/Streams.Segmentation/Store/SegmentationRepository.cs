@@ -53,7 +53,7 @@ public static class SegmentationRepository
     {
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("""
-            insert into segmentation_model (id, checkpoint, updated_at) values (1, @checkpoint::jsonb, @now)
+            insert into segmentation_model (id, checkpoint, updated_at) values (1, @checkpoint::json, @now)
             on conflict (id) do update set checkpoint = excluded.checkpoint, updated_at = excluded.updated_at
             """,
             new NpgsqlParameter<string>("checkpoint", JsonSerializer.Serialize(checkpoint, SegmentationJsonContext.Default.SegmentationCheckpoint)),
