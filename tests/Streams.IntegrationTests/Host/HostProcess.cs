@@ -81,8 +81,23 @@ internal sealed partial class HostProcess : IAsyncDisposable
         throw new TimeoutException($"No {file} after {timeout}: {Errors}{Output}");
     }
 
-    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
-    public void Interrupt() => _ = Kill(process.Id, 2);
+    /// <summary>
+    /// Sends SIGINT, as Ctrl-C in a terminal does. When this process ignores SIGINT (the test run was started as a
+    /// background job of a non-interactive shell), the host inherited that and never sees it, as any Unix program would
+    /// not: then SIGTERM, which takes the host down the same graceful path (seen: every Ctrl-C test timing out that way).
+    /// </summary>
+    public void Interrupt() => _ = Kill(process.Id, SigIntIgnored.Value ? 15 : 2);
+
+    /// <summary>Whether SIGINT is ignored here (bit 2 of <c>SigIgn</c> in /proc/self/status), and so in every child.</summary>
+    private static readonly Lazy<bool> SigIntIgnored = new(() =>
+    {
+        var line = File.Exists("/proc/self/status")
+            ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal))
+            : null;
+        return line is not null
+            && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var mask)
+            && (mask & 0x2) != 0;
+    });
 
     /// <summary>Sends SIGTERM, as a container runtime or systemd does to stop a service.</summary>
     public void Terminate() => _ = Kill(process.Id, 15);
