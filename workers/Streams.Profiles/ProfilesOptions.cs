@@ -11,7 +11,7 @@ public sealed class ProfilesOptions
     [Required] public string GroupId { get; set; } = "streams-profiles";
 
     /// <summary>Most canonical records per batch, that is per PostgreSQL transaction (default 2000).</summary>
-    [Range(1, 100_000)] public int BatchSize { get; set; } = 2000;
+    [Range(1, 100_000)] public int BatchSize { get; set; } = 5000;
 
     /// <summary>Longest a batch waits to fill up (default 200 ms).</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")] public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -55,6 +55,10 @@ internal static class PipelineLoad
             // Small enough that the simulator's oversized records stay far below the broker's message limit.
             "--Ingest:MaxRecordBytes=65536",
             "--Logging:LogLevel:Default=Warning",
+            // The bench produces its own records: the host's simulator (on by default with the embedded broker) would
+            // add traffic nobody counts, and the exit report's queries are not part of the pipeline.
+            "--Simulator:Enabled=false",
+            "--Console:Report=false",
             .. args.Where(LoadRun.IsHostSetting),
         ];
         using var host = StreamsHost.CreateBuilder(hostArgs).Build();

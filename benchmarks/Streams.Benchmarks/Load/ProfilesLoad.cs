@@ -33,7 +33,7 @@ internal static class ProfilesLoad
     {
         LoadRun.RejectUnknown(args, "--events", "--batch", "--partitions", "--warmup");
         var events = LoadRun.Option(args, "--events", 60_000, min: 1);
-        var batch = LoadRun.Option(args, "--batch", 2000, min: 1, max: 100_000);
+        var batch = LoadRun.Option(args, "--batch", 5000, min: 1, max: 100_000);
         var partitions = LoadRun.Option(args, "--partitions", 16, min: 1, max: 10_000);
         var warmup = LoadRun.Option(args, "--warmup", 14_000, min: 0);
         var state = Path.Combine(Path.GetTempPath(), "streams-load-" + Guid.NewGuid().ToString("N")[..8]);
