@@ -1,3 +1,5 @@
+using Streams.Ingest.Validation;
+
 namespace Streams.Simulator;
 
 /// <summary>
@@ -25,20 +27,20 @@ public static class SimulatorTopics
     public static IReadOnlyList<string> All { get; } = [Clickstream, Store, Callcenter, Social, Consent];
 }
 
-/// <summary>The CONTRACT §4 reason codes, as the simulator writes them to <see cref="SimulatedRecord.InjectedCodes"/>.</summary>
+/// <summary>The CONTRACT §4 reason codes the simulator injects (ingest's spelling, one for the whole project).</summary>
 public static class InjectedCodes
 {
-    public const string MalformedJson = "malformed_json";
-    public const string OversizedRecord = "oversized_record";
-    public const string SchemaViolation = "schema_violation";
-    public const string InvalidEmail = "invalid_email";
-    public const string InvalidPhone = "invalid_phone";
-    public const string FutureTimestamp = "future_timestamp";
-    public const string OutOfRange = "out_of_range";
-    public const string UnknownCurrency = "unknown_currency";
-    public const string TotalMismatch = "total_mismatch";
-    public const string DuplicateEvent = "duplicate_event";
-    public const string IdentityConflict = "identity_conflict";
+    public const string MalformedJson = ReasonCodes.MalformedJson;
+    public const string OversizedRecord = ReasonCodes.OversizedRecord;
+    public const string SchemaViolation = ReasonCodes.SchemaViolation;
+    public const string InvalidEmail = ReasonCodes.InvalidEmail;
+    public const string InvalidPhone = ReasonCodes.InvalidPhone;
+    public const string FutureTimestamp = ReasonCodes.FutureTimestamp;
+    public const string OutOfRange = ReasonCodes.OutOfRange;
+    public const string UnknownCurrency = ReasonCodes.UnknownCurrency;
+    public const string TotalMismatch = ReasonCodes.TotalMismatch;
+    public const string DuplicateEvent = ReasonCodes.DuplicateEvent;
+    public const string IdentityConflict = ReasonCodes.IdentityConflict;
 
     /// <summary>The codes injected into single records, in the order the simulator considers them.</summary>
     public static IReadOnlyList<string> PerRecord { get; } =
