@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Processing;
@@ -275,16 +276,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         if (offsets.Count > 0)
         {
-            batch.BatchCommands.Add(Command("""
-                insert into consumer_offsets (consumer, topic, partition, next_offset, updated_at)
-                select @consumer, topic, partition, next_offset, @now from unnest(@topics, @partitions, @offsets) as u(topic, partition, next_offset)
-                on conflict (consumer, topic, partition) do update set next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                """,
-                new NpgsqlParameter<string>("consumer", Consumer),
-                Array("topics", offsets.Select(o => o.Topic)),
-                Array("partitions", offsets.Select(o => o.Partition)),
-                Array("offsets", offsets.Select(o => o.NextOffset)),
-                new NpgsqlParameter<DateTimeOffset>("now", now)));
+            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, now));
         }
 
         var seqs = new List<long>(changes.Outbox.Count);
@@ -318,19 +310,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Where each partition resumes: the offsets stored with the last committed batch.</summary>
-    public async Task<Dictionary<(string Topic, int Partition), long>> LoadOffsetsAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("select topic, partition, next_offset from consumer_offsets where consumer = @consumer");
-        command.Parameters.Add(new NpgsqlParameter<string>("consumer", Consumer));
-        var offsets = new Dictionary<(string, int), long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            offsets[(reader.GetString(0), reader.GetInt32(1))] = reader.GetInt64(2);
-        }
-
-        return offsets;
-    }
+    public Dictionary<(string Topic, int Partition), long> LoadOffsets() => ConsumerOffsets.Load(dataSource, Consumer);
 
     private static string FinalSurvivor(BatchChanges changes, string survivor)
     {

@@ -73,7 +73,7 @@ public sealed class ProfilesWorker(
                 metrics.SetAssigned(partitions.Count);
                 inFlight?.Settle();
                 // Resume from the offsets committed with the data, not from the group's.
-                var stored = repository.LoadOffsetsAsync(stoppingToken).GetAwaiter().GetResult();
+                var stored = repository.LoadOffsets();
                 return partitions.Select(p => new TopicPartitionOffset(p,
                     stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
             })

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Postgres;
 using Streams.Segmentation.Engine;
 
 namespace Streams.Segmentation.Store;
@@ -101,34 +102,14 @@ public static class SegmentationRepository
 
         if (offsets.Count > 0)
         {
-            batch.BatchCommands.Add(Command("""
-                insert into consumer_offsets (consumer, topic, partition, next_offset, updated_at)
-                select @consumer, topic, partition, next_offset, @now from unnest(@topics, @partitions, @offsets) as u(topic, partition, next_offset)
-                on conflict (consumer, topic, partition) do update set next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                """,
-                new NpgsqlParameter<string>("consumer", Consumer),
-                new NpgsqlParameter<string[]>("topics", offsets.Select(o => o.Topic).ToArray()),
-                new NpgsqlParameter<int[]>("partitions", offsets.Select(o => o.Partition).ToArray()),
-                new NpgsqlParameter<long[]>("offsets", offsets.Select(o => o.NextOffset).ToArray()),
-                new NpgsqlParameter<DateTimeOffset>("now", now)));
+            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, now));
         }
 
         batch.ExecuteNonQuery();
     }
 
-    public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource)
-    {
-        using var command = dataSource.CreateCommand("select topic, partition, next_offset from consumer_offsets where consumer = @consumer");
-        command.Parameters.Add(new NpgsqlParameter<string>("consumer", Consumer));
-        using var reader = command.ExecuteReader();
-        var offsets = new Dictionary<(string, int), long>();
-        while (reader.Read())
-        {
-            offsets[(reader.GetString(0), reader.GetInt32(1))] = reader.GetInt64(2);
-        }
-
-        return offsets;
-    }
+    public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource) =>
+        ConsumerOffsets.Load(dataSource, Consumer);
 
     private static List<MemberRow> Rows(NpgsqlConnection connection, NpgsqlTransaction transaction, string where, params NpgsqlParameter[] parameters)
     {
