@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 
 namespace Streams.Infrastructure.Kafka;
 
@@ -43,16 +44,25 @@ public sealed class ConsumerLagReader(string bootstrapServers) : IDisposable
         }
 
         var committed = consumer.Committed(partitions, timeout).ToDictionary(c => c.TopicPartition, c => c.Offset);
+        // One ListOffsets request per bound for all partitions, where a watermark query costs a round trip each.
+        var starts = Offsets(admin, partitions, OffsetSpec.Earliest(), timeout);
+        var ends = Offsets(admin, partitions, OffsetSpec.Latest(), timeout);
         var result = new List<PartitionLag>(partitions.Count);
         foreach (var partition in partitions)
         {
-            var marks = consumer.QueryWatermarkOffsets(partition, timeout);
-            var position = committed.TryGetValue(partition, out var offset) && offset != Offset.Unset ? offset.Value : marks.Low.Value;
-            result.Add(new PartitionLag(partition, marks.High.Value, Math.Max(position, marks.Low.Value)));
+            var start = starts[partition];
+            var position = committed.TryGetValue(partition, out var offset) && offset != Offset.Unset ? offset.Value : start;
+            result.Add(new PartitionLag(partition, ends[partition], Math.Max(position, start)));
         }
 
         return result;
     }
+
+    private static Dictionary<TopicPartition, long> Offsets(IAdminClient admin, List<TopicPartition> partitions, OffsetSpec spec, TimeSpan timeout) =>
+        admin.ListOffsetsAsync(partitions.Select(p => new TopicPartitionOffsetSpec { TopicPartition = p, OffsetSpec = spec }),
+                new ListOffsetsOptions { RequestTimeout = timeout })
+            .GetAwaiter().GetResult()
+            .ResultInfos.ToDictionary(r => r.TopicPartitionOffsetError.TopicPartition, r => r.TopicPartitionOffsetError.Offset.Value);
 
     /// <summary>The group's total lag over <paramref name="topics"/>.</summary>
     public long TotalLag(string groupId, IEnumerable<string> topics, TimeSpan timeout) => Read(groupId, topics, timeout).Sum(p => p.Lag);
