@@ -16,6 +16,18 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 {
     public const string Consumer = "profiles";
 
+    /// <summary>Locks and reads the profiles owning any of <c>@pseudonyms</c>, in profile-id order (see <see cref="Load"/>).</summary>
+    internal const string LoadProfilesSql = """
+        select p.profile_id, p.aggregate::text, p.personalization_allowed, p.version
+        from (select distinct i.profile_id
+              from unnest(@pseudonyms) as u(pseudonym)
+              cross join lateral (select i.profile_id from identifiers i where i.pseudonym = u.pseudonym offset 0) i
+              order by 1) o
+        cross join lateral (select * from profiles p where p.profile_id = o.profile_id offset 0) p
+        order by p.profile_id
+        for update of p
+        """;
+
     public NpgsqlDataSource DataSource => dataSource;
 
     /// <summary>
@@ -36,19 +48,16 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         // instead of both creating a profile for it. Profile rows after, also sorted: no lock cycles. Two statements
         // (each sees what committed before it started, so the profiles are read after the pseudonyms are held), one
         // round trip.
+        // One index lookup per pseudonym and per profile (lateral subqueries with offset 0 are not flattened): given a
+        // batch's thousands of pseudonyms, most of them new, the planner otherwise hashes them and scans both whole
+        // tables, a cost that grows with every customer ever seen (measured: 99 ms against 10 ms a batch at 200,000
+        // profiles, and the load run slowed down run after run).
         var all = pseudonyms.ToArray();
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
             "select count(pg_advisory_xact_lock(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l",
             new NpgsqlParameter<string[]>("pseudonyms", all)));
-        batch.BatchCommands.Add(Command("""
-            select p.profile_id, p.aggregate::text, p.personalization_allowed, p.version
-            from profiles p
-            where p.profile_id in (select i.profile_id from identifiers i where i.pseudonym = any(@pseudonyms))
-            order by p.profile_id
-            for update of p
-            """,
-            new NpgsqlParameter<string[]>("pseudonyms", all)));
+        batch.BatchCommands.Add(Command(LoadProfilesSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
         var profiles = new Dictionary<string, StoredProfile>(StringComparer.Ordinal);
         using (var reader = batch.ExecuteReader())
         {

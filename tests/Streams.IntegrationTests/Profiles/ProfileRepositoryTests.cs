@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Streams.Infrastructure.Postgres;
+using Streams.IntegrationTests.Fixtures;
+using Streams.Profiles.Store;
+
+namespace Streams.IntegrationTests.Profiles;
+
+[Collection(IntegrationCollection.Name)]
+public sealed class ProfileRepositoryTests(PostgresFixture postgres)
+{
+    private const int Profiles = 50_000;
+    private const int IdentifiersPerProfile = 5;
+
+    /// <summary>
+    /// A batch's lookup must cost what the batch holds, not what the tables hold: with a batch's thousands of pseudonyms
+    /// (most of them new) the planner hashed them and scanned both tables whole, a cost growing with every customer ever
+    /// seen. The plan must reach every row through an index, and the profiles found must be exactly the known ones.
+    /// </summary>
+    [Fact]
+    public async Task Load_ReachesProfilesThroughIndexes_WhenTheBatchIsLargeAndTheTablesLarger()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        await using (var fill = dataSource.CreateCommand($$"""
+            insert into profiles (profile_id, first_seen, last_seen, aggregate, personalization_allowed, version, updated_at)
+            select 'p-' || g, now(), now(), '{}', true, 1, now() from generate_series(1, {{Profiles}}) g;
+            insert into identifiers (pseudonym, type, profile_id, linked_at)
+            select 'k1:' || g || '-' || t, 'device', 'p-' || g, now()
+            from generate_series(1, {{Profiles}}) g cross join generate_series(1, {{IdentifiersPerProfile}}) t;
+            analyze profiles;
+            analyze identifiers;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        // A batch: 1,000 known pseudonyms (two of each of 500 profiles) and 3,000 never seen.
+        string[] pseudonyms =
+        [
+            .. Enumerable.Range(1, 500).SelectMany(p => new[] { $"k1:{p * 7}-1", $"k1:{p * 7}-4" }),
+            .. Enumerable.Range(1, 3000).Select(n => $"k1:new-{n}"),
+        ];
+
+        await using (var explain = dataSource.CreateCommand("explain (format json) " + ProfileRepository.LoadProfilesSql))
+        {
+            explain.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms));
+            var plan = (string)(await explain.ExecuteScalarAsync())!;
+            var scans = Nodes(JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan"))
+                .Where(n => n.TryGetProperty("Relation Name", out _))
+                .Select(n => $"{n.GetProperty("Node Type").GetString()} on {n.GetProperty("Relation Name").GetString()}")
+                .ToList();
+            Assert.Equal(["Index Scan on identifiers", "Index Scan on profiles"], scans.Distinct().Order());
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var state = ProfileRepository.Load(connection, transaction, pseudonyms);
+        Assert.Equal(Enumerable.Range(1, 500).Select(p => $"p-{p * 7}").Order(StringComparer.Ordinal), state.Profiles.Keys.Order(StringComparer.Ordinal));
+        Assert.All(state.Profiles.Values, p => Assert.Equal(IdentifiersPerProfile, p.Identifiers.Count));
+    }
+
+    private static IEnumerable<JsonElement> Nodes(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray().SelectMany(Nodes))
+            {
+                yield return child;
+            }
+        }
+    }
+}
