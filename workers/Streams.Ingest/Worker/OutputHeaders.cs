@@ -26,6 +26,24 @@ public static class OutputHeaders
     public static string Format(SourcePosition source) =>
         string.Create(CultureInfo.InvariantCulture, $"{source.Topic}/{source.Partition}/{source.Offset}");
 
+    /// <summary>
+    /// The kind written by <see cref="For"/>, or null for a record ingest did not write (no source or no kind header), for
+    /// readers that need only the kind: the known kinds come back as the constants, without parsing the source.
+    /// </summary>
+    public static string? ReadKind(Headers? headers)
+    {
+        if (headers is null || !headers.TryGetLastBytes(Source, out _) || !headers.TryGetLastBytes(Kind, out var kind))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<byte> bytes = kind;
+        return bytes.SequenceEqual("event"u8) ? KindEvent
+            : bytes.SequenceEqual("consent"u8) ? KindConsent
+            : bytes.SequenceEqual("quarantine"u8) ? KindQuarantine
+            : Encoding.UTF8.GetString(kind);
+    }
+
     /// <summary>The source and kind written by <see cref="For"/>, or null for a record ingest did not write.</summary>
     public static (SourcePosition Source, string Kind)? Read(Headers? headers)
     {

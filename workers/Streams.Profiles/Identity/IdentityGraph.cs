@@ -40,8 +40,16 @@ public sealed record GraphSnapshot(IReadOnlyDictionary<string, string> Owners, I
 /// <param name="Index">The caller's tag for the event, echoed in <see cref="Resolution.Conflicts"/>.</param>
 /// <param name="OccurredAt">Event time: a new profile's first-seen, and it lowers the first-seen of the profile it joins.</param>
 /// <param name="Identifiers">Everything here is linked together, within the caps.</param>
-/// <param name="NewProfileId">The id to use if this event starts a new profile; it must not name an existing profile.</param>
-public sealed record ResolutionInput(int Index, DateTimeOffset OccurredAt, IReadOnlyList<CanonicalIdentifier> Identifiers, string NewProfileId);
+/// <param name="NewProfileId">Makes the id to use if this event starts a new profile, called only then (most events join a
+/// profile, and the worker's ids cost a hash each); it must not name an existing profile.</param>
+public sealed record ResolutionInput(int Index, DateTimeOffset OccurredAt, IReadOnlyList<CanonicalIdentifier> Identifiers, Func<string> NewProfileId)
+{
+    /// <summary>An input whose new profile id is known up front.</summary>
+    public ResolutionInput(int index, DateTimeOffset occurredAt, IReadOnlyList<CanonicalIdentifier> identifiers, string newProfileId)
+        : this(index, occurredAt, identifiers, () => newProfileId)
+    {
+    }
+}
 
 /// <summary>
 /// What a batch does to the identity graph. Merge chains are followed to their final survivor. A profile both

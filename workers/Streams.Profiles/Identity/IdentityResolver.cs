@@ -210,7 +210,7 @@ public static class IdentityResolver
 
         private WorkingProfile Create(ResolutionInput input)
         {
-            var id = input.NewProfileId;
+            var id = input.NewProfileId();
             if (profiles.ContainsKey(id) || absorbedInto.ContainsKey(id) || snapshot.Profiles.ContainsKey(id))
             {
                 throw new ArgumentException($"The new profile id '{id}' of input {input.Index} names an existing profile.");

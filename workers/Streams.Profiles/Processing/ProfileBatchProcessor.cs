@@ -110,7 +110,8 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
         var inputs = new List<ResolutionInput>(run.Count);
         for (var i = 0; i < run.Count; i++)
         {
-            inputs.Add(new ResolutionInput(i, run[i].Event.OccurredAt, run[i].Event.Identifiers, NewProfileId(run[i].Position)));
+            var position = run[i].Position;
+            inputs.Add(new ResolutionInput(i, run[i].Event.OccurredAt, run[i].Event.Identifiers, () => NewProfileId(position)));
         }
 
         var resolution = IdentityResolver.Resolve(state.Snapshot(), inputs, caps);

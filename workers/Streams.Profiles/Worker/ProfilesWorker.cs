@@ -378,13 +378,15 @@ public sealed class ProfilesWorker(
     /// <summary>Per partition, the offset after the last record of <paramref name="batch"/>.</summary>
     private static List<TopicPartitionOffset> NextOffsets(List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
-        var next = new Dictionary<TopicPartition, long>();
+        // Keyed by name and number: ConsumeResult.TopicPartition is a new object on every call.
+        var next = new Dictionary<(string Topic, int Partition), long>();
         foreach (var record in batch)
         {
-            next[record.TopicPartition] = Math.Max(next.GetValueOrDefault(record.TopicPartition), record.Offset.Value + 1);
+            var key = (record.Topic, record.Partition.Value);
+            next[key] = Math.Max(next.GetValueOrDefault(key), record.Offset.Value + 1);
         }
 
-        return [.. next.Select(n => new TopicPartitionOffset(n.Key, n.Value))];
+        return [.. next.Select(n => new TopicPartitionOffset(n.Key.Topic, n.Key.Partition, n.Value))];
     }
 
     /// <summary>Records of one batch, read as they arrive, with every pseudonym they mention.</summary>
@@ -494,7 +496,7 @@ public sealed class ProfilesWorker(
     {
         var position = new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value);
         var value = record.Message.Value;
-        var kind = OutputHeaders.Read(record.Message.Headers)?.Kind;
+        var kind = OutputHeaders.ReadKind(record.Message.Headers);
         try
         {
             if (value is { Length: > 0 } && kind == OutputHeaders.KindConsent
