@@ -19,6 +19,7 @@ public sealed class ProfilesMetrics
     private long totalConflicts;
     private long totalCreated;
     private long totalErased;
+    private long totalWrites;
 
     public ProfilesMetrics(IMeterFactory meterFactory)
     {
@@ -40,6 +41,9 @@ public sealed class ProfilesMetrics
     public long Conflicts => Interlocked.Read(ref totalConflicts);
 
     public long Erased => Interlocked.Read(ref totalErased);
+
+    /// <summary>Profile rows written (one per profile a batch changed): with <see cref="Events"/>, what a batch saves per event.</summary>
+    public long ProfileWrites => Interlocked.Read(ref totalWrites);
 
     /// <summary>Canonical partitions this instance holds now.</summary>
     public int AssignedPartitions => Volatile.Read(ref assigned);
@@ -70,5 +74,6 @@ public sealed class ProfilesMetrics
         Interlocked.Add(ref totalConflicts, changes.Conflicts);
         Interlocked.Add(ref totalErased, changes.Erased.Count);
         Interlocked.Add(ref totalCreated, changes.Upserts.Count(p => p.Version == 1));
+        Interlocked.Add(ref totalWrites, changes.Upserts.Count);
     }
 }

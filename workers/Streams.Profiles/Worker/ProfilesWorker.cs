@@ -94,7 +94,7 @@ public sealed class ProfilesWorker(
                 {
                     ReadAhead(consumer, batch, inFlight, stoppingToken);
                     filling = null;
-                    if (batch.Records.Count == options.BatchSize && !inFlight.Task.IsCompleted && !rebalanced)
+                    if (batch.Count == options.BatchSize && !inFlight.Task.IsCompleted && !rebalanced)
                     {
                         // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
                         // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
@@ -131,7 +131,7 @@ public sealed class ProfilesWorker(
 
                 metrics.Stage("read", batch.ReadTime);
 
-                if (batch.Records.Count == 0 || stoppingToken.IsCancellationRequested)
+                if (batch.Count == 0 || stoppingToken.IsCancellationRequested)
                 {
                     prepared?.Dispose();
                     continue;
@@ -177,7 +177,7 @@ public sealed class ProfilesWorker(
     /// <summary>Reads the next batch's records while the one before is being committed, without waiting past that.</summary>
     private void ReadAhead(IConsumer<byte[]?, byte[]?> consumer, Batch batch, InFlight inFlight, CancellationToken stoppingToken)
     {
-        while (batch.Records.Count < options.BatchSize && !inFlight.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
+        while (batch.Count < options.BatchSize && !inFlight.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
         {
             if (consumer.Consume(ReadAheadPoll) is { IsPartitionEOF: false } record)
             {
@@ -193,9 +193,9 @@ public sealed class ProfilesWorker(
     private void Fill(IConsumer<byte[]?, byte[]?> consumer, Batch batch, CancellationToken stoppingToken)
     {
         var deadline = DateTime.UtcNow + options.MaxBatchWait;
-        while (batch.Records.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
+        while (batch.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
-            var wait = batch.Records.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            var wait = batch.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
             if (wait <= TimeSpan.Zero)
             {
                 break;
@@ -204,7 +204,7 @@ public sealed class ProfilesWorker(
             var record = consumer.Consume(wait);
             if (record is null || record.IsPartitionEOF)
             {
-                if (batch.Records.Count > 0)
+                if (batch.Count > 0)
                 {
                     break;
                 }
@@ -222,7 +222,7 @@ public sealed class ProfilesWorker(
     {
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var item = Read(record);
-        batch.Add(record, item);
+        batch.Add(item);
         batch.AddReadTime(System.Diagnostics.Stopwatch.GetElapsedTime(start));
     }
 
@@ -337,8 +337,8 @@ public sealed class ProfilesWorker(
             inFlight.Dispose();
         }
 
-        var records = inFlight.Batch.Records.Count;
-        var consumed = NextOffsets(inFlight.Batch.Records);
+        var records = inFlight.Batch.Count;
+        var consumed = NextOffsets(inFlight.Batch.Items);
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         publisher.PublishInBackground(changes.Outbox, seqs, () =>
         {
@@ -373,27 +373,28 @@ public sealed class ProfilesWorker(
     }
 
     private static List<(string Topic, int Partition, long NextOffset)> Offsets(Batch batch) =>
-        [.. NextOffsets(batch.Records).Select(o => (o.Topic, o.Partition.Value, o.Offset.Value))];
+        [.. NextOffsets(batch.Items).Select(o => (o.Topic, o.Partition.Value, o.Offset.Value))];
 
-    /// <summary>Per partition, the offset after the last record of <paramref name="batch"/>.</summary>
-    private static List<TopicPartitionOffset> NextOffsets(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    /// <summary>Per partition, the offset after the last record of <paramref name="items"/>.</summary>
+    private static List<TopicPartitionOffset> NextOffsets(List<BatchItem> items)
     {
-        // Keyed by name and number: ConsumeResult.TopicPartition is a new object on every call.
         var next = new Dictionary<(string Topic, int Partition), long>();
-        foreach (var record in batch)
+        foreach (var item in items)
         {
-            var key = (record.Topic, record.Partition.Value);
-            next[key] = Math.Max(next.GetValueOrDefault(key), record.Offset.Value + 1);
+            var key = (item.Position.Topic, item.Position.Partition);
+            next[key] = Math.Max(next.GetValueOrDefault(key), item.Position.Offset + 1);
         }
 
         return [.. next.Select(n => new TopicPartitionOffset(n.Key.Topic, n.Key.Partition, n.Value))];
     }
 
-    /// <summary>Records of one batch, read as they arrive, with every pseudonym they mention.</summary>
+    /// <summary>
+    /// Records of one batch, read as they arrive, with every pseudonym they mention. Only what was understood of each is
+    /// kept (its position included), not the consumed record: a batch lives through a save and a commit, and the raw
+    /// bytes held that long were copied again by every collection meanwhile.
+    /// </summary>
     private sealed class Batch
     {
-        public List<ConsumeResult<byte[]?, byte[]?>> Records { get; } = [];
-
         public List<BatchItem> Items { get; } = [];
 
         public HashSet<string> Pseudonyms { get; } = new(StringComparer.Ordinal);
@@ -401,9 +402,10 @@ public sealed class ProfilesWorker(
         /// <summary>Time spent understanding the records (the "read" stage).</summary>
         public TimeSpan ReadTime { get; private set; }
 
-        public void Add(ConsumeResult<byte[]?, byte[]?> record, BatchItem item)
+        public int Count => Items.Count;
+
+        public void Add(BatchItem item)
         {
-            Records.Add(record);
             Items.Add(item);
             switch (item)
             {
@@ -425,19 +427,19 @@ public sealed class ProfilesWorker(
         /// <summary>Forgets the records of partitions this worker no longer holds.</summary>
         public void Drop(IEnumerable<TopicPartition> partitions)
         {
-            var gone = partitions.ToHashSet();
-            if (!Records.Exists(r => gone.Contains(r.TopicPartition)))
+            var gone = partitions.Select(p => (p.Topic, p.Partition.Value)).ToHashSet();
+            bool Gone(BatchItem item) => gone.Contains((item.Position.Topic, item.Position.Partition));
+            if (!Items.Exists(Gone))
             {
                 return;
             }
 
-            var kept = Records.Zip(Items).Where(p => !gone.Contains(p.First.TopicPartition)).ToList();
-            Records.Clear();
+            var kept = Items.Where(i => !Gone(i)).ToList();
             Items.Clear();
             Pseudonyms.Clear();
-            foreach (var (record, item) in kept)
+            foreach (var item in kept)
             {
-                Add(record, item);
+                Add(item);
             }
         }
     }
