@@ -48,7 +48,7 @@ public sealed class ProfilesWorker(
         publisher.PublishPending();
 
         InFlight? inFlight = null;
-        Batch? filling = null;
+        var pending = new PendingRecords();
         var rebalanced = false;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-profiles"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
@@ -59,14 +59,14 @@ public sealed class ProfilesWorker(
                 metrics.SetAssigned(0);
                 rebalanced = true;
                 inFlight?.Settle();
-                filling?.Drop(revoked.Select(r => r.TopicPartition));
+                pending.Drop(revoked.Select(r => r.TopicPartition));
             })
             .SetPartitionsLostHandler((_, lost) =>
             {
                 metrics.SetAssigned(0);
                 rebalanced = true;
                 inFlight?.Settle();
-                filling?.Drop(lost.Select(r => r.TopicPartition));
+                pending.Drop(lost.Select(r => r.TopicPartition));
             })
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
@@ -85,20 +85,22 @@ public sealed class ProfilesWorker(
             // consumer, parsed and, once full, loaded and applied. It saves and commits only after the one before has
             // committed, so commits (and the offsets stored with them) stay in consumption order, and whatever it
             // shares with that batch it reads after that commit (PostgreSQL makes its load wait for those locks).
+            // Records are read into pending ones first (up to four batches' worth while a batch commits) and each
+            // batch is cut from them oldest first across partitions (see PendingRecords).
             while (!stoppingToken.IsCancellationRequested)
             {
                 heartbeat.Beat(consumer);
-                var batch = filling = new Batch();
+                Batch? batch = null;
                 Prepared? prepared = null;
                 if (inFlight is not null)
                 {
-                    ReadAhead(consumer, batch, inFlight, stoppingToken);
-                    filling = null;
-                    if (batch.Count == options.BatchSize && !inFlight.Task.IsCompleted && !rebalanced)
+                    ReadAhead(consumer, pending, inFlight, stoppingToken);
+                    if (pending.Count >= options.BatchSize && !inFlight.Task.IsCompleted && !rebalanced)
                     {
                         // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
                         // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
                         // saves nothing before that commit, so the committing batch never waits for it.
+                        batch = Cut(pending);
                         prepared = Prepare(repository, batch, inFlight.Changes);
                     }
 
@@ -122,11 +124,12 @@ public sealed class ProfilesWorker(
                 }
 
                 rebalanced = false;
-                if (prepared is null)
+                if (batch is null)
                 {
-                    filling = batch;
-                    Fill(consumer, batch, stoppingToken);
-                    filling = null;
+                    // No consumer call comes between a cut and the batch's own commit: a rebalance can only drop
+                    // records that are still pending.
+                    Fill(consumer, pending, stoppingToken);
+                    batch = Cut(pending);
                 }
 
                 metrics.Stage("read", batch.ReadTime);
@@ -174,28 +177,32 @@ public sealed class ProfilesWorker(
         }
     }
 
-    /// <summary>Reads the next batch's records while the one before is being committed, without waiting past that.</summary>
-    private void ReadAhead(IConsumer<byte[]?, byte[]?> consumer, Batch batch, InFlight inFlight, CancellationToken stoppingToken)
+    /// <summary>
+    /// Reads records while the batch before is being committed, without waiting past that: up to four batches' worth, so
+    /// that the next batch is cut from more partitions than the consumer's last fetches happened to bring (measured with
+    /// 16 partitions: two batches' worth still left some runs writing twice the profile rows, four did not).
+    /// </summary>
+    private void ReadAhead(IConsumer<byte[]?, byte[]?> consumer, PendingRecords pending, InFlight inFlight, CancellationToken stoppingToken)
     {
-        while (batch.Count < options.BatchSize && !inFlight.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
+        while (pending.Count < 4 * options.BatchSize && !inFlight.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
         {
             if (consumer.Consume(ReadAheadPoll) is { IsPartitionEOF: false } record)
             {
-                Add(batch, record);
+                Add(pending, record);
             }
         }
     }
 
     /// <summary>
-    /// Completes <paramref name="batch"/> the way <see cref="BatchCollector"/> does: up to the batch size, waiting at most
+    /// Reads until a batch is pending, the way <see cref="BatchCollector"/> does: up to the batch size, waiting at most
     /// <see cref="ProfilesOptions.MaxBatchWait"/> once it has a record (an idle consumer keeps polling until then).
     /// </summary>
-    private void Fill(IConsumer<byte[]?, byte[]?> consumer, Batch batch, CancellationToken stoppingToken)
+    private void Fill(IConsumer<byte[]?, byte[]?> consumer, PendingRecords pending, CancellationToken stoppingToken)
     {
         var deadline = DateTime.UtcNow + options.MaxBatchWait;
-        while (batch.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
+        while (pending.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
-            var wait = batch.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            var wait = pending.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
             if (wait <= TimeSpan.Zero)
             {
                 break;
@@ -204,7 +211,7 @@ public sealed class ProfilesWorker(
             var record = consumer.Consume(wait);
             if (record is null || record.IsPartitionEOF)
             {
-                if (batch.Count > 0)
+                if (pending.Count > 0)
                 {
                     break;
                 }
@@ -214,16 +221,29 @@ public sealed class ProfilesWorker(
                 continue;
             }
 
-            Add(batch, record);
+            Add(pending, record);
         }
     }
 
-    private void Add(Batch batch, ConsumeResult<byte[]?, byte[]?> record)
+    private void Add(PendingRecords pending, ConsumeResult<byte[]?, byte[]?> record)
     {
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var item = Read(record);
-        batch.Add(item);
-        batch.AddReadTime(System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        pending.Add(record.Topic, record.Partition.Value, record.Message.Timestamp.UnixTimestampMs, item,
+            System.Diagnostics.Stopwatch.GetElapsedTime(start));
+    }
+
+    private Batch Cut(PendingRecords pending)
+    {
+        var (items, readTime) = pending.Cut(options.BatchSize);
+        var batch = new Batch();
+        foreach (var item in items)
+        {
+            batch.Add(item);
+        }
+
+        batch.AddReadTime(readTime);
+        return batch;
     }
 
     /// <summary>Loads and applies <paramref name="batch"/> in its own transaction; a collision is left for <see cref="Begin"/>.</summary>
@@ -423,25 +443,6 @@ public sealed class ProfilesWorker(
         }
 
         public void AddReadTime(TimeSpan elapsed) => ReadTime += elapsed;
-
-        /// <summary>Forgets the records of partitions this worker no longer holds.</summary>
-        public void Drop(IEnumerable<TopicPartition> partitions)
-        {
-            var gone = partitions.Select(p => (p.Topic, p.Partition.Value)).ToHashSet();
-            bool Gone(BatchItem item) => gone.Contains((item.Position.Topic, item.Position.Partition));
-            if (!Items.Exists(Gone))
-            {
-                return;
-            }
-
-            var kept = Items.Where(i => !Gone(i)).ToList();
-            Items.Clear();
-            Pseudonyms.Clear();
-            foreach (var item in kept)
-            {
-                Add(item);
-            }
-        }
     }
 
     /// <summary>A batch loaded and applied in its open transaction, not saved yet; without changes when it collided.</summary>
