@@ -101,6 +101,19 @@ internal static class LoadRun
             return true;
         }, cancellationToken);
 
+    /// <summary>The middle value (the mean of the two middle ones for an even count): what a typical run of a noisy machine gave.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
     public static string Machine() => $"{Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}";
 
     /// <summary>The 1-minute load average: how shared the machine was (above the core count, others were waiting too).</summary>
