@@ -126,8 +126,8 @@ public sealed class ProfilesWorker(
                 rebalanced = false;
                 if (batch is null)
                 {
-                    // No consumer call comes between a cut and the batch's own commit: a rebalance can only drop
-                    // records that are still pending.
+                    // A cut batch starts its commit before the consumer is called again, and a rebalance waits for
+                    // that commit (Settle): it drops only records that are still pending.
                     Fill(consumer, pending, stoppingToken);
                     batch = Cut(pending);
                 }
