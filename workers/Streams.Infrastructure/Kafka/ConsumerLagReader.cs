@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 
@@ -20,6 +21,8 @@ public sealed record PartitionLag(TopicPartition Partition, long End, long Commi
 public sealed class ConsumerLagReader(string bootstrapServers) : IDisposable
 {
     private readonly ConcurrentDictionary<string, IConsumer<Ignore, Ignore>> consumers = new(StringComparer.Ordinal);
+    private static readonly TimeSpan PartitionsFreshFor = TimeSpan.FromSeconds(30);
+    private readonly Dictionary<string, (List<TopicPartition> Partitions, long At)> partitionsOf = new(StringComparer.Ordinal);
     private IAdminClient? admin;
 
     /// <summary>Every partition of <paramref name="topics"/> with the group's position; missing topics are left out.</summary>
@@ -32,10 +35,7 @@ public sealed class ConsumerLagReader(string bootstrapServers) : IDisposable
         var partitions = new List<TopicPartition>();
         foreach (var topic in topics)
         {
-            var metadata = admin.GetMetadata(topic, timeout);
-            partitions.AddRange(metadata.Topics
-                .Where(t => t.Error.Code == ErrorCode.NoError)
-                .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId))));
+            partitions.AddRange(PartitionsOf(admin, topic, timeout));
         }
 
         if (partitions.Count == 0)
@@ -56,6 +56,30 @@ public sealed class ConsumerLagReader(string bootstrapServers) : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The topic's partitions, from metadata asked again only after <see cref="PartitionsFreshFor"/>: the reader runs
+    /// every 100 ms to 1 s (the simulator's pacing, the live view, the load commands), and partitions are rarely added.
+    /// A topic not found is asked again on the next read.
+    /// </summary>
+    private List<TopicPartition> PartitionsOf(IAdminClient client, string topic, TimeSpan timeout)
+    {
+        if (partitionsOf.TryGetValue(topic, out var known) && Stopwatch.GetElapsedTime(known.At) < PartitionsFreshFor)
+        {
+            return known.Partitions;
+        }
+
+        var partitions = client.GetMetadata(topic, timeout).Topics
+            .Where(t => t.Error.Code == ErrorCode.NoError)
+            .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)))
+            .ToList();
+        if (partitions.Count > 0)
+        {
+            partitionsOf[topic] = (partitions, Stopwatch.GetTimestamp());
+        }
+
+        return partitions;
     }
 
     private static Dictionary<TopicPartition, long> Offsets(IAdminClient admin, List<TopicPartition> partitions, OffsetSpec spec, TimeSpan timeout) =>
