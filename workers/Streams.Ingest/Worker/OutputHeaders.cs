@@ -37,11 +37,7 @@ public static class OutputHeaders
             return null;
         }
 
-        ReadOnlySpan<byte> bytes = kind;
-        return bytes.SequenceEqual("event"u8) ? KindEvent
-            : bytes.SequenceEqual("consent"u8) ? KindConsent
-            : bytes.SequenceEqual("quarantine"u8) ? KindQuarantine
-            : Encoding.UTF8.GetString(kind);
+        return KindOf(kind);
     }
 
     /// <summary>The source and kind written by <see cref="For"/>, or null for a record ingest did not write.</summary>
@@ -60,6 +56,13 @@ public static class OutputHeaders
             return null;
         }
 
-        return (new SourcePosition(parts[0], partition, offset), Encoding.UTF8.GetString(kind));
+        return (new SourcePosition(parts[0], partition, offset), KindOf(kind));
     }
+
+    /// <summary>The known kinds as the constants, without a new string per record.</summary>
+    private static string KindOf(ReadOnlySpan<byte> kind) =>
+        kind.SequenceEqual("event"u8) ? KindEvent
+        : kind.SequenceEqual("consent"u8) ? KindConsent
+        : kind.SequenceEqual("quarantine"u8) ? KindQuarantine
+        : Encoding.UTF8.GetString(kind);
 }
