@@ -1,3 +1,4 @@
+using Streams.Ingest.Validation;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -93,8 +94,8 @@ public sealed class GroundTruthBuilder(TrafficSimulator simulator)
 {
     private static readonly string[] Quarantining =
     [
-        InjectedCodes.MalformedJson, InjectedCodes.OversizedRecord, InjectedCodes.SchemaViolation, InjectedCodes.FutureTimestamp,
-        InjectedCodes.OutOfRange, InjectedCodes.UnknownCurrency, InjectedCodes.DuplicateEvent,
+        ReasonCodes.MalformedJson, ReasonCodes.OversizedRecord, ReasonCodes.SchemaViolation, ReasonCodes.FutureTimestamp,
+        ReasonCodes.OutOfRange, ReasonCodes.UnknownCurrency, ReasonCodes.DuplicateEvent,
     ];
 
     private readonly SortedDictionary<string, long> perTopic = new(StringComparer.Ordinal);
@@ -136,12 +137,12 @@ public sealed class GroundTruthBuilder(TrafficSimulator simulator)
                     set.Add(("device", device.GetString()!));
                 }
 
-                if (root.TryGetProperty("email", out _) && !record.InjectedCodes.Contains(InjectedCodes.InvalidEmail))
+                if (root.TryGetProperty("email", out _) && !record.InjectedCodes.Contains(ReasonCodes.InvalidEmail))
                 {
                     set.Add(("email", c.Email));
                 }
 
-                if (root.TryGetProperty("phone", out _) && !record.InjectedCodes.Contains(InjectedCodes.InvalidPhone))
+                if (root.TryGetProperty("phone", out _) && !record.InjectedCodes.Contains(ReasonCodes.InvalidPhone))
                 {
                     set.Add(("phone", c.Phone));
                 }

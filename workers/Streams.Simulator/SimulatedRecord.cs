@@ -27,25 +27,17 @@ public static class SimulatorTopics
     public static IReadOnlyList<string> All { get; } = [Clickstream, Store, Callcenter, Social, Consent];
 }
 
-/// <summary>The CONTRACT §4 reason codes the simulator injects (ingest's spelling, one for the whole project).</summary>
+/// <summary>
+/// The CONTRACT §4 reason codes the simulator injects into single records, in the order it considers them (ingest's
+/// <see cref="ReasonCodes"/>: one spelling for the whole project). Duplicates and identity conflicts come from how
+/// records are repeated and identifiers shared, not from one record.
+/// </summary>
 public static class InjectedCodes
 {
-    public const string MalformedJson = ReasonCodes.MalformedJson;
-    public const string OversizedRecord = ReasonCodes.OversizedRecord;
-    public const string SchemaViolation = ReasonCodes.SchemaViolation;
-    public const string InvalidEmail = ReasonCodes.InvalidEmail;
-    public const string InvalidPhone = ReasonCodes.InvalidPhone;
-    public const string FutureTimestamp = ReasonCodes.FutureTimestamp;
-    public const string OutOfRange = ReasonCodes.OutOfRange;
-    public const string UnknownCurrency = ReasonCodes.UnknownCurrency;
-    public const string TotalMismatch = ReasonCodes.TotalMismatch;
-    public const string DuplicateEvent = ReasonCodes.DuplicateEvent;
-    public const string IdentityConflict = ReasonCodes.IdentityConflict;
-
-    /// <summary>The codes injected into single records, in the order the simulator considers them.</summary>
     public static IReadOnlyList<string> PerRecord { get; } =
     [
-        MalformedJson, OversizedRecord, SchemaViolation, InvalidEmail, InvalidPhone, FutureTimestamp,
-        OutOfRange, UnknownCurrency, TotalMismatch,
+        ReasonCodes.MalformedJson, ReasonCodes.OversizedRecord, ReasonCodes.SchemaViolation, ReasonCodes.InvalidEmail,
+        ReasonCodes.InvalidPhone, ReasonCodes.FutureTimestamp, ReasonCodes.OutOfRange, ReasonCodes.UnknownCurrency,
+        ReasonCodes.TotalMismatch,
     ];
 }

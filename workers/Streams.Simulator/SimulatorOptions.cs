@@ -1,3 +1,5 @@
+using Streams.Ingest.Validation;
+
 namespace Streams.Simulator;
 
 /// <summary>
@@ -126,15 +128,15 @@ public sealed class SimulatorOptions
     /// <summary>The per-record defect rates by code, in <see cref="InjectedCodes.PerRecord"/> order.</summary>
     public IEnumerable<(string Code, double Rate)> Rates()
     {
-        yield return (InjectedCodes.MalformedJson, MalformedJsonRate);
-        yield return (InjectedCodes.OversizedRecord, OversizedRecordRate);
-        yield return (InjectedCodes.SchemaViolation, SchemaViolationRate);
-        yield return (InjectedCodes.InvalidEmail, InvalidEmailRate);
-        yield return (InjectedCodes.InvalidPhone, InvalidPhoneRate);
-        yield return (InjectedCodes.FutureTimestamp, FutureTimestampRate);
-        yield return (InjectedCodes.OutOfRange, OutOfRangeRate);
-        yield return (InjectedCodes.UnknownCurrency, UnknownCurrencyRate);
-        yield return (InjectedCodes.TotalMismatch, TotalMismatchRate);
+        yield return (ReasonCodes.MalformedJson, MalformedJsonRate);
+        yield return (ReasonCodes.OversizedRecord, OversizedRecordRate);
+        yield return (ReasonCodes.SchemaViolation, SchemaViolationRate);
+        yield return (ReasonCodes.InvalidEmail, InvalidEmailRate);
+        yield return (ReasonCodes.InvalidPhone, InvalidPhoneRate);
+        yield return (ReasonCodes.FutureTimestamp, FutureTimestampRate);
+        yield return (ReasonCodes.OutOfRange, OutOfRangeRate);
+        yield return (ReasonCodes.UnknownCurrency, UnknownCurrencyRate);
+        yield return (ReasonCodes.TotalMismatch, TotalMismatchRate);
     }
 
     private static void Require(bool ok, string name, string what)

@@ -1,3 +1,4 @@
+using Streams.Ingest.Validation;
 using System.Globalization;
 
 namespace Streams.Simulator;
@@ -135,7 +136,7 @@ public sealed class TrafficSimulator
                 if (defects.NextDouble() < options.DuplicateEventRate)
                 {
                     var original = recent[defects.Next(recent.Count)];
-                    yield return original with { InjectedCodes = [InjectedCodes.DuplicateEvent] };
+                    yield return original with { InjectedCodes = [ReasonCodes.DuplicateEvent] };
                 }
             }
         }
@@ -159,10 +160,10 @@ public sealed class TrafficSimulator
 
     private static bool Applies(string code, Draft d) => code switch
     {
-        InjectedCodes.InvalidPhone => d.Topic is SimulatorTopics.Store or SimulatorTopics.Callcenter,
-        InjectedCodes.UnknownCurrency => d.Topic == SimulatorTopics.Store || (d.Topic == SimulatorTopics.Clickstream && d.Has("currency")),
+        ReasonCodes.InvalidPhone => d.Topic is SimulatorTopics.Store or SimulatorTopics.Callcenter,
+        ReasonCodes.UnknownCurrency => d.Topic == SimulatorTopics.Store || (d.Topic == SimulatorTopics.Clickstream && d.Has("currency")),
         // A mismatch on an anonymous sale would not be flagged: anonymous sales are only counted.
-        InjectedCodes.TotalMismatch => d.Topic == SimulatorTopics.Store && (d.Has("loyalty_id") || d.Has("email") || d.Has("phone")),
+        ReasonCodes.TotalMismatch => d.Topic == SimulatorTopics.Store && (d.Has("loyalty_id") || d.Has("email") || d.Has("phone")),
         _ => true,
     };
 
@@ -171,7 +172,7 @@ public sealed class TrafficSimulator
     {
         switch (code)
         {
-            case InjectedCodes.MalformedJson:
+            case ReasonCodes.MalformedJson:
             {
                 var json = d.ToJson();
                 return random.Next(3) switch
@@ -182,7 +183,7 @@ public sealed class TrafficSimulator
                 };
             }
 
-            case InjectedCodes.OversizedRecord:
+            case ReasonCodes.OversizedRecord:
                 d.Set(d.Topic switch
                 {
                     SimulatorTopics.Callcenter => "transcript",
@@ -190,7 +191,7 @@ public sealed class TrafficSimulator
                     _ => "debug_payload",
                 }, new string('x', options.MaxRecordBytes + 1));
                 break;
-            case InjectedCodes.SchemaViolation:
+            case ReasonCodes.SchemaViolation:
                 switch (d.Topic)
                 {
                     case SimulatorTopics.Clickstream: d.Set("event_type", "scroll"); break;
@@ -200,7 +201,7 @@ public sealed class TrafficSimulator
                 }
 
                 break;
-            case InjectedCodes.InvalidEmail:
+            case ReasonCodes.InvalidEmail:
             {
                 var email = Customer(d.CustomerId!.Value).Email;
                 d.Set("email", random.Next(4) switch
@@ -213,7 +214,7 @@ public sealed class TrafficSimulator
                 break;
             }
 
-            case InjectedCodes.InvalidPhone:
+            case ReasonCodes.InvalidPhone:
                 d.Set("phone", random.Next(3) switch
                 {
                     0 => "555-01",
@@ -221,10 +222,10 @@ public sealed class TrafficSimulator
                     _ => "+0 " + random.Next(100, 999).ToString(CultureInfo.InvariantCulture) + " 555 0100",
                 });
                 break;
-            case InjectedCodes.FutureTimestamp:
+            case ReasonCodes.FutureTimestamp:
                 d.Set("occurred_at", Draft.Timestamp(options.Now + TimeSpan.FromMinutes(10 + random.Next(0, 3 * 24 * 60))));
                 break;
-            case InjectedCodes.OutOfRange:
+            case ReasonCodes.OutOfRange:
                 switch (d.Topic)
                 {
                     case SimulatorTopics.Clickstream: d.Set("dwell_ms", -1 - (long)random.Next(1000)); break;
@@ -234,10 +235,10 @@ public sealed class TrafficSimulator
                 }
 
                 break;
-            case InjectedCodes.UnknownCurrency:
+            case ReasonCodes.UnknownCurrency:
                 d.Set("currency", BadCurrencies[random.Next(BadCurrencies.Length)]);
                 break;
-            case InjectedCodes.TotalMismatch:
+            case ReasonCodes.TotalMismatch:
             {
                 var total = (double)d.Get("total")!;
                 // Off by 10 % plus one unit: beyond both 1 % and 0.01.

@@ -1,3 +1,4 @@
+using Streams.Ingest.Validation;
 using System.Text;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Simulator;
@@ -23,7 +24,7 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
         Assert.Equal(truth.Records, records.Count);
         Assert.All(records, r => Assert.StartsWith("r0007-", Encoding.UTF8.GetString(r.Message.Key!), StringComparison.Ordinal));
         // Keys are event ids: unique but for the duplicates, which repeat an earlier record whole.
-        var duplicates = truth.InjectedPerCode.GetValueOrDefault(InjectedCodes.DuplicateEvent);
+        var duplicates = truth.InjectedPerCode.GetValueOrDefault(ReasonCodes.DuplicateEvent);
         Assert.True(duplicates > 0);
         Assert.Equal(records.Count - duplicates, records.Select(r => Encoding.UTF8.GetString(r.Message.Key!)).Distinct().Count());
         Directory.Delete(state, recursive: true);

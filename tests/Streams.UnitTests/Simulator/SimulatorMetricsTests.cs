@@ -1,3 +1,4 @@
+using Streams.Ingest.Validation;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -18,7 +19,7 @@ public sealed class SimulatorMetricsTests
         using var records = new MetricCollector<long>(factory, "Streams.Simulator", "streams.simulator.records");
 
         var clean = new SimulatedRecord("store", "{}", "e1", 1, []);
-        var dirty = new SimulatedRecord("social", "{", "e2", 1, [InjectedCodes.MalformedJson]);
+        var dirty = new SimulatedRecord("social", "{", "e2", 1, [ReasonCodes.MalformedJson]);
         metrics.Record("shop.store", SimulatorMetrics.InjectedTag(clean));
         metrics.Record("shop.social", SimulatorMetrics.InjectedTag(dirty));
         metrics.Record("shop.social", SimulatorMetrics.InjectedTag(dirty));

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Streams.Ingest.Validation;
 using Streams.Simulator;
 using Streams.Simulator.Publishing;
 
@@ -64,7 +65,7 @@ public sealed class SimulatorOptionsTests
         Assert.Equal(records.Count, truth.Records);
         Assert.Equal(120, truth.Customers.Select(c => c.CustomerId).Distinct().Count());
         Assert.Equal(3, truth.SharedIdentifiers.Select(s => s.Value).Distinct().Count());
-        Assert.Equal(records.Count(r => r.InjectedCodes.Contains(InjectedCodes.DuplicateEvent)),
+        Assert.Equal(records.Count(r => r.InjectedCodes.Contains(ReasonCodes.DuplicateEvent)),
             records.Count - records.Select(r => (r.Topic, r.EventId)).Distinct().Count());
         Assert.All(records, r => Assert.StartsWith("r0017-", r.EventId, StringComparison.Ordinal));
         // An identifier belongs to one customer, the family cards to their members.

@@ -1,3 +1,4 @@
+using Streams.Ingest.Validation;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Streams.Ingest;
@@ -44,14 +45,14 @@ public sealed class TrafficSimulatorTests
         {
             var outcome = pipeline.Process(Enum.Parse<Channel>(record.Topic, ignoreCase: true), new SourcePosition(record.Topic, 0, 0),
                 Encoding.UTF8.GetBytes(record.Value));
-            var expected = record.InjectedCodes.Where(c => c != InjectedCodes.DuplicateEvent).Order(StringComparer.Ordinal);
+            var expected = record.InjectedCodes.Where(c => c != ReasonCodes.DuplicateEvent).Order(StringComparer.Ordinal);
             Assert.True(expected.SequenceEqual(outcome.ReasonCodes.Order(StringComparer.Ordinal)),
                 $"{record.EventId}: expected [{string.Join(",", record.InjectedCodes)}], ingest says [{string.Join(",", outcome.ReasonCodes)}]");
 
             // duplicate_event is stateful: an id already used on the same topic.
             var seen = used.TryGetValue(record.Topic, out var set) ? set : used[record.Topic] = [];
             var duplicate = outcome.Disposition != IngestDisposition.Quarantined && outcome.EventId is not null && !seen.Add(outcome.EventId);
-            Assert.Equal(record.InjectedCodes.Contains(InjectedCodes.DuplicateEvent), duplicate);
+            Assert.Equal(record.InjectedCodes.Contains(ReasonCodes.DuplicateEvent), duplicate);
             injected.UnionWith(record.InjectedCodes);
         }
 
