@@ -85,7 +85,7 @@ internal static class ProfilesLoad
             }
         }
 
-        await PrepareBaselinesAsync(environment.DataSource, Generate(Math.Min(events, 5000), "copy-warmup"), warmup > 0);
+        await PrepareBaselinesAsync(environment.DataSource, warmup > 0 ? Generate(Math.Min(events, 5000), "copy-warmup") : []);
         var runs = new List<Dictionary<string, object>>();
         for (var run = 1; run <= repeat; run++)
         {
@@ -216,7 +216,7 @@ internal static class ProfilesLoad
     // The same number of rows, of a similar width (event id, pseudonym, time, the event as JSON), into tables with no
     // index: the floor of what writing these events to this PostgreSQL costs. The plain table is written to the WAL like
     // the worker's tables; the unlogged one skips that, the stricter floor. Warmed up like the worker when it is.
-    private static async Task PrepareBaselinesAsync(NpgsqlDataSource dataSource, List<CanonicalEvent> warm, bool warmUp)
+    private static async Task PrepareBaselinesAsync(NpgsqlDataSource dataSource, List<CanonicalEvent> warm)
     {
         await using (var create = dataSource.CreateCommand($"""
             create table if not exists {Logged} (event_id text, pseudonym text, at timestamptz, payload jsonb);
@@ -226,7 +226,7 @@ internal static class ProfilesLoad
             await create.ExecuteNonQueryAsync();
         }
 
-        if (warmUp)
+        if (warm.Count > 0)
         {
             var payloads = Payloads(warm);
             await CopyAsync(dataSource, Logged, warm, payloads);
