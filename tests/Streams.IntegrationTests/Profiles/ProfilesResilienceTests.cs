@@ -186,17 +186,18 @@ public sealed class ProfilesResilienceTests(KafkaFixture kafka, PostgresFixture 
             group by p.profile_id, p.aggregate::text, p.personalization_allowed
             """)).Select(r => string.Join('|', r)).Order(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// What a consumer of the compacted topic ends up with: each live key's last record. A tombstoned key and a key
+    /// never published read the same; which of the two a short-lived profile gets depends on where batches were cut
+    /// (one created and absorbed within a batch is never published, so never tombstoned).
+    /// </summary>
     private List<string> LastPublished(string topic) =>
         TopicReader.ReadAll(kafka.BootstrapServers, topic)
             .GroupBy(r => Encoding.UTF8.GetString(r.Message.Key ?? []))
             .Select(g => g.OrderBy(r => r.Offset.Value).Last())
+            .Where(r => r.Message.Value is not null)
             .Select(r =>
             {
-                if (r.Message.Value is null)
-                {
-                    return Encoding.UTF8.GetString(r.Message.Key!) + " tombstone";
-                }
-
                 var json = JsonNode.Parse(r.Message.Value)!.AsObject();
                 json.Remove("version");
                 json.Remove("updated_at");

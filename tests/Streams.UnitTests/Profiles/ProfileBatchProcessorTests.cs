@@ -68,6 +68,32 @@ public sealed class ProfileBatchProcessorTests
     }
 
     [Fact]
+    public void Apply_Merges_TombstoneOnlyTheAbsorbedProfilesThatWereStored_AndRecordEveryMerge()
+    {
+        var catalog = new TopicCatalog(new TopicsOptions());
+        var state = State(Stored("p-old", T0, Email("a")), Stored("p-stored", T0.AddDays(1), Phone("b")));
+
+        // Email c and device c start two profiles in this batch; the third event bridges them, the fourth bridges the
+        // survivor and both stored profiles.
+        var changes = Processor.Apply(state,
+            [
+                Event(T0.AddDays(2), Email("c")),
+                Event(T0.AddDays(2), Device("c")),
+                Event(T0.AddDays(3), Email("c"), Device("c")),
+                Event(T0.AddDays(4), Email("a"), Phone("b"), Email("c")),
+            ],
+            T0.AddDays(5));
+
+        Assert.Equal(2, changes.Created.Count);
+        Assert.Equal(3, changes.Deleted.Count);
+        Assert.Equal(changes.Deleted.Order(StringComparer.Ordinal), changes.Merges.Select(m => m.Absorbed).Order(StringComparer.Ordinal));
+        Assert.All(changes.Merges, m => Assert.Contains(changes.Outbox, o => o.Topic == catalog.Names.ProfileMerges && o.Key!.SequenceEqual(ProfileBatchProcessor.Key(m.Absorbed))));
+        var tombstoned = changes.Outbox.Where(o => o.Value is null).Select(o => (o.Topic, System.Text.Encoding.UTF8.GetString(o.Key!))).Order().ToList();
+        Assert.Equal([(catalog.Names.Profiles, "p-stored"), (catalog.Names.Segments, "p-stored")], tombstoned);
+        Assert.Equal(["p-old"], changes.Upserts.Select(p => p.ProfileId));
+    }
+
+    [Fact]
     public void ProfileRecord_Features_AreTheAggregatesFeaturesInNameOrder()
     {
         var profile = Stored("p-a", T0, Email("a"));

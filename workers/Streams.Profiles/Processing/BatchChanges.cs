@@ -19,6 +19,12 @@ public sealed class BatchChanges
     /// <summary>Profiles that existed before the batch (or were created in it) and are gone: absorbed or erased.</summary>
     public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Profiles this batch created, whether or not they outlive it. One created and absorbed (or erased) within the batch
+    /// never had a row nor a published record: nothing to delete, and no row of an earlier merge names it as survivor.
+    /// </summary>
+    public HashSet<string> Created { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Erased profiles: every row about them goes, merges included.</summary>
     public HashSet<string> Erased { get; } = new(StringComparer.Ordinal);
 

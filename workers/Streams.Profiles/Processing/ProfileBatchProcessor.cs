@@ -119,6 +119,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
         foreach (var created in resolution.CreatedProfiles)
         {
             state.Profiles[created] = new StoredProfile { ProfileId = created, Aggregate = new ProfileAggregate() };
+            changes.Created.Add(created);
         }
 
         for (var m = 0; m < resolution.Merges.Count; m++)
@@ -144,8 +145,13 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             var mergedAt = run[resolution.MergedBy[m]].Event.OccurredAt;
             changes.Merges.Add(new ProfileMerge(absorbedId, survivorId, mergedAt));
             changes.Outbox.Add(new OutboxMessage(catalog.Names.ProfileMerges, Key(absorbedId), writer.Merge(absorbedId, survivorId, mergedAt)));
-            changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(absorbedId), null));
-            changes.Outbox.Add(new OutboxMessage(catalog.Names.Segments, Key(absorbedId), null));
+            if (!changes.Created.Contains(absorbedId))
+            {
+                // Tombstones only for what was published: a profile created and absorbed within this batch never was
+                // (with a backlog, most customers' first events reach one batch through several partitions).
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Profiles, Key(absorbedId), null));
+                changes.Outbox.Add(new OutboxMessage(catalog.Names.Segments, Key(absorbedId), null));
+            }
         }
 
         var firstUse = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);

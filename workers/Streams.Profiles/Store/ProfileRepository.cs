@@ -223,21 +223,28 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         if (changes.Merges.Count > 0)
         {
-            // Earlier merges into a profile that is now absorbed point at the new survivor: survivors stay final.
-            batch.BatchCommands.Add(Command("""
-                update profile_merges m set survivor = u.survivor
-                from unnest(@absorbed, @survivors) as u(absorbed, survivor)
-                where m.survivor = u.absorbed
-                """,
-                Array("absorbed", changes.Merges.Select(m => m.Absorbed)),
-                Array("survivors", changes.Merges.Select(m => FinalSurvivor(changes, m.Survivor)))));
+            var survivors = FinalSurvivors(changes);
+            // Earlier merges into a profile that is now absorbed point at the new survivor: survivors stay final. Only a
+            // stored profile can be an earlier merge's survivor; chains within this batch are already resolved in survivors.
+            var stored = Enumerable.Range(0, survivors.Length).Where(i => !changes.Created.Contains(changes.Merges[i].Absorbed)).ToList();
+            if (stored.Count > 0)
+            {
+                batch.BatchCommands.Add(Command("""
+                    update profile_merges m set survivor = u.survivor
+                    from unnest(@absorbed, @survivors) as u(absorbed, survivor)
+                    where m.survivor = u.absorbed
+                    """,
+                    Array("absorbed", stored.Select(i => changes.Merges[i].Absorbed)),
+                    Array("survivors", stored.Select(i => survivors[i]))));
+            }
+
             batch.BatchCommands.Add(Command("""
                 insert into profile_merges (absorbed, survivor, merged_at)
                 select * from unnest(@absorbed, @survivors, @merged_at)
                 on conflict (absorbed) do update set survivor = excluded.survivor, merged_at = excluded.merged_at
                 """,
                 Array("absorbed", changes.Merges.Select(m => m.Absorbed)),
-                Array("survivors", changes.Merges.Select(m => FinalSurvivor(changes, m.Survivor))),
+                new NpgsqlParameter<string[]>("survivors", survivors),
                 Times("merged_at", changes.Merges.Select(m => m.MergedAt))));
         }
 
@@ -249,9 +256,10 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                 Array("keys", erased.Select(ProfileBatchProcessor.Key))));
         }
 
-        if (changes.Deleted.Count > 0)
+        var deleted = changes.Deleted.Where(id => !changes.Created.Contains(id)).ToArray();
+        if (deleted.Length > 0)
         {
-            batch.BatchCommands.Add(Command("delete from profiles p using unnest(@ids) as u(id) where p.profile_id = u.id", Array("ids", changes.Deleted)));
+            batch.BatchCommands.Add(Command("delete from profiles p using unnest(@ids) as u(id) where p.profile_id = u.id", new NpgsqlParameter<string[]>("ids", deleted)));
         }
 
         if (changes.Audits.Count > 0)
@@ -321,21 +329,30 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     /// <summary>Where each partition resumes: the offsets stored with the last committed batch.</summary>
     public Dictionary<(string Topic, int Partition), long> LoadOffsets() => ConsumerOffsets.Load(dataSource, Consumer);
 
-    private static string FinalSurvivor(BatchChanges changes, string survivor)
+    /// <summary>Each merge's survivor at the end of the batch: a survivor absorbed later in the same batch hands its
+    /// absorbed profiles on. Same order as <see cref="BatchChanges.Merges"/>.</summary>
+    private static string[] FinalSurvivors(BatchChanges changes)
     {
-        // A survivor absorbed later in the same batch hands its absorbed profiles on.
-        for (var guard = 0; guard < changes.Merges.Count; guard++)
+        var into = new Dictionary<string, string>(changes.Merges.Count, StringComparer.Ordinal);
+        foreach (var merge in changes.Merges)
         {
-            var next = changes.Merges.FirstOrDefault(m => m.Absorbed == survivor);
-            if (next is null)
-            {
-                break;
-            }
-
-            survivor = next.Survivor;
+            into[merge.Absorbed] = merge.Survivor;
         }
 
-        return survivor;
+        var survivors = new string[changes.Merges.Count];
+        for (var i = 0; i < survivors.Length; i++)
+        {
+            var survivor = changes.Merges[i].Survivor;
+            // A profile is absorbed once per batch, so the chain ends; the guard only bounds a broken one.
+            for (var guard = 0; guard < survivors.Length && into.TryGetValue(survivor, out var next); guard++)
+            {
+                survivor = next;
+            }
+
+            survivors[i] = survivor;
+        }
+
+        return survivors;
     }
 
     private static IdentifierType ParseType(string type) => type switch
