@@ -69,6 +69,7 @@ public sealed class ProfilesResilienceTests(KafkaFixture kafka, PostgresFixture 
         }
 
         Assert.Equal(await Tables(referenceDb), await Tables(crashedDb));
+        await ProfileInvariants.AssertListsMatchLinksAsync(crashedDb);
         Assert.Equal(LastPublished(reference.Names.Profiles), LastPublished(crashed.Names.Profiles));
         Assert.Equal(0, await Database.CountAsync(crashedDb, "select count(*) from profile_outbox"));
     }
@@ -105,6 +106,7 @@ public sealed class ProfilesResilienceTests(KafkaFixture kafka, PostgresFixture 
 
         // Profile ids may differ (which partition's record created a profile depends on timing); the people may not.
         Assert.Equal(await ByIdentifiers(singleDb), await ByIdentifiers(pairDb));
+        await ProfileInvariants.AssertListsMatchLinksAsync(pairDb);
     }
 
     [SkippableFact]
@@ -172,7 +174,7 @@ public sealed class ProfilesResilienceTests(KafkaFixture kafka, PostgresFixture 
     // topic the offsets came from: those depend on batching and wall-clock time, the data must not.
     private static async Task<List<string>> Tables(string connectionString) =>
     [
-        .. await Database.DumpAsync(connectionString, "profiles", "t.profile_id, t.first_seen, t.last_seen, t.aggregate, t.personalization_allowed"),
+        .. await Database.DumpAsync(connectionString, "profiles", "t.profile_id, t.first_seen, t.last_seen, t.aggregate, t.personalization_allowed, t.pseudonyms"),
         .. await Database.DumpAsync(connectionString, "identifiers"),
         .. await Database.DumpAsync(connectionString, "profile_merges"),
         .. await Database.DumpAsync(connectionString, "consent_audit",

@@ -37,6 +37,7 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
         }
 
         Assert.Equal(customers.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        await ProfileInvariants.AssertListsMatchLinksAsync(host.ConnectionString);
         Assert.Equal(customers.Count * 7L, await Database.CountAsync(host.ConnectionString,
             "select sum((aggregate->'event_counts'->>'clickstream')::bigint + (aggregate->'event_counts'->>'store')::bigint + " +
             "(aggregate->'event_counts'->>'callcenter')::bigint + (aggregate->'event_counts'->>'social')::bigint) from profiles"));
@@ -64,13 +65,16 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
             feed.SendRaw(Encoding.UTF8.GetBytes("{\"channel\":\"store\",\"event_id\":\"x\"}"), "event");
             feed.SendRaw(Encoding.UTF8.GetBytes("{}"), null);
             feed.SendRaw([], "consent");
+            // Well-formed JSON, but pseudonyms ingest never writes: with a space, and blank.
+            feed.Send(CanonicalFeed.StoreEvent("spaced", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice with { Pseudonym = "k1:ab cd" }));
+            feed.Send(CanonicalFeed.StoreEvent("blank", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice with { Pseudonym = " " }));
             feed.Send(CanonicalFeed.StoreEvent("after-the-bad-ones", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice));
         }
 
         var metrics = host.Get<ProfilesMetrics>();
-        await WaitUntilAsync(() => metrics.Records >= 5);
-        var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"], r => r.Count >= 4, Patience);
-        Assert.Equal(4, quarantine.Count);
+        await WaitUntilAsync(() => metrics.Records >= 7);
+        var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"], r => r.Count >= 6, Patience);
+        Assert.Equal(6, quarantine.Count);
         Assert.All(quarantine, r => Assert.Equal("quarantined", JsonDocument.Parse(r.Message.Value!).RootElement.GetProperty("disposition").GetString()));
         Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
     }

@@ -19,10 +19,7 @@ public sealed class ProfileRecordWriter
         {
             w.WriteString("profile_id", profile.ProfileId);
             w.WriteStartArray("identifiers");
-            var pseudonyms = new string[profile.Identifiers.Count];
-            profile.Identifiers.Keys.CopyTo(pseudonyms, 0);
-            Array.Sort(pseudonyms, StringComparer.Ordinal);
-            foreach (var pseudonym in pseudonyms)
+            foreach (var pseudonym in profile.SortedPseudonyms())
             {
                 w.WriteStringValue(pseudonym);
             }

@@ -38,4 +38,13 @@ public sealed class StoredProfile
     }
 
     public DateTimeOffset LastSeen => Aggregate.LastSeen;
+
+    /// <summary>The pseudonyms of <see cref="Identifiers"/> in ordinal order, as the profile's record and row list them.</summary>
+    public string[] SortedPseudonyms()
+    {
+        var pseudonyms = new string[Identifiers.Count];
+        Identifiers.Keys.CopyTo(pseudonyms, 0);
+        Array.Sort(pseudonyms, StringComparer.Ordinal);
+        return pseudonyms;
+    }
 }

@@ -58,7 +58,12 @@ public static class ProfileInspector
         };
         await reader.DisposeAsync().ConfigureAwait(false);
 
-        await using var types = dataSource.CreateCommand("select type, count(*) from identifiers where profile_id = @id group by type order by type");
+        await using var types = dataSource.CreateCommand("""
+            select i.type, count(*)
+            from profiles p cross join unnest(p.pseudonyms) as u(pseudonym) join identifiers i on i.pseudonym = u.pseudonym
+            where p.profile_id = @id
+            group by i.type order by i.type
+            """);
         types.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         var identifiers = new JsonObject();
         await using (var typeReader = await types.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -503,7 +503,7 @@ public sealed class ProfilesWorker(
         try
         {
             if (value is { Length: > 0 } && kind == OutputHeaders.KindConsent
-                && IngestJson.DeserializeConsentCommand(value) is { Pseudonym.Length: > 0, EventId.Length: > 0 } consent)
+                && IngestJson.DeserializeConsentCommand(value) is { EventId.Length: > 0 } consent && WellFormed(consent.Pseudonym))
             {
                 return new ConsentItem(position, consent);
             }
@@ -527,7 +527,29 @@ public sealed class ProfilesWorker(
     {
         foreach (var identifier in identifiers)
         {
-            if (identifier is not { Pseudonym.Length: > 0 })
+            if (identifier is null || !WellFormed(identifier.Pseudonym))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A pseudonym as ingest writes them (CONTRACT §3: key id, ':', 32 hex digits), loosely: 1–128 visible ASCII
+    /// characters. Anything else is a record ingest never wrote; the profile rows also rely on it (no spaces).
+    /// </summary>
+    internal static bool WellFormed(string? pseudonym)
+    {
+        if (pseudonym is not { Length: > 0 and <= 128 })
+        {
+            return false;
+        }
+
+        foreach (var c in pseudonym)
+        {
+            if (c is <= ' ' or > '~')
             {
                 return false;
             }
