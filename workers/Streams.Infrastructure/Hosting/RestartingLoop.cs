@@ -39,7 +39,7 @@ public static class RestartingLoop
                 catch (Exception e) when (IsTransient(e))
                 {
                     logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
-                        worker, delay, e.Message);
+                        worker, delay, Describe(e));
                     heartbeat.Retrying(e, delay);
                     if (stoppingToken.WaitHandle.WaitOne(delay))
                     {
@@ -65,6 +65,18 @@ public static class RestartingLoop
     }
 
     /// <summary>Failures a new session can get past. Anything else is a bug and stops the worker loudly.</summary>
+    /// <summary>The message and its causes' ("Exception while reading from stream" alone does not say it was a timeout).</summary>
+    internal static string Describe(Exception e)
+    {
+        var text = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            text += $" ({inner.GetType().Name}: {inner.Message})";
+        }
+
+        return text;
+    }
+
     public static bool IsTransient(Exception e) => e is KafkaException or Npgsql.NpgsqlException or TimeoutException or IOException
         or System.Net.Sockets.SocketException or InvalidOperationException { InnerException: Npgsql.NpgsqlException or IOException }
         || (e is InvalidOperationException && e.Message.Contains("connection", StringComparison.OrdinalIgnoreCase))

@@ -119,6 +119,13 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     /// Locks the profiles a batch carried over from the one before (in id order, like <see cref="Load"/>) and checks that
     /// each is committed at the version that batch wrote; throws <see cref="CarriedProfilesChangedException"/> otherwise.
     /// </summary>
+    /// <remarks>
+    /// Never waits (<c>nowait</c>: a held row is PostgreSQL error 55P03, a collision the worker re-runs). The holder may be
+    /// a transaction whose owner waits, outside PostgreSQL, for this one to commit: another worker's next batch, loaded
+    /// while its own previous batch waits for a row this batch holds, or this worker's own next batch, which loads a
+    /// carried profile the batch did not change (a refused link). PostgreSQL cannot see such a cycle; a wait ended only
+    /// at the command timeout (30 s) and restarted the session (seen with two workers in one group).
+    /// </remarks>
     public static void LockCarried(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, long> expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
@@ -128,7 +135,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         }
 
         using var command = new NpgsqlCommand(
-            "select profile_id, version from profiles where profile_id = any(@ids) order by profile_id for update", connection, transaction);
+            "select profile_id, version from profiles where profile_id = any(@ids) order by profile_id for update nowait", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string[]>("ids", [.. expected.Keys]));
         var matching = 0;
         using (var reader = command.ExecuteReader())
