@@ -64,7 +64,6 @@ public static class RestartingLoop
         }
     }
 
-    /// <summary>Failures a new session can get past. Anything else is a bug and stops the worker loudly.</summary>
     /// <summary>The message and its causes' ("Exception while reading from stream" alone does not say it was a timeout).</summary>
     internal static string Describe(Exception e)
     {
@@ -77,6 +76,7 @@ public static class RestartingLoop
         return text;
     }
 
+    /// <summary>Failures a new session can get past. Anything else is a bug and stops the worker loudly.</summary>
     public static bool IsTransient(Exception e) => e is KafkaException or Npgsql.NpgsqlException or TimeoutException or IOException
         or System.Net.Sockets.SocketException or InvalidOperationException { InnerException: Npgsql.NpgsqlException or IOException }
         || (e is InvalidOperationException && e.Message.Contains("connection", StringComparison.OrdinalIgnoreCase))

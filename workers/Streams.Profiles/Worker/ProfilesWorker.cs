@@ -374,7 +374,7 @@ public sealed class ProfilesWorker(
         }
 
         var records = inFlight.Batch.Count;
-        var consumed = NextOffsets(inFlight.Batch.Items);
+        var consumed = inFlight.Batch.NextOffsets;
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         publisher.PublishInBackground(changes.Outbox, seqs, () =>
         {
@@ -412,10 +412,10 @@ public sealed class ProfilesWorker(
     }
 
     private static List<(string Topic, int Partition, long NextOffset)> Offsets(Batch batch) =>
-        [.. NextOffsets(batch.Items).Select(o => (o.Topic, o.Partition.Value, o.Offset.Value))];
+        [.. batch.NextOffsets.Select(o => (o.Topic, o.Partition.Value, o.Offset.Value))];
 
     /// <summary>Per partition, the offset after the last record of <paramref name="items"/>.</summary>
-    private static List<TopicPartitionOffset> NextOffsets(List<BatchItem> items)
+    private static List<TopicPartitionOffset> ComputeNextOffsets(List<BatchItem> items)
     {
         var next = new Dictionary<(string Topic, int Partition), long>();
         foreach (var item in items)
@@ -434,6 +434,8 @@ public sealed class ProfilesWorker(
     /// </summary>
     private sealed class Batch
     {
+        private List<TopicPartitionOffset>? nextOffsets;
+
         public List<BatchItem> Items { get; } = [];
 
         public HashSet<string> Pseudonyms { get; } = new(StringComparer.Ordinal);
@@ -442,6 +444,10 @@ public sealed class ProfilesWorker(
         public TimeSpan ReadTime { get; private set; }
 
         public int Count => Items.Count;
+
+        /// <summary>Per partition, the offset after the batch's last record: stored with the batch, then committed to the
+        /// group. Computed once, when first asked (a batch is complete by then).</summary>
+        public List<TopicPartitionOffset> NextOffsets => nextOffsets ??= ComputeNextOffsets(Items);
 
         public void Add(BatchItem item)
         {
@@ -529,7 +535,7 @@ public sealed class ProfilesWorker(
 
             if (value is { Length: > 0 } && kind != OutputHeaders.KindConsent
                 && IngestJson.DeserializeCanonicalEvent(value) is { EventId.Length: > 0, Identifiers: not null, Source: not null } e
-                && AllNamed(e.Identifiers) && Features.ProfileAggregate.CanApply(e))
+                && AllWellFormed(e.Identifiers) && Features.ProfileAggregate.CanApply(e))
             {
                 return new EventItem(position, e);
             }
@@ -542,7 +548,7 @@ public sealed class ProfilesWorker(
         return new InvalidItem(position, record.Message.Key, value, kind is null ? "no streams-kind header" : $"not a readable {kind} record");
     }
 
-    private static bool AllNamed(IReadOnlyList<Ingest.Canonical.CanonicalIdentifier> identifiers)
+    private static bool AllWellFormed(IReadOnlyList<Ingest.Canonical.CanonicalIdentifier> identifiers)
     {
         foreach (var identifier in identifiers)
         {
