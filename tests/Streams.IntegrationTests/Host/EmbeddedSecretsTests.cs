@@ -62,6 +62,41 @@ public sealed class EmbeddedSecretsTests
     }
 
     [Fact]
+    public async Task AHostKilledHard_LeavesNoDatabaseServer_OnceTheNextHostStartsOnItsStateDir()
+    {
+        var stateDirectory = HostProcess.NewStateDirectory();
+        var location = Path.Combine(stateDirectory, StreamsEnvironment.PostgresLocationFile);
+        var killed = HostProcess.StartIn(stateDirectory, arguments: "--Simulator:Enabled=false");
+        try
+        {
+            var firstConnection = await killed.WaitForStateFileAsync(StreamsEnvironment.PostgresFile, StartTimeout);
+            var firstFolder = (await File.ReadAllTextAsync(location)).Trim();
+            killed.KillHard();
+            await killed.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(Directory.Exists(firstFolder), "a killed host cannot clean up after itself");
+
+            await using var next = HostProcess.StartIn(stateDirectory, arguments: "--Simulator:Enabled=false");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while ((await next.WaitForStateFileAsync(StreamsEnvironment.PostgresFile, StartTimeout)) == firstConnection && clock.Elapsed < StartTimeout)
+            {
+                await Task.Delay(100);
+            }
+
+            if (firstFolder != Path.Combine(stateDirectory, "pg"))
+            {
+                // As root: a folder of its own in the temporary area, which nobody else would ever remove.
+                Assert.False(Directory.Exists(firstFolder), "the next host removed the killed one's cluster folder");
+            }
+            await using var gone = NpgsqlDataSource.Create(firstConnection);
+            await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await gone.OpenConnectionAsync());
+        }
+        finally
+        {
+            await killed.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task AKeyFileOthersMayRead_StopsTheHostWithCode2_NamingTheFileAndTheFix()
     {
         var stateDirectory = HostProcess.NewStateDirectory();
