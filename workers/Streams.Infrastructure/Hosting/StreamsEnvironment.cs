@@ -56,7 +56,18 @@ public sealed class StreamsEnvironment(
     /// <summary>Resolves, starts and prepares the broker and the database.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        OwnerOnly.EnsureDirectory(StateDirectory);
+        // Embedded mode writes secrets into the state dir (the development key, the throwaway database's password), so
+        // there it must be the owner's alone. With a real broker and database it holds none, and a folder an operator
+        // made (a volume group-writable for a Kubernetes fsGroup) is used as it is.
+        if (kafkaOptions.Value.UseEmbedded || string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionName)))
+        {
+            OwnerOnly.EnsureDirectory(StateDirectory);
+        }
+        else
+        {
+            OwnerOnly.CreateDirectory(StateDirectory);
+        }
+
         await StartKafkaAsync(cancellationToken).ConfigureAwait(false);
         await StartPostgresAsync(cancellationToken).ConfigureAwait(false);
         IsReady = true;
