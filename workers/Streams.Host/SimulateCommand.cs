@@ -88,7 +88,8 @@ internal static class SimulateCommand
         }
 
         var path = run.GroundTruthPath(stateDirectory);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // By default in the state dir: made as the host makes it, or the host would refuse it afterwards.
+        OwnerOnly.CreateDirectory(Path.GetDirectoryName(path)!);
         await GroundTruthWriter.WriteAsync(truth, path).ConfigureAwait(false);
         Console.WriteLine(SimulatorSummary.Describe(truth, publisher.Delivered, publisher.Failed, clock.Elapsed, path));
         return publisher.Failed == 0 ? StreamsHost.ExitOk : StreamsHost.ExitFailure;

@@ -16,6 +16,7 @@ public static class IngestExtensions
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<PseudonymizationOptions>().BindConfiguration(PseudonymizationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PseudonymizationOptions>, PseudonymizationOptionsValidator>());
+        services.TryAddSingleton(DevelopmentKeyPolicy.Create);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PseudonymizationOptions>, DevelopmentKey>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<Pseudonymizer>();

@@ -5,9 +5,13 @@ namespace Streams.IntegrationTests.Fixtures;
 /// <summary>Runs one command of the host executable (<c>whois</c>, <c>simulate</c>) as a child process to its end.</summary>
 public static class HostCommand
 {
-    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments) =>
+        RunWithInputAsync(string.Empty, arguments);
+
+    /// <summary>Runs the command with <paramref name="standardInput"/> piped in (then closed), as <c>cmd &lt; file</c> does.</summary>
+    public static async Task<(int ExitCode, string Output, string Errors)> RunWithInputAsync(string standardInput, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Streams.Host.dll"));
         foreach (var argument in arguments)
         {
@@ -15,6 +19,8 @@ public static class HostCommand
         }
 
         using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(standardInput);
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -32,13 +32,18 @@ internal sealed partial class HostProcess : IAsyncDisposable
     public int ExitCode => process.ExitCode;
 
     /// <summary>Starts <c>Streams.Host</c> with its own state directory (and working directory) and extra arguments.</summary>
-    public static HostProcess Start(IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
+    public static HostProcess Start(IReadOnlyDictionary<string, string>? environment = null, params string[] arguments) =>
+        StartIn(NewStateDirectory(), environment, arguments);
+
+    /// <summary>A new state directory made as the host makes one (mode 0700: the host refuses one open to others).</summary>
+    public static string NewStateDirectory() => Directory.CreateTempSubdirectory("streams-host-").FullName;
+
+    /// <summary>Starts <c>Streams.Host</c> on <paramref name="stateDirectory"/>, which it creates when missing.</summary>
+    public static HostProcess StartIn(string stateDirectory, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
     {
-        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-host-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(stateDirectory);
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = stateDirectory,
+            WorkingDirectory = Directory.Exists(stateDirectory) ? stateDirectory : Path.GetDirectoryName(stateDirectory),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

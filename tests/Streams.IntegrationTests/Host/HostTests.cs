@@ -31,7 +31,8 @@ public sealed class HostTests
         }
 
         await WaitForMigrationsAsync(connectionString);
-        var pgFolder = Path.Combine(host.StateDirectory, "pg");
+        var pgFolder = File.ReadAllText(Path.Combine(host.StateDirectory, "pg-location")).Trim();
+        Assert.True(Directory.Exists(pgFolder), pgFolder);
 
         host.Interrupt();
         var exit = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
@@ -52,6 +53,11 @@ public sealed class HostTests
         Assert.True(exit is 0 or 1, $"exit code {exit}: {host.Errors}\n{host.Output}");
         Assert.DoesNotContain("Unhandled exception", host.Errors, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(host.StateDirectory, "pg", "data")), "the throwaway cluster's folder is gone");
+        var record = Path.Combine(host.StateDirectory, "pg-location");
+        if (File.Exists(record))
+        {
+            Assert.False(Directory.Exists(File.ReadAllText(record).Trim()), "the throwaway cluster's folder is gone");
+        }
     }
 
     [SkippableFact]

@@ -4,6 +4,7 @@ using Streams.Infrastructure.Postgres;
 namespace Streams.IntegrationTests.Postgres;
 
 /// <summary>The throwaway cluster helper itself (its own cluster, not the shared one).</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class LocalPostgresClusterTests
 {
     [Fact]
@@ -46,5 +47,65 @@ public sealed class LocalPostgresClusterTests
         await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
         await using var command = dataSource.CreateCommand("select 2");
         Assert.Equal(2, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Start_InAFolderWithASpaceQuotesAndShellSyntax_Works_WithOwnerOnlyRights()
+    {
+        // Through a shell unquoted, this name would split into words, end a quoted string, or run a command.
+        var folder = Path.Combine(Path.GetTempPath(), $"streams pg it's \"q\" $(touch injected) {Guid.NewGuid().ToString("N")[..6]}");
+        var cluster = await LocalPostgresCluster.StartAsync(folder);
+        try
+        {
+            Assert.Equal(folder, cluster.Directory);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+            Assert.False(File.Exists(Path.Combine(folder, "superuser-password")), "initdb's password file is removed");
+            await using (var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString))
+            {
+                await using var command = dataSource.CreateCommand(
+                    "select current_setting('data_directory') || ' ' || current_setting('listen_addresses') || ' ' || current_setting('unix_socket_directories')");
+                Assert.Equal($"{Path.Combine(folder, "data")} 127.0.0.1 ", await command.ExecuteScalarAsync());
+            }
+
+            await cluster.StopAsync();
+            await cluster.RestartAsync();
+            await using var restarted = NpgsqlDataSource.Create(cluster.ConnectionString);
+            await using var again = restarted.CreateCommand("select 3");
+            Assert.Equal(3, await again.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+
+        Assert.False(Directory.Exists(folder));
+        Assert.False(File.Exists("injected"));
+        Assert.False(File.Exists(Path.Combine("/", "injected")));
+    }
+
+    [Fact]
+    public async Task Connections_WithoutTheGeneratedPasswordOrWithAnother_AreRefused()
+    {
+        await using var cluster = await LocalPostgresCluster.StartAsync();
+        var builder = new NpgsqlConnectionStringBuilder(cluster.ConnectionString);
+        Assert.Equal(48, builder.Password!.Length);
+
+        await using (var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString))
+        {
+            // No trust line left behind by initdb: every way in asks for the password.
+            await using var command = dataSource.CreateCommand(
+                "select count(*) filter (where auth_method <> 'scram-sha-256'), count(*) from pg_hba_file_rules");
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(0, reader.GetInt64(0));
+            Assert.True(reader.GetInt64(1) > 0);
+        }
+
+        await using var without = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Password = null, Passfile = "/dev/null" }.ConnectionString);
+        await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await without.OpenConnectionAsync());
+
+        await using var wrong = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Password = "guess" }.ConnectionString);
+        var refused = await Assert.ThrowsAsync<PostgresException>(async () => await wrong.OpenConnectionAsync());
+        Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
     }
 }

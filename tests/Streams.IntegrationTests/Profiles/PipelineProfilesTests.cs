@@ -70,7 +70,7 @@ public sealed class PipelineProfilesTests(KafkaFixture kafka, PostgresFixture po
 
     private static async Task<JsonElement> WhoisAsync(InProcessHost host, string type, string value)
     {
-        var (exitCode, output, errors) = await HostCommand.RunAsync("whois", type, value,
+        var (exitCode, output, errors) = await HostCommand.RunWithInputAsync(value + "\n", "whois", type,
             $"--ConnectionStrings:Profiles={host.ConnectionString}", "--Pseudonymization:ActiveKeyId=k1",
             $"--Pseudonymization:Keys:k1={InProcessHost.TestKey}", "--Kafka:BootstrapServers=unused:9092");
         Assert.True(exitCode == 0, errors + output);

@@ -70,10 +70,6 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
         Assert.Contains("Simulator:MaxBytesAhead must be 1024 bytes to 1 TiB.", errors, StringComparison.Ordinal);
     }
 
-    private static string TempDirectory()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "streams-sim-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(path);
-        return path;
-    }
+    // Made 0700, as the host makes a state dir: it refuses one open to other users.
+    private static string TempDirectory() => Directory.CreateTempSubdirectory("streams-sim-").FullName;
 }

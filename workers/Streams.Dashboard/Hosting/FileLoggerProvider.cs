@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Streams.Infrastructure.Hosting;
 
 namespace Streams.Dashboard.Hosting;
 
@@ -30,8 +31,15 @@ public sealed class FileLoggerProvider(string path, TimeProvider time) : ILogger
 
             if (writer is null)
             {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-                writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+                // The log is in the state dir, which the environment checks at start; a state dir made here must pass that check.
+                OwnerOnly.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = OwnerOnly.FilePermissions;
+                }
+
+                writer = new StreamWriter(new FileStream(Path, options)) { AutoFlush = true };
             }
 
             writer.WriteLine(line);

@@ -25,6 +25,12 @@ public sealed class StreamsEnvironment(
     /// <summary>Name of the connection string of the profile store.</summary>
     public const string ConnectionName = "Profiles";
 
+    /// <summary>The state file with the throwaway PostgreSQL's connection string, password included (mode 0600).</summary>
+    public const string PostgresFile = "postgres";
+
+    /// <summary>The state file naming the throwaway PostgreSQL's folder, so a host started after a kill removes it.</summary>
+    public const string PostgresLocationFile = "pg-location";
+
     private readonly ILogger logger = loggerFactory.CreateLogger<StreamsEnvironment>();
     private NpgsqlDataSource? dataSource;
     private string? bootstrapServers;
@@ -50,7 +56,18 @@ public sealed class StreamsEnvironment(
     /// <summary>Resolves, starts and prepares the broker and the database.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(StateDirectory);
+        // Embedded mode writes secrets into the state dir (the development key, the throwaway database's password), so
+        // there it must be the owner's alone. With a real broker and database it holds none, and a folder an operator
+        // made (a volume group-writable for a Kubernetes fsGroup) is used as it is.
+        if (kafkaOptions.Value.UseEmbedded || string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionName)))
+        {
+            OwnerOnly.EnsureDirectory(StateDirectory);
+        }
+        else
+        {
+            OwnerOnly.CreateDirectory(StateDirectory);
+        }
+
         await StartKafkaAsync(cancellationToken).ConfigureAwait(false);
         await StartPostgresAsync(cancellationToken).ConfigureAwait(false);
         IsReady = true;
@@ -89,7 +106,7 @@ public sealed class StreamsEnvironment(
         {
             try
             {
-                LocalPostgres = await LocalPostgresCluster.StartAsync(PostgresDirectory(), cancellationToken).ConfigureAwait(false);
+                LocalPostgres = await StartLocalPostgresAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresBinariesNotFoundException e)
             {
@@ -97,7 +114,7 @@ public sealed class StreamsEnvironment(
             }
 
             connectionString = LocalPostgres.ConnectionString;
-            Announce("PostgreSQL (throwaway local cluster)", "postgres", connectionString);
+            Announce("PostgreSQL (throwaway local cluster)", PostgresFile, connectionString, Redacted(connectionString));
         }
         else
         {
@@ -110,7 +127,8 @@ public sealed class StreamsEnvironment(
                 throw new StreamsConfigurationException($"ConnectionStrings:{ConnectionName} is not a valid connection string: {e.Message}", e);
             }
 
-            Announce("PostgreSQL", "postgres", Redacted(connectionString));
+            // An operator's own password is not copied to disk.
+            Announce("PostgreSQL", PostgresFile, Redacted(connectionString));
         }
 
         dataSource = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(loggerFactory).Build();
@@ -126,40 +144,35 @@ public sealed class StreamsEnvironment(
         }
     }
 
-    // PostgreSQL runs as the postgres user when we are root, and that user must be able to reach its folder. The state
-    // dir is used when it can; otherwise a temporary folder, whose path is then logged.
-    private string PostgresDirectory()
+    // PostgreSQL runs as the postgres user when we are root, and that user cannot enter the 0700 state dir: then the
+    // cluster lives in a fresh private temporary folder. The folder is recorded in the state dir (and the record kept)
+    // so that a host started after this one was killed stops and removes what it left there.
+    private async Task<LocalPostgresCluster> StartLocalPostgresAsync(CancellationToken cancellationToken)
     {
-        var preferred = Path.Combine(StateDirectory, "pg");
-        if (!Environment.IsPrivilegedProcess || OthersCanTraverse(StateDirectory))
+        var record = Path.Combine(StateDirectory, PostgresLocationFile);
+        if (File.Exists(record))
         {
-            return preferred;
+            await LocalPostgresCluster.RemoveLeftoverAsync(File.ReadAllText(record).Trim(), cancellationToken).ConfigureAwait(false);
         }
 
-        var fallback = Path.Combine(Path.GetTempPath(), "streams-pg-" + Convert.ToHexStringLower(
-            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(StateDirectory)))[..12]);
-        logger.LogInformation("State dir is not reachable by the postgres user; the local cluster lives in {Directory}", fallback);
-        return fallback;
-    }
-
-    private static bool OthersCanTraverse(string directory)
-    {
-        for (var dir = new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
+        var directory = Environment.IsPrivilegedProcess
+            ? LocalPostgresCluster.NewTemporaryFolder()
+            : Path.Combine(StateDirectory, "pg");
+        OwnerOnly.WriteFile(record, directory);
+        if (Environment.IsPrivilegedProcess)
         {
-            if (dir.Exists && !dir.UnixFileMode.HasFlag(UnixFileMode.OtherExecute))
-            {
-                return false;
-            }
+            logger.LogInformation("The postgres user cannot enter the state dir; the local cluster lives in {Directory}", directory);
         }
 
-        return true;
+        return await LocalPostgresCluster.StartAsync(directory, cancellationToken).ConfigureAwait(false);
     }
 
-    private void Announce(string what, string file, string address)
+    // The file gets the whole value (mode 0600: whois and scripts read it); the console gets what may be shown.
+    private void Announce(string what, string file, string address, string? printed = null)
     {
-        File.WriteAllText(Path.Combine(StateDirectory, file), address + Environment.NewLine);
+        OwnerOnly.WriteFile(Path.Combine(StateDirectory, file), address + Environment.NewLine);
         // Printed on purpose (not only logged): a person or a script starting the host reads these lines.
-        Console.WriteLine($"{what}: {address}");
+        Console.WriteLine($"{what}: {printed ?? address}");
     }
 
     private static string Redacted(string connectionString)

@@ -1,23 +1,35 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Npgsql;
+using Streams.Infrastructure.Hosting;
 
 namespace Streams.Infrastructure.Postgres;
 
 /// <summary>
-/// A throwaway PostgreSQL cluster started from the machine's server binaries (initdb, pg_ctl), in a directory it owns,
-/// on a free loopback port. Stopped and removed on dispose. PostgreSQL refuses to run as root, so when this process is
-/// root the server runs as the <c>postgres</c> user (every parent of the directory must be traversable by it).
+/// A throwaway PostgreSQL cluster started from the machine's server binaries (initdb, pg_ctl), in a directory it owns
+/// (mode 0700), on a free loopback port. Stopped and removed on dispose. PostgreSQL refuses to run as root, so when this
+/// process is root the server runs as the <c>postgres</c> user (every parent of the directory must be traversable by it).
 /// </summary>
+/// <remarks>
+/// Its superuser has a password generated here (SCRAM-SHA-256 for every connection, no trust), and it has no Unix
+/// socket, so the only way in is TCP on 127.0.0.1 with that password. Paths are passed as separate arguments, never
+/// through a shell: pg_ctl runs the server through <c>/bin/sh</c> with its -D and -l values in double quotes, so it is
+/// run in the cluster's folder and given the relative names <c>data</c> and <c>server.log</c>, and the server settings
+/// go into postgresql.conf rather than pg_ctl's -o string.
+/// </remarks>
 public sealed class LocalPostgresCluster : IAsyncDisposable
 {
     private const string ServiceUser = "postgres";
+    private const string DataFolder = "data";
+    private const string LogFileName = "server.log";
+    private const string FolderPrefix = "streams-pg-";
     private readonly string binDirectory;
     private readonly bool runAsServiceUser;
     private bool stopped;
 
-    private LocalPostgresCluster(string directory, string binDirectory, int port, bool runAsServiceUser)
+    private LocalPostgresCluster(string directory, string binDirectory, int port, bool runAsServiceUser, string password)
     {
         Directory = directory;
         this.binDirectory = binDirectory;
@@ -28,23 +40,23 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             Host = "127.0.0.1",
             Port = port,
             Username = ServiceUser,
+            Password = password,
             Database = "postgres",
-            // The cluster trusts local connections; it listens on loopback only and lives as long as this object.
             Pooling = true,
         }.ConnectionString;
     }
 
-    /// <summary>The folder holding the cluster's data, socket and log.</summary>
+    /// <summary>The folder holding the cluster's data and log.</summary>
     public string Directory { get; }
 
     /// <summary>TCP port on 127.0.0.1.</summary>
     public int Port { get; }
 
-    /// <summary>Connection string for the superuser to the <c>postgres</c> database.</summary>
+    /// <summary>Connection string for the superuser to the <c>postgres</c> database, password included: never print it.</summary>
     public string ConnectionString { get; }
 
     /// <summary>The server's log file.</summary>
-    public string LogFile => Path.Combine(Directory, "server.log");
+    public string LogFile => Path.Combine(Directory, LogFileName);
 
     /// <summary>Finds the server binaries: on PATH, else the newest under /usr/lib/postgresql/*/bin.</summary>
     public static string? FindBinaries()
@@ -64,44 +76,57 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
     }
 
-    /// <summary>Creates and starts a cluster under <paramref name="directory"/> (a fresh temp folder when null).</summary>
+    /// <summary>
+    /// Creates and starts a cluster in <paramref name="directory"/> (emptied first, a leftover server in it stopped), or
+    /// in a fresh private temporary folder when null.
+    /// </summary>
     /// <exception cref="PostgresBinariesNotFoundException">No server binaries on this machine.</exception>
     public static async Task<LocalPostgresCluster> StartAsync(string? directory = null, CancellationToken cancellationToken = default)
     {
         var bin = FindBinaries() ?? throw new PostgresBinariesNotFoundException();
         var asServiceUser = Environment.IsPrivilegedProcess;
-        directory ??= Path.Combine(Path.GetTempPath(), "streams-pg-" + Guid.NewGuid().ToString("N")[..12]);
-        directory = Path.GetFullPath(directory);
-
-        await StopLeftoverAsync(bin, directory, asServiceUser, cancellationToken).ConfigureAwait(false);
-        if (System.IO.Directory.Exists(directory))
+        if (directory is null)
         {
-            System.IO.Directory.Delete(directory, recursive: true);
+            directory = NewTemporaryFolder();
+        }
+        else
+        {
+            directory = Path.GetFullPath(directory);
+            await StopLeftoverAsync(bin, directory, asServiceUser, cancellationToken).ConfigureAwait(false);
+            EmptyOrCreate(directory);
         }
 
-        System.IO.Directory.CreateDirectory(directory);
-        var cluster = new LocalPostgresCluster(directory, bin, FreePort(), asServiceUser);
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        var cluster = new LocalPostgresCluster(directory, bin, FreePort(), asServiceUser, password);
         try
         {
+            // initdb reads the password from a file (never an argument, which ps shows), created 0600 from the start.
+            const string passwordFileName = "superuser-password";
+            var passwordFile = Path.Combine(directory, passwordFileName);
+            OwnerOnly.WriteFile(passwordFile, password);
             if (asServiceUser)
             {
-                await RunAsync("chown", ["-R", $"{ServiceUser}:{ServiceUser}", directory], cancellationToken).ConfigureAwait(false);
+                await RunAsync("chown", ["-R", $"{ServiceUser}:{ServiceUser}", directory], directory, cancellationToken).ConfigureAwait(false);
             }
 
             await cluster.RunServerToolAsync(
-                "initdb", ["-D", cluster.DataDirectory, "-A", "trust", "-U", ServiceUser, "-E", "UTF8", "--no-sync"], cancellationToken)
-                .ConfigureAwait(false);
-            await cluster.RunServerToolAsync(
-                "pg_ctl",
-                [
-                    "-D", cluster.DataDirectory, "-l", cluster.LogFile, "-w", "-t", "60",
-                    // Throwaway data: durability across an OS crash is not wanted, speed is. Commits stay synchronous
-                    // with respect to the server, which is what the workers' exactly-once relies on.
-                    "-o", $"-p {cluster.Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off " +
-                          "-c max_connections=200",
-                    "start",
-                ],
+                "initdb",
+                ["-D", DataFolder, "-U", ServiceUser, "--auth=scram-sha-256", "--pwfile=" + passwordFileName, "-E", "UTF8", "--no-sync"],
                 cancellationToken).ConfigureAwait(false);
+            File.Delete(passwordFile);
+            await File.AppendAllTextAsync(Path.Combine(directory, DataFolder, "postgresql.conf"), $"""
+
+                # Streams: a throwaway cluster. TCP on loopback only, no Unix socket. Durability across an OS crash is not
+                # wanted, speed is; commits stay synchronous with respect to the server, which the workers' exactly-once needs.
+                port = {cluster.Port}
+                listen_addresses = '127.0.0.1'
+                unix_socket_directories = ''
+                fsync = off
+                full_page_writes = off
+                max_connections = 200
+
+                """, cancellationToken).ConfigureAwait(false);
+            await cluster.StartServerAsync(cancellationToken).ConfigureAwait(false);
             return cluster;
         }
         catch
@@ -111,7 +136,60 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         }
     }
 
-    private string DataDirectory => Path.Combine(Directory, "data");
+    /// <summary>A new folder in the temporary area for a cluster: mkdtemp, so a name nobody could have prepared, made 0700.</summary>
+    public static string NewTemporaryFolder() => System.IO.Directory.CreateTempSubdirectory(FolderPrefix).FullName;
+
+    /// <summary>
+    /// Stops and removes a cluster a killed process left in <paramref name="directory"/>, a folder made by
+    /// <see cref="NewTemporaryFolder"/>; any other path is left alone.
+    /// </summary>
+    public static async Task RemoveLeftoverAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        var folder = new DirectoryInfo(Path.GetFullPath(directory));
+        var temporary = Path.GetFullPath(Path.GetTempPath());
+        if (!folder.Exists || folder.LinkTarget is not null || !folder.Name.StartsWith(FolderPrefix, StringComparison.Ordinal)
+            || !string.Equals(Path.TrimEndingDirectorySeparator(folder.Parent?.FullName ?? ""), Path.TrimEndingDirectorySeparator(temporary), StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (FindBinaries() is { } bin)
+        {
+            await StopLeftoverAsync(bin, folder.FullName, Environment.IsPrivilegedProcess, cancellationToken).ConfigureAwait(false);
+        }
+
+        folder.Delete(recursive: true);
+    }
+
+    // Emptied rather than deleted and made again: the folder's name never becomes free for someone else to take.
+    private static void EmptyOrCreate(string directory)
+    {
+        var folder = new DirectoryInfo(directory);
+        if (!folder.Exists)
+        {
+            OwnerOnly.CreateDirectory(directory);
+            return;
+        }
+
+        foreach (var entry in folder.EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo sub && sub.LinkTarget is null)
+            {
+                sub.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, OwnerOnly.DirectoryPermissions);
+        }
+    }
+
+    private string DataDirectory => Path.Combine(Directory, DataFolder);
 
     /// <summary>Stops the server (fast shutdown) and keeps its files.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -125,7 +203,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
         if (File.Exists(Path.Combine(DataDirectory, "postmaster.pid")))
         {
-            await RunServerToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"], cancellationToken)
+            await RunServerToolAsync("pg_ctl", ["-D", DataFolder, "-m", "fast", "-w", "-t", "60", "stop"], cancellationToken)
                 .ConfigureAwait(false);
         }
     }
@@ -133,14 +211,13 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     /// <summary>Starts a server stopped by <see cref="StopAsync"/> again (tests of outages use this).</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {
-        await RunServerToolAsync(
-            "pg_ctl",
-            ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60",
-             "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
-             "start"],
-            cancellationToken).ConfigureAwait(false);
+        await StartServerAsync(cancellationToken).ConfigureAwait(false);
         stopped = false;
     }
+
+    // Relative names only: pg_ctl puts -D and -l into the /bin/sh command line that starts the server.
+    private Task StartServerAsync(CancellationToken cancellationToken) =>
+        RunServerToolAsync("pg_ctl", ["-D", DataFolder, "-l", LogFileName, "-w", "-t", "60", "start"], cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -168,25 +245,28 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     }
 
     private Task RunServerToolAsync(string tool, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
-        RunServerTool(binDirectory, tool, arguments, runAsServiceUser, cancellationToken);
+        RunServerTool(binDirectory, tool, arguments, Directory, runAsServiceUser, cancellationToken);
 
-    private static Task RunServerTool(string bin, string tool, IReadOnlyList<string> arguments, bool asServiceUser, CancellationToken ct)
+    // runuser -u execs the command with these arguments as they are (no shell, unlike runuser -c). It keeps the
+    // working directory, which is entered while still root: the server user needs no right on its parents for that.
+    private static Task RunServerTool(
+        string bin, string tool, IReadOnlyList<string> arguments, string directory, bool asServiceUser, CancellationToken ct)
     {
         var executable = Path.Combine(bin, tool);
         return asServiceUser
-            ? RunAsync("runuser", ["-u", ServiceUser, "--", executable, .. arguments], ct)
-            : RunAsync(executable, arguments, ct);
+            ? RunAsync("runuser", ["-u", ServiceUser, "--", executable, .. arguments], directory, ct)
+            : RunAsync(executable, arguments, directory, ct);
     }
 
     // A cluster left by a process that was killed keeps running; stop it before the folder is reused.
     private static async Task StopLeftoverAsync(string bin, string directory, bool asServiceUser, CancellationToken ct)
     {
-        var data = Path.Combine(directory, "data");
-        if (File.Exists(Path.Combine(data, "postmaster.pid")))
+        if (File.Exists(Path.Combine(directory, DataFolder, "postmaster.pid")))
         {
             try
             {
-                await RunServerTool(bin, "pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"], asServiceUser, ct).ConfigureAwait(false);
+                await RunServerTool(bin, "pg_ctl", ["-D", DataFolder, "-m", "immediate", "-w", "stop"], directory, asServiceUser, ct)
+                    .ConfigureAwait(false);
             }
             catch (InvalidOperationException)
             {
@@ -195,15 +275,14 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         }
     }
 
-    private static async Task RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static async Task RunAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            // runuser drops to postgres, who may not be able to read the caller's working directory.
-            WorkingDirectory = "/",
+            WorkingDirectory = workingDirectory,
         };
         foreach (var argument in arguments)
         {
