@@ -56,9 +56,12 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             return held;
         }
 
+        // In one order for every instance: two batches that claim the same ids in different orders would otherwise
+        // each wait for a row the other has inserted (seen: a deadlock with two instances).
         await using var command = dataSource.CreateCommand("""
             insert into ingest_seen_events (topic, event_id, first_partition, first_offset, seen_at)
-            select * from unnest(@topics, @ids, @partitions, @offsets, @times)
+            select * from unnest(@topics, @ids, @partitions, @offsets, @times) as c(topic, event_id, first_partition, first_offset, seen_at)
+            order by topic, event_id
             on conflict (topic, event_id) do update
                 set first_partition = excluded.first_partition, first_offset = excluded.first_offset, seen_at = excluded.seen_at
                 where ingest_seen_events.seen_at < @expired_before
