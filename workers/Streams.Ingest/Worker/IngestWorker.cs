@@ -14,11 +14,13 @@ namespace Streams.Ingest.Worker;
 /// a quarantine record) exactly once.
 /// </summary>
 /// <remarks>
-/// Exactly once, without Kafka transactions: a batch's outputs go out through an idempotent producer and are
-/// flushed; then one PostgreSQL transaction records the event ids the batch used and each input partition's next
-/// offset together with the end offsets of the output partitions. A session that fails (crash, PostgreSQL away, a
-/// delivery error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so
-/// outputs written after the last checkpoint are not written again. Kafka transactions would do the same on a real
+/// Exactly once, without Kafka transactions: a batch first claims the event ids it will use (a claim held by another
+/// record makes a duplicate; the same record read again keeps its own), then its outputs go out through an idempotent
+/// producer and are flushed; then one PostgreSQL transaction records every assigned input partition's next offset
+/// together with the end offsets of the output partitions. A session that fails (crash, PostgreSQL away, a delivery
+/// error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
+/// written after the last checkpoint are not written again. A record is judged and written by
+/// <see cref="IngestPipeline.Handle"/>, which never throws: no record can stop the loop. Kafka transactions would do the same on a real
 /// broker, but the embedded broker does not hide aborted records from read_committed consumers (measured; see
 /// EmbeddedBroker_ReadCommitted_StillSeesAbortedRecords), and this way needs no broker support at all.
 /// </remarks>
