@@ -36,3 +36,15 @@ public sealed record IngestOutcome(
     /// <summary>Distinct reason codes found, for metrics; empty for a clean record.</summary>
     public IReadOnlyList<string> ReasonCodes { get; init; } = [];
 }
+
+/// <summary>What one input record writes: its outcome and the values for the canonical and quarantine topics.</summary>
+/// <param name="Outcome">The outcome; quarantined when its output could not be written.</param>
+/// <param name="Outputs">At most one canonical value and one quarantine value, each within the producer's limit.</param>
+public sealed record IngestResult(IngestOutcome Outcome, IReadOnlyList<IngestOutput> Outputs);
+
+/// <summary>One value to produce.</summary>
+/// <param name="Kind"><see cref="Worker.OutputHeaders.KindEvent"/> or <see cref="Worker.OutputHeaders.KindConsent"/> (canonical
+/// topic) or <see cref="Worker.OutputHeaders.KindQuarantine"/> (the input topic's quarantine).</param>
+/// <param name="Key">The message key; for a quarantine record never the input key.</param>
+/// <param name="Value">UTF-8 JSON.</param>
+public readonly record struct IngestOutput(string Kind, byte[]? Key, byte[] Value);

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Extensions.Options;
@@ -7,6 +7,7 @@ using Streams.Ingest.Channels;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Quarantine;
 using Streams.Ingest.Validation;
+using Streams.Ingest.Worker;
 
 namespace Streams.Ingest;
 
@@ -43,14 +44,50 @@ public sealed class IngestPipeline
 
     /// <summary>Judges one input record read from <paramref name="source"/>.</summary>
     public IngestOutcome Process(Channel channel, SourcePosition source, ReadOnlyMemory<byte> value) =>
-        Process(channel, source, value, duplicate: false);
+        Process(channel, source, value, forced: null);
 
     /// <summary>
-    /// The quarantine record for a record whose <c>event_id</c> the caller's de-duplication has already seen:
+    /// Judges one input record and writes what it produces, each value at most <paramref name="maxValueBytes"/> long
+    /// (the producer's message limit less room for key and headers). Never throws for a record: whatever fails on the
+    /// way (a defect in a reader, a value the writer refuses, an output too large to produce) quarantines this record
+    /// with a reason, because one record that cannot be written must not stop every record behind it.
+    /// </summary>
+    /// <param name="key">The input record's key; never copied, only digested (CONTRACT §1).</param>
+    public IngestResult Handle(Channel channel, SourcePosition source, byte[]? key, ReadOnlyMemory<byte> value, int maxValueBytes)
+    {
+        IngestOutcome outcome;
+        try
+        {
+            outcome = Process(channel, source, value, forced: null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Requarantine(channel, source, key, value, maxValueBytes,
+                new QuarantineReason(ReasonCodes.ProcessingError, null, $"ingest failed while judging the record ({e.GetType().Name})"));
+        }
+
+        return Write(channel, source, key, value, outcome, maxValueBytes);
+    }
+
+    /// <summary>
+    /// What to write for a record whose <c>event_id</c> the caller's de-duplication has already seen:
     /// <c>duplicate_event</c> plus whatever else is wrong with it, with the masked copy.
     /// </summary>
-    public QuarantineRecord QuarantineDuplicate(Channel channel, SourcePosition source, ReadOnlyMemory<byte> value) =>
-        Process(channel, source, value, duplicate: true).Quarantine!;
+    public IngestResult HandleDuplicate(Channel channel, SourcePosition source, byte[]? key, ReadOnlyMemory<byte> value, int maxValueBytes) =>
+        Requarantine(channel, source, key, value, maxValueBytes,
+            new QuarantineReason(ReasonCodes.DuplicateEvent, "event_id", "was already seen on this topic within Ingest:DedupWindow"));
+
+    /// <summary>
+    /// The key of a quarantine record: the event id when the record had a valid one, else a keyed digest of the input
+    /// key. Never the input key itself: a channel may key its records by email.
+    /// </summary>
+    public byte[]? QuarantineKey(QuarantineRecord record, byte[]? inputKey)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.EventId is { } eventId ? Encoding.UTF8.GetBytes(eventId)
+            : inputKey is null ? null
+            : Encoding.UTF8.GetBytes(pseudonymizer.Digest(inputKey));
+    }
 
     /// <summary>
     /// The distinct reason codes for a raw sample, as the corpus tests compare them with the JSON Schemas:
@@ -59,20 +96,106 @@ public sealed class IngestPipeline
     public IReadOnlyList<string> ReasonCodesFor(Channel channel, ReadOnlyMemory<byte> value) =>
         Process(channel, NoSource, value).ReasonCodes;
 
-    private IngestOutcome Process(Channel channel, SourcePosition source, ReadOnlyMemory<byte> value, bool duplicate)
+    internal IngestResult Write(Channel channel, SourcePosition source, byte[]? key, ReadOnlyMemory<byte> value, IngestOutcome outcome, int maxValueBytes)
+    {
+        IngestOutput? canonical;
+        try
+        {
+            canonical = outcome switch
+            {
+                { Event: { } canonicalEvent } => new IngestOutput(OutputHeaders.KindEvent,
+                    Encoding.UTF8.GetBytes(canonicalEvent.Identifiers.Count > 0 ? canonicalEvent.Identifiers[0].Pseudonym : canonicalEvent.EventId),
+                    IngestJson.Serialize(canonicalEvent)),
+                { Consent: { } consent } => new IngestOutput(OutputHeaders.KindConsent, Encoding.UTF8.GetBytes(consent.Pseudonym), IngestJson.Serialize(consent)),
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Requarantine(channel, source, key, value, maxValueBytes,
+                new QuarantineReason(ReasonCodes.ProcessingError, null, $"its canonical event could not be written ({e.GetType().Name})"));
+        }
+
+        if (canonical is { } c && c.Value.Length > maxValueBytes)
+        {
+            // The input fitted, its output does not (escaped non-ASCII text grows up to six-fold): the producer would
+            // refuse it on every attempt, and the partition would never move again.
+            return Requarantine(channel, source, key, value, maxValueBytes, new QuarantineReason(ReasonCodes.OversizedRecord, null,
+                $"its canonical event would be {c.Value.Length} bytes, more than the {maxValueBytes} bytes the producer may send"));
+        }
+
+        var outputs = new List<IngestOutput>(2);
+        if (canonical is { } written)
+        {
+            outputs.Add(written);
+        }
+
+        if (outcome.Quarantine is { } quarantine)
+        {
+            outputs.Add(QuarantineOutput(quarantine, key, maxValueBytes));
+        }
+
+        return new IngestResult(outcome, outputs);
+    }
+
+    private IngestResult Requarantine(
+        Channel channel, SourcePosition source, byte[]? key, ReadOnlyMemory<byte> value, int maxValueBytes, QuarantineReason reason)
+    {
+        IngestOutcome outcome;
+        try
+        {
+            outcome = Process(channel, source, value, reason);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Judging failed again: a record with nothing but the reasons, which cannot fail.
+            var failure = new QuarantineReason(ReasonCodes.ProcessingError, null, $"ingest failed while judging the record ({e.GetType().Name})");
+            outcome = Reject(source, value.Span, timeProvider.GetUtcNow(), reason.Code == ReasonCodes.ProcessingError ? null : reason, failure);
+        }
+
+        return new IngestResult(outcome, [QuarantineOutput(outcome.Quarantine!, key, maxValueBytes)]);
+    }
+
+    /// <summary>
+    /// The quarantine value within <paramref name="maxValueBytes"/>: without the masked copy when that makes it too
+    /// large, and with only the first reason of each code after that. Every reason detail is short and there are at
+    /// most a few dozen, so the last form always fits any limit the producer allows (at least 1000 bytes).
+    /// </summary>
+    private IngestOutput QuarantineOutput(QuarantineRecord record, byte[]? inputKey, int maxValueBytes)
+    {
+        var key = QuarantineKey(record, inputKey);
+        var value = IngestJson.Serialize(record);
+        if (value.Length > maxValueBytes)
+        {
+            record = record with { Record = null };
+            value = IngestJson.Serialize(record);
+        }
+
+        if (value.Length > maxValueBytes)
+        {
+            record = record with { Reasons = record.Reasons.DistinctBy(r => r.Code).ToList() };
+            value = IngestJson.Serialize(record);
+        }
+
+        return new IngestOutput(OutputHeaders.KindQuarantine, key, value);
+    }
+
+    /// <param name="forced">A quarantining reason decided outside the record (a duplicate, an output too large), listed first.</param>
+    private IngestOutcome Process(Channel channel, SourcePosition source, ReadOnlyMemory<byte> value, QuarantineReason? forced)
     {
         ArgumentNullException.ThrowIfNull(source);
         var now = timeProvider.GetUtcNow();
         if (value.Length > options.MaxRecordBytes)
         {
             // Not parsed at all: the size limit exists to bound the work a hostile record can cause.
-            return Reject(source, value.Span, now, ReasonCodes.OversizedRecord, $"is larger than Ingest:MaxRecordBytes ({options.MaxRecordBytes})");
+            return Reject(source, value.Span, now, forced,
+                new QuarantineReason(ReasonCodes.OversizedRecord, null, $"is larger than Ingest:MaxRecordBytes ({options.MaxRecordBytes})"));
         }
 
         // The reader would accept some invalid UTF-8 inside strings and fail later; checking first is cheap and certain.
         if (!Utf8.IsValid(value.Span))
         {
-            return Reject(source, value.Span, now, ReasonCodes.MalformedJson, "is not valid UTF-8");
+            return Reject(source, value.Span, now, forced, new QuarantineReason(ReasonCodes.MalformedJson, null, "is not valid UTF-8"));
         }
 
         JsonDocument document;
@@ -83,23 +206,25 @@ public sealed class IngestPipeline
         catch (JsonException)
         {
             // The exception's message can quote the input; the detail must not.
-            return Reject(source, value.Span, now, ReasonCodes.MalformedJson, $"is not well-formed JSON, has a duplicate field or nests deeper than {MaxDepth}");
+            return Reject(source, value.Span, now, forced, new QuarantineReason(
+                ReasonCodes.MalformedJson, null, $"is not well-formed JSON, has a duplicate field or nests deeper than {MaxDepth}"));
         }
 
         using (document)
         {
             return document.RootElement.ValueKind == JsonValueKind.Object
-                ? Judge(channel, source, value.Span, document.RootElement, now, duplicate)
-                : Reject(source, value.Span, now, ReasonCodes.MalformedJson, "is not a JSON object");
+                ? Judge(channel, source, value.Span, document.RootElement, now, forced)
+                : Reject(source, value.Span, now, forced, new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object"));
         }
     }
 
-    private IngestOutcome Judge(Channel channel, SourcePosition source, ReadOnlySpan<byte> raw, JsonElement root, DateTimeOffset now, bool duplicate)
+    private IngestOutcome Judge(
+        Channel channel, SourcePosition source, ReadOnlySpan<byte> raw, JsonElement root, DateTimeOffset now, QuarantineReason? forced)
     {
         var reasons = new ReasonCollector();
-        if (duplicate)
+        if (forced is not null)
         {
-            reasons.Add(ReasonCodes.DuplicateEvent, "event_id", "was already seen on this topic within Ingest:DedupWindow");
+            reasons.Add(forced.Code, forced.Field, forced.Detail);
         }
 
         var f = new FieldReader(root, reasons);
@@ -129,7 +254,7 @@ public sealed class IngestPipeline
                 disposition == IngestDisposition.Quarantined ? QuarantineDisposition.Quarantined : QuarantineDisposition.Flagged,
                 reasons.Reasons,
                 RecordMasker.Mask(channel, root, identifiers),
-                Sha256Hex(raw),
+                pseudonymizer.Digest(raw),
                 raw.Length,
                 now);
 
@@ -194,17 +319,14 @@ public sealed class IngestPipeline
         return valid;
     }
 
-    private static IngestOutcome Reject(SourcePosition source, ReadOnlySpan<byte> raw, DateTimeOffset now, string code, string detail)
+    private IngestOutcome Reject(SourcePosition source, ReadOnlySpan<byte> raw, DateTimeOffset now, QuarantineReason? forced, QuarantineReason reason)
     {
+        QuarantineReason[] reasons = forced is null ? [reason] : [forced, reason];
         var record = new QuarantineRecord(
-            source, null, QuarantineDisposition.Quarantined, [new QuarantineReason(code, null, detail)], null, Sha256Hex(raw), raw.Length, now);
-        return new IngestOutcome(IngestDisposition.Quarantined, null, null, null, record) { ReasonCodes = [code] };
-    }
-
-    private static string Sha256Hex(ReadOnlySpan<byte> raw)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(raw, hash);
-        return Convert.ToHexStringLower(hash);
+            source, null, QuarantineDisposition.Quarantined, reasons, null, pseudonymizer.Digest(raw), raw.Length, now);
+        return new IngestOutcome(IngestDisposition.Quarantined, null, null, null, record)
+        {
+            ReasonCodes = reasons.Select(r => r.Code).Distinct().ToList(),
+        };
     }
 }

@@ -36,6 +36,8 @@ public sealed class IngestWorkerTests(KafkaFixture kafka, PostgresFixture postgr
             ("empty value", [], "malformed_json"),
         };
 
+        // Quarantine records are not keyed by the input key: they are told apart by the input position they name.
+        var names = new Dictionary<(int Partition, long Offset), string>();
         using (var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
                {
                    BootstrapServers = kafka.BootstrapServers,
@@ -47,8 +49,9 @@ public sealed class IngestWorkerTests(KafkaFixture kafka, PostgresFixture postgr
                 // The embedded broker keeps ~5 MiB per partition and evicts older records beyond that, so the 5 MiB
                 // value gets a partition of its own; everything else goes, in order, to the other one.
                 var partition = value.Length > 1024 * 1024 ? 1 : 0;
-                producer.Produce(new TopicPartition(topics.Names.Store, partition),
+                var delivered = await producer.ProduceAsync(new TopicPartition(topics.Names.Store, partition),
                     new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes(name), Value = value });
+                names[(delivered.Partition.Value, delivered.Offset.Value)] = name;
             }
 
             producer.Produce(new TopicPartition(topics.Names.Store, 0), new Message<byte[]?, byte[]>
@@ -62,12 +65,15 @@ public sealed class IngestWorkerTests(KafkaFixture kafka, PostgresFixture postgr
             r => r.Count >= cases.Length, Patience);
         var canonical = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical], r => r.Count >= 1, Patience);
 
+        string NameOf(ConsumeResult<byte[]?, byte[]?> r) =>
+            OutputHeaders.Read(r.Message.Headers) is { } o && names.TryGetValue((o.Source.Partition, o.Source.Offset), out var n) ? n : "?";
         Assert.True(cases.Length == quarantine.Count,
-            $"quarantined: {string.Join(", ", quarantine.Select(r => Encoding.UTF8.GetString(r.Message.Key!)))}; log: " +
+            $"quarantined: {string.Join(", ", quarantine.Select(NameOf))}; log: " +
             string.Join('\n', host.Logs.Lines.Where(l => l.StartsWith("Warn", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal))));
         foreach (var (name, _, code) in cases)
         {
-            var record = Assert.Single(quarantine, r => Encoding.UTF8.GetString(r.Message.Key!) == name);
+            var record = Assert.Single(quarantine, r => NameOf(r) == name);
+            Assert.NotEqual(name, record.Message.Key is null ? null : Encoding.UTF8.GetString(record.Message.Key));
             using var json = JsonDocument.Parse(record.Message.Value!);
             var codes = json.RootElement.GetProperty("reasons").EnumerateArray().Select(r => r.GetProperty("code").GetString()).ToList();
             Assert.True(codes.Contains(code), $"{name}: expected {code}, got {string.Join(",", codes)}");

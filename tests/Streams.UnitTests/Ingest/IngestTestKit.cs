@@ -17,6 +17,9 @@ internal static class IngestTestKit
 
     public static readonly SourcePosition Source = new("store", 3, 42);
 
+    /// <summary>The worker's bound on one output value.</summary>
+    public const int MaxValueBytes = Streams.Ingest.Worker.IngestWorker.MaxValueBytes;
+
     public static PseudonymizationOptions PseudonymizationOptions(string defaultCountryCode = "1")
     {
         var options = new PseudonymizationOptions { ActiveKeyId = KeyId, DefaultCountryCode = defaultCountryCode };
@@ -111,6 +114,20 @@ internal static class IngestTestKit
                     break;
             }
         }
+    }
+
+    /// <summary>The quarantine value <see cref="IngestPipeline.Handle"/> would produce, read back.</summary>
+    public static Streams.Ingest.Quarantine.QuarantineRecord QuarantineOf(IngestResult result) =>
+        IngestJson.DeserializeQuarantineRecord(Assert.Single(result.Outputs, o => o.Kind == "quarantine").Value)!;
+
+    /// <summary>
+    /// <c>raw_sha256</c> as CONTRACT §4 defines it, computed here from the key rather than through the pipeline:
+    /// HMAC-SHA256 under HMAC-SHA256(key, "streams raw-digest v1").
+    /// </summary>
+    public static string KeyedDigest(byte[] raw)
+    {
+        var digestKey = System.Security.Cryptography.HMACSHA256.HashData(Convert.FromBase64String(KeyBase64), "streams raw-digest v1"u8);
+        return Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(digestKey, raw));
     }
 
     /// <summary>Everything the outcome would write to any topic.</summary>

@@ -483,11 +483,11 @@ public sealed class ReasonCodeTests
     }
 
     [Fact]
-    public void QuarantineDuplicate_CleanRecord_IsQuarantinedWithMaskedCopy()
+    public void HandleDuplicate_CleanRecord_IsQuarantinedWithMaskedCopy()
     {
         var value = System.Text.Encoding.UTF8.GetBytes(Sample(Channel.Clickstream).ToJsonString());
 
-        var record = Pipeline().QuarantineDuplicate(Channel.Clickstream, Source, value);
+        var record = QuarantineOf(Pipeline().HandleDuplicate(Channel.Clickstream, Source, null, value, MaxValueBytes));
 
         Assert.Equal(QuarantineDisposition.Quarantined, record.Disposition);
         Assert.Equal(ReasonCodes.DuplicateEvent, Assert.Single(record.Reasons).Code);
@@ -496,11 +496,11 @@ public sealed class ReasonCodeTests
     }
 
     [Fact]
-    public void QuarantineDuplicate_FlaggedRecord_KeepsItsFlags()
+    public void HandleDuplicate_FlaggedRecord_KeepsItsFlags()
     {
         var value = System.Text.Encoding.UTF8.GetBytes(Sample(Channel.Clickstream, s => s["email"] = "nobody").ToJsonString());
 
-        var record = Pipeline().QuarantineDuplicate(Channel.Clickstream, Source, value);
+        var record = QuarantineOf(Pipeline().HandleDuplicate(Channel.Clickstream, Source, null, value, MaxValueBytes));
 
         Assert.Equal([ReasonCodes.DuplicateEvent, ReasonCodes.InvalidEmail], record.Reasons.Select(r => r.Code));
     }

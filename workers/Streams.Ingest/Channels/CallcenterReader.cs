@@ -11,15 +11,15 @@ internal static class CallcenterReader
 
     public static CallcenterAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
-        identifiers.Read(f, "phone", IdentifierType.Phone, required: true);
-        identifiers.Read(f, "email", IdentifierType.Email);
-        f.CheckString("customer_name");
-        f.CheckString("transcript");
+        identifiers.Read(f, "phone", IdentifierType.Phone, FieldLengths.Phone, required: true);
+        identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
+        f.CheckString("customer_name", FieldLengths.CustomerName);
+        f.CheckString("transcript", FieldLengths.FreeText);
         var reason = f.Enum("reason", Reasons, required: true);
         var durationS = f.Integer("duration_s", min: 0, required: true);
         var sentiment = f.Number("sentiment", min: -1, max: 1, required: true);
         var resolved = f.Boolean("resolved", required: true);
-        f.CheckString("agent_id", required: true);
+        f.CheckString("agent_id", FieldLengths.AgentId, required: true);
 
         return reason is null || durationS is null || sentiment is null || resolved is null
             ? null

@@ -13,27 +13,27 @@ internal static class ClickstreamReader
 
     public static ClickstreamAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
-        identifiers.Read(f, "anonymous_id", IdentifierType.Device, required: true);
-        identifiers.Read(f, "email", IdentifierType.Email);
+        identifiers.Read(f, "anonymous_id", IdentifierType.Device, FieldLengths.AnonymousId, required: true);
+        identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
         var eventType = f.Enum("event_type", EventTypes, required: true);
-        var pageCategory = f.String("page_category");
+        var pageCategory = f.String("page_category", FieldLengths.PageCategory);
 
         // The URL only matters without a page category; otherwise it is checked like the IP, without a copy.
         string? url = null;
         if (string.IsNullOrWhiteSpace(pageCategory))
         {
-            url = f.String("url");
+            url = f.String("url", FieldLengths.Url);
         }
         else
         {
-            f.CheckString("url");
+            f.CheckString("url", FieldLengths.Url);
         }
 
         var dwellMs = f.Integer("dwell_ms", min: 0);
         var revenue = f.Number("revenue", min: 0);
         var currency = f.Currency("currency", required: f.Has("revenue"));
-        var userAgent = f.String("user_agent");
-        f.CheckString("ip");
+        var userAgent = f.String("user_agent", FieldLengths.UserAgent);
+        f.CheckString("ip", FieldLengths.Ip);
 
         return eventType is null
             ? null

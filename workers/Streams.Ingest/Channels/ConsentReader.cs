@@ -15,12 +15,12 @@ internal static class ConsentReader
         var typeName = f.Enum("identifier_type", IdentifierTypes, required: true);
         if (typeName is not null && IdentifierTypeNames.TryParse(typeName, out var type))
         {
-            identifiers.Read(f, "identifier", type, required: true);
+            identifiers.Read(f, "identifier", type, FieldLengths.ConsentIdentifier, required: true);
         }
         else
         {
             // Without a type the identifier cannot be normalized, but its shape is still checked.
-            f.CheckString("identifier", required: true);
+            f.CheckString("identifier", FieldLengths.ConsentIdentifier, required: true);
         }
 
         return f.Enum("action", Actions, required: true) switch

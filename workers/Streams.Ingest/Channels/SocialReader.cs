@@ -12,12 +12,12 @@ internal static class SocialReader
     public static SocialAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
         var platform = f.Enum("platform", IdentifierNormalizer.SocialPlatforms, required: true);
-        identifiers.ReadSocial(f, platform, "handle");
-        identifiers.Read(f, "email", IdentifierType.Email);
+        identifiers.ReadSocial(f, platform, "handle", FieldLengths.Handle);
+        identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
         var interaction = f.Enum("interaction", Interactions, required: true);
         var sentiment = f.Number("sentiment", min: -1, max: 1);
         var followers = f.Integer("followers", min: 0);
-        f.CheckString("text");
+        f.CheckString("text", FieldLengths.FreeText);
 
         return platform is null || interaction is null ? null : new SocialAttributes(platform, interaction, sentiment, followers);
     }

@@ -23,11 +23,11 @@ internal static class StoreReader
 
     public static StoreAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
-        identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty);
-        identifiers.Read(f, "email", IdentifierType.Email);
-        identifiers.Read(f, "phone", IdentifierType.Phone);
-        f.CheckString("customer_name");
-        var storeId = f.String("store_id", required: true);
+        identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty, FieldLengths.LoyaltyId);
+        identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
+        identifiers.Read(f, "phone", IdentifierType.Phone, FieldLengths.Phone);
+        f.CheckString("customer_name", FieldLengths.CustomerName);
+        var storeId = f.String("store_id", FieldLengths.StoreId, required: true);
         var total = f.Number("total", min: 0, required: true);
         var currency = f.Currency("currency", required: true);
         var discountPct = f.Number("discount_pct", min: 0, max: 100);
@@ -79,6 +79,14 @@ internal static class StoreReader
             }
 
             var amount = l.Quantity * l.UnitPrice * discountFactor;
+            if (!double.IsFinite(amount))
+            {
+                // 1e308 × 2 passes every field's own range; the product does not fit a double and cannot be written.
+                f.Reasons.Add(ReasonCodes.OutOfRange, $"items[{i - 1}]", "quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
+                allValid = false;
+                continue;
+            }
+
             itemCount += l.Quantity;
             expected += amount;
             AddTo(categories, l.Category, l.Quantity, amount);
@@ -86,6 +94,20 @@ internal static class StoreReader
 
         if (!allValid)
         {
+            return null;
+        }
+
+        // Lines are never negative, so a finite sum means every partial sum (each category's) is finite too.
+        if (!double.IsFinite(expected))
+        {
+            f.Reasons.Add(ReasonCodes.OutOfRange, "items", "Σ quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
+            return null;
+        }
+
+        // At most 1000 × (2^53 − 1) fits a long, but not a JSON number a reader can hold exactly.
+        if (itemCount > FieldReader.MaxSafeInteger)
+        {
+            f.Reasons.Add(ReasonCodes.OutOfRange, "items", $"Σ quantity must be at most {FieldReader.MaxSafeInteger:0}");
             return null;
         }
 
@@ -121,8 +143,8 @@ internal static class StoreReader
         }
 
         var item = f.Item("items", i, element);
-        var hasSku = item.CheckString("sku", required: true);
-        var category = item.String("category", required: true);
+        var hasSku = item.CheckString("sku", FieldLengths.Sku, required: true);
+        var category = item.String("category", FieldLengths.Category, required: true);
         var quantity = item.Integer("quantity", min: 1, required: true);
         var unitPrice = item.Number("unit_price", min: 0, required: true);
         return !hasSku || category is null || quantity is null || unitPrice is null

@@ -28,7 +28,14 @@ public sealed class Pseudonymizer
     [ThreadStatic]
     private static KeyedHmac? threadHmac;
 
+    /// <summary>
+    /// Separates the digest key from the pseudonym key: a raw value that happened to read <c>email:x@y</c> must not
+    /// get a digest equal to the full MAC behind that address's pseudonym.
+    /// </summary>
+    private static ReadOnlySpan<byte> DigestKeyLabel => "streams raw-digest v1"u8;
+
     private readonly byte[] key;
+    private readonly byte[] digestKey;
     private readonly string defaultCountryCode;
 
     public Pseudonymizer(IOptions<PseudonymizationOptions> options)
@@ -43,6 +50,7 @@ public sealed class Pseudonymizer
 
         KeyId = value.ActiveKeyId;
         key = PseudonymizationOptionsValidator.DecodeKey(value.Keys[KeyId])!;
+        digestKey = HMACSHA256.HashData(key, DigestKeyLabel);
         defaultCountryCode = value.DefaultCountryCode;
     }
 
@@ -99,6 +107,18 @@ public sealed class Pseudonymizer
             cached.Hmac.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Lower-case hex HMAC-SHA256 of raw bytes under a key derived from the active key (CONTRACT §4 <c>raw_sha256</c>,
+    /// quarantine keys): whoever holds the key can match an original, nobody else can test guesses against it.
+    /// </summary>
+    /// <remarks>One-shot: it runs for quarantined records only, never on the hot path.</remarks>
+    public string Digest(ReadOnlySpan<byte> raw)
+    {
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(digestKey, raw, mac);
+        return Convert.ToHexStringLower(mac);
     }
 
     /// <summary>Normalizes and pseudonymizes a raw value; false when it is not a valid identifier of that type.</summary>

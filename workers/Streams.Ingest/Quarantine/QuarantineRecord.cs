@@ -13,7 +13,8 @@ namespace Streams.Ingest.Quarantine;
 /// <param name="Reasons">Every problem found (the first of each code always, at most 32 in all).</param>
 /// <param name="Record">The masked copy: known fields only, identifiers as pseudonyms or masks, personal free text
 /// removed, long strings and item lists shortened. Null when the input was not a JSON object.</param>
-/// <param name="RawSha256">Lower-case hex SHA-256 of the raw value, to find or match the original.</param>
+/// <param name="RawSha256">Lower-case hex keyed digest of the raw value (CONTRACT §4): matches the original for whoever holds
+/// the pseudonymization key, and cannot be tested against guesses by anyone else.</param>
 /// <param name="RawBytes">Size of the raw value.</param>
 /// <param name="QuarantinedAt">When ingest judged the record.</param>
 public sealed record QuarantineRecord(

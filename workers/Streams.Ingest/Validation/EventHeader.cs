@@ -4,21 +4,22 @@ namespace Streams.Ingest.Validation;
 internal readonly record struct EventHeader(string? EventId, DateTimeOffset? OccurredAt)
 {
     /// <summary>Counted in Unicode code points, as JSON Schema's <c>maxLength</c> counts.</summary>
-    public const int MaxEventIdLength = 128;
+    public const int MaxEventIdLength = FieldLengths.EventId;
 
     public bool IsValid => EventId is not null && OccurredAt is not null;
 
     public static EventHeader Read(FieldReader f, DateTimeOffset now, TimeSpan maxClockSkew)
     {
-        var eventId = f.String("event_id", required: true);
-        if (eventId is not null && CodePoints(eventId) is < 1 or > MaxEventIdLength)
+        // Both bounds in one check below, so the detail states the whole rule.
+        var eventId = f.String("event_id", int.MaxValue, required: true);
+        if (eventId is not null && FieldReader.CodePoints(eventId) is < 1 or > MaxEventIdLength)
         {
             f.Violation("event_id", $"must be 1–{MaxEventIdLength} characters");
             eventId = null;
         }
 
         DateTimeOffset? occurredAt = null;
-        if (f.String("occurred_at", required: true) is { } text)
+        if (f.String("occurred_at", FieldLengths.Timestamp, required: true) is { } text)
         {
             if (!Rfc3339Timestamp.TryParse(text, out var parsed))
             {
@@ -35,22 +36,5 @@ internal readonly record struct EventHeader(string? EventId, DateTimeOffset? Occ
         }
 
         return new EventHeader(eventId, occurredAt);
-    }
-
-    /// <summary>Surrogate pairs count once; a lone surrogate counts as one, as a JSON Schema validator would.</summary>
-    private static int CodePoints(string value)
-    {
-        var count = 0;
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-
-            count++;
-        }
-
-        return count;
     }
 }

@@ -76,7 +76,8 @@ internal readonly struct FieldReader
         return matches;
     }
 
-    public string? String(string name, bool required = false)
+    /// <summary>A string of at most <paramref name="maxLength"/> code points (see <see cref="FieldLengths"/>).</summary>
+    public string? String(string name, int maxLength, bool required = false)
     {
         if (!TryGetKind(name, JsonValueKind.String, "a string", required, out var value))
         {
@@ -86,6 +87,13 @@ internal readonly struct FieldReader
         if (!TryGetString(value, out var text))
         {
             Violation(name, "must be valid Unicode text");
+            return null;
+        }
+
+        if (text is not null && text.Length > maxLength && CodePoints(text) > maxLength)
+        {
+            TooLong(name, maxLength);
+            return null;
         }
 
         return text;
@@ -96,16 +104,43 @@ internal readonly struct FieldReader
     /// transcripts, post text, ids nobody reads): true when it would have returned the text. The text is never
     /// materialized, which was most of what long free text cost.
     /// </summary>
-    public bool CheckString(string name, bool required = false)
+    public bool CheckString(string name, int maxLength, bool required = false)
     {
         if (!TryGetKind(name, JsonValueKind.String, "a string", required, out var value))
         {
             return false;
         }
 
-        if (!IsValidText(value))
+        // The raw value of a string includes its quotes.
+        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        if (raw.Contains((byte)'\\'))
+        {
+            // An escape can hide a lone surrogate, and the decoded length differs from the raw one: decode it.
+            if (!TryGetString(value, out var text))
+            {
+                Violation(name, "must be valid Unicode text");
+                return false;
+            }
+
+            if (text!.Length > maxLength && CodePoints(text) > maxLength)
+            {
+                TooLong(name, maxLength);
+                return false;
+            }
+
+            return true;
+        }
+
+        if (!Utf8.IsValid(raw))
         {
             Violation(name, "must be valid Unicode text");
+            return false;
+        }
+
+        // Unescaped text is the UTF-8 itself: every code point starts with exactly one byte that is not 10xxxxxx.
+        if (raw.Length > maxLength && raw.Length - CountContinuationBytes(raw) > maxLength)
+        {
+            TooLong(name, maxLength);
             return false;
         }
 
@@ -113,9 +148,9 @@ internal readonly struct FieldReader
     }
 
     /// <summary>A string with a character other than white space (schemas: <c>"pattern": "\\S"</c>).</summary>
-    public string? NonBlankString(string name, bool required = false)
+    public string? NonBlankString(string name, int maxLength, bool required = false)
     {
-        var text = String(name, required);
+        var text = String(name, maxLength, required);
         if (text is not null && string.IsNullOrWhiteSpace(text))
         {
             Violation(name, "must not be blank");
@@ -199,7 +234,7 @@ internal readonly struct FieldReader
     /// <summary>An active ISO 4217 code. Any string is schema-valid; membership is a semantic check with its own code.</summary>
     public string? Currency(string name, bool required = false)
     {
-        var code = String(name, required);
+        var code = String(name, FieldLengths.Currency, required);
         if (code is not null && !CurrencyCodes.IsActive(code))
         {
             Reasons.Add(ReasonCodes.UnknownCurrency, Path(name), "must be an active ISO 4217 currency code");
@@ -227,14 +262,34 @@ internal readonly struct FieldReader
         }
     }
 
-    /// <summary>
-    /// Whether <see cref="TryGetString"/> would succeed, without allocating: only an escape can produce a lone
-    /// surrogate, and unescaped text is the raw UTF-8 itself.
-    /// </summary>
-    private static bool IsValidText(JsonElement value)
+    /// <summary>Surrogate pairs count once; a lone surrogate counts as one, as a JSON Schema validator would.</summary>
+    public static int CodePoints(string value)
     {
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        return raw.Contains((byte)'\\') ? TryGetString(value, out _) : Utf8.IsValid(raw);
+        var count = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+
+            count++;
+        }
+
+        return count;
+    }
+
+    private void TooLong(string name, int maxLength) => Violation(name, $"must be at most {maxLength} characters");
+
+    private static int CountContinuationBytes(ReadOnlySpan<byte> utf8)
+    {
+        var count = 0;
+        foreach (var b in utf8)
+        {
+            count += (b & 0xC0) == 0x80 ? 1 : 0;
+        }
+
+        return count;
     }
 
     private static string Describe(JsonValueKind kind) => kind switch

@@ -46,10 +46,12 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
     }
 
     /// <summary>An email, phone, loyalty or device identifier in <paramref name="field"/>.</summary>
-    public void Read(FieldReader f, string field, IdentifierType type, bool required = false)
+    public void Read(FieldReader f, string field, IdentifierType type, int maxLength, bool required = false)
     {
-        // Any string is a schema-valid email or phone: their validity is semantic and has its own codes.
-        var raw = type is IdentifierType.Email or IdentifierType.Phone ? f.String(field, required) : f.NonBlankString(field, required);
+        // Any string short enough is a schema-valid email or phone: their validity is semantic and has its own codes.
+        var raw = type is IdentifierType.Email or IdentifierType.Phone
+            ? f.String(field, maxLength, required)
+            : f.NonBlankString(field, maxLength, required);
         if (raw is not null)
         {
             Resolve(f, field, type, raw);
@@ -57,9 +59,9 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
     }
 
     /// <summary>The social identifier of an event: the handle on a platform (null when the platform was invalid).</summary>
-    public void ReadSocial(FieldReader f, string? platform, string field)
+    public void ReadSocial(FieldReader f, string? platform, string field, int maxLength)
     {
-        var handle = f.String(field, required: true);
+        var handle = f.String(field, maxLength, required: true);
         if (handle is null)
         {
             return;

@@ -13,8 +13,14 @@ public static class ReasonCodes
     public const string UnknownCurrency = "unknown_currency";
     public const string TotalMismatch = "total_mismatch";
 
-    /// <summary>Decided by the stateful de-duplication around ingest; see <see cref="IngestPipeline.QuarantineDuplicate"/>.</summary>
+    /// <summary>Decided by the stateful de-duplication around ingest; see <see cref="IngestPipeline.HandleDuplicate"/>.</summary>
     public const string DuplicateEvent = "duplicate_event";
+
+    /// <summary>
+    /// Ingest itself failed on the record (judging it or writing its output threw): a defect rather than bad data,
+    /// quarantined so that the record behind it still gets through.
+    /// </summary>
+    public const string ProcessingError = "processing_error";
 
     /// <summary>Decided by the profiles worker; listed here so every code has one spelling.</summary>
     public const string IdentityConflict = "identity_conflict";
@@ -22,7 +28,7 @@ public static class ReasonCodes
     public static IReadOnlyList<string> All { get; } =
     [
         MalformedJson, OversizedRecord, SchemaViolation, InvalidEmail, InvalidPhone, FutureTimestamp,
-        OutOfRange, UnknownCurrency, TotalMismatch, DuplicateEvent, IdentityConflict,
+        OutOfRange, UnknownCurrency, TotalMismatch, DuplicateEvent, ProcessingError, IdentityConflict,
     ];
 
     /// <summary>

@@ -16,6 +16,24 @@ public sealed class EmittedOutputScanner(string bootstrapServers, ILogger logger
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    /// <summary>The current end (high watermark) of each partition.</summary>
+    public Dictionary<TopicPartition, long> EndOffsets(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        var ends = new Dictionary<TopicPartition, long>();
+        if (partitions.Count == 0)
+        {
+            return ends;
+        }
+
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(Config()).Build();
+        foreach (var partition in partitions)
+        {
+            ends[partition] = consumer.QueryWatermarkOffsets(partition, Patience).High.Value;
+        }
+
+        return ends;
+    }
+
     /// <summary>Scans each partition from its start offset; keeps the outputs whose source <paramref name="relevant"/> accepts.</summary>
     public HashSet<EmittedOutput> Scan(IReadOnlyList<TopicPartitionOffset> from, Func<SourcePosition, bool> relevant)
     {
@@ -25,15 +43,7 @@ public sealed class EmittedOutputScanner(string bootstrapServers, ILogger logger
             return found;
         }
 
-        var config = new ConsumerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            GroupId = "streams-ingest-recovery",
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            EnablePartitionEof = true,
-        };
-        using var consumer = new ConsumerBuilder<Ignore, Ignore>(config).Build();
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(Config()).Build();
         var ends = new Dictionary<TopicPartition, long>();
         var assignment = new List<TopicPartitionOffset>();
         foreach (var start in from)
@@ -87,4 +97,13 @@ public sealed class EmittedOutputScanner(string bootstrapServers, ILogger logger
         logger.LogInformation("Recovery scan read {Records} output records; {Found} belong to records being re-read", read, found.Count);
         return found;
     }
+
+    private ConsumerConfig Config() => new()
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "streams-ingest-recovery",
+        EnableAutoCommit = false,
+        EnableAutoOffsetStore = false,
+        EnablePartitionEof = true,
+    };
 }

@@ -7,12 +7,12 @@ namespace Streams.Ingest.Worker;
 /// <summary>Where one input partition stands: the next offset to read and the output end offsets known then.</summary>
 public sealed record IngestCheckpoint(string Topic, int Partition, long NextOffset, IReadOnlyDictionary<string, long> OutputMarks);
 
-/// <summary>An event id used by a record, for de-duplication.</summary>
-public readonly record struct SeenEvent(string Topic, string EventId, long Offset, DateTimeOffset SeenAt);
+/// <summary>An event id used by a record, for de-duplication, and when ingest saw it (its own clock, not the producer's).</summary>
+public readonly record struct SeenEvent(string Topic, string EventId, int Partition, long Offset, DateTimeOffset SeenAt);
 
 /// <summary>
-/// Ingest's state in PostgreSQL: checkpoints and the de-duplication window. Every batch's changes go in one
-/// transaction, so what ingest has used and how far it has read never disagree.
+/// Ingest's state in PostgreSQL: checkpoints and the de-duplication window. A batch claims its event ids before it
+/// produces and records its checkpoints after its outputs are on the broker.
 /// </summary>
 public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
 {
@@ -39,84 +39,91 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// For each (topic, event id), the time it was last used, if it was used after <paramref name="notBefore"/>.
+    /// Claims the event ids of records about to be used, in one transaction of its own, before anything is produced:
+    /// returns the ones another record already holds within the window, which are duplicates. A conflict on insert is
+    /// a duplicate, so two instances that read one id on different partitions cannot both use it (the second insert
+    /// waits for the first transaction and then finds its row). The record that holds a claim keeps it when read again
+    /// after a crash or by the partition's next owner, so a replay is judged as the first reading was.
     /// </summary>
-    public async Task<Dictionary<(string Topic, string EventId), DateTimeOffset>> FindSeenAsync(
-        IReadOnlyCollection<(string Topic, string EventId)> events, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    /// <param name="events">At most one record per (topic, event id); the caller settles repeats within a batch.</param>
+    /// <param name="expiredBefore">A claim seen by ingest before this has left the window: the id counts as new again.</param>
+    public async Task<HashSet<(string Topic, string EventId)>> ClaimAsync(
+        IReadOnlyList<SeenEvent> events, DateTimeOffset expiredBefore, CancellationToken cancellationToken)
     {
-        var found = new Dictionary<(string, string), DateTimeOffset>();
+        var held = events.Select(e => (e.Topic, e.EventId)).ToHashSet();
         if (events.Count == 0)
         {
-            return found;
+            return held;
         }
 
+        // In one order for every instance: two batches that claim the same ids in different orders would otherwise
+        // each wait for a row the other has inserted (seen: a deadlock with two instances).
         await using var command = dataSource.CreateCommand("""
-            select s.topic, s.event_id, s.seen_at
-            from ingest_seen_events s
-            join unnest(@topics, @ids) as e(topic, event_id) using (topic, event_id)
-            where s.seen_at >= @not_before
+            insert into ingest_seen_events (topic, event_id, first_partition, first_offset, seen_at)
+            select * from unnest(@topics, @ids, @partitions, @offsets, @times) as c(topic, event_id, first_partition, first_offset, seen_at)
+            order by topic, event_id
+            on conflict (topic, event_id) do update
+                set first_partition = excluded.first_partition, first_offset = excluded.first_offset, seen_at = excluded.seen_at
+                where ingest_seen_events.seen_at < @expired_before
+                   or (ingest_seen_events.first_partition = excluded.first_partition
+                       and ingest_seen_events.first_offset = excluded.first_offset)
+            returning topic, event_id
             """);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("topics", events.Select(e => e.Topic).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(e => e.EventId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("not_before", notBefore));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("topics", events.Select(s => s.Topic).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(s => s.EventId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", events.Select(s => s.Partition).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", events.Select(s => s.Offset).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("times", events.Select(s => s.SeenAt).ToArray())
+        {
+            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
+        });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expired_before", expiredBefore));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            found[(reader.GetString(0), reader.GetString(1))] = reader.GetFieldValue<DateTimeOffset>(2);
+            held.Remove((reader.GetString(0), reader.GetString(1)));
         }
 
-        return found;
+        return held;
     }
 
-    /// <summary>Records a batch: the event ids it used and where each of its partitions now stands.</summary>
-    public async Task CommitBatchAsync(
-        IReadOnlyList<SeenEvent> seen, IReadOnlyList<IngestCheckpoint> checkpoints, CancellationToken cancellationToken)
+    /// <summary>Records where each input partition now stands, with the output end offsets known then.</summary>
+    public async Task SaveCheckpointsAsync(IReadOnlyList<IngestCheckpoint> checkpoints, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (seen.Count > 0)
+        if (checkpoints.Count == 0)
         {
-            // A re-used id whose window has passed counts as new again: it takes over the row.
-            await using var insert = new NpgsqlCommand("""
-                insert into ingest_seen_events (topic, event_id, first_offset, seen_at)
-                select * from unnest(@topics, @ids, @offsets, @times)
-                on conflict (topic, event_id) do update
-                    set first_offset = excluded.first_offset, seen_at = excluded.seen_at
-                """, connection, transaction);
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("topics", seen.Select(s => s.Topic).ToArray()));
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("ids", seen.Select(s => s.EventId).ToArray()));
-            insert.Parameters.Add(new NpgsqlParameter<long[]>("offsets", seen.Select(s => s.Offset).ToArray()));
-            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("times", seen.Select(s => s.SeenAt).ToArray())
-            {
-                NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
-            });
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
 
-        await using (var upsert = new NpgsqlCommand("""
+        await using var upsert = dataSource.CreateCommand("""
             insert into ingest_checkpoints (topic, partition, next_offset, output_marks, updated_at)
             select topic, partition, next_offset, marks::jsonb, now()
             from unnest(@topics, @partitions, @offsets, @marks) as c(topic, partition, next_offset, marks)
             on conflict (topic, partition) do update
                 set next_offset = excluded.next_offset, output_marks = excluded.output_marks, updated_at = now()
-            """, connection, transaction))
-        {
-            upsert.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
-            upsert.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
-            upsert.Parameters.Add(new NpgsqlParameter<long[]>("offsets", checkpoints.Select(c => c.NextOffset).ToArray()));
-            upsert.Parameters.Add(new NpgsqlParameter<string[]>("marks",
-                checkpoints.Select(c => JsonSerializer.Serialize(c.OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64)).ToArray()));
-            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            """);
+        upsert.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
+        upsert.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
+        upsert.Parameters.Add(new NpgsqlParameter<long[]>("offsets", checkpoints.Select(c => c.NextOffset).ToArray()));
+        upsert.Parameters.Add(new NpgsqlParameter<string[]>("marks",
+            checkpoints.Select(c => JsonSerializer.Serialize(c.OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64)).ToArray()));
+        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Forgets event ids last used before <paramref name="olderThan"/>; returns how many.</summary>
-    public async Task<int> ExpireSeenAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Forgets at most <paramref name="limit"/> event ids that ingest last saw before <paramref name="olderThan"/>;
+    /// returns how many. Bounded so that a window's worth of ids (a first start after a long stop) is removed a chunk at
+    /// a time between batches, each chunk within <paramref name="timeout"/>, instead of in one statement of any length.
+    /// </summary>
+    public async Task<int> ExpireSeenAsync(DateTimeOffset olderThan, int limit, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("delete from ingest_seen_events where seen_at < @older_than");
+        await using var command = dataSource.CreateCommand("""
+            delete from ingest_seen_events
+            where ctid = any(array(select ctid from ingest_seen_events where seen_at < @older_than limit @limit))
+            """);
+        command.CommandTimeout = (int)Math.Ceiling(timeout.TotalSeconds);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("older_than", olderThan));
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -14,11 +14,13 @@ namespace Streams.Ingest.Worker;
 /// a quarantine record) exactly once.
 /// </summary>
 /// <remarks>
-/// Exactly once, without Kafka transactions: a batch's outputs go out through an idempotent producer and are
-/// flushed; then one PostgreSQL transaction records the event ids the batch used and each input partition's next
-/// offset together with the end offsets of the output partitions. A session that fails (crash, PostgreSQL away, a
-/// delivery error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so
-/// outputs written after the last checkpoint are not written again. Kafka transactions would do the same on a real
+/// Exactly once, without Kafka transactions: a batch first claims the event ids it will use (a claim held by another
+/// record makes a duplicate; the same record read again keeps its own), then its outputs go out through an idempotent
+/// producer and are flushed; then one PostgreSQL transaction records every assigned input partition's next offset
+/// together with the end offsets of the output partitions. A session that fails (crash, PostgreSQL away, a delivery
+/// error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
+/// written after the last checkpoint are not written again. A record is judged and written by
+/// <see cref="IngestPipeline.Handle"/>, which never throws: no record can stop the loop. Kafka transactions would do the same on a real
 /// broker, but the embedded broker does not hide aborted records from read_committed consumers (measured; see
 /// EmbeddedBroker_ReadCommitted_StillSeesAbortedRecords), and this way needs no broker support at all.
 /// </remarks>
@@ -52,6 +54,24 @@ public sealed class IngestWorker(
         [catalog.Names.Consent] = Channel.Consent,
     };
 
+    /// <summary>The producer's <c>message.max.bytes</c> (librdkafka's default, below every broker's default).</summary>
+    public const int MessageMaxBytes = 1_000_000;
+
+    /// <summary>
+    /// The longest value ingest produces: the message limit less room for the key (a pseudonym, an event id of at most
+    /// 128 characters or a 64-character digest), the two headers (a topic name of at most 249 characters) and the
+    /// record's framing. A longer output is quarantined as <c>oversized_record</c> instead of being refused by the
+    /// producer on every attempt.
+    /// </summary>
+    public const int MaxValueBytes = MessageMaxBytes - 4096;
+
+    /// <summary>Event ids forgotten per statement: a chunk takes well under a second, and batches go on in between.</summary>
+    internal const int ExpiryChunk = 10_000;
+
+    private static readonly TimeSpan ExpiryTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ExpiryInterval = TimeSpan.FromHours(1);
+    private static readonly TimeSpan MarkRefreshInterval = TimeSpan.FromMinutes(1);
+
     /// <summary>Input records whose batch was checkpointed, for tests and the console view.</summary>
     public long RecordsCommitted => Interlocked.Read(ref recordsCommitted);
 
@@ -82,8 +102,15 @@ public sealed class IngestWorker(
 
         // Outputs written for records after their partition's checkpoint, found by the recovery scan: not written again.
         private readonly HashSet<EmittedOutput> alreadyEmitted = [];
+
+        // Next offset of every assigned input partition as last checkpointed: every batch checkpoints all of them.
+        private readonly Dictionary<(string Topic, int Partition), long> positions = [];
+
+        // The output marks last checkpointed for every assigned input partition.
+        private readonly Dictionary<(string Topic, int Partition), IReadOnlyDictionary<string, long>> recordedMarks = [];
         private DateTimeOffset nextSummary;
         private DateTimeOffset nextExpiry;
+        private DateTimeOffset nextMarkRefresh;
 
         public IngestSession(IngestWorker worker, CancellationToken stoppingToken)
         {
@@ -98,6 +125,7 @@ public sealed class IngestWorker(
                     Acks = Acks.All,
                     LingerMs = 5,
                     ClientId = "streams-ingest",
+                    MessageMaxBytes = MessageMaxBytes,
                 })
                 .SetLogHandler((_, m) => worker.logger.LogDebug("producer: {Message}", m.Message))
                 .Build();
@@ -110,6 +138,7 @@ public sealed class IngestWorker(
             var now = worker.timeProvider.GetUtcNow();
             nextSummary = now + worker.options.SummaryInterval;
             nextExpiry = now;
+            nextMarkRefresh = now + MarkRefreshInterval;
         }
 
         public void Run()
@@ -130,14 +159,14 @@ public sealed class IngestWorker(
         private void HandleBatch()
         {
             var batch = buffer.ToList();
-            var outcomes = new IngestOutcome[batch.Count];
+            var results = new IngestResult[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
                 var record = batch[i];
-                outcomes[i] = worker.pipeline.Process(ChannelOf(record.Topic), Position(record), record.Message.Value ?? []);
+                results[i] = worker.pipeline.Handle(ChannelOf(record.Topic), Position(record), record.Message.Key, record.Message.Value ?? [], MaxValueBytes);
             }
 
-            var (duplicates, seen) = Deduplicate(batch, outcomes);
+            var duplicates = Deduplicate(batch, results);
             var failures = 0;
             Action<DeliveryReport<byte[]?, byte[]>> onDelivery = report =>
             {
@@ -157,7 +186,7 @@ public sealed class IngestWorker(
 
             for (var i = 0; i < batch.Count; i++)
             {
-                Emit(batch[i], outcomes[i], duplicates[i], onDelivery);
+                Emit(batch[i], duplicates[i] ?? results[i], onDelivery);
                 if (i == batch.Count / 2)
                 {
                     CrashPoints.Reach("ingest.mid-produce");
@@ -177,95 +206,69 @@ public sealed class IngestWorker(
 
             CrashPoints.Reach("ingest.after-flush");
             var checkpoints = Checkpoints(batch);
-            state.CommitBatchAsync(seen, checkpoints, CancellationToken.None).GetAwaiter().GetResult();
+            state.SaveCheckpointsAsync(checkpoints, CancellationToken.None).GetAwaiter().GetResult();
+            Remember(checkpoints);
             CrashPoints.Reach("ingest.after-commit");
             CommitToGroup(checkpoints);
 
             for (var i = 0; i < batch.Count; i++)
             {
-                var outcome = outcomes[i];
-                var codes = duplicates[i] is { } duplicate ? duplicate.Reasons.Select(r => r.Code).Distinct() : outcome.ReasonCodes;
-                worker.metrics.Record(batch[i].Topic, IngestMetrics.OutcomeOf(outcome.Disposition, duplicates[i] is not null), codes);
+                var outcome = (duplicates[i] ?? results[i]).Outcome;
+                worker.metrics.Record(batch[i].Topic, IngestMetrics.OutcomeOf(results[i].Outcome.Disposition, duplicates[i] is not null), outcome.ReasonCodes);
             }
 
             alreadyEmitted.RemoveWhere(e => checkpoints.Any(c => c.Topic == e.Topic && c.Partition == e.Partition && e.Offset < c.NextOffset));
             Interlocked.Add(ref worker.recordsCommitted, batch.Count);
         }
 
-        // Decides duplicate_event for the records that would be used, in input order, against the window in
-        // PostgreSQL and the records before them in this batch. Uses the records' Kafka timestamps, not the clock,
-        // so that a batch re-read after a crash is judged exactly as the first time.
-        private (Quarantine.QuarantineRecord?[] Duplicates, List<SeenEvent> Seen) Deduplicate(
-            List<ConsumeResult<byte[]?, byte[]?>> batch, IngestOutcome[] outcomes)
+        // Decides duplicate_event for the records that would be used: a repeat within the batch (the first in input
+        // order keeps the id), or an id another record has claimed in PostgreSQL within the window. The claim is
+        // committed before anything is produced, so another instance never uses the same id at the same time.
+        private IngestResult?[] Deduplicate(List<ConsumeResult<byte[]?, byte[]?>> batch, IngestResult[] results)
         {
-            var duplicates = new Quarantine.QuarantineRecord?[batch.Count];
-            var candidates = new List<(string Topic, string EventId)>();
-            var earliest = DateTimeOffset.MaxValue;
+            var duplicates = new IngestResult?[batch.Count];
+            var now = worker.timeProvider.GetUtcNow();
+            var first = new Dictionary<(string Topic, string EventId), int>();
+            var claims = new List<SeenEvent>();
             for (var i = 0; i < batch.Count; i++)
             {
-                if (IsUsed(outcomes[i]))
-                {
-                    candidates.Add((batch[i].Topic, outcomes[i].EventId!));
-                    earliest = Min(earliest, SeenAt(batch[i]));
-                }
-            }
-
-            var known = state.FindSeenAsync(candidates.Distinct().ToList(), earliest - worker.dedupWindow, CancellationToken.None)
-                .GetAwaiter().GetResult();
-            var seen = new List<SeenEvent>();
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (!IsUsed(outcomes[i]))
+                if (!IsUsed(results[i].Outcome))
                 {
                     continue;
                 }
 
                 var record = batch[i];
-                var key = (record.Topic, outcomes[i].EventId!);
-                var at = SeenAt(record);
-                if (known.TryGetValue(key, out var before) && before >= at - worker.dedupWindow)
+                if (first.TryAdd((record.Topic, results[i].Outcome.EventId!), i))
                 {
-                    duplicates[i] = worker.pipeline.QuarantineDuplicate(ChannelOf(record.Topic), Position(record), record.Message.Value ?? []);
-                    continue;
+                    claims.Add(new SeenEvent(record.Topic, results[i].Outcome.EventId!, record.Partition.Value, record.Offset.Value, now));
                 }
-
-                known[key] = at;
-                seen.Add(new SeenEvent(record.Topic, key.Item2, record.Offset.Value, at));
+                else
+                {
+                    duplicates[i] = Duplicate(record);
+                }
             }
 
-            return (duplicates, seen);
+            var held = state.ClaimAsync(claims, now - worker.dedupWindow, CancellationToken.None).GetAwaiter().GetResult();
+            foreach (var id in held)
+            {
+                duplicates[first[id]] = Duplicate(batch[first[id]]);
+            }
+
+            return duplicates;
 
             static bool IsUsed(IngestOutcome outcome) => outcome.EventId is not null && outcome.Disposition != IngestDisposition.Quarantined;
+
+            IngestResult Duplicate(ConsumeResult<byte[]?, byte[]?> record) =>
+                worker.pipeline.HandleDuplicate(ChannelOf(record.Topic), Position(record), record.Message.Key, record.Message.Value ?? [], MaxValueBytes);
         }
 
-        private void Emit(
-            ConsumeResult<byte[]?, byte[]?> record, IngestOutcome outcome, Quarantine.QuarantineRecord? duplicate,
-            Action<DeliveryReport<byte[]?, byte[]>> onDelivery)
+        private void Emit(ConsumeResult<byte[]?, byte[]?> record, IngestResult result, Action<DeliveryReport<byte[]?, byte[]>> onDelivery)
         {
             var source = Position(record);
-            if (duplicate is not null)
+            foreach (var output in result.Outputs)
             {
-                Produce(TopicsOptions.QuarantineOf(record.Topic), record.Message.Key, IngestJson.Serialize(duplicate),
-                    source, OutputHeaders.KindQuarantine, onDelivery);
-                return;
-            }
-
-            if (outcome.Event is { } canonical)
-            {
-                var key = canonical.Identifiers.Count > 0 ? canonical.Identifiers[0].Pseudonym : canonical.EventId;
-                Produce(worker.catalog.Names.Canonical, System.Text.Encoding.UTF8.GetBytes(key), IngestJson.Serialize(canonical),
-                    source, OutputHeaders.KindEvent, onDelivery);
-            }
-            else if (outcome.Consent is { } consent)
-            {
-                Produce(worker.catalog.Names.Canonical, System.Text.Encoding.UTF8.GetBytes(consent.Pseudonym), IngestJson.Serialize(consent),
-                    source, OutputHeaders.KindConsent, onDelivery);
-            }
-
-            if (outcome.Quarantine is { } quarantine)
-            {
-                Produce(TopicsOptions.QuarantineOf(record.Topic), record.Message.Key, IngestJson.Serialize(quarantine),
-                    source, OutputHeaders.KindQuarantine, onDelivery);
+                var topic = output.Kind == OutputHeaders.KindQuarantine ? TopicsOptions.QuarantineOf(record.Topic) : worker.catalog.Names.Canonical;
+                Produce(topic, output.Key, output.Value, source, output.Kind, onDelivery);
             }
         }
 
@@ -301,9 +304,34 @@ public sealed class IngestWorker(
                 marks = new Dictionary<string, long>(outputMarks, StringComparer.Ordinal);
             }
 
-            return batch.GroupBy(r => (r.Topic, r.Partition.Value))
-                .Select(g => new IngestCheckpoint(g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1, marks))
+            // Every assigned partition, not only the batch's: a restart scans outputs from the lowest mark of the
+            // partitions it gets, so a partition idle for a day must not hold that mark a day back.
+            var next = new Dictionary<(string Topic, int Partition), long>(positions);
+            foreach (var record in batch)
+            {
+                var key = (record.Topic, record.Partition.Value);
+                next[key] = Math.Max(next.GetValueOrDefault(key), record.Offset.Value + 1);
+            }
+
+            return next.Select(p => new IngestCheckpoint(p.Key.Topic, p.Key.Partition, p.Value, HasEmittedPast(p.Key, p.Value)
+                    ? recordedMarks[p.Key]
+                    : marks))
                 .ToList();
+        }
+
+        // True while outputs written before a crash for records at or past nextOffset have not been re-read: the
+        // partition's marks must stay below them, or the next restart's scan would not find them again.
+        private bool HasEmittedPast((string Topic, int Partition) partition, long nextOffset) =>
+            alreadyEmitted.Count > 0
+            && alreadyEmitted.Any(e => e.Topic == partition.Topic && e.Partition == partition.Partition && e.Offset >= nextOffset);
+
+        private void Remember(IEnumerable<IngestCheckpoint> checkpoints)
+        {
+            foreach (var checkpoint in checkpoints)
+            {
+                positions[(checkpoint.Topic, checkpoint.Partition)] = checkpoint.NextOffset;
+                recordedMarks[(checkpoint.Topic, checkpoint.Partition)] = checkpoint.OutputMarks;
+            }
         }
 
         private void CommitToGroup(List<IngestCheckpoint> checkpoints)
@@ -325,6 +353,25 @@ public sealed class IngestWorker(
             var checkpoints = state.LoadCheckpointsAsync(partitions.Select(p => (p.Topic, p.Partition.Value)).ToList(), stoppingToken)
                 .GetAwaiter().GetResult()
                 .ToDictionary(c => (c.Topic, c.Partition));
+            var outputs = partitions.Select(p => p.Topic).Distinct().Select(TopicsOptions.QuarantineOf).Append(worker.catalog.Names.Canonical)
+                .SelectMany(topic => Enumerable.Range(0, worker.catalog[topic].Partitions).Select(p => new TopicPartition(topic, p)))
+                .ToList();
+            var scanner = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.logger);
+            var fresh = partitions.Where(p => !checkpoints.ContainsKey((p.Topic, p.Partition.Value))).ToList();
+            if (fresh.Count > 0)
+            {
+                // A partition nobody has read yet gets its checkpoint before its first record is read, at the outputs'
+                // current ends: no output of it can lie before them, so no scan ever has to start at an output's
+                // beginning (which on a long-running topic is a scan of its whole history).
+                var ends = scanner.EndOffsets(outputs).ToDictionary(e => Mark(e.Key), e => e.Value, StringComparer.Ordinal);
+                var initial = fresh.Select(p => new IngestCheckpoint(p.Topic, p.Partition.Value, 0, ends)).ToList();
+                state.SaveCheckpointsAsync(initial, stoppingToken).GetAwaiter().GetResult();
+                foreach (var checkpoint in initial)
+                {
+                    checkpoints[(checkpoint.Topic, checkpoint.Partition)] = checkpoint;
+                }
+            }
+
             lock (outputMarks)
             {
                 foreach (var mark in checkpoints.Values.SelectMany(c => c.OutputMarks))
@@ -333,26 +380,24 @@ public sealed class IngestWorker(
                 }
             }
 
-            var outputs = partitions.Select(p => p.Topic).Distinct().Select(TopicsOptions.QuarantineOf).Append(worker.catalog.Names.Canonical)
-                .SelectMany(topic => Enumerable.Range(0, worker.catalog[topic].Partitions).Select(p => new TopicPartition(topic, p)));
             var scanFrom = outputs.Select(output =>
             {
-                // The lowest end offset any of these checkpoints recorded; without one, the whole partition.
+                // The lowest end offset these checkpoints recorded; a checkpoint from before every partition recorded
+                // every output (an older version) leaves nothing to go by but the partition's beginning.
                 var recorded = checkpoints.Values.Select(c => c.OutputMarks.TryGetValue(Mark(output), out var m) ? m : (long?)null).ToList();
-                var from = checkpoints.Count == partitions.Count && recorded.All(m => m.HasValue) ? recorded.Min() ?? 0 : Offset.Beginning.Value;
+                var from = recorded.All(m => m.HasValue) ? recorded.Min() ?? 0 : Offset.Beginning.Value;
                 return new TopicPartitionOffset(output, from);
             }).ToList();
 
-            var resumeAt = partitions.ToDictionary(p => (p.Topic, p.Partition.Value),
-                p => checkpoints.TryGetValue((p.Topic, p.Partition.Value), out var c) ? c.NextOffset : 0);
-            var found = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.logger)
-                .Scan(scanFrom, source => resumeAt.TryGetValue((source.Topic, source.Partition), out var next) && source.Offset >= next);
+            Remember(checkpoints.Values);
+
+            var found = scanner.Scan(scanFrom,
+                source => positions.TryGetValue((source.Topic, source.Partition), out var next) && source.Offset >= next);
             alreadyEmitted.UnionWith(found);
             worker.logger.LogInformation("Ingest assigned {Count} partitions; {Emitted} outputs already written past the checkpoints",
                 partitions.Count, found.Count);
 
-            return partitions.Select(p => new TopicPartitionOffset(p,
-                checkpoints.TryGetValue((p.Topic, p.Partition.Value), out var c) ? new Offset(c.NextOffset) : Offset.Beginning));
+            return partitions.Select(p => new TopicPartitionOffset(p, new Offset(positions[(p.Topic, p.Partition.Value)])));
         }
 
         private void Forget(IEnumerable<TopicPartition> partitions)
@@ -361,8 +406,14 @@ public sealed class IngestWorker(
             var gone = partitions.ToHashSet();
             buffer.RemoveAll(r => gone.Contains(r.TopicPartition));
             alreadyEmitted.RemoveWhere(e => gone.Contains(new TopicPartition(e.Topic, e.Partition)));
+            foreach (var partition in gone)
+            {
+                positions.Remove((partition.Topic, partition.Partition.Value));
+                recordedMarks.Remove((partition.Topic, partition.Partition.Value));
+            }
         }
 
+        // Runs between batches, when every output produced so far is on the broker and checkpointed.
         private void Housekeeping()
         {
             var now = worker.timeProvider.GetUtcNow();
@@ -374,13 +425,45 @@ public sealed class IngestWorker(
 
             if (now >= nextExpiry)
             {
-                var expired = state.ExpireSeenAsync(now - worker.dedupWindow - TimeSpan.FromDays(1), CancellationToken.None).GetAwaiter().GetResult();
+                // One bounded chunk per pass; a full chunk means more are due, and the next pass (after the next
+                // batch) takes them, so expiry never holds the input back for long.
+                var expired = state.ExpireSeenAsync(now - worker.dedupWindow, ExpiryChunk, ExpiryTimeout, CancellationToken.None)
+                    .GetAwaiter().GetResult();
                 if (expired > 0)
                 {
                     worker.logger.LogInformation("Forgot {Count} event ids older than the de-duplication window", expired);
                 }
 
-                nextExpiry = now + TimeSpan.FromHours(1);
+                nextExpiry = expired == ExpiryChunk ? now : now + ExpiryInterval;
+            }
+
+            if (now >= nextMarkRefresh && positions.Count > 0)
+            {
+                RefreshMarks();
+                nextMarkRefresh = now + MarkRefreshInterval;
+            }
+        }
+
+        // Raises the marks of output partitions to their current ends: between batches nothing of this instance is
+        // in flight, so no output of a record past its checkpoint lies below them. Without it, the mark of an output
+        // partition only other instances write to would stay where this instance last saw it, and a restart would
+        // scan everything they wrote since.
+        private void RefreshMarks()
+        {
+            List<TopicPartition> outputs;
+            lock (outputMarks)
+            {
+                outputs = outputMarks.Keys.Select(ParseMark).ToList();
+            }
+
+            var ends = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.logger).EndOffsets(outputs);
+            lock (outputMarks)
+            {
+                foreach (var (partition, end) in ends)
+                {
+                    var key = Mark(partition);
+                    outputMarks[key] = Math.Max(outputMarks.GetValueOrDefault(key), end);
+                }
             }
         }
 
@@ -389,14 +472,13 @@ public sealed class IngestWorker(
         private static SourcePosition Position(ConsumeResult<byte[]?, byte[]?> record) =>
             new(record.Topic, record.Partition.Value, record.Offset.Value);
 
-        private DateTimeOffset SeenAt(ConsumeResult<byte[]?, byte[]?> record) =>
-            record.Message.Timestamp.Type == TimestampType.NotAvailable
-                ? worker.timeProvider.GetUtcNow()
-                : new DateTimeOffset(record.Message.Timestamp.UtcDateTime, TimeSpan.Zero);
-
         private static string Mark(TopicPartition partition) => $"{partition.Topic}/{partition.Partition.Value}";
 
-        private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+        private static TopicPartition ParseMark(string mark)
+        {
+            var slash = mark.LastIndexOf('/');
+            return new TopicPartition(mark[..slash], int.Parse(mark.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture));
+        }
 
         public void Dispose()
         {

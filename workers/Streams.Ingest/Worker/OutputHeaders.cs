@@ -17,6 +17,16 @@ public static class OutputHeaders
     public const string KindConsent = "consent";
     public const string KindQuarantine = "quarantine";
 
+    /// <summary>
+    /// What <see cref="ReadKind"/> and <see cref="Read"/> give for a kind ingest never writes. Never the header's own
+    /// bytes: a forged record's header may be megabytes long, not UTF-8, or personal data, and a reader that quotes it
+    /// in a quarantine detail would carry all of that along.
+    /// </summary>
+    public const string KindUnknown = "unknown";
+
+    /// <summary>The longest source header ingest writes: a topic name (at most 249 characters) and two numbers.</summary>
+    private const int MaxSourceBytes = 249 + 1 + 10 + 1 + 19;
+
     public static Headers For(SourcePosition source, string kind) => new()
     {
         { Source, Encoding.UTF8.GetBytes(Format(source)) },
@@ -43,7 +53,8 @@ public static class OutputHeaders
     /// <summary>The source and kind written by <see cref="For"/>, or null for a record ingest did not write.</summary>
     public static (SourcePosition Source, string Kind)? Read(Headers? headers)
     {
-        if (headers is null || !headers.TryGetLastBytes(Source, out var source) || !headers.TryGetLastBytes(Kind, out var kind))
+        if (headers is null || !headers.TryGetLastBytes(Source, out var source) || !headers.TryGetLastBytes(Kind, out var kind)
+            || source.Length > MaxSourceBytes || !System.Text.Unicode.Utf8.IsValid(source))
         {
             return null;
         }
@@ -59,10 +70,10 @@ public static class OutputHeaders
         return (new SourcePosition(parts[0], partition, offset), KindOf(kind));
     }
 
-    /// <summary>The known kinds as the constants, without a new string per record.</summary>
+    /// <summary>The known kinds as the constants, without a new string per record; anything else is <see cref="KindUnknown"/>.</summary>
     private static string KindOf(ReadOnlySpan<byte> kind) =>
         kind.SequenceEqual("event"u8) ? KindEvent
         : kind.SequenceEqual("consent"u8) ? KindConsent
         : kind.SequenceEqual("quarantine"u8) ? KindQuarantine
-        : Encoding.UTF8.GetString(kind);
+        : KindUnknown;
 }

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Confluent.Kafka;
+using Streams.IntegrationTests.Fixtures;
+using Streams.IntegrationTests.Host;
+using Streams.Ingest.Worker;
+
+namespace Streams.IntegrationTests.Ingest;
+
+/// <summary>
+/// What ingest keeps in PostgreSQL is bounded by a batch, not by history: every assigned partition has a checkpoint,
+/// so a restart scans only outputs past recent marks, and de-duplication runs on ingest's clock.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed partial class IngestCheckpointTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Restart_AfterTrafficOnOnePartition_ScansNoOutputHistory_AndEveryPartitionHasACheckpoint()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
+        const int count = 300;
+        string connectionString;
+        await using (var first = await InProcessHost.StartAsync(kafka, postgres, topics))
+        {
+            connectionString = first.ConnectionString;
+            using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+            for (var i = 0; i < count; i++)
+            {
+                // Stamped ten years ahead by a producer with a wrong clock: the window runs on ingest's clock anyway.
+                producer.Produce(new TopicPartition(topics.Names.Store, 0), new Message<Null, string>
+                {
+                    Value = SampleEvents.Store($"s-{i}", loyaltyId: $"L-{i}"),
+                    Timestamp = new Timestamp(DateTime.UtcNow.AddYears(10)),
+                });
+            }
+
+            producer.Flush(Patience);
+            var worker = first.Get<IngestWorker>();
+            await WaitUntilAsync(() => worker.RecordsCommitted >= count);
+        }
+
+        // Every partition of every input topic, not only the one that had traffic.
+        var partitions = topics.Catalog.Inputs.Count * 2;
+        Assert.Equal(partitions, await Database.CountAsync(connectionString, "select count(*) from ingest_checkpoints"));
+        var outputPartitions = (topics.Catalog.Inputs.Count + 1) * 2;
+        Assert.Equal(0, await Database.CountAsync(connectionString,
+            $"select count(*) from ingest_checkpoints where (select count(*) from jsonb_object_keys(output_marks)) < {outputPartitions}"));
+        Assert.Equal(0, await Database.CountAsync(connectionString,
+            "select count(*) from ingest_seen_events where seen_at > now() + interval '5 minutes'"));
+        Assert.Equal(count, await Database.CountAsync(connectionString, "select count(*) from ingest_seen_events"));
+
+        await using var second = await InProcessHost.StartAsync(kafka, postgres, topics, $"--ConnectionStrings:Profiles={connectionString}");
+        await WaitUntilAsync(() => second.Logs.Lines.Any(l => l.Contains("Ingest assigned", StringComparison.Ordinal)));
+
+        // The clean stop left nothing past the checkpoints, so there is nothing to read; an assigned partition
+        // without a checkpoint would have sent the scan to the start of the canonical topic (300 records).
+        var scanned = second.Logs.Lines.Select(l => ScanLine().Match(l)).Where(m => m.Success)
+            .Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(0, scanned);
+    }
+
+    [Fact]
+    public async Task CrashAfterTheFirstBatchIsOnTheBroker_BeforeAnyCheckpoint_RestartWritesNothingTwice()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-first-batch-" + Guid.NewGuid().ToString("N")[..8]);
+        string[] arguments = [.. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory), "--Ingest:BatchSize=50"];
+        using var feed = new InputFeed(kafka.BootstrapServers);
+        var inputs = Enumerable.Range(0, 200).Select(i => i % 2 == 0
+            ? (topics.Names.Store, SampleEvents.Store($"s-{i}", loyaltyId: $"L-{i}"))
+            : (topics.Names.Social, i % 5 == 0 ? "{not json" : SampleEvents.Social($"o-{i}", $"@h{i}"))).ToList();
+        var outputTopics = topics.Catalog.Inputs.Select(t => t + ".quarantine").Append(topics.Names.Canonical).ToList();
+
+        // The partitions have never been read: the only thing that lets the restart find the first batch's outputs
+        // is the checkpoint each partition got before its first record.
+        feed.Send(inputs);
+        await using (var crashing = HostProcess.Start(
+            new Dictionary<string, string> { [Streams.Infrastructure.Diagnostics.CrashPoints.Variable] = "ingest.after-flush@1" }, arguments))
+        {
+            await crashing.WaitForExitAsync(Patience);
+            Assert.Contains("crash point ingest.after-flush@1 reached", crashing.Errors, StringComparison.Ordinal);
+        }
+
+        Assert.True(outputTopics.Sum(t => TopicReader.ReadAll(kafka.BootstrapServers, t).Count) > 0, "the crash came before any output");
+        await using (var restarted = HostProcess.Start(arguments: arguments))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Sources(outputTopics).Count < feed.Positions.Count && clock.Elapsed < Patience)
+            {
+                await Task.Delay(200);
+            }
+
+            // A second copy, if one were coming, would arrive now.
+            await Task.Delay(2000);
+            restarted.Interrupt();
+            await restarted.WaitForExitAsync(Patience);
+        }
+
+        var outputs = outputTopics.SelectMany(t => TopicReader.ReadAll(kafka.BootstrapServers, t))
+            .Select(r => OutputHeaders.Read(r.Message.Headers)!.Value)
+            .GroupBy(o => (o.Source.Topic, o.Source.Partition, o.Source.Offset, o.Kind)).ToList();
+        var repeated = outputs.Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(repeated.Count == 0, $"{repeated.Count} inputs have a second copy of an output, e.g. {string.Join("; ", repeated.Take(3))}");
+        Assert.Equal(feed.Positions.Count, outputs.Select(g => (g.Key.Topic, g.Key.Partition, g.Key.Offset)).Distinct().Count());
+    }
+
+    private HashSet<(string, int, long)> Sources(IReadOnlyList<string> topics) =>
+        topics.SelectMany(t => TopicReader.ReadAll(kafka.BootstrapServers, t))
+            .Select(r => OutputHeaders.Read(r.Message.Headers)!.Value.Source)
+            .Select(s => (s.Topic, s.Partition, s.Offset)).ToHashSet();
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && clock.Elapsed < Patience)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(condition(), "timed out");
+    }
+
+    [GeneratedRegex(@"Recovery scan read (\d+) output records")]
+    private static partial Regex ScanLine();
+}
