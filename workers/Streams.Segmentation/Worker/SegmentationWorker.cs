@@ -1,9 +1,8 @@
-using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
@@ -92,7 +91,7 @@ public sealed class SegmentationWorker(
 
     private MiniBatchChanges Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
-        var updates = batch.Select(Read).OfType<ProfileUpdate>().ToList();
+        var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
         var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -111,43 +110,40 @@ public sealed class SegmentationWorker(
             engine.Release(waiting, changes);
         }
 
+        // Committed with the offsets that pass the records, so each is quarantined exactly once.
+        changes.Outbox.AddRange(quarantine);
         SegmentationRepository.Save(connection, transaction, checkpoint, changes, offsets, now);
         CrashPoints.Reach("segmentation.before-commit");
         transaction.Commit();
-        metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0);
+        metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
         return changes;
     }
 
-    // A profile record: its features and consent; a tombstone: the profile is gone (erased or merged away).
-    private ProfileUpdate? Read(ConsumeResult<byte[]?, byte[]?> record)
+    /// <summary>
+    /// The updates of <paramref name="batch"/> (a profile record: its features and consent; a tombstone: the profile is gone,
+    /// erased or merged away), and a quarantine record for each record the profiles worker never writes.
+    /// </summary>
+    private (List<ProfileUpdate> Updates, List<SegmentMessage> Quarantine) Read(List<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
     {
-        var key = record.Message.Key is null ? null : Encoding.UTF8.GetString(record.Message.Key);
-        if (record.Message.Value is null)
+        var updates = new List<ProfileUpdate>(batch.Count);
+        var quarantine = new List<SegmentMessage>();
+        foreach (var record in batch)
         {
-            return key is null ? null : new ProfileUpdate(key, null, false);
-        }
-
-        try
-        {
-            using var json = JsonDocument.Parse(record.Message.Value);
-            var root = json.RootElement;
-            var id = root.GetProperty("profile_id").GetString()!;
-            var features = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var feature in root.GetProperty("features").EnumerateObject())
+            if (ProfileRecordReader.Read(record.Message.Key, record.Message.Value, out var reason) is { } update)
             {
-                if (feature.Value.ValueKind == JsonValueKind.Number)
-                {
-                    features[feature.Name] = feature.Value.GetDouble();
-                }
+                updates.Add(update);
+                continue;
             }
 
-            return new ProfileUpdate(id, features, root.GetProperty("personalization_allowed").GetBoolean());
+            var value = record.Message.Value ?? [];
+            logger.LogWarning("Quarantining an unusable profile record at {Partition}@{Offset}: {Code}", record.TopicPartition, record.Offset.Value, reason!.Code);
+            // Keyed by its position: the record's own key is not copied (it could be anything, of any size).
+            quarantine.Add(new SegmentMessage(TopicsOptions.QuarantineOf(catalog.Names.Profiles),
+                InternalQuarantineRecord.Key(record.Topic, record.Partition.Value, record.Offset.Value),
+                InternalQuarantineRecord.Write(record.Topic, record.Partition.Value, record.Offset.Value, null, reason, value.Length,
+                    InternalQuarantineRecord.Digest(value), now)));
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            // The profiles worker never writes one; a stray record is skipped, not fatal.
-            logger.LogWarning("Skipping an unreadable profile record at {Partition}@{Offset}", record.TopicPartition, record.Offset.Value);
-            return null;
-        }
+
+        return (updates, quarantine);
     }
 }
