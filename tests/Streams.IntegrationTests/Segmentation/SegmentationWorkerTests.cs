@@ -66,6 +66,28 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
     }
 
     [Fact]
+    public async Task Seeding_ReassignsTheProfilesBeforeItInBoundedChunks_AndEveryoneEndsOnTheNewModel()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var profiles = Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 0);
+        // The model is seeded at the fifth mini-batch of 100: the 400 profiles stored before it are re-assigned 100 at a time.
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics,
+            [.. Options, "--Segmentation:SeedSize=420", "--Segmentation:ReassignChunkSize=100", "--Segmentation:MaxBatchWait=00:00:05"]);
+        var metrics = host.Get<SegmentationMetrics>();
+        await WaitUntilAsync(() => metrics.Profiles >= profiles && host.Logs.Text.Contains("Segmentation re-assigned", StringComparison.Ordinal));
+
+        var reassigned = host.Logs.Lines.Where(l => l.Contains("Segmentation re-assigned", StringComparison.Ordinal)).ToList();
+        Assert.True(reassigned.Count == 1 && reassigned[0].Contains("re-assigned 400 profiles in 4 chunks", StringComparison.Ordinal),
+            string.Join('\n', reassigned));
+        Assert.Equal(profiles, await Database.CountAsync(host.ConnectionString,
+            "select count(*) from segment_assignments where model_version = (select max(model_version) from segment_assignments)"));
+        var latest = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Segments)
+            .GroupBy(r => Encoding.UTF8.GetString(r.Message.Key!)).ToDictionary(g => g.Key, g => g.Last().Message.Value);
+        Assert.Equal(profiles, latest.Count(l => l.Value is not null));
+        Assert.Equal(profiles, await Database.CountAsync(host.ConnectionString, "select count(*) from segment_assignments where published"));
+    }
+
+    [Fact]
     public async Task BadProfileRecords_AreQuarantined_AndTheWorkerGoesOn()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);

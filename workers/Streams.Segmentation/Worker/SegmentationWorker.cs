@@ -51,6 +51,8 @@ public sealed class SegmentationWorker(
         var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
+            // A re-seed committed before a crash may have left profiles to re-assign.
+            Reassign(publisher, consumer, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, heartbeat, stoppingToken);
@@ -74,6 +76,7 @@ public sealed class SegmentationWorker(
                 if (changes.Reseeded)
                 {
                     logger.LogInformation("Segmentation model seeded: version {Version}", metrics.ModelVersion);
+                    Reassign(publisher, consumer, stoppingToken);
                 }
             }
         }
@@ -99,7 +102,9 @@ public sealed class SegmentationWorker(
         var rows = SegmentationRepository.LoadRows(connection, transaction, updates.Select(u => u.ProfileId).Distinct().ToList());
         var sizes = checkpoint.Model is { } before ? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
         var now = timeProvider.GetUtcNow();
-        var changes = engine.Apply(checkpoint, rows, () => SegmentationRepository.LoadAll(connection, transaction), sizes, updates, now);
+        // A re-seed assigns only this mini-batch's profiles here; everyone else follows in bounded chunks (Reassign), so no
+        // transaction loads every assignment.
+        var changes = engine.Apply(checkpoint, rows, static () => [], sizes, updates, now);
         if (checkpoint.Model is { } model)
         {
             // Segments that have just reached the privacy floor publish their members assigned while they were small.
@@ -117,6 +122,56 @@ public sealed class SegmentationWorker(
         transaction.Commit();
         metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
         return changes;
+    }
+
+    /// <summary>
+    /// Assigns, with the current model, every profile it has not assigned yet, <see cref="SegmentationOptions.ReassignChunkSize"/>
+    /// at a time, each chunk in its own transaction with its own statement timeout and published after its commit. All
+    /// chunks run before the next mini-batch, so the model they use is the one the re-seed made, and a restart (which
+    /// resumes here) ends in the same rows.
+    /// </summary>
+    private void Reassign(TableOutboxPublisher publisher, IConsumer<byte[]?, byte[]?> consumer, CancellationToken stoppingToken)
+    {
+        var chunks = 0;
+        var profiles = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            heartbeat.Beat(consumer);
+            using var connection = environment.DataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction();
+            SegmentationRepository.LimitStatements(connection, transaction, options.ReassignTimeout);
+            var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+            if (checkpoint.Model is not { } model)
+            {
+                break;
+            }
+
+            var stale = SegmentationRepository.LoadStale(connection, transaction, model.Version, options.ReassignChunkSize);
+            if (stale.Count == 0)
+            {
+                break;
+            }
+
+            var now = timeProvider.GetUtcNow();
+            var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
+            var changes = engine.Reassign(checkpoint, stale, sizes, now);
+            // Members assigned while their segment was below the privacy floor are published once it passes it.
+            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
+            var chunk = stale.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
+            engine.Release([.. SegmentationRepository.LoadWaiting(connection, transaction, visible, model.Version)
+                .Where(r => !chunk.Contains(r.ProfileId))], changes);
+            SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], now);
+            CrashPoints.Reach("segmentation.reassign-before-commit");
+            transaction.Commit();
+            publisher.PublishPending();
+            chunks++;
+            profiles += stale.Count;
+        }
+
+        if (chunks > 0)
+        {
+            logger.LogInformation("Segmentation re-assigned {Profiles} profiles in {Chunks} chunks", profiles, chunks);
+        }
     }
 
     /// <summary>
