@@ -80,6 +80,7 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
         var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"],
             r => r.Count >= forged.Count, Patience);
         Assert.Equal(forged.Count, quarantine.Count);
+        Assert.Equal(forged.Count, metrics.Quarantined);
         Assert.Equal(forged.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
         Assert.Equal(forged.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from identifiers"));
         for (var i = 0; i < forged.Count; i++)
