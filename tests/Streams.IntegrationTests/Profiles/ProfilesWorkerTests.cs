@@ -145,6 +145,7 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
         Add(consent.Replace("\"erase\"", "9", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
         Add(consent.Replace(alice.Pseudonym, "k1:secret spaced", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
         Add(clean, Sv, OutputHeaders.KindConsent);
+        Add(consent.Replace("\"forged-2\"", "\"forged\\u00002\"", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
         return list;
 
         static Headers Kind(string? kind) => kind is null ? [] : OutputHeaders.For(new Streams.Ingest.SourcePosition("input", 0, 1), kind);

@@ -193,6 +193,8 @@ public sealed class CanonicalRecordReaderTests
         Add("consent pseudonym missing", Remove(ConsentJson, "pseudonym"), Consent, Sv);
         Add("consent identifier type an integer", Set(ConsentJson, "identifier_type", 12), Consent, Sv);
         Add("consent event_id null", Set(ConsentJson, "event_id", null), Consent, Sv);
+        Add("consent event_id with NUL", Set(ConsentJson, "event_id", "c\u00001"), Consent, Sv);
+        Add("event event_id with NUL is used (nothing stores it)", Set(StoreJson, "event_id", "e\u00001"), Event, "accepted");
         Add("consent source missing", Remove(ConsentJson, "source"), Consent, Sv);
         Add("consent occurred_at missing", Remove(ConsentJson, "occurred_at"), Consent, Sv);
         return data;

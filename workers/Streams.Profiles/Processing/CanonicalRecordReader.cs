@@ -315,6 +315,12 @@ public static class CanonicalRecordReader
             return Violation("event_id", $"must be 1–{MaxEventIdLength} characters");
         }
 
+        if (eventId.Contains('\0', StringComparison.Ordinal))
+        {
+            // The consent audit stores it, and PostgreSQL text cannot hold U+0000: the insert would fail on every retry.
+            return Violation("event_id", "of a consent request must not contain U+0000");
+        }
+
         if (c.OccurredAt == default)
         {
             return Violation("occurred_at", "is missing");
