@@ -37,6 +37,17 @@ public sealed class SegmentationOptions
     /// </summary>
     [Range(1, 1_000_000)] public int MinSegmentSize { get; set; } = 50;
 
+    /// <summary>
+    /// Profiles re-assigned per transaction after a re-seed (default 5000): the mini-batch that re-seeds assigns its own
+    /// profiles, the others follow in chunks of this size before the next mini-batch, so memory and transaction length
+    /// are bounded by the chunk, not by the number of profiles.
+    /// </summary>
+    [Range(100, 1_000_000)] public int ReassignChunkSize { get; set; } = 5000;
+
+    /// <summary>Longest any statement of a re-assignment chunk may run (default 30 s); past it the session starts over and
+    /// resumes with the chunks not yet committed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")] public TimeSpan ReassignTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Seed of every random choice (reservoir, k-means++), so runs repeat (default 2026).</summary>
     public int RandomSeed { get; set; } = 2026;
 

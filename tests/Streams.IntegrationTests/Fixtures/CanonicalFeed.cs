@@ -55,6 +55,10 @@ public sealed class CanonicalFeed(string bootstrap, string topic) : IDisposable
 
     public void SendRaw(byte[] value, string? kind) => Produce(Encoding.UTF8.GetBytes("raw"), value, kind);
 
+    /// <summary>A record exactly as given: any key, value and headers, as no ingest would write them.</summary>
+    public void SendRaw(byte[]? key, byte[]? value, Headers headers) =>
+        producer.Produce(topic, new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers });
+
     public static ConsentCommand Consent(string eventId, CanonicalIdentifier id, ConsentAction action) =>
         new(eventId, DateTimeOffset.UtcNow, id.Type, id.Pseudonym, action, new SourcePosition("consent", 0, 0));
 

@@ -1,8 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
+using Streams.Contracts.Quarantine;
+using Streams.Infrastructure.Hosting;
+using Streams.Ingest;
 using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.IntegrationTests.Fixtures;
+using Streams.Ingest.Worker;
 using Streams.Profiles.Worker;
 
 namespace Streams.IntegrationTests.Profiles;
@@ -58,25 +63,92 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles");
-        var alice = CanonicalFeed.Id(IdentifierType.Email, "alice@example.com");
+        var forged = ForgedCanonicalRecords();
         using (var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical))
         {
-            feed.SendRaw(Encoding.UTF8.GetBytes("not json at all"), "event");
-            feed.SendRaw(Encoding.UTF8.GetBytes("{\"channel\":\"store\",\"event_id\":\"x\"}"), "event");
-            feed.SendRaw(Encoding.UTF8.GetBytes("{}"), null);
-            feed.SendRaw([], "consent");
-            // Well-formed JSON, but pseudonyms ingest never writes: with a space, and blank.
-            feed.Send(CanonicalFeed.StoreEvent("spaced", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice with { Pseudonym = "k1:ab cd" }));
-            feed.Send(CanonicalFeed.StoreEvent("blank", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice with { Pseudonym = " " }));
-            feed.Send(CanonicalFeed.StoreEvent("after-the-bad-ones", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice));
+            // Each forged record is followed by a clean one of a customer of its own, which must come through.
+            for (var i = 0; i < forged.Count; i++)
+            {
+                feed.SendRaw(forged[i].Key, forged[i].Value, forged[i].Headers);
+                feed.Send(CanonicalFeed.StoreEvent($"sentinel-{i}", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes",
+                    CanonicalFeed.Id(IdentifierType.Email, $"sentinel-{i}@example.com")));
+            }
         }
 
         var metrics = host.Get<ProfilesMetrics>();
-        await WaitUntilAsync(() => metrics.Records >= 7);
-        var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"], r => r.Count >= 6, Patience);
-        Assert.Equal(6, quarantine.Count);
-        Assert.All(quarantine, r => Assert.Equal("quarantined", JsonDocument.Parse(r.Message.Value!).RootElement.GetProperty("disposition").GetString()));
-        Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        await WaitUntilAsync(() => metrics.Records >= 2 * forged.Count);
+        var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"],
+            r => r.Count >= forged.Count, Patience);
+        Assert.Equal(forged.Count, quarantine.Count);
+        Assert.Equal(forged.Count, metrics.Quarantined);
+        Assert.Equal(forged.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        Assert.Equal(forged.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from identifiers"));
+        for (var i = 0; i < forged.Count; i++)
+        {
+            // Forged and sentinel alternate: the i-th forged record is at offset 2i.
+            var record = quarantine.Single(r => r.Message.Key is not null
+                && Encoding.UTF8.GetString(r.Message.Key) == $"{topics.Names.Canonical}/0/{2 * i}");
+            Assert.InRange(record.Message.Value!.Length, 1, InternalQuarantineRecord.MaxBytes);
+            var json = JsonDocument.Parse(record.Message.Value).RootElement;
+            Assert.Equal("quarantined", json.GetProperty("disposition").GetString());
+            Assert.Equal(forged[i].Code, json.GetProperty("reasons")[0].GetProperty("code").GetString());
+            Assert.Equal(JsonValueKind.Null, json.GetProperty("record").ValueKind);
+            var text = Encoding.UTF8.GetString(record.Message.Value);
+            Assert.DoesNotContain("secret", text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        // The loop never restarted: no session failed, nothing ended.
+        Assert.DoesNotContain("session failed", host.Logs.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("loop ended", host.Logs.Text, StringComparison.Ordinal);
+        Assert.Equal(WorkerLoopState.Running, host.Get<WorkerHeartbeats>().Statuses().Single(s => s.Worker == WorkerSelection.Profiles).State);
+    }
+
+    /// <summary>Canonical records ingest never writes, with the code each must be quarantined with. "secret" marks what must
+    /// never be copied into a quarantine record.</summary>
+    private static List<(byte[]? Key, byte[]? Value, Headers Headers, string Code)> ForgedCanonicalRecords()
+    {
+        var alice = CanonicalFeed.Id(IdentifierType.Email, "alice@example.com");
+        var clean = Encoding.UTF8.GetString(IngestJson.Serialize(CanonicalFeed.StoreEvent("forged-1", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice)));
+        var consent = Encoding.UTF8.GetString(IngestJson.Serialize(CanonicalFeed.Consent("forged-2", alice, ConsentAction.Erase)));
+        var key = Encoding.UTF8.GetBytes("secret-key@example.com");
+        var list = new List<(byte[]?, byte[]?, Headers, string)>();
+        void Add(string value, string code, string? kind = OutputHeaders.KindEvent, byte[]? withKey = null) =>
+            list.Add((withKey ?? key, Encoding.UTF8.GetBytes(value), Kind(kind), code));
+        string With(string from, string to) => clean.Replace(from, to, StringComparison.Ordinal);
+        const string Sv = "schema_violation", Mj = "malformed_json", Or = "out_of_range";
+
+        Add("secret plain text", Mj);
+        list.Add((key, [.. Encoding.UTF8.GetBytes(clean[..30]), 0xFF, 0xFE, .. Encoding.UTF8.GetBytes(clean[30..])], Kind(OutputHeaders.KindEvent), Mj));
+        Add(With("\"forged-1\"", "\"\\ud800\""), Sv);
+        Add(With("\"S-1\"", "\"\\ud800secret\""), Sv);
+        Add(With("\"total\":30", "\"total\":1e400"), Or);
+        Add(With("\"item_count\":2", "\"item_count\":99999999999999999999"), Or);
+        Add(With("\"total\":30", "\"total\":-30"), Or);
+        Add(With("\"total\":30", "\"total\":NaN"), Mj);
+        Add(With("\"flags\":[]", "\"flags\":[],\"x\":" + new string('[', 100) + new string(']', 100)), Mj);
+        Add(With("\"forged-1\"", "null"), Sv);
+        Add(With("\"identifiers\":[", "\"identifiers\":null,\"y\":["), Sv);
+        Add(With("\"identifiers\":[", "\"identifiers\":[" + string.Concat(Enumerable.Range(0, 10_000).Select(i => $"{{\"type\":\"device\",\"pseudonym\":\"k1:d{i}\"}},"))), Sv);
+        Add(With("\"type\":\"email\"", "\"type\":99"), Sv);
+        Add(With(alice.Pseudonym, "secret jane doe@example.com"), Sv);
+        Add(With("\"channel\":\"store\"", "\"channel\":\"consent\""), Sv);
+        Add(With("\"channel\":\"store\"", "\"channel\":\"social\""), Sv);
+        Add(With("\"topic\":\"store\"", "\"topic\":\"../secret\""), Sv);
+        Add(With("\"shoes\"", "\"secret" + new string('é', 300_000) + "\""), Sv);
+        Add(clean, Sv, kind: null);
+        Add(clean, Sv, kind: "quarantine");
+        list.Add((key, Encoding.UTF8.GetBytes(clean), new Headers { { OutputHeaders.Source, "x/0/1"u8.ToArray() }, { OutputHeaders.Kind, [.. Enumerable.Repeat((byte)0xFF, 100_000)] } }, Sv));
+        Add("", Sv, kind: OutputHeaders.KindConsent);
+        list.Add((key, null, Kind(OutputHeaders.KindEvent), Sv));
+        Add("secret", Mj, withKey: Encoding.UTF8.GetBytes("secret" + new string('k', 500_000)));
+        list.Add((null, Encoding.UTF8.GetBytes("{}"), Kind(OutputHeaders.KindEvent), Sv));
+        Add(consent.Replace("\"erase\"", "9", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
+        Add(consent.Replace(alice.Pseudonym, "k1:secret spaced", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
+        Add(clean, Sv, OutputHeaders.KindConsent);
+        Add(consent.Replace("\"forged-2\"", "\"forged\\u00002\"", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
+        return list;
+
+        static Headers Kind(string? kind) => kind is null ? [] : OutputHeaders.For(new Streams.Ingest.SourcePosition("input", 0, 1), kind);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Streams.Infrastructure.Diagnostics;
+using Streams.Infrastructure.Hosting;
 using Streams.IntegrationTests.Fixtures;
 using Streams.IntegrationTests.Host;
 using Streams.Segmentation.Worker;
@@ -63,6 +64,115 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
             Assert.False(string.IsNullOrWhiteSpace(c.GetProperty("description").GetString()));
         });
     }
+
+    [Fact]
+    public async Task Seeding_ReassignsTheProfilesBeforeItInBoundedChunks_AndEveryoneEndsOnTheNewModel()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var profiles = Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 0);
+        // The model is seeded at the fifth mini-batch of 100: the 400 profiles stored before it are re-assigned 100 at a time.
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics,
+            [.. Options, "--Segmentation:SeedSize=420", "--Segmentation:ReassignChunkSize=100", "--Segmentation:MaxBatchWait=00:00:05"]);
+        var metrics = host.Get<SegmentationMetrics>();
+        await WaitUntilAsync(() => metrics.Profiles >= profiles && host.Logs.Text.Contains("Segmentation re-assigned", StringComparison.Ordinal));
+
+        var reassigned = host.Logs.Lines.Where(l => l.Contains("Segmentation re-assigned", StringComparison.Ordinal)).ToList();
+        Assert.True(reassigned.Count == 1 && reassigned[0].Contains("re-assigned 400 profiles in 4 chunks", StringComparison.Ordinal),
+            string.Join('\n', reassigned));
+        Assert.Equal(profiles, await Database.CountAsync(host.ConnectionString,
+            "select count(*) from segment_assignments where model_version = (select max(model_version) from segment_assignments)"));
+        var latest = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Segments)
+            .GroupBy(r => Encoding.UTF8.GetString(r.Message.Key!)).ToDictionary(g => g.Key, g => g.Last().Message.Value);
+        Assert.Equal(profiles, latest.Count(l => l.Value is not null));
+        Assert.Equal(profiles, await Database.CountAsync(host.ConnectionString, "select count(*) from segment_assignments where published"));
+    }
+
+    [Fact]
+    public async Task BadProfileRecords_AreQuarantined_AndTheWorkerGoesOn()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var forged = ForgedProfileRecords();
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            // Each forged record is followed by a clean profile of its own, which must come through.
+            for (var i = 0; i < forged.Count; i++)
+            {
+                producer.Produce(topics.Names.Profiles, new Message<byte[]?, byte[]?> { Key = forged[i].Key, Value = forged[i].Value });
+                var id = $"sentinel-{i}";
+                producer.Produce(topics.Names.Profiles, new Message<byte[]?, byte[]?>
+                {
+                    Key = Encoding.UTF8.GetBytes(id),
+                    Value = Encoding.UTF8.GetBytes(ProfileJson(id, "{\"event_count\":3,\"store_spend\":12.5}")),
+                });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, Options);
+        var metrics = host.Get<SegmentationMetrics>();
+        await WaitUntilAsync(() => metrics.Profiles >= 2 * forged.Count);
+
+        var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Profiles + ".quarantine"],
+            r => r.Count >= forged.Count, Patience);
+        Assert.Equal(forged.Count, quarantine.Count);
+        Assert.Equal(forged.Count, metrics.Quarantined);
+        var rows = (await Database.RowsAsync(host.ConnectionString, "select profile_id from segment_assignments")).Select(r => (string)r[0]!).ToList();
+        Assert.Equal(Enumerable.Range(0, forged.Count).Select(i => $"sentinel-{i}").Order(StringComparer.Ordinal), rows.Order(StringComparer.Ordinal));
+        for (var i = 0; i < forged.Count; i++)
+        {
+            var record = quarantine.Single(r => Encoding.UTF8.GetString(r.Message.Key!) == $"{topics.Names.Profiles}/0/{2 * i}");
+            Assert.InRange(record.Message.Value!.Length, 1, Streams.Contracts.Quarantine.InternalQuarantineRecord.MaxBytes);
+            var json = JsonDocument.Parse(record.Message.Value).RootElement;
+            Assert.Equal(forged[i].Code, json.GetProperty("reasons")[0].GetProperty("code").GetString());
+            Assert.Equal(JsonValueKind.Null, json.GetProperty("record").ValueKind);
+            Assert.DoesNotContain("secret", Encoding.UTF8.GetString(record.Message.Value), StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.DoesNotContain("session failed", host.Logs.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("loop ended", host.Logs.Text, StringComparison.Ordinal);
+        Assert.Equal(WorkerLoopState.Running,
+            host.Get<WorkerHeartbeats>().Statuses().Single(s => s.Worker == WorkerSelection.Segmentation).State);
+    }
+
+    /// <summary>Profile records the profiles worker never writes, with the code each must be quarantined with. "secret" marks
+    /// what must never be copied into a quarantine record.</summary>
+    private static List<(byte[]? Key, byte[]? Value, string Code)> ForgedProfileRecords()
+    {
+        var list = new List<(byte[]?, byte[]?, string)>();
+        var key = "secret-1"u8.ToArray();
+        void Add(string? value, string code, byte[]? withKey = null) => list.Add((withKey ?? key, value is null ? null : Encoding.UTF8.GetBytes(value), code));
+        var clean = ProfileJson("secret-1", "{\"event_count\":3}");
+        string With(string from, string to) => clean.Replace(from, to, StringComparison.Ordinal);
+        const string Sv = "schema_violation", Mj = "malformed_json", Or = "out_of_range";
+
+        Add(With("\"secret-1\"", "null"), Sv);
+        Add(With("3}", "1e400}"), Or);
+        Add(With("3}", "-1e400}"), Or);
+        Add(With("3}", "1e308}"), Or);
+        Add(With("3}", "\"NaN\"}"), Sv);
+        Add(With("3}", "NaN}"), Mj);
+        Add(null, Sv, withKey: []);
+        list.Add((null, null, Sv));
+        list.Add((null, Encoding.UTF8.GetBytes(clean), Sv));
+        Add(clean, Sv, withKey: Encoding.UTF8.GetBytes("secret" + new string('k', 500_000)));
+        Add(clean, Sv, withKey: [0x73, 0xFF, 0xFE]);
+        Add("secret plain text", Mj);
+        list.Add((key, [.. Encoding.UTF8.GetBytes(clean[..20]), 0xFF, .. Encoding.UTF8.GetBytes(clean[20..])], Mj));
+        Add("", Mj);
+        Add(With("\"secret-1\"", "\"\\ud800\""), Sv);
+        Add(With("\"secret-1\"", "\"secret-2\""), Sv);
+        Add(With("{\"event_count\":3}", "[3]"), Sv);
+        Add(With("\"personalization_allowed\":true", "\"personalization_allowed\":\"secret\""), Sv);
+        Add(With("{\"event_count\":3}", "{" + string.Join(",", Enumerable.Range(0, 50_000).Select(i => $"\"f{i}\":1")) + "}"), Sv);
+        Add(With("\"version\":1", "\"version\":" + new string('[', 100) + new string(']', 100)), Mj);
+        Add(With("\"identifiers\"", "\"profile_id\":\"secret-2\",\"identifiers\""), Mj);
+        Add(With("\"event_count\"", "\"\\udc00\""), Sv);
+        return list;
+    }
+
+    private static string ProfileJson(string id, string features) =>
+        $$"""{"profile_id":"{{id}}","identifiers":[],"first_seen":"2026-06-01T00:00:00.000Z","last_seen":"2026-06-20T00:00:00.000Z","event_counts":{},"features":{{features}},"personalization_allowed":true,"version":1,"updated_at":"2026-06-20T00:00:00.000Z"}""";
 
     [Fact]
     public async Task RestartedMidStream_EndsWithTheSameModelAsAnUninterruptedRun()

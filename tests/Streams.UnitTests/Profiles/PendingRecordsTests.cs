@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Profiles.Processing;
 using Streams.Profiles.Worker;
@@ -96,7 +97,8 @@ public sealed class PendingRecordsTests
     private static void Add(PendingRecords pending, int partition, long offset, long timestampMs) =>
         pending.Add(Topic, partition, timestampMs, Item(partition, offset), TimeSpan.Zero);
 
-    private static InvalidItem Item(int partition, long offset) => new(new SourcePosition(Topic, partition, offset), null, null, "test");
+    private static InvalidItem Item(int partition, long offset) =>
+        new(new SourcePosition(Topic, partition, offset), null, new QuarantineReason(QuarantineReason.SchemaViolation, null, "test"), 0, "");
 
     private static string Name(BatchItem item) => $"{item.Position.Partition}/{item.Position.Offset}";
 }

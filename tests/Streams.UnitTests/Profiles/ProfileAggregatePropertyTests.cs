@@ -35,6 +35,26 @@ public sealed class ProfileAggregatePropertyTests
     }
 
     [Fact]
+    public void Merge_OfProfilesWithMoreCategoriesThanKept_StaysExactInAnyGrouping()
+    {
+        var random = new Random(12);
+        var pool = Enumerable.Range(0, 200).Select(i => $"category-{i:D3}").ToArray();
+        for (var i = 0; i < 100; i++)
+        {
+            var events = Enumerable.Range(0, random.Next(1, 12)).Select(_ => Sale(T0.AddHours(random.Next(0, 1000)), 10, null,
+                [.. pool.Where(_ => random.Next(10) == 0).Select(c => new CategoryAmount(c, 1, Math.Round(random.NextDouble() * 300, 2)))])).ToList();
+            var (left, right) = Split(random, events);
+            var (a, b) = Split(random, left);
+
+            var merged = ProfileAggregate.Merge(ProfileAggregate.Merge(Aggregate(a), Aggregate(b)), Aggregate(right));
+
+            var whole = Aggregate(events);
+            Assert.InRange(whole.CategoryAmounts.Count, 0, ProfileAggregate.MaxCategories);
+            Assert.Equal(Json(whole), Json(merged));
+        }
+    }
+
+    [Fact]
     public void Merge_IsCommutative()
     {
         var random = new Random(8);

@@ -227,6 +227,46 @@ public sealed class ProfileAggregateTests
     }
 
     [Fact]
+    public void Merge_OfHugeButValidSumsManyTimesOver_SaturatesInsteadOfOverflowing_AndEveryFeatureIsFinite()
+    {
+        // Each doubling merges a profile with a copy of itself: 2^70 events' worth of the largest amounts, dwell times,
+        // item counts and call lengths; decimal overflows near 7.9e28.
+        var aggregate = Aggregate(
+            Sale(T0, 1e300, 100, new CategoryAmount("food", long.MaxValue, 1e300)),
+            Click(T0, "purchase", revenue: double.MaxValue, dwellMs: long.MaxValue),
+            Call(T0.AddDays(1), "complaint", long.MaxValue, 1, true));
+        for (var i = 0; i < 70; i++)
+        {
+            aggregate = ProfileAggregate.Merge(aggregate, aggregate);
+        }
+
+        Assert.Equal(ProfileAggregate.MaxSum, aggregate.StoreSpend);
+        Assert.Equal(ProfileAggregate.MaxSum, aggregate.DwellMsSum);
+        Assert.Equal(ProfileAggregate.MaxSum, aggregate.CallSeconds);
+        Assert.Equal(ProfileAggregate.MaxSum, aggregate.CategoryAmounts["food"]);
+        Assert.All(aggregate.Features(), f => Assert.True(double.IsFinite(f.Value), f.Key));
+        aggregate.Apply(Sale(T0, 1e300, null, new CategoryAmount("food", 1, 1e300)));
+        Assert.Equal(ProfileAggregate.MaxSum, aggregate.StoreSpend);
+    }
+
+    [Fact]
+    public void Apply_MoreCategoriesThanKept_KeepsTheFirst64_AndCountsTheRestInTheTotal()
+    {
+        var categories = Enumerable.Range(0, 200).Select(i => new CategoryAmount($"c{i:D3}", 1, 1)).ToArray();
+
+        var aggregate = Aggregate(Sale(T0, 200, null, categories));
+
+        Assert.Equal(ProfileAggregate.MaxCategories, aggregate.CategoryAmounts.Count);
+        Assert.Equal("c063", aggregate.CategoryAmounts.Keys.Last());
+        Assert.Equal(136m, aggregate.OtherCategoriesAmount);
+        Assert.Equal(64, aggregate.Features()["category_count"]);
+        Assert.Equal(0.005, aggregate.Features()["top_category_share"]);
+        aggregate.Apply(Sale(T0, 1, null, new CategoryAmount("a-new-first", 1, 1)));
+        Assert.Equal("c062", aggregate.CategoryAmounts.Keys.Last());
+        Assert.Equal(137m, aggregate.OtherCategoriesAmount);
+    }
+
+    [Fact]
     public void Merge_WithEmpty_IsTheOther()
     {
         var aggregate = Aggregate(Sale(T0, 12.5, 5, new CategoryAmount("toys", 1, 12.5)), Post(T0.AddDays(1), "review", 1, 10));

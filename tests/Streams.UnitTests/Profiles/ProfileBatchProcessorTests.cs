@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Ingest.Canonical;
@@ -91,6 +92,37 @@ public sealed class ProfileBatchProcessorTests
         var tombstoned = changes.Outbox.Where(o => o.Value is null).Select(o => (o.Topic, System.Text.Encoding.UTF8.GetString(o.Key!))).Order().ToList();
         Assert.Equal([(catalog.Names.Profiles, "p-stored"), (catalog.Names.Segments, "p-stored")], tombstoned);
         Assert.Equal(["p-old"], changes.Upserts.Select(p => p.ProfileId));
+    }
+
+    [Fact]
+    public void Apply_AnInvalidRecord_IsQuarantinedOnTheCanonicalQuarantineTopic_KeyedByItsPosition()
+    {
+        var invalid = new InvalidItem(new SourcePosition("streams.canonical-events", 2, 9), null,
+            new QuarantineReason(QuarantineReason.MalformedJson, null, "is not JSON"), 5, new string('0', 64));
+
+        var changes = Processor.Apply(new ProfileState(), [invalid], T0);
+
+        var message = Assert.Single(changes.Outbox);
+        Assert.Equal("streams.canonical-events.quarantine", message.Topic);
+        Assert.Equal("streams.canonical-events/2/9", System.Text.Encoding.UTF8.GetString(message.Key!));
+        Assert.Equal(1, changes.Invalid);
+    }
+
+    [Theory]
+    [InlineData("store", "store.quarantine")]
+    [InlineData("profiles", "streams.canonical-events.quarantine")]
+    [InlineData("no-such-topic", "streams.canonical-events.quarantine")]
+    public void Apply_AnIdentityConflict_IsQuarantinedNextToItsInput_OnlyWhenThatIsAnInputTopic(string source, string expected)
+    {
+        var caps = new IdentityCaps();
+        var state = State(Stored("p-a", T0, [.. Enumerable.Range(0, caps.For(IdentifierType.Email)).Select(i => Email($"a{i}"))]));
+        var e = Event(T0.AddDays(1), Email("a0"), Email("one-too-many"));
+
+        var changes = Processor.Apply(state, [e with { Event = e.Event with { Source = new SourcePosition(source, 0, 1) } }], T0.AddDays(2));
+
+        Assert.Equal(1, changes.Conflicts);
+        Assert.Contains(changes.Outbox, m => m.Topic == expected);
+        Assert.DoesNotContain(changes.Outbox, m => m.Topic == source + ".quarantine" && source != "store");
     }
 
     [Fact]

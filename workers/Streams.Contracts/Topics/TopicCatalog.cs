@@ -50,6 +50,8 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
         // Canonical records the profiles worker cannot read (never written by ingest, but a worker must not stop on them).
         specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false));
+        // Profile records the segmentation worker cannot read (never written by the profiles worker, likewise).
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Profiles), TopicRole.Quarantine, compacted: false));
         All = specs;
 
         TopicSpec Spec(string name, TopicRole role, bool compacted) =>

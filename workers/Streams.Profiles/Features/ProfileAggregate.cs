@@ -23,6 +23,20 @@ public sealed partial class ProfileAggregate
     /// comes near it, while 10^15 per event keeps decimal sums far from overflow.</summary>
     public const double MaxAmount = 1e15;
 
+    /// <summary>
+    /// Sums of non-negative values stop at this magnitude (10^27, a third of <see cref="decimal"/>'s range), so no number
+    /// of huge-but-valid events, nor any merge, can overflow one or give a feature that is not a finite number. A
+    /// saturating sum of non-negative values is still associative, so merges stay exact up to it.
+    /// </summary>
+    public const decimal MaxSum = 1_000_000_000_000_000_000_000_000_000m;
+
+    /// <summary>
+    /// Categories kept per profile: the ones first in ordinal order; the amounts of any others are summed in
+    /// <see cref="OtherCategoriesAmount"/>. Keeping the first in a fixed order (not the largest) keeps merges exact: a
+    /// category among the first 64 of all a profile's events is among the first 64 of any part of them.
+    /// </summary>
+    public const int MaxCategories = 64;
+
     public DateTimeOffset FirstSeen { get; set; }
 
     public DateTimeOffset LastSeen { get; set; }
@@ -46,6 +60,9 @@ public sealed partial class ProfileAggregate
 
     /// <summary>Category → Σ amount (after discount), keys in ordinal order so equal aggregates serialize equally.</summary>
     public Dictionary<string, decimal> CategoryAmounts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Σ amount of the categories beyond <see cref="MaxCategories"/>; null while there were none.</summary>
+    public decimal? OtherCategoriesAmount { get; set; }
 
     public long PageViews { get; set; }
 
@@ -156,28 +173,30 @@ public sealed partial class ProfileAggregate
                 Callcenter = a.EventCounts.Callcenter + b.EventCounts.Callcenter,
                 Social = a.EventCounts.Social + b.EventCounts.Social,
             },
-            StoreSpend = a.StoreSpend + b.StoreSpend,
-            StoreItems = a.StoreItems + b.StoreItems,
-            DiscountPctSum = a.DiscountPctSum + b.DiscountPctSum,
+            StoreSpend = Add(a.StoreSpend, b.StoreSpend),
+            StoreItems = Add(a.StoreItems, b.StoreItems),
+            DiscountPctSum = Add(a.DiscountPctSum, b.DiscountPctSum),
             DiscountedTransactions = a.DiscountedTransactions + b.DiscountedTransactions,
             CategoryAmounts = SumByCategory(a.CategoryAmounts.Concat(b.CategoryAmounts)),
+            OtherCategoriesAmount = a.OtherCategoriesAmount is null && b.OtherCategoriesAmount is null ? null
+                : Add(a.OtherCategoriesAmount ?? 0, b.OtherCategoriesAmount ?? 0),
             PageViews = a.PageViews + b.PageViews,
             ProductViews = a.ProductViews + b.ProductViews,
             AddToCarts = a.AddToCarts + b.AddToCarts,
             OnlinePurchases = a.OnlinePurchases + b.OnlinePurchases,
             Searches = a.Searches + b.Searches,
-            OnlineRevenue = a.OnlineRevenue + b.OnlineRevenue,
-            DwellMsSum = a.DwellMsSum + b.DwellMsSum,
+            OnlineRevenue = Add(a.OnlineRevenue, b.OnlineRevenue),
+            DwellMsSum = Add(a.DwellMsSum, b.DwellMsSum),
             DwellCount = a.DwellCount + b.DwellCount,
             Complaints = a.Complaints + b.Complaints,
-            CallSeconds = a.CallSeconds + b.CallSeconds,
+            CallSeconds = Add(a.CallSeconds, b.CallSeconds),
             CallSentimentSum = a.CallSentimentSum + b.CallSentimentSum,
             ResolvedCalls = a.ResolvedCalls + b.ResolvedCalls,
             SocialSentimentSum = a.SocialSentimentSum + b.SocialSentimentSum,
             SocialSentimentCount = a.SocialSentimentCount + b.SocialSentimentCount,
             SharesAndReviews = a.SharesAndReviews + b.SharesAndReviews,
             MaxFollowers = a.MaxFollowers is { } x && b.MaxFollowers is { } y ? Math.Max(x, y) : a.MaxFollowers ?? b.MaxFollowers,
-        };
+        }.CapCategories();
     }
 
     private void Apply(ClickstreamAttributes click)
@@ -204,12 +223,12 @@ public sealed partial class ProfileAggregate
 
         if (click.Revenue is { } revenue)
         {
-            OnlineRevenue += Amount(revenue);
+            OnlineRevenue = Add(OnlineRevenue, Amount(revenue));
         }
 
         if (click.DwellMs is { } dwellMs)
         {
-            DwellMsSum += Math.Max(dwellMs, 0);
+            DwellMsSum = Add(DwellMsSum, Math.Max(dwellMs, 0));
             DwellCount++;
         }
     }
@@ -217,10 +236,10 @@ public sealed partial class ProfileAggregate
     private void Apply(StoreAttributes store)
     {
         EventCounts.Store++;
-        StoreSpend += Amount(store.Total);
-        StoreItems += Math.Max(store.ItemCount, 0);
+        StoreSpend = Add(StoreSpend, Amount(store.Total));
+        StoreItems = Add(StoreItems, Math.Max(store.ItemCount, 0));
         var discount = Bounded(store.DiscountPct ?? 0, 0, 100);
-        DiscountPctSum += discount;
+        DiscountPctSum = Add(DiscountPctSum, discount);
         if (discount > 0)
         {
             DiscountedTransactions++;
@@ -230,12 +249,13 @@ public sealed partial class ProfileAggregate
         foreach (var category in store.Categories)
         {
             newCategory |= !CategoryAmounts.TryGetValue(category.Category, out var sum);
-            CategoryAmounts[category.Category] = sum + Amount(category.Amount);
+            CategoryAmounts[category.Category] = Add(sum, Amount(category.Amount));
         }
 
         if (newCategory)
         {
             CategoryAmounts = SumByCategory(CategoryAmounts);
+            CapCategories();
         }
     }
 
@@ -247,7 +267,7 @@ public sealed partial class ProfileAggregate
             Complaints++;
         }
 
-        CallSeconds += Math.Max(call.DurationS, 0);
+        CallSeconds = Add(CallSeconds, Math.Max(call.DurationS, 0));
         CallSentimentSum += Bounded(call.Sentiment, -1, 1);
         if (call.Resolved)
         {
@@ -277,6 +297,37 @@ public sealed partial class ProfileAggregate
 
     private static decimal Amount(double value) => Bounded(value, 0, MaxAmount);
 
+    /// <summary>The sum of two non-negative values, at most <see cref="MaxSum"/> (both are, so it cannot overflow).</summary>
+    private static decimal Add(decimal sum, decimal value) => Math.Min(sum + value, MaxSum);
+
+    /// <summary>Folds the categories beyond the first <see cref="MaxCategories"/> (the map is in ordinal order) into
+    /// <see cref="OtherCategoriesAmount"/>.</summary>
+    private ProfileAggregate CapCategories()
+    {
+        if (CategoryAmounts.Count <= MaxCategories)
+        {
+            return this;
+        }
+
+        var other = OtherCategoriesAmount ?? 0;
+        var kept = new Dictionary<string, decimal>(MaxCategories, StringComparer.Ordinal);
+        foreach (var (category, amount) in CategoryAmounts)
+        {
+            if (kept.Count < MaxCategories)
+            {
+                kept.Add(category, amount);
+            }
+            else
+            {
+                other = Add(other, amount);
+            }
+        }
+
+        CategoryAmounts = kept;
+        OtherCategoriesAmount = other;
+        return this;
+    }
+
     /// <summary>The double → decimal conversion keeps 15 significant digits, so 19.99 becomes exactly 19.99m.</summary>
     private static decimal Bounded(double value, double min, double max) =>
         double.IsNaN(value) ? 0m : (decimal)Math.Clamp(value, min, max);
@@ -284,7 +335,7 @@ public sealed partial class ProfileAggregate
     private static Dictionary<string, decimal> SumByCategory(IEnumerable<KeyValuePair<string, decimal>> amounts) =>
         amounts.GroupBy(a => a.Key, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Sum(a => a.Value), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.Aggregate(0m, (sum, a) => Add(sum, a.Value)), StringComparer.Ordinal);
 
     private static DateTimeOffset Min(DateTimeOffset x, DateTimeOffset y) => y < x ? y : x;
 

@@ -1,3 +1,4 @@
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Canonical;
 
@@ -12,5 +13,14 @@ public sealed record EventItem(SourcePosition Position, CanonicalEvent Event) : 
 /// <summary>A consent or erasure request.</summary>
 public sealed record ConsentItem(SourcePosition Position, ConsentCommand Command) : BatchItem(Position);
 
-/// <summary>A record the worker cannot use (ingest never writes one): it goes to quarantine and the worker goes on.</summary>
-public sealed record InvalidItem(SourcePosition Position, byte[]? Key, byte[]? Value, string Detail) : BatchItem(Position);
+/// <summary>
+/// A record the worker cannot use (ingest never writes one): it goes to quarantine and the worker goes on. Only the reason,
+/// the event id when it was readable and a digest are kept, never the record's key or value.
+/// </summary>
+/// <param name="Position">Where the record is.</param>
+/// <param name="EventId">Its event id when it was read and well-formed, else null.</param>
+/// <param name="Reason">Why it cannot be used.</param>
+/// <param name="RawBytes">Size of its value.</param>
+/// <param name="RawSha256">Hex SHA-256 of its value.</param>
+public sealed record InvalidItem(SourcePosition Position, string? EventId, QuarantineReason Reason, int RawBytes, string RawSha256)
+    : BatchItem(Position);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Ingest.Canonical;
@@ -43,8 +44,10 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
                     break;
                 case InvalidItem invalid:
                     changes.Invalid++;
-                    changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(catalog.Names.Canonical), invalid.Key,
-                        writer.InvalidCanonical(invalid, now)));
+                    // Keyed by its position: the record's own key is not copied (it could be anything, of any size).
+                    changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(catalog.Names.Canonical),
+                        InternalQuarantineRecord.Key(invalid.Position.Topic, invalid.Position.Partition, invalid.Position.Offset),
+                        ProfileRecordWriter.InvalidCanonical(invalid, now)));
                     break;
             }
         }
@@ -188,7 +191,10 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
         {
             changes.Conflicts++;
             var e = run[index].Event;
-            changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(e.Source.Topic), Key(e.EventId),
+            // Next to the input it came from, but only when that is one of ours: a forged source naming any other topic
+            // would have the outbox produce to a topic that may not exist, and retry that forever.
+            var quarantine = catalog.Inputs.Contains(e.Source.Topic, StringComparer.Ordinal) ? e.Source.Topic : catalog.Names.Canonical;
+            changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(quarantine), Key(e.EventId),
                 writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt)));
         }
     }

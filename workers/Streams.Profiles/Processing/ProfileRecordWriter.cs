@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Canonical;
 using Streams.Profiles.Features;
 
@@ -50,6 +51,10 @@ public sealed class ProfileRecordWriter
         w.WriteString("at", Time(at));
     });
 
+    /// <summary>Largest copy of the canonical event put into an identity-conflict record; a larger one (a sale with
+    /// hundreds of long category names) is left out, so the record always fits the producer's message limit.</summary>
+    public const int MaxRecordCopyBytes = 64 * 1024;
+
     /// <summary>
     /// The flagged quarantine record of an event whose link was refused by a cap (§4 <c>identity_conflict</c>). The
     /// masked copy holds only what the canonical event holds: the pseudonyms, never a raw value.
@@ -72,37 +77,28 @@ public sealed class ProfileRecordWriter
             w.WriteString("detail", $"linking {refused.Pseudonym} would give the profile more than {cap} {type} identifiers; the event is used, the link is not made");
             w.WriteEndObject();
             w.WriteEndArray();
-            w.WritePropertyName("record");
-            w.WriteRawValue(record);
+            if (record.Length <= MaxRecordCopyBytes)
+            {
+                w.WritePropertyName("record");
+                w.WriteRawValue(record);
+            }
+            else
+            {
+                w.WriteNull("record");
+            }
+
             w.WriteString("raw_sha256", Convert.ToHexStringLower(SHA256.HashData(record)));
             w.WriteNumber("raw_bytes", record.Length);
             w.WriteString("quarantined_at", Time(at));
         });
     }
 
-    /// <summary>The quarantine record of a canonical record the worker cannot read.</summary>
-    public byte[] InvalidCanonical(InvalidItem item, DateTimeOffset at)
+    /// <summary>The quarantine record of a canonical record the worker cannot read: bounded, no value of it copied.</summary>
+    public static byte[] InvalidCanonical(InvalidItem item, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var raw = item.Value ?? [];
-        return Write(w =>
-        {
-            Source(w, item.Position.Topic, item.Position.Partition, item.Position.Offset);
-            w.WriteNull("event_id");
-            w.WriteString("disposition", "quarantined");
-            w.WriteStartArray("reasons");
-            w.WriteStartObject();
-            w.WriteString("code", "schema_violation");
-            w.WriteNull("field");
-            w.WriteString("detail", item.Detail);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            // Not echoed: the worker cannot tell what an unreadable record holds, so it must not pass it on.
-            w.WriteNull("record");
-            w.WriteString("raw_sha256", Convert.ToHexStringLower(SHA256.HashData(raw)));
-            w.WriteNumber("raw_bytes", raw.Length);
-            w.WriteString("quarantined_at", Time(at));
-        });
+        return InternalQuarantineRecord.Write(item.Position.Topic, item.Position.Partition, item.Position.Offset, item.EventId, item.Reason,
+            item.RawBytes, item.RawSha256, at);
     }
 
     private static void Source(Utf8JsonWriter w, string topic, int partition, long offset)

@@ -171,7 +171,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             var allowed = new bool[upserts.Count];
             var versions = new long[upserts.Count];
             // A row's pseudonyms travel as one space-separated string (a parameter cannot hold one array per row; the
-            // worker takes only pseudonyms without spaces, see ProfilesWorker.WellFormed). Measured on 30,000 rows: the
+            // worker takes only pseudonyms without spaces, see CanonicalRecordReader.WellFormed). Measured on 30,000 rows: the
             // split costs a sixth of a plain upsert, building the arrays from a pseudonym column by group-by four sixths.
             var pseudonyms = new string[upserts.Count];
             for (var i = 0; i < upserts.Count; i++)

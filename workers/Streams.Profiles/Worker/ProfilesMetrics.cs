@@ -11,6 +11,7 @@ public sealed class ProfilesMetrics
     private readonly Counter<long> records;
     private readonly Counter<long> merges;
     private readonly Counter<long> conflicts;
+    private readonly Counter<long> quarantined;
     private readonly Histogram<double> stageTime;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> stageTotals = new(StringComparer.Ordinal);
     private long totalRecords;
@@ -20,6 +21,7 @@ public sealed class ProfilesMetrics
     private long totalCreated;
     private long totalErased;
     private long totalWrites;
+    private long totalQuarantined;
 
     public ProfilesMetrics(IMeterFactory meterFactory)
     {
@@ -28,6 +30,8 @@ public sealed class ProfilesMetrics
         records = meter.CreateCounter<long>("streams.profiles.records", "{record}", "Canonical records committed.");
         merges = meter.CreateCounter<long>("streams.profiles.merges", "{merge}", "Profiles absorbed by identity resolution.");
         conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}", "Links refused by Identity:MaxPerType.");
+        quarantined = meter.CreateCounter<long>("streams.profiles.quarantined", "{record}",
+            "Canonical records that could not be used, sent to the canonical quarantine topic.");
         stageTime = meter.CreateHistogram<double>("streams.profiles.stage_duration", "ms",
             "Time per batch in each stage: read, load, apply, save, commit, publish.");
     }
@@ -39,6 +43,9 @@ public sealed class ProfilesMetrics
     public long Merges => Interlocked.Read(ref totalMerges);
 
     public long Conflicts => Interlocked.Read(ref totalConflicts);
+
+    /// <summary>Canonical records quarantined (they count in <see cref="Records"/> too: they were consumed).</summary>
+    public long Quarantined => Interlocked.Read(ref totalQuarantined);
 
     public long Erased => Interlocked.Read(ref totalErased);
 
@@ -68,6 +75,8 @@ public sealed class ProfilesMetrics
         records.Add(batchRecords);
         merges.Add(changes.Merges.Count);
         conflicts.Add(changes.Conflicts);
+        quarantined.Add(changes.Invalid);
+        Interlocked.Add(ref totalQuarantined, changes.Invalid);
         Interlocked.Add(ref totalRecords, batchRecords);
         Interlocked.Add(ref totalEvents, changes.Events);
         Interlocked.Add(ref totalMerges, changes.Merges.Count);

@@ -520,68 +520,9 @@ public sealed class ProfilesWorker(
         }
     }
 
-    private BatchItem Read(ConsumeResult<byte[]?, byte[]?> record)
-    {
-        var position = new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value);
-        var value = record.Message.Value;
-        var kind = OutputHeaders.ReadKind(record.Message.Headers);
-        try
-        {
-            if (value is { Length: > 0 } && kind == OutputHeaders.KindConsent
-                && IngestJson.DeserializeConsentCommand(value) is { EventId.Length: > 0 } consent && WellFormed(consent.Pseudonym))
-            {
-                return new ConsentItem(position, consent);
-            }
-
-            if (value is { Length: > 0 } && kind != OutputHeaders.KindConsent
-                && IngestJson.DeserializeCanonicalEvent(value) is { EventId.Length: > 0, Identifiers: not null, Source: not null } e
-                && AllWellFormed(e.Identifiers) && Features.ProfileAggregate.CanApply(e))
-            {
-                return new EventItem(position, e);
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // Falls through to quarantine below.
-        }
-
-        return new InvalidItem(position, record.Message.Key, value, kind is null ? "no streams-kind header" : $"not a readable {kind} record");
-    }
-
-    private static bool AllWellFormed(IReadOnlyList<Ingest.Canonical.CanonicalIdentifier> identifiers)
-    {
-        foreach (var identifier in identifiers)
-        {
-            if (identifier is null || !WellFormed(identifier.Pseudonym))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// A pseudonym as ingest writes them (CONTRACT §3: key id, ':', 32 hex digits), loosely: 1–128 visible ASCII
-    /// characters. Anything else is a record ingest never wrote; the profile rows also rely on it (no spaces).
-    /// </summary>
-    internal static bool WellFormed(string? pseudonym)
-    {
-        if (pseudonym is not { Length: > 0 and <= 128 })
-        {
-            return false;
-        }
-
-        foreach (var c in pseudonym)
-        {
-            if (c is <= ' ' or > '~')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static BatchItem Read(ConsumeResult<byte[]?, byte[]?> record) =>
+        CanonicalRecordReader.Read(new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value), record.Message.Value,
+            OutputHeaders.ReadKind(record.Message.Headers));
 
     private void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> offsets)
     {

@@ -162,6 +162,31 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
     }
 
     /// <summary>
+    /// Assigns <paramref name="rows"/>, which the current model has not assigned yet (a re-seed leaves everyone outside its
+    /// mini-batch to this), without learning from them: the worker calls it a bounded chunk at a time, each in its own
+    /// transaction, so a re-seed never holds every assignment in memory at once. <paramref name="sizes"/> are the current
+    /// model's segment sizes and grow with the chunk; the catalog describes segments that pass the floor meanwhile.
+    /// </summary>
+    public MiniBatchChanges Reassign(SegmentationCheckpoint checkpoint, List<MemberRow> rows, Dictionary<int, long> sizes, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(sizes);
+        var changes = new MiniBatchChanges();
+        if (checkpoint.Model is null)
+        {
+            return changes;
+        }
+
+        var model = new MiniBatchKMeans(checkpoint.Model, halfLife);
+        var scaler = new RunningScaler(checkpoint.Scaler);
+        Assign(model, scaler, rows, sizes, changes, now);
+        changes.Upserts.AddRange(rows);
+        Catalog(model, scaler, sizes, checkpoint, changes);
+        return changes;
+    }
+
+    /// <summary>
     /// Publishes members of segments that reached the privacy floor after they were assigned (their rows were not in
     /// the batch). Returns the rows changed.
     /// </summary>

@@ -24,8 +24,23 @@ public static class SegmentationRepository
         Rows(connection, transaction, "where profile_id = any(@ids)", new NpgsqlParameter<string[]>("ids", ids.ToArray()))
             .ToDictionary(r => r.ProfileId, StringComparer.Ordinal);
 
-    public static List<MemberRow> LoadAll(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
-        Rows(connection, transaction, "order by profile_id");
+    /// <summary>
+    /// At most <paramref name="limit"/> rows not assigned by model <paramref name="version"/> (stored before the first seed,
+    /// or assigned by an older model), in a fixed order: one chunk of the re-assignment after a re-seed (the checkpoint's
+    /// lock keeps other instances out meanwhile). The index
+    /// on (coalesce(model_version, 0), profile_id) serves it without reading the rows already done.
+    /// </summary>
+    public static List<MemberRow> LoadStale(NpgsqlConnection connection, NpgsqlTransaction transaction, long version, int limit) =>
+        Rows(connection, transaction, "where coalesce(model_version, 0) < @version order by coalesce(model_version, 0), profile_id limit @limit",
+            new NpgsqlParameter<long>("version", version), new NpgsqlParameter<int>("limit", limit));
+
+    /// <summary>Every statement of <paramref name="transaction"/> from here on is cancelled after <paramref name="timeout"/>.</summary>
+    public static void LimitStatements(NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan timeout)
+    {
+        using var command = new NpgsqlCommand(
+            $"set local statement_timeout = {(long)timeout.TotalMilliseconds}", connection, transaction);
+        command.ExecuteNonQuery();
+    }
 
     /// <summary>Members not published yet of segments that may now be large enough.</summary>
     public static List<MemberRow> LoadWaiting(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<int> segments, long version) =>

@@ -1,9 +1,8 @@
-using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
@@ -52,6 +51,8 @@ public sealed class SegmentationWorker(
         var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
+            // A re-seed committed before a crash may have left profiles to re-assign.
+            Reassign(publisher, consumer, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, heartbeat, stoppingToken);
@@ -75,6 +76,7 @@ public sealed class SegmentationWorker(
                 if (changes.Reseeded)
                 {
                     logger.LogInformation("Segmentation model seeded: version {Version}", metrics.ModelVersion);
+                    Reassign(publisher, consumer, stoppingToken);
                 }
             }
         }
@@ -92,7 +94,7 @@ public sealed class SegmentationWorker(
 
     private MiniBatchChanges Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
-        var updates = batch.Select(Read).OfType<ProfileUpdate>().ToList();
+        var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
         var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -100,7 +102,9 @@ public sealed class SegmentationWorker(
         var rows = SegmentationRepository.LoadRows(connection, transaction, updates.Select(u => u.ProfileId).Distinct().ToList());
         var sizes = checkpoint.Model is { } before ? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
         var now = timeProvider.GetUtcNow();
-        var changes = engine.Apply(checkpoint, rows, () => SegmentationRepository.LoadAll(connection, transaction), sizes, updates, now);
+        // A re-seed assigns only this mini-batch's profiles here; everyone else follows in bounded chunks (Reassign), so no
+        // transaction loads every assignment.
+        var changes = engine.Apply(checkpoint, rows, static () => [], sizes, updates, now);
         if (checkpoint.Model is { } model)
         {
             // Segments that have just reached the privacy floor publish their members assigned while they were small.
@@ -111,43 +115,90 @@ public sealed class SegmentationWorker(
             engine.Release(waiting, changes);
         }
 
+        // Committed with the offsets that pass the records, so each is quarantined exactly once.
+        changes.Outbox.AddRange(quarantine);
         SegmentationRepository.Save(connection, transaction, checkpoint, changes, offsets, now);
         CrashPoints.Reach("segmentation.before-commit");
         transaction.Commit();
-        metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0);
+        metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
         return changes;
     }
 
-    // A profile record: its features and consent; a tombstone: the profile is gone (erased or merged away).
-    private ProfileUpdate? Read(ConsumeResult<byte[]?, byte[]?> record)
+    /// <summary>
+    /// Assigns, with the current model, every profile it has not assigned yet, <see cref="SegmentationOptions.ReassignChunkSize"/>
+    /// at a time, each chunk in its own transaction with its own statement timeout and published after its commit. All
+    /// chunks run before the next mini-batch, so the model they use is the one the re-seed made, and a restart (which
+    /// resumes here) ends in the same rows.
+    /// </summary>
+    private void Reassign(TableOutboxPublisher publisher, IConsumer<byte[]?, byte[]?> consumer, CancellationToken stoppingToken)
     {
-        var key = record.Message.Key is null ? null : Encoding.UTF8.GetString(record.Message.Key);
-        if (record.Message.Value is null)
+        var chunks = 0;
+        var profiles = 0;
+        while (!stoppingToken.IsCancellationRequested)
         {
-            return key is null ? null : new ProfileUpdate(key, null, false);
-        }
-
-        try
-        {
-            using var json = JsonDocument.Parse(record.Message.Value);
-            var root = json.RootElement;
-            var id = root.GetProperty("profile_id").GetString()!;
-            var features = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var feature in root.GetProperty("features").EnumerateObject())
+            heartbeat.Beat(consumer);
+            using var connection = environment.DataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction();
+            SegmentationRepository.LimitStatements(connection, transaction, options.ReassignTimeout);
+            var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+            if (checkpoint.Model is not { } model)
             {
-                if (feature.Value.ValueKind == JsonValueKind.Number)
-                {
-                    features[feature.Name] = feature.Value.GetDouble();
-                }
+                break;
             }
 
-            return new ProfileUpdate(id, features, root.GetProperty("personalization_allowed").GetBoolean());
+            var stale = SegmentationRepository.LoadStale(connection, transaction, model.Version, options.ReassignChunkSize);
+            if (stale.Count == 0)
+            {
+                break;
+            }
+
+            var now = timeProvider.GetUtcNow();
+            var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
+            var changes = engine.Reassign(checkpoint, stale, sizes, now);
+            // Members assigned while their segment was below the privacy floor are published once it passes it.
+            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
+            var chunk = stale.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
+            engine.Release([.. SegmentationRepository.LoadWaiting(connection, transaction, visible, model.Version)
+                .Where(r => !chunk.Contains(r.ProfileId))], changes);
+            SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], now);
+            CrashPoints.Reach("segmentation.reassign-before-commit");
+            transaction.Commit();
+            publisher.PublishPending();
+            chunks++;
+            profiles += stale.Count;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+
+        if (chunks > 0)
         {
-            // The profiles worker never writes one; a stray record is skipped, not fatal.
-            logger.LogWarning("Skipping an unreadable profile record at {Partition}@{Offset}", record.TopicPartition, record.Offset.Value);
-            return null;
+            logger.LogInformation("Segmentation re-assigned {Profiles} profiles in {Chunks} chunks", profiles, chunks);
         }
+    }
+
+    /// <summary>
+    /// The updates of <paramref name="batch"/> (a profile record: its features and consent; a tombstone: the profile is gone,
+    /// erased or merged away), and a quarantine record for each record the profiles worker never writes.
+    /// </summary>
+    private (List<ProfileUpdate> Updates, List<SegmentMessage> Quarantine) Read(List<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
+    {
+        var updates = new List<ProfileUpdate>(batch.Count);
+        var quarantine = new List<SegmentMessage>();
+        foreach (var record in batch)
+        {
+            if (ProfileRecordReader.Read(record.Message.Key, record.Message.Value, out var reason) is { } update)
+            {
+                updates.Add(update);
+                continue;
+            }
+
+            var value = record.Message.Value ?? [];
+            logger.LogWarning("Quarantining an unusable profile record at {Partition}@{Offset}: {Code}", record.TopicPartition, record.Offset.Value, reason!.Code);
+            // Keyed by its position: the record's own key is not copied (it could be anything, of any size).
+            quarantine.Add(new SegmentMessage(TopicsOptions.QuarantineOf(catalog.Names.Profiles),
+                InternalQuarantineRecord.Key(record.Topic, record.Partition.Value, record.Offset.Value),
+                InternalQuarantineRecord.Write(record.Topic, record.Partition.Value, record.Offset.Value, null, reason, value.Length,
+                    InternalQuarantineRecord.Digest(value), now)));
+        }
+
+        return (updates, quarantine);
     }
 }
