@@ -179,6 +179,38 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         return waiting;
     }
 
+    /// <summary>A profile's raw vector in the space the model's centroids live in, with the checkpoint's representation.</summary>
+    public double[] ModelVector(SegmentationCheckpoint checkpoint, double[] raw)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(raw);
+        var x = new double[FeatureSpace.Dimension];
+        new RunningScaler(checkpoint.Scaler).Standardize(raw, x);
+        return x;
+    }
+
+    /// <summary>
+    /// The model a re-seed would make now from the checkpoint's sample with another random seed, ids matched to the
+    /// current model; the checkpoint is not changed. Null before the first seed or without k distinct points.
+    /// </summary>
+    public MiniBatchKMeans? Reseed(SegmentationCheckpoint checkpoint, int randomSeed)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.Model is null)
+        {
+            return null;
+        }
+
+        var scaler = new RunningScaler(checkpoint.Scaler);
+        var points = Standardized(checkpoint.Sample.Items, scaler);
+        if (!KMeansSeeder.HasDistinctPoints(points, options.K))
+        {
+            return null;
+        }
+
+        return MiniBatchKMeans.FromSeed(KMeansSeeder.Seed(points, options.K, randomSeed), new MiniBatchKMeans(checkpoint.Model, halfLife), halfLife);
+    }
+
     /// <summary>A model seeded from the sample, or null while the sample has fewer than k distinct points (then it waits).</summary>
     private MiniBatchKMeans? Seed(MiniBatchKMeans? previous, RunningScaler scaler, ReservoirSample<double[]> sample, SegmentationCheckpoint checkpoint)
     {
