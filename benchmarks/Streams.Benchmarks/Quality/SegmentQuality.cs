@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Options;
 using Streams.Benchmarks.Load;
-using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Profiles.Features;
 using Streams.Segmentation;
@@ -75,28 +73,13 @@ internal static class SegmentQuality
             PersonaMix = mix, ConsentRequestRate = 0,
         });
         var updates = ProfileUpdates(simulator);
-        var engine = new SegmentationEngine(options, new TopicCatalog(new TopicsOptions()));
-        var checkpoint = SegmentationCheckpoint.Empty();
-        var store = new Dictionary<string, MemberRow>(StringComparer.Ordinal);
+        var world = new InMemorySegmentation(options, Now);
         for (var start = 0; start < updates.Count; start += options.MiniBatchSize)
         {
-            var batch = updates.GetRange(start, Math.Min(options.MiniBatchSize, updates.Count - start));
-            var rows = batch.Select(u => u.ProfileId).Distinct().Where(store.ContainsKey).ToDictionary(id => id, id => store[id]);
-            var version = checkpoint.Model?.Version;
-            var sizes = store.Values.Where(r => r.SegmentId is not null && r.ModelVersion == version)
-                .GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
-            var changes = engine.Apply(checkpoint, rows, () => [.. store.Values], sizes, batch, Now);
-            foreach (var id in changes.Deletes)
-            {
-                store.Remove(id);
-            }
-
-            foreach (var row in changes.Upserts)
-            {
-                store[row.ProfileId] = row;
-            }
+            world.Apply(updates.GetRange(start, Math.Min(options.MiniBatchSize, updates.Count - start)));
         }
 
+        var (engine, checkpoint, store) = (world.Engine, world.Checkpoint, world.Store);
         var model = new MiniBatchKMeans(checkpoint.Model ?? throw new InvalidOperationException("The model was never seeded."));
         var persona = simulator.Customers.ToDictionary(c => ProfileId(c.Id), c => c.Persona.Id, StringComparer.Ordinal);
         var scored = store.Values.Where(r => r.SegmentId is not null && r.ModelVersion == model.Version)
@@ -105,7 +88,7 @@ internal static class SegmentQuality
         var found = scored.Select(r => r.SegmentId!.Value).ToList();
 
         // The oracle: ML.NET batch k-means, best of 10, on the same final vectors in the model's own space and k.
-        var points = scored.Select(r => engine.ModelVector(checkpoint, r.Raw)).ToList();
+        var points = scored.Select(r => SegmentationEngine.ModelVector(checkpoint, r.Raw)).ToList();
         var oracle = KMeansSeeder.Seed(points, model.K, seed, restarts: 10);
         var oracleModel = MiniBatchKMeans.FromSeed(oracle);
         var oracleLabels = points.Select(p => oracleModel.Assign(p, out _)).ToList();
@@ -124,8 +107,11 @@ internal static class SegmentQuality
     /// The profile update stream: records through <see cref="IngestPipeline"/>, accepted and flagged events applied per
     /// customer in batches of the profiles worker's default size, one update per profile touched in a batch.
     /// </summary>
-    internal static List<ProfileUpdate> ProfileUpdates(TrafficSimulator simulator)
+    internal static List<ProfileUpdate> ProfileUpdates(TrafficSimulator simulator) => ProfileUpdates(simulator, out _);
+
+    internal static List<ProfileUpdate> ProfileUpdates(TrafficSimulator simulator, out Dictionary<string, double[]> counts)
     {
+        var channelCounts = counts = new Dictionary<string, double[]>(StringComparer.Ordinal);
         const int batchSize = 5000;
         var pipeline = SampleRecords.Pipeline();
         var seen = new HashSet<(string, string)>();
@@ -170,6 +156,12 @@ internal static class SegmentQuality
         void Flush()
         {
             updates.AddRange(touched.Select(c => Update(c, aggregates[c])));
+            foreach (var c in touched)
+            {
+                var e = aggregates[c].EventCounts;
+                channelCounts[ProfileId(c)] = [e.Clickstream, e.Store, e.Callcenter, e.Social];
+            }
+
             touched.Clear();
             inBatch = 0;
         }
