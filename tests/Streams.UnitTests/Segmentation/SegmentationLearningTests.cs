@@ -133,6 +133,38 @@ public sealed class SegmentationLearningTests
     }
 
     [Fact]
+    public void ModelOfAnOlderFeatureSpace_IsRetired_TheNextSeedContinuesItsVersionAndIds_FromExistingMembers()
+    {
+        var world = World(new SegmentationOptions { K = 2, SeedSize = 20, MinSegmentSize = 1 });
+        var rng = new Random(8);
+        const int oldDimension = 30;
+        world.Checkpoint.Model = new KMeansState(2, oldDimension, new double[2 * oldDimension], [10, 10], [4, 7], 8, 3);
+        world.Checkpoint.Scaler = new RunningScaler(oldDimension).ToState();
+        for (var i = 0; i < 20; i++)
+        {
+            var id = $"p{i}/{i % 2}";
+            world.Store[id] = new MemberRow { ProfileId = id, Raw = new double[oldDimension], SegmentId = 4, ModelVersion = 3, Published = true };
+        }
+
+        var silent = new MemberRow { ProfileId = "silent/0", Raw = new double[oldDimension], SegmentId = 7, ModelVersion = 3, Published = true };
+        world.Store[silent.ProfileId] = silent;
+
+        // Only existing members send updates: they must fill the sample and seed a model of the current space.
+        var changes = world.Apply([.. Enumerable.Range(0, 20).Select(i => Update($"p{i}", i % 2, rng))]);
+
+        Assert.True(changes.Reseeded);
+        var model = new MiniBatchKMeans(world.Checkpoint.Model!);
+        Assert.Equal(FeatureSpace.Dimension, model.Dimension);
+        Assert.Equal(4, model.Version);
+        Assert.Equal([8, 9], model.SegmentIds.Order());
+        // A member that sent nothing is left as it was until its next update (its old vector has no place in the new space).
+        Assert.All(world.Store.Values.Where(r => r != silent), r => Assert.Equal(4, r.ModelVersion));
+        Assert.Equal(3, silent.ModelVersion);
+        world.Apply([Update("silent", 0, rng)]);
+        Assert.Equal(4, world.Store["silent/0"].ModelVersion);
+    }
+
+    [Fact]
     public void Catalog_FollowsLiveSizes_WithinTheTolerance()
     {
         var world = World(new SegmentationOptions { K = 2, SeedSize = 200, MinSegmentSize = 5, CatalogTolerance = 0.01 });

@@ -110,7 +110,9 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             }
 
             var raw = FeatureSpace.ToRaw(update.Features);
-            sample.Offer(update.ProfileId, raw, isNew: row is null);
+            // A profile enters the sample when it first becomes eligible; before the first seed (also after a retired model
+            // of an older release, whose members all have rows) any profile not yet in the sample may enter.
+            sample.Offer(update.ProfileId, raw, isNew: row is null || model is null);
             if (row is null)
             {
                 row = rows[update.ProfileId] = new MemberRow { ProfileId = update.ProfileId, Raw = raw };
@@ -151,7 +153,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             {
                 // A new model version: everyone is assigned again, the batch's profiles with the rest.
                 sizes.Clear();
-                var everyone = allRows().ToDictionary(r => r.ProfileId);
+                // A row of an older release's feature space cannot be placed until its profile's next update.
+                var everyone = allRows().Where(r => r.Raw.Length == FeatureSpace.Dimension).ToDictionary(r => r.ProfileId);
                 foreach (var row in touched)
                 {
                     everyone[row.ProfileId] = row;
