@@ -8,6 +8,7 @@ try
     {
         ["profiles-load", ..] => await ProfilesLoad.RunAsync(args),
         ["pipeline-load", ..] => await PipelineLoad.RunAsync(args),
+        ["segment-quality", ..] => Streams.Benchmarks.Quality.SegmentQuality.Run(args),
         _ => Run(args),
     };
 }

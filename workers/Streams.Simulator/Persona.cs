@@ -94,7 +94,27 @@ public sealed record Persona(
         SocialSentiment: 0.7, MeanFollowers: 5000,
         Categories: [new("beauty", 4), new("clothing", 3), new("electronics", 1)]);
 
-    /// <summary>Every persona, in a fixed order (the simulator draws from it by <see cref="SimulatorOptions.PersonaWeights"/>).</summary>
+    /// <summary>
+    /// Not in the main mix: a persona of the second world (<see cref="SecondMix"/>), so segment quality is not tuned to
+    /// one set of types. Rarely online, big baskets of premium goods, no discounts, calm calls.
+    /// </summary>
+    public static Persona PremiumShopper { get; } = new(
+        "premium_shopper", new ChannelMix(0.30, 0.55, 0.10, 0.05),
+        LoginProbability: 0.9, PurchaseProbability: 0.25, MeanUnitPrice: 180, MaxBasketLines: 3,
+        DiscountProbability: 0.02, MeanDiscountPct: 5, LoyaltyCardProbability: 0.9,
+        CallReasons: [new("product", 3), new("delivery", 2)],
+        CallSentiment: 0.4, ResolvedProbability: 0.95,
+        SocialInteractions: [new("like", 1), new("follow", 1)],
+        SocialSentiment: 0.3, MeanFollowers: 600,
+        Categories: [new("jewellery", 4), new("home", 2), new("electronics", 2), new("wine", 2)]);
+
+    /// <summary>The main mix: every persona, in a fixed order (the simulator draws from it by <see cref="SimulatorOptions.Weights"/>).</summary>
     public static IReadOnlyList<Persona> All { get; } =
         [BargainHunter, LoyalInStoreShopper, OnlineBrowser, FrequentComplainer, SocialAdvocate];
+
+    /// <summary>The second mix: the main personas plus <see cref="PremiumShopper"/>, drawn with <see cref="SecondMixWeights"/>.</summary>
+    public static IReadOnlyList<Persona> SecondMix { get; } = [.. All, PremiumShopper];
+
+    /// <summary>Unequal weights of <see cref="SecondMix"/>: bargain hunters dominate, premium shoppers and complainers are few.</summary>
+    public static IReadOnlyList<double> SecondMixWeights { get; } = [3, 2, 2, 1, 1.5, 1];
 }

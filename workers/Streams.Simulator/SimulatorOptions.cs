@@ -31,8 +31,24 @@ public sealed class SimulatorOptions
     /// <summary>How far back the customers' activity reaches before <see cref="Now"/>.</summary>
     public TimeSpan History { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Relative weights of <see cref="Persona.All"/>, in that order; null for equal weights.</summary>
+    /// <summary>
+    /// The personas customers are drawn from: <c>main</c> (<see cref="Persona.All"/>) or <c>second</c>
+    /// (<see cref="Persona.SecondMix"/>, with <see cref="Persona.SecondMixWeights"/> unless weights are given).
+    /// </summary>
+    public string PersonaMix { get; set; } = MainMix;
+
+    /// <summary>Relative weights of <see cref="Personas"/>, in that order; null for the mix's own weights.</summary>
     public IReadOnlyList<double>? PersonaWeights { get; set; }
+
+    public const string MainMix = "main";
+    public const string SecondMix = "second";
+
+    /// <summary>The personas of <see cref="PersonaMix"/>.</summary>
+    public IReadOnlyList<Persona> Personas => PersonaMix == SecondMix ? Persona.SecondMix : Persona.All;
+
+    /// <summary>The weights in use: <see cref="PersonaWeights"/>, else the mix's own (equal for the main mix).</summary>
+    public IReadOnlyList<double> Weights =>
+        PersonaWeights ?? (PersonaMix == SecondMix ? Persona.SecondMixWeights : [.. Persona.All.Select(_ => 1.0)]);
 
     public double MalformedJsonRate { get; set; } = 0.003;
     public double OversizedRecordRate { get; set; } = 0.0002;
@@ -103,9 +119,10 @@ public sealed class SimulatorOptions
         Require(FamilyCardEventsPerMember >= 1 && FamilyCardEventsPerMember <= EventsPerCustomer, nameof(FamilyCardEventsPerMember), "1 to EventsPerCustomer");
         Require(MaxEmailsPerProfile >= 1, nameof(MaxEmailsPerProfile), "at least 1");
         Require(OptOutWeight >= 0 && OptInWeight >= 0 && EraseWeight >= 0 && OptOutWeight + OptInWeight + EraseWeight > 0, "consent weights", "non-negative with a positive sum");
+        Require(PersonaMix is MainMix or SecondMix, nameof(PersonaMix), $"{MainMix} or {SecondMix}");
         if (PersonaWeights is not null)
         {
-            Require(PersonaWeights.Count == Persona.All.Count && PersonaWeights.All(w => w >= 0) && PersonaWeights.Sum() > 0, nameof(PersonaWeights), $"{Persona.All.Count} non-negative weights with a positive sum");
+            Require(PersonaWeights.Count == Personas.Count && PersonaWeights.All(w => w >= 0) && PersonaWeights.Sum() > 0, nameof(PersonaWeights), $"{Personas.Count} non-negative weights with a positive sum");
         }
 
         (string Name, double Rate)[] rates =

@@ -538,8 +538,8 @@ public sealed class TrafficSimulator
     private static (IReadOnlyList<SimulatedCustomer>, IReadOnlyList<SharedIdentifier>) CreateCustomers(SimulatorOptions o)
     {
         var random = new Random(Mix(o.Seed, 0));
-        var weights = o.PersonaWeights ?? [.. Persona.All.Select(_ => 1.0)];
-        var personas = Persona.All.Select((p, i) => new Weighted<Persona>(p, weights[i])).ToArray();
+        var weights = o.Weights;
+        var personas = o.Personas.Select((p, i) => new Weighted<Persona>(p, weights[i])).ToArray();
         var familyMembers = o.SharedLoyaltyFamilies * o.FamilySize;
         var customers = new List<SimulatedCustomer>(o.Customers);
         var run = o.Run.ToString("D4", CultureInfo.InvariantCulture);

@@ -38,7 +38,9 @@ public sealed class DashboardHostTests(KafkaFixture kafka, PostgresFixture postg
         var builder = StreamsHost.CreateBuilder([
             .. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory),
             "--Console:Live=true", "--Console:RefreshInterval=00:00:00.200", "--Console:SegmentsInterval=00:00:00.200",
+            // One or two events per customer: Segmentation:MinEvents=0 lets them be segmented (the default asks for 10).
             "--Segmentation:K=2", "--Segmentation:SeedSize=10", "--Segmentation:MiniBatchSize=10", "--Segmentation:MinSegmentSize=3",
+            "--Segmentation:MinEvents=0",
             "--Segmentation:MaxBatchWait=00:00:00.200", "--Profiles:MaxBatchWait=00:00:00.050",
         ]);
         builder.Services.AddSingleton<IAnsiConsole>(console);

@@ -19,7 +19,7 @@ namespace Streams.IntegrationTests.Pipeline;
 /// value anywhere the pipeline writes.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture postgres)
+public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture postgres, Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
@@ -30,6 +30,13 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
     private static readonly HashSet<string> Flagging = ["total_mismatch", "identity_conflict"];
 
     private const int MinSegmentSize = 10;
+
+    // Segmentation:MinEvents, at its default: profiles with fewer events get no segment.
+    private const int MinEvents = 10;
+
+    // The segments against the simulator's personas (160 customers, k chosen from the data). The segment-quality
+    // benchmark measures far more customers; this floor catches a regression of the representation or the learning.
+    private const double MinAdjustedRandIndex = 0.85;
 
     // Identity:MaxPerType:email, left at its default.
     private const int EmailCap = 5;
@@ -50,7 +57,7 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
             // Oversized records are made just above this (the simulator reads it), so they stay small for the embedded broker.
             "--Ingest:MaxRecordBytes=65536",
             $"--Ingest:GroupId={groups}-ingest", $"--Profiles:GroupId={groups}-profiles", $"--Segmentation:GroupId={groups}-segmentation",
-            "--Profiles:MaxBatchWait=00:00:00.050", "--Segmentation:K=4", "--Segmentation:SeedSize=100", "--Segmentation:MiniBatchSize=200",
+            "--Profiles:MaxBatchWait=00:00:00.050", $"--Segmentation:MinEvents={MinEvents}", "--Segmentation:SeedSize=100", "--Segmentation:MiniBatchSize=200",
             $"--Segmentation:MinSegmentSize={MinSegmentSize}", "--Segmentation:MaxBatchWait=00:00:00.200");
         try
         {
@@ -69,8 +76,9 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
             Assert.Equal(truth.InjectedPerCode.ToDictionary(),
                 totals.Where(t => t.Key.Injected != SimulatorMetrics.Clean).GroupBy(t => t.Key.Injected).ToDictionary(g => g.Key, g => g.Sum(t => t.Value)));
             AssertQuarantineMatchesTruth(catalog, truth, names);
-            var profiles = await AssertOneProfilePerCustomerAsync(host.ConnectionString, truth);
+            var (profiles, owners) = await AssertOneProfilePerCustomerAsync(host.ConnectionString, truth);
             await AssertConsentingProfilesAreSegmentedAsync(host.ConnectionString, topics.Names, profiles);
+            await AssertSegmentsFindThePersonasAsync(host.ConnectionString, owners);
             await AssertNoRawPersonalDataAsync(host, catalog, truth);
         }
         finally
@@ -118,7 +126,8 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
     }
 
     /// <summary>Returns every profile id with its consent flag.</summary>
-    private static async Task<Dictionary<string, bool>> AssertOneProfilePerCustomerAsync(string db, GroundTruth truth)
+    private static async Task<(Dictionary<string, bool> Profiles, Dictionary<string, List<CustomerTruth>> Owners)> AssertOneProfilePerCustomerAsync(
+        string db, GroundTruth truth)
     {
         var keys = new PseudonymizationOptions { ActiveKeyId = "k1" };
         keys.Keys["k1"] = InProcessHost.TestKey;
@@ -169,7 +178,7 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
         // Nothing invented: every identity row is an identifier some simulated customer used.
         var known = truth.Customers.SelectMany(c => c.Identifiers).Select(Pseudonym).ToHashSet(StringComparer.Ordinal);
         Assert.All(linked.Keys, p => Assert.Contains(p, known));
-        return profiles;
+        return (profiles, ownerOf);
     }
 
     private async Task AssertConsentingProfilesAreSegmentedAsync(string db, TopicsOptions names, Dictionary<string, bool> profiles)
@@ -178,7 +187,14 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
             .ToDictionary(r => (string)r[0]!, r => (Segment: (int?)r[1], Version: (long?)r[2], Published: (bool)r[3]!, Assignment: (string?)r[4]));
         var version = rows.Values.Max(r => r.Version);
         Assert.True(version >= 1, "no segmentation model");
-        var consenting = profiles.Where(p => p.Value).Select(p => p.Key).ToList();
+        var events = (await Database.RowsAsync(db, """
+            select profile_id, (aggregate->'event_counts'->>'clickstream')::bigint + (aggregate->'event_counts'->>'store')::bigint
+                + (aggregate->'event_counts'->>'callcenter')::bigint + (aggregate->'event_counts'->>'social')::bigint from profiles
+            """)).ToDictionary(r => (string)r[0]!, r => (long)r[1]!);
+        // Too little behaviour: no segment (Segmentation:MinEvents).
+        var immature = profiles.Keys.Where(p => events[p] < MinEvents).ToList();
+        Assert.All(immature, id => Assert.False(rows.ContainsKey(id), $"profile {id} with {events[id]} events has a segment"));
+        var consenting = profiles.Where(p => p.Value && events[p.Key] >= MinEvents).Select(p => p.Key).ToList();
         var sizes = rows.Where(r => profiles.GetValueOrDefault(r.Key) && r.Value.Version == version)
             .GroupBy(r => r.Value.Segment!.Value).ToDictionary(g => g.Key, g => g.Count());
         var latest = TopicReader.ReadAll(kafka.BootstrapServers, names.Segments)
@@ -206,6 +222,21 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
         Assert.All(live, id => Assert.True(profiles.GetValueOrDefault(id),
             $"{id} should have no live assignment (profile: {(profiles.TryGetValue(id, out var allowed) ? allowed ? "consenting" : "opted out" : "gone")})"));
         Assert.True(live.Count > consenting.Count / 2, $"only {live.Count} of {consenting.Count} consenting profiles published");
+    }
+
+    private async Task AssertSegmentsFindThePersonasAsync(string db, Dictionary<string, List<CustomerTruth>> owners)
+    {
+        var version = (long)(await Database.RowsAsync(db, "select max(model_version) from segment_assignments"))[0][0]!;
+        var segments = (await Database.RowsAsync(db, $"select profile_id, segment_id from segment_assignments where model_version = {version}"))
+            .ToDictionary(r => (string)r[0]!, r => (int)r[1]!);
+        // Profiles of one customer each (a family's shared card joins several) that have a segment.
+        var scored = owners.Where(o => o.Value.Count == 1 && segments.ContainsKey(o.Key)).OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
+        var personas = scored.Select(o => o.Value[0].Persona).ToList();
+        var found = scored.Select(o => segments[o.Key]).ToList();
+        var ari = Streams.Segmentation.Model.ClusterAgreement.AdjustedRandIndex(personas, found);
+        output.WriteLine($"segments against personas: ARI {ari:F3} over {scored.Count} profiles, {found.Distinct().Count()} segments");
+        Assert.True(scored.Count >= owners.Count / 2, $"only {scored.Count} of {owners.Count} profiles scored");
+        Assert.True(ari >= MinAdjustedRandIndex, $"ARI {ari:F3} of the segments against the personas is below {MinAdjustedRandIndex}");
     }
 
     private static void AssertExplained(JsonElement assignment, string profileId)

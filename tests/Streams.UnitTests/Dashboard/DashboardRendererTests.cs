@@ -71,7 +71,7 @@ public sealed class DashboardRendererTests
     [Fact]
     public void Render_SegmentBelowThePrivacyFloor_ShowsItsSizeOnly()
     {
-        var segments = Segments([Centroid(("store_spend", 1.5)), Centroid(("call_count", 2.5))], [300, 12], minSegmentSize: 50);
+        var segments = Segments([Centroid(("avg_basket", 1.5)), Centroid(("max_followers", 2.5))], [300, 12], minSegmentSize: 50);
 
         var line = Line(Screen(Figures(segments), width: 240), "11 ");
 

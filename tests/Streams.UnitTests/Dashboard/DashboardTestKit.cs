@@ -66,7 +66,7 @@ internal static class DashboardTestKit
             FigureBuilder.Reasons(current, "canonical"),
             FigureBuilder.Pipeline(current),
             [new LagFigures("ingest", "streams-ingest", 12, null), new LagFigures("profiles", "streams-profiles", null, "Local: Timed out")],
-            segments ?? Segments([Centroid(("store_spend", 1.5), ("call_count", -0.8)), Centroid(("call_count", 2.5))], [300, 120]),
+            segments ?? Segments([Centroid(("avg_basket", 1.5), ("max_followers", -0.8)), Centroid(("max_followers", 2.5))], [300, 120]),
             statuses ?? [],
             logFile);
     }

@@ -41,7 +41,7 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains("| 170 | 7 | 2 | 150 | 1 | 3 |", markdown, StringComparison.Ordinal);
         Assert.Contains("## Segments (model version 3)", markdown, StringComparison.Ordinal);
         var top = figures.Segments.Segments[0];
-        Assert.Contains($"| 10 | 300 | {top.Description} | store_spend +1.50 (11.182 vs 1.718); call_count −0.80 (0.221 vs 1.718) |", markdown,
+        Assert.Contains($"| 10 | 300 | {top.Description} | avg_basket +1.50 (11.182 vs 1.718); max_followers −0.80 (0.221 vs 1.718) |", markdown,
             StringComparison.Ordinal);
         Assert.Contains("| profiles | `streams-profiles` | not read: Local: Timed out |", markdown, StringComparison.Ordinal);
     }
@@ -49,11 +49,11 @@ public sealed class ReportWriterTests : IDisposable
     [Fact]
     public void Markdown_TopFeatures_CompareTheTypicalMemberWithTheAverageCustomer()
     {
-        // Scaler: mean 1, sd 1 in raw units; features at the average (z 0) are left out. call_count is log1p-transformed: z = 2.5 → raw 3.5 → e^3.5 − 1 ≈ 32.115; the
+        // Scaler: mean 1, sd 1 in raw units; features at the average (z 0) are left out. max_followers is log1p-transformed: z = 2.5 → raw 3.5 → e^3.5 − 1 ≈ 32.115; the
         // average customer is raw 1 → e − 1 ≈ 1.718.
         var markdown = ReportWriter.Markdown(Figures());
 
-        Assert.Contains("| 11 | 120 | A typical member calls customer service more than most customers. | call_count +2.50 (32.115 vs 1.718) |",
+        Assert.Contains("| 11 | 120 | A typical member has a large social following. | max_followers +2.50 (32.115 vs 1.718) |",
             markdown, StringComparison.Ordinal);
     }
 
@@ -80,7 +80,7 @@ public sealed class ReportWriterTests : IDisposable
     [Fact]
     public void SizesChart_IsValidSvg_WithBarsProportionalToSizes()
     {
-        var segments = Segments([Centroid(("store_spend", 1)), Centroid(("call_count", 1)), Centroid(("social_interactions", 1))], [400, 100, 250]);
+        var segments = Segments([Centroid(("avg_basket", 1)), Centroid(("max_followers", 1)), Centroid(("events_per_week", 1))], [400, 100, 250]);
         ReportWriter.Write(directory, Figures(segments));
 
         var svg = XDocument.Load(Path.Combine(directory, ReportWriter.SizesChart));
@@ -98,7 +98,7 @@ public sealed class ReportWriterTests : IDisposable
     [Fact]
     public void FeaturesChart_HasOneCellPerFeatureOfEachDescribedSegment_ColouredByDirection()
     {
-        var segments = Segments([Centroid(("store_spend", 2)), Centroid(("call_count", -2)), Centroid()], [400, 100, 10]);
+        var segments = Segments([Centroid(("avg_basket", 2)), Centroid(("max_followers", -2)), Centroid()], [400, 100, 10]);
         ReportWriter.Write(directory, Figures(segments));
 
         var svg = XDocument.Load(Path.Combine(directory, ReportWriter.FeaturesChart));
@@ -108,9 +108,9 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Equal(2 * FeatureSpace.Dimension, cells.Count);
         string Fill(string segment, string feature) => cells
             .Single(c => c.Attribute("data-segment")!.Value == segment && c.Attribute("data-feature")!.Value == feature).Attribute("fill")!.Value;
-        Assert.Equal("#b2182b", Fill("10", "store_spend"));
-        Assert.Equal("#2166ac", Fill("11", "call_count"));
-        Assert.Equal("#ffffff", Fill("10", "call_count"));
+        Assert.Equal("#b2182b", Fill("10", "avg_basket"));
+        Assert.Equal("#2166ac", Fill("11", "max_followers"));
+        Assert.Equal("#ffffff", Fill("10", "max_followers"));
         var labels = svg.Descendants(SvgCharts.Svg + "text").Select(t => t.Value).ToList();
         Assert.Contains("2.0", labels);
         Assert.Contains("−2.0", labels);

@@ -9,7 +9,7 @@ public sealed class SegmentReaderTests
     [Fact]
     public void Figures_SegmentsLargestFirst_DescribedAsTheCatalogDescribesThem()
     {
-        var centroids = new[] { Centroid(("call_count", 2.5)), Centroid(("store_spend", 1.5), ("call_count", -0.8)) };
+        var centroids = new[] { Centroid(("max_followers", 2.5)), Centroid(("avg_basket", 1.5), ("max_followers", -0.8)) };
 
         var segments = Segments(centroids, [120, 300]);
 
@@ -25,7 +25,7 @@ public sealed class SegmentReaderTests
     [Fact]
     public void Figures_BelowThePrivacyFloor_NeitherDescribedNorProfiled()
     {
-        var segments = Segments([Centroid(("call_count", 2.5)), Centroid(("store_spend", 1.5))], [49, 50], minSegmentSize: 50);
+        var segments = Segments([Centroid(("max_followers", 2.5)), Centroid(("avg_basket", 1.5))], [49, 50], minSegmentSize: 50);
 
         var small = segments.Segments.Single(s => s.Id == 10);
         Assert.False(small.Described);
@@ -36,7 +36,7 @@ public sealed class SegmentReaderTests
     [Fact]
     public void Figures_ASegmentWithNoMembers_HasSizeZero()
     {
-        var segments = Segments([Centroid(("call_count", 2.5)), Centroid(("store_spend", 1.5))], [300, 0]);
+        var segments = Segments([Centroid(("max_followers", 2.5)), Centroid(("avg_basket", 1.5))], [300, 0]);
 
         Assert.Equal(0, segments.Segments.Single(s => s.Id == 11).Size);
     }

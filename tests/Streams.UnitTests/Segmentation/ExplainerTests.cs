@@ -63,48 +63,48 @@ public sealed class ExplainerTests
     [Fact]
     public void Explain_FewFeaturesFavourTheSegment_ListsOnlyThose()
     {
-        var x = Vector(("store_spend", 2), ("online_spend", 1));
-        var a = Vector(("store_spend", 2), ("online_spend", 1), ("call_count", 0.5));
-        var b = Vector(("store_spend", -1));
+        var x = Vector(("online_share", 2), ("discounted_share", 1));
+        var a = Vector(("online_share", 2), ("discounted_share", 1), ("complaint_share", 0.5));
+        var b = Vector(("online_share", -1));
 
         var explanation = Explainer.Explain(x, a, b);
 
-        // store_spend: 9 − 0; online_spend: 1 − 0; call_count: 0 − 0.25 favours b and is left out.
+        // online_share: 9 − 0; discounted_share: 1 − 0; complaint_share: 0 − 0.25 favours b and is left out.
         Assert.Equal(
-            [new FeatureContribution("store_spend", 2, 2, 9), new FeatureContribution("online_spend", 1, 1, 1)],
+            [new FeatureContribution("online_share", 2, 2, 9), new FeatureContribution("discounted_share", 1, 1, 1)],
             explanation);
     }
 
     [Fact]
     public void Explain_MissingFeature_IsNotListedButStillCounts()
     {
-        var x = Vector(("avg_call_sentiment", 0), ("has_calls", -1.5), ("store_spend", 0.5));
-        var a = Vector(("avg_call_sentiment", 0), ("has_calls", -1.4), ("store_spend", 0.5));
-        var b = Vector(("avg_call_sentiment", 3), ("has_calls", 0.6));
+        var x = Vector(("avg_call_sentiment", 0), ("call_share", -1.5), ("online_share", 0.5));
+        var a = Vector(("avg_call_sentiment", 0), ("call_share", -1.4), ("online_share", 0.5));
+        var b = Vector(("avg_call_sentiment", 3), ("call_share", 0.6));
         var raw = new double[D];
         raw[FeatureSpace.IndexOf("avg_call_sentiment")] = double.NaN;
 
         var explanation = Explainer.Explain(x, a, b, raw);
 
-        Assert.Equal(["has_calls", "store_spend"], explanation.Select(e => e.Feature));
+        Assert.Equal(["call_share", "online_share"], explanation.Select(e => e.Feature));
     }
 
     [Fact]
     public void Explain_Tie_StillListsOneFeature()
     {
-        var x = Vector(("tenure_days", 1));
-        var centroid = Vector(("tenure_days", 2));
+        var x = Vector(("events_per_week", 1));
+        var centroid = Vector(("events_per_week", 2));
 
         var explanation = Explainer.Explain(x, centroid, centroid);
 
-        Assert.Equal([new FeatureContribution("tenure_days", 1, 2, 0)], explanation);
+        Assert.Equal([new FeatureContribution("events_per_week", 1, 2, 0)], explanation);
     }
 
     [Fact]
     public void Explain_MaxFeatures_IsHonoured()
     {
-        var x = Vector(("tenure_days", 1), ("event_count", 1), ("call_count", 1));
-        var b = Vector(("tenure_days", -1), ("event_count", -1), ("call_count", -1));
+        var x = Vector(("events_per_week", 1), ("purchase_rate", 1), ("complaint_share", 1));
+        var b = Vector(("events_per_week", -1), ("purchase_rate", -1), ("complaint_share", -1));
 
         Assert.Single(Explainer.Explain(x, x, b, maxFeatures: 1));
         Assert.Equal(3, Explainer.Explain(x, x, b).Count);
@@ -115,29 +115,29 @@ public sealed class ExplainerTests
     {
         var explanation = new[]
         {
-            new FeatureContribution("store_spend", 1.8, 1.5, 4.2),
-            new FeatureContribution("has_online", -1.2, -1.1, 2.0),
+            new FeatureContribution("online_share", 1.8, 1.5, 4.2),
+            new FeatureContribution("social_share", -1.2, -1.1, 2.0),
         };
 
-        Assert.Equal("Spends more in stores than most customers; rarely browses online.", Explainer.Summary(explanation));
+        Assert.Equal("Does most of their shopping online; is rarely active on social media.", Explainer.Summary(explanation));
     }
 
     [Theory]
-    [InlineData(0.5, "Spends more in stores than most customers.")]
-    [InlineData(0.49, "Has typical store spend.")]
-    [InlineData(-0.49, "Has typical store spend.")]
-    [InlineData(-0.5, "Spends little in stores.")]
+    [InlineData(0.5, "Does most of their shopping online.")]
+    [InlineData(0.49, "Has typical online share of spend.")]
+    [InlineData(-0.49, "Has typical online share of spend.")]
+    [InlineData(-0.5, "Does most of their shopping in stores.")]
     public void Summary_ThresholdsAtHalfAStandardDeviation(double z, string expected) =>
-        Assert.Equal(expected, Explainer.Summary([new FeatureContribution("store_spend", z, 0, 1)]));
+        Assert.Equal(expected, Explainer.Summary([new FeatureContribution("online_share", z, 0, 1)]));
 
     [Fact]
     public void Summary_SamePhraseTwice_SaysItOnce() =>
         Assert.Equal(
-            "Has typical store spend; is a recent customer.",
+            "Has typical online share of spend; is seldom active.",
             Explainer.Summary(
             [
-                new FeatureContribution("store_spend", 0.1, 0, 1),
-                new FeatureContribution("tenure_days", -2, 0, 1),
-                new FeatureContribution("store_spend", 0.2, 0, 1),
+                new FeatureContribution("online_share", 0.1, 0, 1),
+                new FeatureContribution("events_per_week", -2, 0, 1),
+                new FeatureContribution("online_share", 0.2, 0, 1),
             ]));
 }

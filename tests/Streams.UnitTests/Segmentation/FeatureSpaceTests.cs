@@ -5,23 +5,23 @@ namespace Streams.UnitTests.Segmentation;
 
 public sealed class FeatureSpaceTests
 {
-    private static readonly string[] Indicators = ["has_store", "has_online", "has_calls", "has_social"];
-
     [Fact]
-    public void Names_AreTheProfileCatalogThenTheChannelIndicators() =>
-        Assert.Equal([.. ProfileAggregate.Catalog.Select(f => f.Name), .. Indicators], FeatureSpace.Names);
-
-    [Fact]
-    public void LogTransformed_AreExactlyMoneyCountsAndDurations()
+    public void Dimensions_ReadOnlyFeaturesTheProfilesWorkerWrites()
     {
-        string[] expected =
-        [
-            "tenure_days", "event_count", "events_per_week", "store_spend", "online_spend", "total_spend", "purchase_count",
-            "avg_basket", "items_per_transaction", "category_count", "avg_dwell_s", "call_count", "avg_call_duration_s",
-            "social_interactions", "max_followers",
-        ];
+        var catalog = ProfileAggregate.Catalog.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.All(FeatureSpace.Dimensions, d => Assert.Contains(d.Feature, catalog));
+        Assert.Equal(FeatureSpace.Names.Count, FeatureSpace.Names.Distinct(StringComparer.Ordinal).Count());
+    }
 
-        Assert.Equal(expected, FeatureSpace.Dimensions.Where(d => d.Transform == FeatureTransform.Log1p).Select(d => d.Name));
+    [Fact]
+    public void Dimensions_AreBehaviourNotVolume()
+    {
+        // Totals that grow with time as a customer separate old customers from new ones, not one type from another.
+        string[] volumes = ["tenure_days", "event_count", "store_spend", "online_spend", "total_spend", "call_count", "social_interactions"];
+        Assert.All(volumes, v => Assert.Equal(-1, FeatureSpace.IndexOf(v)));
+        Assert.Equal(
+            ["events_per_week", "avg_basket", "items_per_transaction", "category_count", "avg_dwell_s", "max_followers"],
+            FeatureSpace.Dimensions.Where(d => d.Transform == FeatureTransform.Log1p).Select(d => d.Name));
     }
 
     [Fact]
@@ -35,19 +35,34 @@ public sealed class FeatureSpaceTests
         });
 
     [Theory]
-    [InlineData("store_spend", 99.0, 4.605170185988092)]
-    [InlineData("store_spend", -99.0, -4.605170185988092)]
-    [InlineData("call_count", 0.0, 0.0)]
+    [InlineData("avg_basket", 99.0, 4.605170185988092)]
+    [InlineData("avg_basket", -99.0, -4.605170185988092)]
     [InlineData("max_followers", 1e6, 13.815511557963774)]
     [InlineData("online_share", 0.25, 0.25)]
     [InlineData("avg_call_sentiment", -0.5, -0.5)]
     [InlineData("avg_discount_pct", 15.0, 15.0)]
-    [InlineData("channel_count", 3.0, 3.0)]
     public void ToRaw_Feature_IsTransformedAsDocumented(string feature, double value, double expected)
     {
         var raw = FeatureSpace.ToRaw(new Dictionary<string, double> { [feature] = value });
 
         Assert.Equal(expected, raw[FeatureSpace.IndexOf(feature)], 12);
+    }
+
+    [Theory]
+    [InlineData("event_count=20;call_count=5", "call_share", 0.25)]
+    [InlineData("event_count=20", "call_share", 0)]
+    [InlineData("event_count=20;social_interactions=20", "social_share", 1)]
+    [InlineData("event_count=10;purchase_count=4", "purchase_rate", 0.4)]
+    [InlineData("event_count=10;purchase_count=40", "purchase_rate", 1)]
+    [InlineData("call_count=5", "call_share", double.NaN)]
+    [InlineData("event_count=0;call_count=0", "call_share", double.NaN)]
+    public void ToRaw_Shares_AreCountsOverEvents(string features, string dimension, double expected)
+    {
+        var dictionary = features.Split(';')
+            .Select(p => p.Split('='))
+            .ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(expected, FeatureSpace.ToRaw(dictionary)[FeatureSpace.IndexOf(dimension)], 12);
     }
 
     [Theory]
@@ -60,32 +75,6 @@ public sealed class FeatureSpaceTests
         Assert.Equal(FeatureSpace.Dimension, raw.Length);
         Assert.True(double.IsNaN(raw[FeatureSpace.IndexOf("avg_basket")]));
         Assert.True(double.IsNaN(raw[FeatureSpace.IndexOf("complaint_share")]));
-    }
-
-    [Theory]
-    [InlineData("", "")]
-    [InlineData("store_spend=12.5", "has_store")]
-    [InlineData("store_spend=0;items_per_transaction=0", "has_store")]
-    [InlineData("store_spend=0;online_spend=0;call_count=0;social_interactions=0", "")]
-    [InlineData("online_spend=40", "has_online")]
-    [InlineData("avg_dwell_s=30", "has_online")]
-    [InlineData("cart_abandonment=1", "has_online")]
-    [InlineData("online_share=0", "")]
-    [InlineData("call_count=2", "has_calls")]
-    [InlineData("complaint_share=0", "has_calls")]
-    [InlineData("social_interactions=1;max_followers=100", "has_social")]
-    [InlineData("max_followers=100", "")]
-    [InlineData("store_spend=1;online_spend=1;call_count=1;social_interactions=1", "has_store,has_online,has_calls,has_social")]
-    public void ToRaw_ChannelIndicators_ShowWhichChannelsTheProfileUses(string features, string expected)
-    {
-        var dictionary = features.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('='))
-            .ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
-        var used = expected.Split(',', StringSplitOptions.RemoveEmptyEntries);
-
-        var raw = FeatureSpace.ToRaw(dictionary);
-
-        Assert.All(Indicators, i => Assert.Equal(used.Contains(i) ? 1 : 0, raw[FeatureSpace.IndexOf(i)]));
     }
 
     [Fact]
@@ -109,42 +98,45 @@ public sealed class FeatureSpaceTests
 
         var back = FeatureSpace.ToOriginalUnits(z, scaler);
 
-        foreach (var (name, value) in profile)
+        foreach (var dimension in FeatureSpace.Dimensions.Where(d => d.Transform != FeatureTransform.ShareOfEvents && profile.ContainsKey(d.Name)))
         {
-            Assert.Equal(value, back[name], Math.Max(1e-9, Math.Abs(value) * 1e-9));
+            var value = profile[dimension.Name];
+            Assert.Equal(value, back[dimension.Name], Math.Max(1e-9, Math.Abs(value) * 1e-9));
         }
 
-        // A missing value comes back as the population's mean, the indicators as 0 or 1.
+        Assert.Equal(profile["call_count"] / profile["event_count"], back["call_share"], 9);
+        // A missing value comes back as the population's mean.
         Assert.Equal(scaler.Mean(FeatureSpace.IndexOf("avg_call_sentiment")), back["avg_call_sentiment"], 12);
-        Assert.Equal(1, back["has_store"], 9);
     }
 
     [Fact]
-    public void ToOriginalUnits_Origin_IsThePopulationMeanWithIndicatorsAsShares()
+    public void ToOriginalUnits_Origin_IsThePopulationMean()
     {
         var scaler = new RunningScaler(FeatureSpace.Dimension);
-        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["store_spend"] = 0, ["call_count"] = 3 }));
-        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["store_spend"] = 99, ["call_count"] = 0 }));
-        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["store_spend"] = 9, ["call_count"] = 0 }));
-        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["store_spend"] = 9, ["call_count"] = 0 }));
+        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["avg_basket"] = 0, ["event_count"] = 4, ["call_count"] = 3 }));
+        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["avg_basket"] = 99, ["event_count"] = 4, ["call_count"] = 0 }));
+        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["avg_basket"] = 9, ["event_count"] = 4, ["call_count"] = 0 }));
+        scaler.Observe(FeatureSpace.ToRaw(new Dictionary<string, double> { ["avg_basket"] = 9, ["event_count"] = 4, ["call_count"] = 0 }));
 
         var back = FeatureSpace.ToOriginalUnits(new double[FeatureSpace.Dimension], scaler);
 
-        // store_spend: the mean of log(1), log(100), log(10), log(10) is log(10): a geometric-style mean of 1 + spend.
-        Assert.Equal(9, back["store_spend"], 9);
-        Assert.Equal(0.75, back["has_store"], 12);
-        Assert.Equal(0.25, back["has_calls"], 12);
-        Assert.False(back.ContainsKey("avg_basket"));
+        // avg_basket: the mean of log(1), log(100), log(10), log(10) is log(10): a geometric-style mean of 1 + basket.
+        Assert.Equal(9, back["avg_basket"], 9);
+        Assert.Equal(0.1875, back["call_share"], 12);
+        Assert.False(back.ContainsKey("complaint_share"));
     }
 
     internal static Dictionary<string, double> RandomProfile(Random rng)
     {
-        var profile = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var dimension in FeatureSpace.Dimensions.Where(d => d.Transform != FeatureTransform.ChannelIndicator))
+        var profile = new Dictionary<string, double>(StringComparer.Ordinal) { ["event_count"] = 10 + rng.Next(50) };
+        foreach (var dimension in FeatureSpace.Dimensions)
         {
-            profile[dimension.Name] = dimension.Transform == FeatureTransform.Log1p
-                ? Math.Round(Math.Exp(rng.NextDouble() * 8), 2)
-                : Math.Round(rng.NextDouble(), 4);
+            profile[dimension.Feature] = dimension.Transform switch
+            {
+                FeatureTransform.Log1p => Math.Round(Math.Exp(rng.NextDouble() * 8), 2),
+                FeatureTransform.ShareOfEvents => rng.Next((int)profile["event_count"]),
+                _ => Math.Round(rng.NextDouble(), 4),
+            };
         }
 
         return profile;

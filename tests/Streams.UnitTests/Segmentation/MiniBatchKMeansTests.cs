@@ -284,4 +284,44 @@ public sealed class MiniBatchKMeansTests
 
         Assert.Equal([0, 2], second.SegmentIds);
     }
+
+    [Fact]
+    public void AddThenRemove_KeepTheCentroidTheMeanOfItsCurrentMembers()
+    {
+        var model = Model([[0, 0], [10, 0]], [0, 0]);
+        model.Add(0, [2, 0]);
+        model.Add(0, [4, 2]);
+        model.Add(0, [6, 4]);
+        Assert.Equal([4, 2], model.Centroid(0).ToArray());
+
+        // A member changes: its old vector leaves, its new one joins. The mean of (2,0), (6,4), (10,8).
+        model.Remove(0, [4, 2]);
+        model.Add(0, [10, 8]);
+        Assert.Equal(6, model.Centroid(0)[0], 12);
+        Assert.Equal(4, model.Centroid(0)[1], 12);
+        Assert.Equal(3, model.Counts[0]);
+
+        // The last member out leaves the centroid in place with count 0; the next one in moves it all the way.
+        var single = Model([[1, 1]], [1]);
+        single.Remove(0, [1, 1]);
+        Assert.Equal(0, single.Counts[0]);
+        single.Add(0, [5, 5]);
+        Assert.Equal([5, 5], single.Centroid(0).ToArray());
+    }
+
+    [Fact]
+    public void SetMeans_EachCentroidIsItsPointsMean_AnEmptyOneStays()
+    {
+        var model = Model([[0, 0], [10, 0], [50, 50]], [9, 9, 9]);
+
+        model.SetMeans([[1, 0], [3, 2], [10, 4]], [0, 0, 1]);
+
+        Assert.Equal([2, 1, 10, 4, 50, 50], model.Centroids.ToArray());
+        Assert.Equal([2, 1, 0], model.Counts.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.SetMeans([[1, 0]], [3]));
+    }
+
+    [Fact]
+    public void IndexOf_FindsTheSegmentsCentroid() =>
+        Assert.Equal([1, -1], new[] { 1, 7 }.Select(MiniBatchKMeans.FromSeed(new KMeansSeed([[0.0], [1.0]], [1, 1])).IndexOf));
 }

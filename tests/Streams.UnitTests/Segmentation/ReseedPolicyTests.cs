@@ -5,21 +5,18 @@ namespace Streams.UnitTests.Segmentation;
 public sealed class ReseedPolicyTests
 {
     [Theory]
-    [InlineData(1.0, 1.0, 0.25, false, false)]
-    [InlineData(1.25, 1.0, 0.25, false, false)]
-    [InlineData(1.26, 1.0, 0.25, false, true)]
-    [InlineData(0.5, 1.0, 0.25, false, false)]
-    [InlineData(0.5, 1.0, 0.25, true, true)]
-    [InlineData(1.01, 1.0, 0.0, false, true)]
-    [InlineData(double.NaN, 1.0, 0.25, false, false)]
-    [InlineData(5.0, double.NaN, 0.25, false, false)]
-    [InlineData(5.0, 0.0, 0.25, false, false)]
-    [InlineData(double.PositiveInfinity, 1.0, 0.25, false, true)]
-    public void ShouldReseed_ReseedsOnRelativeDegradationOrNewK(double current, double baseline, double threshold, bool kChanged,
-        bool expected) =>
-        Assert.Equal(expected, ReseedPolicy.ShouldReseed(current, baseline, threshold, kChanged));
+    [InlineData(100.0, 100.0, 0.05, false)]
+    [InlineData(105.0, 100.0, 0.05, false)]
+    [InlineData(105.1, 100.0, 0.05, true)]
+    [InlineData(90.0, 100.0, 0.05, false)]
+    [InlineData(100.1, 100.0, 0.0, true)]
+    [InlineData(double.NaN, 100.0, 0.05, false)]
+    [InlineData(double.PositiveInfinity, 100.0, 0.05, false)]
+    [InlineData(200.0, double.NaN, 0.05, false)]
+    public void BatchFitIsBetter_OnlyBeyondTheMargin(double online, double batch, double margin, bool expected) =>
+        Assert.Equal(expected, ReseedPolicy.BatchFitIsBetter(online, batch, margin));
 
     [Fact]
-    public void ShouldReseed_NegativeThreshold_Throws() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => ReseedPolicy.ShouldReseed(1, 1, -0.1, false));
+    public void BatchFitIsBetter_NegativeMargin_Throws() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReseedPolicy.BatchFitIsBetter(1, 1, -0.1));
 }

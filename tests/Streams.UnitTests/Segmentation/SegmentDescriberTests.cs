@@ -18,12 +18,12 @@ public sealed class SegmentDescriberTests
     [Fact]
     public void TopFeatures_AreTheLargestAbsoluteZ()
     {
-        var centroid = Centroid(("store_spend", 1.2), ("has_online", -1.9), ("call_count", 0.3), ("avg_basket", -0.8));
+        var centroid = Centroid(("online_share", 1.2), ("social_share", -1.9), ("complaint_share", 0.3), ("avg_basket", -0.8));
 
         Assert.Equal(
             [
-                new DistinctiveFeature("has_online", -1.9),
-                new DistinctiveFeature("store_spend", 1.2),
+                new DistinctiveFeature("social_share", -1.9),
+                new DistinctiveFeature("online_share", 1.2),
                 new DistinctiveFeature("avg_basket", -0.8),
             ],
             SegmentDescriber.TopFeatures(centroid));
@@ -32,14 +32,14 @@ public sealed class SegmentDescriberTests
     [Fact]
     public void Describe_NotableFeatures_MakeOneSentence() =>
         Assert.Equal(
-            "A typical member rarely browses online; spends more in stores than most customers.",
-            SegmentDescriber.Describe(Centroid(("store_spend", 1.2), ("has_online", -1.9), ("call_count", 0.3)), count: 3));
+            "A typical member is rarely active on social media; does most of their shopping online.",
+            SegmentDescriber.Describe(Centroid(("online_share", 1.2), ("social_share", -1.9), ("complaint_share", 0.3)), count: 3));
 
     [Fact]
     public void Describe_NothingNotable_SaysAverage() =>
         Assert.Equal(
             "A typical member is close to the average customer in every respect.",
-            SegmentDescriber.Describe(Centroid(("store_spend", 0.2), ("has_online", -0.1))));
+            SegmentDescriber.Describe(Centroid(("online_share", 0.2), ("social_share", -0.1))));
 
     [Fact]
     public void TopFeatures_WrongDimension_Throws() =>

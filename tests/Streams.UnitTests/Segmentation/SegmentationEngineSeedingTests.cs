@@ -42,8 +42,9 @@ public sealed class SegmentationEngineSeedingTests
 
     private static ProfileUpdate Update(string id, int behaviour) => new(id, new Dictionary<string, double>
     {
-        [FeatureSpace.Names[0]] = behaviour * 3.0,
-        [FeatureSpace.Names[1]] = behaviour % 5,
-        [FeatureSpace.Names[2]] = behaviour * behaviour % 7,
+        ["event_count"] = 20,
+        ["events_per_week"] = behaviour * 3.0,
+        ["avg_basket"] = behaviour % 5,
+        ["max_followers"] = behaviour * behaviour % 7,
     }, PersonalizationAllowed: true);
 }

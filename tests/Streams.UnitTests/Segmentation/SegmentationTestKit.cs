@@ -46,27 +46,7 @@ internal static class SegmentationTestKit
 
     /// <summary>Hubert and Arabie's adjusted Rand index: 1 for identical partitions (up to relabelling), about 0 for
     /// independent ones.</summary>
-    public static double AdjustedRandIndex(IReadOnlyList<int> a, IReadOnlyList<int> b)
-    {
-        Assert.Equal(a.Count, b.Count);
-        var table = new Dictionary<(int, int), long>();
-        var rows = new Dictionary<int, long>();
-        var columns = new Dictionary<int, long>();
-        for (var i = 0; i < a.Count; i++)
-        {
-            table[(a[i], b[i])] = table.GetValueOrDefault((a[i], b[i])) + 1;
-            rows[a[i]] = rows.GetValueOrDefault(a[i]) + 1;
-            columns[b[i]] = columns.GetValueOrDefault(b[i]) + 1;
-        }
-
-        static double Pairs(long n) => n * (n - 1) / 2.0;
-        var index = table.Values.Sum(Pairs);
-        var rowPairs = rows.Values.Sum(Pairs);
-        var columnPairs = columns.Values.Sum(Pairs);
-        var expected = rowPairs * columnPairs / Pairs(a.Count);
-        var maximum = (rowPairs + columnPairs) / 2;
-        return maximum == expected ? 1 : (index - expected) / (maximum - expected);
-    }
+    public static double AdjustedRandIndex(IReadOnlyList<int> a, IReadOnlyList<int> b) => ClusterAgreement.AdjustedRandIndex(a, b);
 
     public static double SquaredDistance(double[] a, double[] b) => a.Zip(b, (x, y) => (x - y) * (x - y)).Sum();
 

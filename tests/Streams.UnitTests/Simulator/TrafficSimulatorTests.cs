@@ -65,6 +65,33 @@ public sealed class TrafficSimulatorTests
         Assert.Contains(simulator.SharedIdentifiers, s => s.ExpectedConflicts > 0);
     }
 
+    [Fact]
+    public void SecondMix_DrawsEveryPersonaByItsWeight_IncludingTheExtraOne()
+    {
+        var options = Options(3);
+        options.Customers = 6000;
+        options.SharedLoyaltyFamilies = 0;
+        options.PersonaMix = SimulatorOptions.SecondMix;
+        var counts = new TrafficSimulator(options).Customers.CountBy(c => c.Persona.Id).ToDictionary();
+        var total = Persona.SecondMixWeights.Sum();
+        for (var i = 0; i < Persona.SecondMix.Count; i++)
+        {
+            var expected = options.Customers * Persona.SecondMixWeights[i] / total;
+            Assert.InRange(counts[Persona.SecondMix[i].Id], expected * 0.85, expected * 1.15);
+        }
+
+        Assert.DoesNotContain(Persona.PremiumShopper, Persona.All);
+    }
+
+    [Fact]
+    public void Validate_WeightsOfAnotherLength_Fails()
+    {
+        var options = Options(3);
+        options.PersonaMix = SimulatorOptions.SecondMix;
+        options.PersonaWeights = [1, 1, 1, 1, 1];
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
     private static string Text(SimulatedRecord r) => $"{r.Topic}|{r.EventId}|{r.CustomerId}|{string.Join(",", r.InjectedCodes)}|{r.Value}";
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

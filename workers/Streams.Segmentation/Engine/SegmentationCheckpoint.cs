@@ -9,23 +9,24 @@ public sealed class SegmentationCheckpoint
     /// <summary>The k-means state; null until the first seed.</summary>
     public KMeansState? Model { get; set; }
 
+    /// <summary>The scaling of the model's space, fitted on the sample at the last seed and fixed until the next one, so
+    /// a centroid and a member's contribution to it are always in the same units.</summary>
     public required RunningScalerState Scaler { get; set; }
 
-    /// <summary>Reservoir of raw vectors (not standardized: they are standardized with the scaler of the moment of use).</summary>
-    public required ReservoirState<double[]> Sample { get; set; }
-
-    /// <summary>Davies–Bouldin index right after the last seed: the bar for re-seeding.</summary>
-    public double BaselineDbi { get; set; } = double.NaN;
+    /// <summary>The sample of profiles with their current raw vectors (not standardized).</summary>
+    public ProfileSampleState Profiles { get; set; } = new(0, []);
 
     public long MiniBatches { get; set; }
 
-    /// <summary>Segments described in the catalog for the current model version.</summary>
-    public List<int> Catalogued { get; set; } = [];
+    /// <summary>Distinct profiles the sample had seen at the last seed (0: unknown, a checkpoint of an older release).</summary>
+    public long SeededAt { get; set; }
+
+    /// <summary>Segment → size last published in the catalog, for the current model version.</summary>
+    public Dictionary<int, long> CatalogSizes { get; set; } = [];
 
     public static SegmentationCheckpoint Empty() => new()
     {
         Scaler = new RunningScaler(FeatureSpace.Dimension).ToState(),
-        Sample = new ReservoirState<double[]>(0, []),
     };
 }
 

@@ -46,14 +46,19 @@ public sealed class MiniBatchChanges
 }
 
 /// <summary>
-/// One mini-batch of profile updates against the model: consent gate, scaler and reservoir, seeding with ML.NET,
-/// Sculley's update, assignment with explanations, the privacy floor and the catalog. Pure: the worker loads the rows
-/// it needs before and stores <see cref="MiniBatchChanges"/> and the checkpoint after, in one transaction.
+/// One mini-batch of profile updates against the model: consent gate and maturity rule, the profile sample, seeding with
+/// ML.NET (k chosen from the data), learning once per profile, assignment with explanations, the poor-optimum guard, the
+/// privacy floor and the catalog. Pure: the worker loads the rows it needs before and stores <see cref="MiniBatchChanges"/>
+/// and the checkpoint after, in one transaction.
+/// <para>
+/// Learning from customers, not updates: every centroid is the mean of the current vectors of its members, each member
+/// counted once. When a profile changes, its previous vector leaves its centroid and its new one joins the nearest
+/// (<see cref="MiniBatchKMeans.Remove"/>, <see cref="MiniBatchKMeans.Add"/>), so a profile updated 30 times weighs as much
+/// as one updated once, and a centroid follows its members as they change without any decay.
+/// </para>
 /// </summary>
 public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog catalog)
 {
-    private readonly double? halfLife = options.HalfLife > 0 ? options.HalfLife : null;
-
     /// <summary>
     /// Applies <paramref name="updates"/>. <paramref name="rows"/> holds the stored rows of the batch's profiles;
     /// <paramref name="allRows"/> loads every row (needed when the model is seeded or re-seeded, which reassigns
@@ -65,10 +70,12 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(updates);
         var changes = new MiniBatchChanges();
-        var scaler = new RunningScaler(checkpoint.Scaler);
-        var sample = new ReservoirSample<double[]>(options.SampleSize, options.RandomSeed, checkpoint.Sample);
-        var model = checkpoint.Model is null ? null : new MiniBatchKMeans(checkpoint.Model, halfLife);
+        var sample = new ProfileSample(options.SampleSize, options.RandomSeed, checkpoint.Profiles);
+        var model = CurrentModel(checkpoint, out var retired);
+        var space = new ModelSpace(checkpoint.Scaler);
         var touched = new List<MemberRow>();
+        // A touched row's vector as it was before this mini-batch: what it contributes to the model now.
+        var before = new Dictionary<string, double[]>(StringComparer.Ordinal);
 
         foreach (var update in updates)
         {
@@ -76,8 +83,14 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             if (update.Features is null || !update.PersonalizationAllowed)
             {
                 // Consent is a hard gate: no learning from the profile, and its assignment goes.
+                sample.Remove(update.ProfileId);
                 if (row is not null)
                 {
+                    if (model is not null)
+                    {
+                        Withdraw(model, space, row, before.GetValueOrDefault(row.ProfileId) ?? row.Raw);
+                    }
+
                     Leave(row, sizes, changes);
                     changes.Deletes.Add(row.ProfileId);
                     rows.Remove(row.ProfileId);
@@ -89,10 +102,26 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                 continue;
             }
 
+            // The maturity rule: too little behaviour neither trains nor gets an assignment. Event counts only grow, so
+            // a profile with a row has passed it before.
+            if (row is null && !Mature(update.Features))
+            {
+                continue;
+            }
+
             var raw = FeatureSpace.ToRaw(update.Features);
-            scaler.Observe(raw);
-            sample.Offer(raw);
-            row ??= rows[update.ProfileId] = new MemberRow { ProfileId = update.ProfileId, Raw = raw };
+            // A profile enters the sample when it first becomes eligible; before the first seed (also after a retired model
+            // of an older release, whose members all have rows) any profile not yet in the sample may enter.
+            sample.Offer(update.ProfileId, raw, isNew: row is null || model is null);
+            if (row is null)
+            {
+                row = rows[update.ProfileId] = new MemberRow { ProfileId = update.ProfileId, Raw = raw };
+            }
+            else
+            {
+                before.TryAdd(row.ProfileId, row.Raw);
+            }
+
             row.Raw = raw;
             // Several versions of one profile in a mini-batch: the row is assigned (and counted in its segment) once.
             if (!touched.Contains(row))
@@ -102,20 +131,20 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         }
 
         checkpoint.MiniBatches++;
-        if (model is null && sample.Seen >= options.SeedSize && sample.Items.Count >= options.K)
+        // A young model, seeded while the sample was not yet full, is seeded again each time the profiles seen have
+        // doubled: k and the scaling chosen on 500 profiles are re-chosen on 1,000, 2,000, … until the sample is full.
+        var grown = checkpoint.SeededAt > 0 && checkpoint.SeededAt < options.SampleSize && sample.Seen >= 2 * checkpoint.SeededAt;
+        var reseed = model is null
+            ? sample.Items.Count >= Math.Min(options.SeedSize, options.SampleSize)
+            : (options.K > 0 && model.K != options.K) || grown
+                || (checkpoint.MiniBatches % options.QualityEvery == 0 && BatchFitIsBetter(model, space, sample));
+        if (reseed && Seed(model, space, retired, sample) is { } seeded)
         {
-            model = Seed(null, scaler, sample, checkpoint);
-            changes.Reseeded = model is not null;
-        }
-        else if (model is not null && (model.K != options.K || checkpoint.MiniBatches % options.QualityEvery == 0))
-        {
-            var quality = QualityMeter.Measure(Standardized(sample.Items, scaler), model);
-            if (ReseedPolicy.ShouldReseed(quality.DaviesBouldinIndex, checkpoint.BaselineDbi, options.ReseedThreshold, model.K != options.K)
-                && Seed(model, scaler, sample, checkpoint) is { } reseeded)
-            {
-                model = reseeded;
-                changes.Reseeded = true;
-            }
+            model = seeded.Model;
+            space = seeded.Space;
+            checkpoint.Scaler = seeded.Space.Scaler.ToState();
+            checkpoint.SeededAt = sample.Seen;
+            changes.Reseeded = true;
         }
 
         if (model is not null)
@@ -124,7 +153,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             {
                 // A new model version: everyone is assigned again, the batch's profiles with the rest.
                 sizes.Clear();
-                var everyone = allRows().ToDictionary(r => r.ProfileId);
+                // A row of an older release's feature space cannot be placed until its profile's next update.
+                var everyone = allRows().Where(r => r.Raw.Length == FeatureSpace.Dimension).ToDictionary(r => r.ProfileId);
                 foreach (var row in touched)
                 {
                     everyone[row.ProfileId] = row;
@@ -136,26 +166,38 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                 }
 
                 touched = [.. everyone.Values.OrderBy(r => r.ProfileId, StringComparer.Ordinal)];
+                var points = touched.Select(r => space.Vector(r.Raw)).ToList();
+                // Two Lloyd steps over the whole population from the sample's fit, so each centroid starts as the mean
+                // of its members' current vectors.
+                for (var step = 0; step < 2; step++)
+                {
+                    model.SetMeans(points, [.. points.Select(p => model.Assign(p, out _))]);
+                }
             }
             else
             {
-                var batch = Standardized(touched.Select(r => r.Raw).ToList(), scaler);
-                if (batch.Count > 0)
+                foreach (var row in touched)
                 {
-                    model.Update(batch);
+                    Withdraw(model, space, row, before.GetValueOrDefault(row.ProfileId) ?? row.Raw);
+                    var x = space.Vector(row.Raw);
+                    model.Add(model.Assign(x, out _), x);
                 }
             }
 
-            Assign(model, scaler, touched, sizes, changes, now);
+            Assign(model, space, touched, sizes, changes, now);
+            if (changes.Reseeded)
+            {
+                // Exactly the members' mean, for the memberships just recorded.
+                model.SetMeans([.. touched.Select(r => space.Vector(r.Raw))], [.. touched.Select(r => model.IndexOf(r.SegmentId!.Value))]);
+            }
         }
 
         changes.Upserts.AddRange(touched);
-        checkpoint.Scaler = scaler.ToState();
-        checkpoint.Sample = sample.ToState();
+        checkpoint.Profiles = sample.ToState();
         checkpoint.Model = model?.ToState();
         if (model is not null)
         {
-            Catalog(model, scaler, sizes, checkpoint, changes);
+            Catalog(model, space, sizes, checkpoint, changes);
         }
 
         return changes;
@@ -204,31 +246,136 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         return waiting;
     }
 
-    /// <summary>A model seeded from the sample, or null while the sample has fewer than k distinct points (then it waits).</summary>
-    private MiniBatchKMeans? Seed(MiniBatchKMeans? previous, RunningScaler scaler, ReservoirSample<double[]> sample, SegmentationCheckpoint checkpoint)
+    /// <summary>A profile's raw vector in the space the model's centroids live in, with the checkpoint's representation.</summary>
+    public static double[] ModelVector(SegmentationCheckpoint checkpoint, double[] raw)
     {
-        var points = Standardized(sample.Items, scaler);
-        if (!KMeansSeeder.HasDistinctPoints(points, options.K))
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(raw);
+        return new ModelSpace(checkpoint.Scaler).Vector(raw);
+    }
+
+    /// <summary>
+    /// The model a re-seed would make now from the checkpoint's sample with another random seed, ids matched to the
+    /// current model, in the current model's space; the checkpoint is not changed. Null before the first seed.
+    /// </summary>
+    public MiniBatchKMeans? Reseed(SegmentationCheckpoint checkpoint, int randomSeed)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.Model is null)
         {
             return null;
         }
 
-        var seed = KMeansSeeder.Seed(points, options.K, options.RandomSeed);
-        // The previous model (if any) hands on its ids and version; FromSeed matches centroids even when k changed.
-        var model = MiniBatchKMeans.FromSeed(seed, previous, halfLife);
-        checkpoint.BaselineDbi = QualityMeter.Measure(points, model).DaviesBouldinIndex;
-        checkpoint.Catalogued = [];
-        return model;
+        var space = new ModelSpace(checkpoint.Scaler);
+        var sample = new ProfileSample(options.SampleSize, options.RandomSeed, checkpoint.Profiles);
+        var points = sample.Vectors.Select(space.Vector).ToList();
+        var previous = new MiniBatchKMeans(checkpoint.Model);
+        return FitK(points, randomSeed) is { } fit ? MiniBatchKMeans.FromSeed(fit, previous) : null;
     }
 
-    private void Assign(MiniBatchKMeans model, RunningScaler scaler, List<MemberRow> rows, Dictionary<int, long> sizes,
+    private bool Mature(IReadOnlyDictionary<string, double> features) =>
+        options.MinEvents == 0 || (features.TryGetValue("event_count", out var events) && events >= options.MinEvents);
+
+    // The row's previous vector leaves the centroid it counts in (if it counts in this model version).
+    private static void Withdraw(MiniBatchKMeans model, ModelSpace space, MemberRow row, double[] previousRaw)
+    {
+        if (row.SegmentId is { } segment && row.ModelVersion == model.Version && model.IndexOf(segment) is var index and >= 0)
+        {
+            model.Remove(index, space.Vector(previousRaw));
+        }
+    }
+
+    /// <summary>
+    /// The model in the checkpoint, or null before the first seed. A model of another feature space (an older release)
+    /// cannot continue: it is retired, and the next seed takes its version and segment ids on.
+    /// </summary>
+    private static MiniBatchKMeans? CurrentModel(SegmentationCheckpoint checkpoint, out MiniBatchKMeans? retired)
+    {
+        retired = null;
+        if (checkpoint.Model is not { } state)
+        {
+            return null;
+        }
+
+        if (state.Dimension == FeatureSpace.Dimension && checkpoint.Scaler.Counts.Length == FeatureSpace.Dimension)
+        {
+            return new MiniBatchKMeans(state);
+        }
+
+        retired = new MiniBatchKMeans(state);
+        checkpoint.Scaler = new RunningScaler(FeatureSpace.Dimension).ToState();
+        checkpoint.Model = null;
+        return null;
+    }
+
+    // The guard: a fresh batch fit on the sample at the model's k, against the online centroids on the same points.
+    private bool BatchFitIsBetter(MiniBatchKMeans model, ModelSpace space, ProfileSample sample)
+    {
+        var points = sample.Vectors.Select(space.Vector).ToList();
+        if (!KMeansSeeder.HasDistinctPoints(points, model.K))
+        {
+            return false;
+        }
+
+        var fit = KMeansSeeder.Seed(points, model.K, options.RandomSeed);
+        return ReseedPolicy.BatchFitIsBetter(model.Inertia(points), KMeansSeeder.Inertia(points, fit.Centroids), options.ReseedMargin);
+    }
+
+    /// <summary>
+    /// A new model from the sample: the space (scaling) fitted on the sample's current vectors, k chosen (or fixed), the
+    /// centroids matched to <paramref name="previous"/>'s, mapped into the new space first, so segments keep their ids; a
+    /// <paramref name="retired"/> model of another feature space only hands on its version and next segment id. Null while
+    /// the sample has fewer than k distinct points (then it waits).
+    /// </summary>
+    private (MiniBatchKMeans Model, ModelSpace Space)? Seed(MiniBatchKMeans? previous, ModelSpace previousSpace, MiniBatchKMeans? retired,
+        ProfileSample sample)
+    {
+        var space = ModelSpace.Fit(sample.Vectors);
+        var points = sample.Vectors.Select(space.Vector).ToList();
+        if (FitK(points, options.RandomSeed) is not { } fit)
+        {
+            return null;
+        }
+
+        if (previous is not null)
+        {
+            return (MiniBatchKMeans.FromSeed(fit, previousSpace.MapInto(previous, space)), space);
+        }
+
+        var model = MiniBatchKMeans.FromSeed(fit);
+        if (retired is not null)
+        {
+            var state = model.ToState();
+            model = new MiniBatchKMeans(state with
+            {
+                SegmentIds = [.. state.SegmentIds.Select(id => id + retired.NextSegmentId)],
+                NextSegmentId = retired.NextSegmentId + state.K,
+                Version = retired.Version + 1,
+            });
+        }
+
+        return (model, space);
+    }
+
+    private KMeansSeed? FitK(List<double[]> points, int randomSeed)
+    {
+        if (options.K > 0)
+        {
+            return KMeansSeeder.HasDistinctPoints(points, options.K) ? KMeansSeeder.Seed(points, options.K, randomSeed) : null;
+        }
+
+        return KMeansSeeder.HasDistinctPoints(points, options.MinK)
+            ? KSelector.Choose(points, options.MinK, options.MaxK, randomSeed).Seed
+            : null;
+    }
+
+    private void Assign(MiniBatchKMeans model, ModelSpace space, List<MemberRow> rows, Dictionary<int, long> sizes,
         MiniBatchChanges changes, DateTimeOffset now)
     {
-        var x = new double[FeatureSpace.Dimension];
         var assignments = new List<(MemberRow Row, int Index, double Distance, int RunnerUp)>(rows.Count);
         foreach (var row in rows)
         {
-            scaler.Standardize(row.Raw, x);
+            var x = space.Vector(row.Raw);
             var index = model.Assign(x, out var distance, out var runnerUp, out _);
             var segment = model.SegmentIds[index];
             if (row.SegmentId != segment || row.ModelVersion != model.Version)
@@ -248,7 +395,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         {
             var segment = model.SegmentIds[index];
             var changed = row.SegmentId != segment || row.ModelVersion != model.Version;
-            scaler.Standardize(row.Raw, x);
+            var x = space.Vector(row.Raw);
             var explanation = Explainer.Explain(x, model.Centroid(index), model.Centroid(runnerUp < 0 ? index : runnerUp), row.Raw);
             row.Assignment = Encoding.UTF8.GetString(AssignmentRecord(row.ProfileId, segment, model.Version, distance, now, explanation));
             row.SegmentId = segment;
@@ -282,32 +429,52 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         }
     }
 
-    // One catalog record per segment per model version, once the segment is large enough to be described.
-    private void Catalog(MiniBatchKMeans model, RunningScaler scaler, Dictionary<int, long> sizes, SegmentationCheckpoint checkpoint,
+    /// <summary>
+    /// The catalog in step with live membership: a segment at or above the privacy floor is described once per model
+    /// version and again whenever its size has moved by more than <see cref="SegmentationOptions.CatalogTolerance"/> of the
+    /// size last published; a segment that fell below the floor, or that a re-seed did away with, is tombstoned.
+    /// </summary>
+    private void Catalog(MiniBatchKMeans model, ModelSpace space, Dictionary<int, long> sizes, SegmentationCheckpoint checkpoint,
         MiniBatchChanges changes)
     {
+        if (changes.Reseeded)
+        {
+            foreach (var gone in checkpoint.CatalogSizes.Keys.Where(id => model.IndexOf(id) < 0).Order())
+            {
+                changes.Outbox.Add(new SegmentMessage(catalog.Names.SegmentCatalog, CatalogKey(gone), null));
+            }
+
+            checkpoint.CatalogSizes = [];
+        }
+
         for (var c = 0; c < model.K; c++)
         {
             var segment = model.SegmentIds[c];
             var size = sizes.GetValueOrDefault(segment);
-            if (size < options.MinSegmentSize || checkpoint.Catalogued.Contains(segment))
+            var published = checkpoint.CatalogSizes.TryGetValue(segment, out var last);
+            if (size < options.MinSegmentSize)
+            {
+                if (published)
+                {
+                    checkpoint.CatalogSizes.Remove(segment);
+                    changes.Outbox.Add(new SegmentMessage(catalog.Names.SegmentCatalog, CatalogKey(segment), null));
+                }
+
+                continue;
+            }
+
+            if (published && Math.Abs(size - last) <= options.CatalogTolerance * last)
             {
                 continue;
             }
 
-            checkpoint.Catalogued.Add(segment);
-            changes.Outbox.Add(new SegmentMessage(catalog.Names.SegmentCatalog, Encoding.UTF8.GetBytes(segment.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                CatalogRecord(segment, model.Version, size, model.Centroid(c), scaler)));
+            checkpoint.CatalogSizes[segment] = size;
+            changes.Outbox.Add(new SegmentMessage(catalog.Names.SegmentCatalog, CatalogKey(segment),
+                CatalogRecord(segment, model.Version, size, model.Centroid(c), space.Scaler)));
         }
     }
 
-    private static List<double[]> Standardized(IEnumerable<double[]> raws, RunningScaler scaler) =>
-        [.. raws.Select(raw =>
-        {
-            var x = new double[FeatureSpace.Dimension];
-            scaler.Standardize(raw, x);
-            return x;
-        })];
+    private static byte[] CatalogKey(int segment) => Encoding.UTF8.GetBytes(segment.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     internal static byte[] AssignmentRecord(string profileId, int segment, long version, double distance, DateTimeOffset at,
         IReadOnlyList<FeatureContribution> explanation) => Write(w =>

@@ -278,6 +278,94 @@ public sealed class MiniBatchKMeans
         }
     }
 
+    /// <summary>The centroid index of <paramref name="segmentId"/>, or −1.</summary>
+    public int IndexOf(int segmentId) => Array.IndexOf(_segmentIds, segmentId);
+
+    /// <summary>
+    /// One point joins centroid <paramref name="index"/> as a running mean: η = 1 / (count + 1), no decay. With
+    /// <see cref="Remove"/> this keeps a centroid the exact mean of the current vectors of its members, each counted once.
+    /// </summary>
+    public void Add(int index, ReadOnlySpan<double> x)
+    {
+        var centroid = CentroidForUpdate(index, x);
+        var count = _counts[index] += 1;
+        for (var j = 0; j < Dimension; j++)
+        {
+            centroid[j] += (x[j] - centroid[j]) / count;
+        }
+    }
+
+    /// <summary>
+    /// Takes back a point that <see cref="Add"/> put into centroid <paramref name="index"/> (the exact inverse while the
+    /// centroid is the mean of its members): c ← (c·n − x) / (n − 1). The last member out leaves the centroid where it is,
+    /// with count 0, and the next point in moves it all the way.
+    /// </summary>
+    public void Remove(int index, ReadOnlySpan<double> x)
+    {
+        var centroid = CentroidForUpdate(index, x);
+        var count = _counts[index];
+        if (count <= 1)
+        {
+            _counts[index] = 0;
+            return;
+        }
+
+        for (var j = 0; j < Dimension; j++)
+        {
+            centroid[j] = (centroid[j] * count - x[j]) / (count - 1);
+        }
+
+        _counts[index] = count - 1;
+    }
+
+    /// <summary>
+    /// Every centroid becomes the exact mean of the points given to it (<paramref name="indices"/>[i] is point i's
+    /// centroid) and its count their number; a centroid without points stays where it is, with count 0.
+    /// </summary>
+    public void SetMeans(IReadOnlyList<double[]> points, IReadOnlyList<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(indices);
+        if (points.Count != indices.Count)
+        {
+            throw new ArgumentException("One centroid index per point.", nameof(indices));
+        }
+
+        var sums = new double[K * Dimension];
+        var counts = new double[K];
+        for (var i = 0; i < points.Count; i++)
+        {
+            var c = indices[i];
+            CentroidForUpdate(c, points[i]);
+            counts[c]++;
+            for (var j = 0; j < Dimension; j++)
+            {
+                sums[c * Dimension + j] += points[i][j];
+            }
+        }
+
+        for (var c = 0; c < K; c++)
+        {
+            _counts[c] = counts[c];
+            for (var j = 0; j < Dimension && counts[c] > 0; j++)
+            {
+                _centroids[c * Dimension + j] = sums[c * Dimension + j] / counts[c];
+            }
+        }
+    }
+
+    private Span<double> CentroidForUpdate(int index, ReadOnlySpan<double> x)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, K);
+        if (x.Length != Dimension)
+        {
+            throw new ArgumentException($"Expected {Dimension} dimensions, got {x.Length}.", nameof(x));
+        }
+
+        return _centroids.AsSpan(index * Dimension, Dimension);
+    }
+
     /// <summary>Σ over the points of the squared distance to the nearest centroid (the k-means objective).</summary>
     public double Inertia(IReadOnlyList<double[]> points)
     {

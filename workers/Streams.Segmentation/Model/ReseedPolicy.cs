@@ -4,20 +4,13 @@ namespace Streams.Segmentation.Model;
 public static class ReseedPolicy
 {
     /// <summary>
-    /// True when k changed, or when the Davies–Bouldin index (lower is better) has grown by more than the relative
-    /// <paramref name="threshold"/> over the baseline measured right after the last seed: 0.25 re-seeds once it is 25 %
-    /// worse. An index of +∞ (two segments with the same centre) is a degradation; NaN (an empty sample) or a baseline
-    /// that is not a positive finite number decides nothing.
+    /// The poor-optimum guard: true when a fresh batch fit's inertia on the sample is lower than the online model's by
+    /// more than <paramref name="margin"/> of the batch fit's (0.05: the online model is more than 5 % worse). Inertias
+    /// that are not finite decide nothing.
     /// </summary>
-    public static bool ShouldReseed(double currentDbi, double baselineDbi, double threshold, bool kChanged)
+    public static bool BatchFitIsBetter(double onlineInertia, double batchInertia, double margin)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(threshold);
-        if (kChanged)
-        {
-            return true;
-        }
-
-        return !double.IsNaN(currentDbi) && double.IsFinite(baselineDbi) && baselineDbi > 0
-            && currentDbi > baselineDbi * (1 + threshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(margin);
+        return double.IsFinite(onlineInertia) && double.IsFinite(batchInertia) && onlineInertia > batchInertia * (1 + margin);
     }
 }

@@ -1,0 +1,40 @@
+using Streams.Segmentation.Model;
+using static Streams.UnitTests.Segmentation.SegmentationTestKit;
+
+namespace Streams.UnitTests.Segmentation;
+
+public sealed class KSelectorTests
+{
+    [Theory]
+    [InlineData(3, 1)]
+    [InlineData(5, 2)]
+    [InlineData(7, 3)]
+    public void Choose_PlantedGroups_FindsTheirNumber(int groups, int seed)
+    {
+        var rng = new Random(seed);
+        var means = RandomMeans(rng, groups, 12, 3);
+        var (points, truth) = Mixture(rng, means, [.. Enumerable.Repeat(1.0, groups)], [.. Enumerable.Repeat(1.0, groups)], 2000);
+
+        var selection = KSelector.Choose(points, 2, 10, seed, restarts: 3);
+
+        Assert.Equal(groups, selection.K);
+        Assert.Equal(9, selection.Silhouettes.Count);
+        var model = MiniBatchKMeans.FromSeed(selection.Seed);
+        Assert.True(AdjustedRandIndex(truth, [.. points.Select(p => model.Assign(p, out _))]) > 0.95);
+    }
+
+    [Fact]
+    public void MeanSilhouette_TwoTightPairsFarApart_IsNearOne_AndWrongLabelsAreNegative()
+    {
+        double[][] points = [[0, 0], [0, 1], [100, 0], [100, 1]];
+        var distances = KSelector.Distances(points);
+
+        // a = 1, b ≈ 100: s = 1 − 1/100 for each point.
+        Assert.Equal(0.99, KSelector.MeanSilhouette(distances, [0, 0, 1, 1], 2), 3);
+        Assert.True(KSelector.MeanSilhouette(distances, [0, 1, 0, 1], 2) < 0);
+    }
+
+    [Fact]
+    public void Choose_FewerDistinctPointsThanMinK_Throws() =>
+        Assert.Throws<ArgumentException>(() => KSelector.Choose([[1.0], [1.0], [1.0]], 2, 4, 1));
+}

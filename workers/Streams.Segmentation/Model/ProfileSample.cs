@@ -1,0 +1,116 @@
+namespace Streams.Segmentation.Model;
+
+/// <summary>A profile's current raw vector in a <see cref="ProfileSample"/>.</summary>
+public sealed record SampledProfile(string ProfileId, double[] Raw);
+
+/// <summary>The checkpointable state of a <see cref="ProfileSample"/>.</summary>
+/// <param name="Seen">Distinct profiles offered so far.</param>
+/// <param name="Items">The sampled profiles, at most the capacity.</param>
+public sealed record ProfileSampleState(long Seen, SampledProfile[] Items);
+
+/// <summary>
+/// A uniform sample of profiles, not of updates: each profile enters at most once, when it first becomes eligible, with
+/// the probability of Vitter's algorithm R over distinct profiles (<see cref="ReservoirSample{T}"/>'s counter-based draw),
+/// and while it is in the sample its vector is replaced by every update, so the sample always holds current vectors. A
+/// profile updated 30 times weighs as much as one updated once. A profile that leaves (erased, merged away, opted out)
+/// leaves the sample; its slot is refilled by the next profile offered.
+/// </summary>
+public sealed class ProfileSample
+{
+    private readonly List<SampledProfile> _items;
+    private readonly Dictionary<string, int> _slots;
+    private readonly ulong _seed;
+
+    /// <summary>A sample continuing from <paramref name="state"/> (empty when null).</summary>
+    public ProfileSample(int capacity, int seed, ProfileSampleState? state = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        state ??= new ProfileSampleState(0, []);
+        if (state.Items.Length > capacity || state.Items.Length > state.Seen)
+        {
+            throw new ArgumentException("The state does not fit the capacity.", nameof(state));
+        }
+
+        Capacity = capacity;
+        _seed = (ulong)(uint)seed;
+        Seen = state.Seen;
+        _items = [.. state.Items];
+        _slots = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < _items.Count; i++)
+        {
+            if (!_slots.TryAdd(_items[i].ProfileId, i))
+            {
+                throw new ArgumentException($"Profile {_items[i].ProfileId} is in the sample twice.", nameof(state));
+            }
+        }
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>Distinct profiles offered so far.</summary>
+    public long Seen { get; private set; }
+
+    public IReadOnlyList<SampledProfile> Items => _items;
+
+    /// <summary>The current raw vectors.</summary>
+    public IEnumerable<double[]> Vectors => _items.Select(i => i.Raw);
+
+    public bool Contains(string profileId) => _slots.ContainsKey(profileId);
+
+    /// <summary>
+    /// A profile's current vector. <paramref name="isNew"/>: the profile has not been offered before (it has just become
+    /// eligible); only then may it enter. A profile already in the sample has its vector replaced.
+    /// </summary>
+    public void Offer(string profileId, double[] raw, bool isNew)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        ArgumentNullException.ThrowIfNull(raw);
+        if (_slots.TryGetValue(profileId, out var slot))
+        {
+            _items[slot] = new SampledProfile(profileId, raw);
+            return;
+        }
+
+        if (!isNew)
+        {
+            return;
+        }
+
+        Seen++;
+        if (_items.Count < Capacity)
+        {
+            _slots[profileId] = _items.Count;
+            _items.Add(new SampledProfile(profileId, raw));
+            return;
+        }
+
+        var j = ReservoirSample<SampledProfile>.UniformBelow(_seed, Seen);
+        if (j < (ulong)Capacity)
+        {
+            _slots.Remove(_items[(int)j].ProfileId);
+            _slots[profileId] = (int)j;
+            _items[(int)j] = new SampledProfile(profileId, raw);
+        }
+    }
+
+    /// <summary>Takes a profile out (erased, merged away, opted out).</summary>
+    public void Remove(string profileId)
+    {
+        if (!_slots.Remove(profileId, out var slot))
+        {
+            return;
+        }
+
+        // The last item fills the hole, so the list stays dense.
+        var last = _items.Count - 1;
+        if (slot != last)
+        {
+            _items[slot] = _items[last];
+            _slots[_items[slot].ProfileId] = slot;
+        }
+
+        _items.RemoveAt(last);
+    }
+
+    public ProfileSampleState ToState() => new(Seen, [.. _items]);
+}
