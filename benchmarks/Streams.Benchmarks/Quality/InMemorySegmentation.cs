@@ -26,7 +26,44 @@ internal sealed class InMemorySegmentation(SegmentationOptions options, DateTime
         var version = Checkpoint.Model?.Version;
         var sizes = Store.Values.Where(r => r.SegmentId is not null && r.ModelVersion == version)
             .GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
-        var changes = Engine.Apply(Checkpoint, rows, () => [.. Store.Values], sizes, updates, now);
+        var changes = Engine.Apply(Checkpoint, rows, sizes, updates, now);
+        Keep(changes);
+        if (changes.Reseeded)
+        {
+            Reassign(changes);
+        }
+
+        return changes;
+    }
+
+    // As the worker does after a (re-)seed: every profile the new model has not assigned, a chunk at a time in profile id
+    // order, then the empty chunk that settles the centroids. The chunks' outputs join the re-seed's changes.
+    private void Reassign(MiniBatchChanges changes)
+    {
+        var version = Checkpoint.Model!.Version;
+        while (true)
+        {
+            var stale = Store.Values.Where(r => (r.ModelVersion ?? 0) < version)
+                .OrderBy(r => r.ModelVersion ?? 0).ThenBy(r => r.ProfileId, StringComparer.Ordinal)
+                .Take(options.ReassignChunkSize).ToList();
+            var sizes = Store.Values.Where(r => r.SegmentId is not null && r.ModelVersion == version)
+                .GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+            var chunk = Engine.Reassign(Checkpoint, stale, sizes, now);
+            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToHashSet();
+            Engine.Release([.. Store.Values.Where(r => r.SegmentId is { } s && visible.Contains(s) && r.ModelVersion == version && !r.Published)], chunk);
+            Keep(chunk);
+            changes.Outbox.AddRange(chunk.Outbox);
+            changes.Deletes.AddRange(chunk.Deletes);
+            changes.Assigned += chunk.Assigned;
+            if (stale.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Keep(MiniBatchChanges changes)
+    {
         foreach (var id in changes.Deletes)
         {
             Store.Remove(id);
@@ -36,7 +73,5 @@ internal sealed class InMemorySegmentation(SegmentationOptions options, DateTime
         {
             Store[row.ProfileId] = row;
         }
-
-        return changes;
     }
 }

@@ -20,12 +20,12 @@ public sealed class SegmentationEngineSeedingTests
 
         // 40 profiles, only 3 distinct behaviours: ML.NET's k-means++ cannot place 4 centroids on them.
         var alike = Enumerable.Range(0, 40).Select(i => Update($"p{i}", i % 3)).ToList();
-        var first = engine.Apply(checkpoint, rows, () => [.. rows.Values], sizes, alike, Now);
+        var first = engine.Apply(checkpoint, rows, sizes, alike, Now);
         Assert.False(first.Reseeded);
         Assert.Null(checkpoint.Model);
 
         var varied = Enumerable.Range(40, 20).Select(i => Update($"p{i}", i)).ToList();
-        var second = engine.Apply(checkpoint, rows, () => [.. rows.Values], sizes, varied, Now);
+        var second = engine.Apply(checkpoint, rows, sizes, varied, Now);
         Assert.True(second.Reseeded);
         Assert.NotNull(checkpoint.Model);
         Assert.Equal(4, checkpoint.Model!.K);

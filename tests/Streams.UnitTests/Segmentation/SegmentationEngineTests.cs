@@ -19,14 +19,14 @@ public sealed class SegmentationEngineTests
         var rows = new Dictionary<string, MemberRow>(StringComparer.Ordinal);
         var rng = new Random(3);
         var seeding = Enumerable.Range(0, 40).Select(i => new ProfileUpdate($"p{i}", Features(rng, i % 2), true)).ToList();
-        var first = engine.Apply(checkpoint, rows, () => [.. rows.Values], [], seeding, Now);
+        var first = engine.Apply(checkpoint, rows, [], seeding, Now);
         Assert.True(first.Reseeded);
 
         // A profile that appears and is merged away (tombstone), one that opts out right after a change, and one that
         // changes twice: all in the next mini-batch.
         var stored = first.Upserts.ToDictionary(r => r.ProfileId);
         var sizes = stored.Values.GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
-        var second = engine.Apply(checkpoint, new Dictionary<string, MemberRow>(stored), () => [.. stored.Values], sizes,
+        var second = engine.Apply(checkpoint, new Dictionary<string, MemberRow>(stored), sizes,
         [
             new ProfileUpdate("merged-away", Features(rng, 0), true), new ProfileUpdate("merged-away", null, false),
             new ProfileUpdate("p1", Features(rng, 1), true), new ProfileUpdate("p1", Features(rng, 1), false),

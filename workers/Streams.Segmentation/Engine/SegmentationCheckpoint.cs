@@ -24,10 +24,34 @@ public sealed class SegmentationCheckpoint
     /// <summary>Segment → size last published in the catalog, for the current model version.</summary>
     public Dictionary<int, long> CatalogSizes { get; set; } = [];
 
+    /// <summary>
+    /// While a re-seed's model is re-assigning everyone (a chunk at a time), the sum and number of its members' vectors per
+    /// centroid; null otherwise. The last chunk makes each centroid the exact mean of its members.
+    /// </summary>
+    public SettlingState? Settling { get; set; }
+
     public static SegmentationCheckpoint Empty() => new()
     {
         Scaler = new RunningScaler(FeatureSpace.Dimension).ToState(),
     };
+}
+
+/// <summary>Per-centroid sums (row-major, <c>K × Dimension</c>) and counts of the members assigned since a re-seed.</summary>
+public sealed record SettlingState(double[] Sums, double[] Counts)
+{
+    /// <summary>Nothing assigned yet, for a model of <paramref name="k"/> centroids in <paramref name="dimension"/> dimensions.</summary>
+    public static SettlingState Empty(int k, int dimension) => new(new double[k * dimension], new double[k]);
+
+    /// <summary>Point <paramref name="x"/> is a member of centroid <paramref name="index"/>.</summary>
+    public void Add(int index, ReadOnlySpan<double> x)
+    {
+        Counts[index]++;
+        var sums = Sums.AsSpan(index * x.Length, x.Length);
+        for (var j = 0; j < x.Length; j++)
+        {
+            sums[j] += x[j];
+        }
+    }
 }
 
 /// <summary>NaN marks a missing feature in raw vectors, so it must survive the checkpoint.</summary>

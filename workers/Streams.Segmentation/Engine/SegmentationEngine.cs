@@ -61,10 +61,11 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
 {
     /// <summary>
     /// Applies <paramref name="updates"/>. <paramref name="rows"/> holds the stored rows of the batch's profiles;
-    /// <paramref name="allRows"/> loads every row (needed when the model is seeded or re-seeded, which reassigns
-    /// everyone); <paramref name="sizes"/> are the current segment sizes (members, published or not).
+    /// <paramref name="sizes"/> are the current segment sizes (members, published or not). When the model is seeded or
+    /// re-seeded (<see cref="MiniBatchChanges.Reseeded"/>) only the batch's profiles are assigned here: the caller then
+    /// hands every other profile to <see cref="Reassign"/>, a bounded chunk at a time, before the next mini-batch.
     /// </summary>
-    public MiniBatchChanges Apply(SegmentationCheckpoint checkpoint, Dictionary<string, MemberRow> rows, Func<List<MemberRow>> allRows,
+    public MiniBatchChanges Apply(SegmentationCheckpoint checkpoint, Dictionary<string, MemberRow> rows,
         Dictionary<int, long> sizes, IReadOnlyList<ProfileUpdate> updates, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -72,6 +73,12 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         var changes = new MiniBatchChanges();
         var sample = new ProfileSample(options.SampleSize, options.RandomSeed, checkpoint.Profiles);
         var model = CurrentModel(checkpoint, out var retired);
+        if (model is not null && checkpoint.Settling is not null)
+        {
+            // A caller that did not re-assign everyone: the centroids become the means of the members assigned so far.
+            Settle(model, checkpoint);
+        }
+
         var space = new ModelSpace(checkpoint.Scaler);
         var touched = new List<MemberRow>();
         // A touched row's vector as it was before this mini-batch: what it contributes to the model now.
@@ -151,28 +158,10 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         {
             if (changes.Reseeded)
             {
-                // A new model version: everyone is assigned again, the batch's profiles with the rest.
+                // A new model version: the batch's profiles are assigned now, everyone else by Reassign. The centroids
+                // stay the sample's fit until the last of them is assigned (Settle).
                 sizes.Clear();
-                // A row of an older release's feature space cannot be placed until its profile's next update.
-                var everyone = allRows().Where(r => r.Raw.Length == FeatureSpace.Dimension).ToDictionary(r => r.ProfileId);
-                foreach (var row in touched)
-                {
-                    everyone[row.ProfileId] = row;
-                }
-
-                foreach (var id in changes.Deletes)
-                {
-                    everyone.Remove(id);
-                }
-
-                touched = [.. everyone.Values.OrderBy(r => r.ProfileId, StringComparer.Ordinal)];
-                var points = touched.Select(r => space.Vector(r.Raw)).ToList();
-                // Two Lloyd steps over the whole population from the sample's fit, so each centroid starts as the mean
-                // of its members' current vectors.
-                for (var step = 0; step < 2; step++)
-                {
-                    model.SetMeans(points, [.. points.Select(p => model.Assign(p, out _))]);
-                }
+                touched.Sort((a, b) => string.CompareOrdinal(a.ProfileId, b.ProfileId));
             }
             else
             {
@@ -187,8 +176,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             Assign(model, space, touched, sizes, changes, now);
             if (changes.Reseeded)
             {
-                // Exactly the members' mean, for the memberships just recorded.
-                model.SetMeans([.. touched.Select(r => space.Vector(r.Raw))], [.. touched.Select(r => model.IndexOf(r.SegmentId!.Value))]);
+                checkpoint.Settling = SettlingState.Empty(model.K, model.Dimension);
+                Accumulate(model, space, touched, checkpoint.Settling);
             }
         }
 
@@ -209,22 +198,54 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
     /// transaction, so a re-seed never holds every assignment in memory at once. <paramref name="sizes"/> are the current
     /// model's segment sizes and grow with the chunk; the catalog describes segments that pass the floor meanwhile.
     /// </summary>
+    /// <remarks>
+    /// The chunk is assigned against the centroids of the re-seed's fit and only counted (<see cref="SegmentationCheckpoint.Settling"/>);
+    /// an empty chunk means everyone is assigned, and each centroid becomes the exact mean of its members' current vectors.
+    /// A row of an older release's feature space cannot be placed: it is removed (its published record tombstoned) and
+    /// comes back with its profile's next update.
+    /// </remarks>
     public MiniBatchChanges Reassign(SegmentationCheckpoint checkpoint, List<MemberRow> rows, Dictionary<int, long> sizes, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(sizes);
         var changes = new MiniBatchChanges();
-        if (checkpoint.Model is null)
+        if (checkpoint.Model is not { } state || state.Dimension != FeatureSpace.Dimension)
         {
             return changes;
         }
 
-        var model = new MiniBatchKMeans(checkpoint.Model, halfLife);
-        var scaler = new RunningScaler(checkpoint.Scaler);
-        Assign(model, scaler, rows, sizes, changes, now);
-        changes.Upserts.AddRange(rows);
-        Catalog(model, scaler, sizes, checkpoint, changes);
+        var model = new MiniBatchKMeans(state);
+        var space = new ModelSpace(checkpoint.Scaler);
+        if (rows.Count == 0)
+        {
+            if (checkpoint.Settling is not null)
+            {
+                Settle(model, checkpoint);
+                checkpoint.Model = model.ToState();
+            }
+
+            return changes;
+        }
+
+        var placeable = new List<MemberRow>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (row.Raw.Length == FeatureSpace.Dimension)
+            {
+                placeable.Add(row);
+                continue;
+            }
+
+            Leave(row, sizes, changes);
+            changes.Deletes.Add(row.ProfileId);
+        }
+
+        Assign(model, space, placeable, sizes, changes, now);
+        checkpoint.Settling ??= SettlingState.Empty(model.K, model.Dimension);
+        Accumulate(model, space, placeable, checkpoint.Settling);
+        changes.Upserts.AddRange(placeable);
+        Catalog(model, space, sizes, checkpoint, changes);
         return changes;
     }
 
@@ -271,6 +292,23 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         var points = sample.Vectors.Select(space.Vector).ToList();
         var previous = new MiniBatchKMeans(checkpoint.Model);
         return FitK(points, randomSeed) is { } fit ? MiniBatchKMeans.FromSeed(fit, previous) : null;
+    }
+
+    // Members just assigned count in their centroid's sums for Settle.
+    private static void Accumulate(MiniBatchKMeans model, ModelSpace space, List<MemberRow> rows, SettlingState settling)
+    {
+        foreach (var row in rows)
+        {
+            settling.Add(model.IndexOf(row.SegmentId!.Value), space.Vector(row.Raw));
+        }
+    }
+
+    // Every member is assigned: each centroid becomes the exact mean of its members' current vectors, so from here on
+    // Withdraw and Add keep it that.
+    private static void Settle(MiniBatchKMeans model, SegmentationCheckpoint checkpoint)
+    {
+        model.SetMeans(checkpoint.Settling!.Sums, checkpoint.Settling.Counts);
+        checkpoint.Settling = null;
     }
 
     private bool Mature(IReadOnlyDictionary<string, double> features) =>

@@ -344,6 +344,20 @@ public sealed class MiniBatchKMeans
             }
         }
 
+        SetMeans(sums, counts);
+    }
+
+    /// <summary>
+    /// Every centroid becomes <paramref name="sums"/> (row-major, <c>K × Dimension</c>) divided by its
+    /// <paramref name="counts"/>, and its count that number; a centroid without points stays where it is, with count 0.
+    /// </summary>
+    public void SetMeans(ReadOnlySpan<double> sums, ReadOnlySpan<double> counts)
+    {
+        if (sums.Length != K * Dimension || counts.Length != K)
+        {
+            throw new ArgumentException($"Expected {K} × {Dimension} sums and {K} counts, got {sums.Length} and {counts.Length}.");
+        }
+
         for (var c = 0; c < K; c++)
         {
             _counts[c] = counts[c];

@@ -8,6 +8,7 @@ using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
 using Streams.Segmentation.Engine;
+using Streams.Segmentation.Model;
 using Streams.Segmentation.Store;
 
 namespace Streams.Segmentation.Worker;
@@ -104,7 +105,7 @@ public sealed class SegmentationWorker(
         var now = timeProvider.GetUtcNow();
         // A re-seed assigns only this mini-batch's profiles here; everyone else follows in bounded chunks (Reassign), so no
         // transaction loads every assignment.
-        var changes = engine.Apply(checkpoint, rows, static () => [], sizes, updates, now);
+        var changes = engine.Apply(checkpoint, rows, sizes, updates, now);
         if (checkpoint.Model is { } model)
         {
             // Segments that have just reached the privacy floor publish their members assigned while they were small.
@@ -141,13 +142,15 @@ public sealed class SegmentationWorker(
             using var transaction = connection.BeginTransaction();
             SegmentationRepository.LimitStatements(connection, transaction, options.ReassignTimeout);
             var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
-            if (checkpoint.Model is not { } model)
+            // A model of an older release's feature space waits for the next seed; it re-assigns nobody.
+            if (checkpoint.Model is not { } model || model.Dimension != FeatureSpace.Dimension)
             {
                 break;
             }
 
             var stale = SegmentationRepository.LoadStale(connection, transaction, model.Version, options.ReassignChunkSize);
-            if (stale.Count == 0)
+            // The chunk after the last (empty) settles the centroids on their members; after that there is nothing to do.
+            if (stale.Count == 0 && checkpoint.Settling is null)
             {
                 break;
             }
