@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Streams.Contracts.Topics;
 using Streams.Dashboard;
@@ -23,6 +24,9 @@ public static class StreamsHost
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
     public const int ExitConfiguration = 2;
+
+    /// <summary>The console logs' time of day in <c>appsettings.json</c>.</summary>
+    private const string TerminalTimestampFormat = "HH:mm:ss ";
 
     /// <summary>The host's own configuration sections and the options classes bound to each: any other key in them is an error.</summary>
     internal static readonly IReadOnlyDictionary<string, Type[]> Sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase)
@@ -90,6 +94,16 @@ public static class StreamsHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         ConfigurationKeys.ThrowIfUnknown(builder.Configuration, Sections);
+        // The formatters share Logging:Console:FormatterOptions, where appsettings.json sets the terminal's short time;
+        // JSON logs go to a log shipper, which needs the date and the zone.
+        builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
+        {
+            if (json.TimestampFormat == TerminalTimestampFormat)
+            {
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                json.UseUtcTimestamp = true;
+            }
+        });
         builder.AddStreamsHealth();
         // After health, so it stops after the workers and its last export has their last figures.
         builder.AddStreamsTelemetry();

@@ -78,6 +78,36 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync(new Uri("/metrics", UriKind.Relative), null)).StatusCode);
     }
 
+    [Fact]
+    public async Task HostProcess_WithTheJsonConsoleFormatter_LogsOneJsonObjectPerLine()
+    {
+        var topics = await TestTopics.CreateAsync(kafka);
+        var connectionString = await postgres.CreateDatabaseAsync();
+        await using var host = HostProcess.Start(arguments:
+        [
+            .. InProcessHost.Arguments(kafka, topics, connectionString, Path.Combine(Path.GetTempPath(), "streams-json-" + Guid.NewGuid().ToString("N")[..8])),
+            "--Logging:Console:FormatterName=json", "--Console:Live=false", "--Console:Report=false",
+        ]);
+
+        var started = await WaitForAsync(() =>
+        {
+            Assert.False(host.HasExited, $"the host exited with {(host.HasExited ? host.ExitCode : 0)}: {host.Errors}{host.Output}");
+            var logs = host.Output.Split('\n').Where(l => l.StartsWith('{')).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            return Task.FromResult((logs.Any(l => l.GetProperty("Message").GetString() == "Application started. Press Ctrl+C to shut down."), logs));
+        }, "the host to log that it started, as JSON", _ => host.Output);
+
+        Assert.All(started, log =>
+        {
+            Assert.False(string.IsNullOrEmpty(log.GetProperty("Category").GetString()));
+            Assert.False(string.IsNullOrEmpty(log.GetProperty("LogLevel").GetString()));
+            // A full UTC timestamp for a log shipper, not the terminal's short time.
+            Assert.Equal(TimeSpan.Zero, DateTimeOffset.Parse(log.GetProperty("Timestamp").GetString()!, CultureInfo.InvariantCulture).Offset);
+            Assert.Matches(@"^\d{4}-\d{2}-\d{2}T", log.GetProperty("Timestamp").GetString());
+        });
+        host.Interrupt();
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
     private static List<string> Series(IEnumerable<(string Name, IReadOnlyDictionary<string, string> Labels, double Value)> points) =>
         [.. points.Select(p => $"{p.Name}{{{string.Join(",", p.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))}}} {p.Value.ToString(CultureInfo.InvariantCulture)}")
             .Order(StringComparer.Ordinal)];
