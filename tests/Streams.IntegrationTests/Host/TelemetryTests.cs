@@ -20,6 +20,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
         ("streams.profiles.records", "streams_profiles_records_total"),
         ("streams.segmentation.profiles", "streams_segmentation_profiles_total"),
         ("streams.runtime.consumer.lag", "streams_runtime_consumer_lag"),
+        ("streams.runtime.outbox.depth", "streams_runtime_outbox_depth"),
     ];
 
     [Fact]
@@ -51,7 +52,9 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
                        && Value(figures, "streams_ingest_records_total", ("outcome", "quarantined"), ("topic", clickstream)) == 3
                        && Value(figures, "streams_profiles_records_total") == 12
                        && Value(figures, "streams_segmentation_profiles_total") > 0
-                       && lag.Count == groups * partitions && lag.All(l => l.Value == 0);
+                       && lag.Count == groups * partitions && lag.All(l => l.Value == 0)
+                       && Value(figures, "streams_runtime_outbox_depth", ("table", "profile_outbox")) == 0
+                       && Value(figures, "streams_runtime_outbox_depth", ("table", "segment_outbox")) == 0;
             return (done, figures);
         }, "the scrape to show every record handled and no lag", figures => string.Join("; ", Series(figures
             .Where(f => f.Name.StartsWith("streams_", StringComparison.Ordinal) && !f.Name.Contains("_bucket", StringComparison.Ordinal))

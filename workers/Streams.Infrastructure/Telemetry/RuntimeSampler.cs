@@ -25,7 +25,13 @@ internal sealed class RuntimeSampler(
         order by table_name
         """;
 
+    // A broker answers metadata and offsets in milliseconds; a short sample interval must not make a slow answer fail.
+    private static readonly TimeSpan MinReadTimeout = TimeSpan.FromSeconds(2);
+
     private readonly List<ConsumerGroupWatch> groups = [.. watches];
+
+    // Each group's last figures: a group whose read fails keeps them rather than dropping out of the gauge.
+    private readonly Dictionary<ConsumerGroupWatch, List<(string Worker, string Group, PartitionLag Lag)>> lastLag = [];
 
     protected override async Task ExecuteAsync(CancellationToken hostStopping)
     {
@@ -42,9 +48,12 @@ internal sealed class RuntimeSampler(
                 if (environment.IsReady)
                 {
                     reader ??= new ConsumerLagReader(environment.BootstrapServers);
-                    // The lag reader blocks until the broker answers: off the host's startup path and thread-pool threads' way.
+                    // The lag reader blocks until the broker answers; the first pass runs inside the host's start, which must not wait.
                     metrics.SetLag(await Task.Run(() => ReadLag(reader), stoppingToken).ConfigureAwait(false));
-                    metrics.SetOutboxDepth(await ReadOutboxAsync(stoppingToken).ConfigureAwait(false));
+                    if (await ReadOutboxAsync(stoppingToken).ConfigureAwait(false) is { } depths)
+                    {
+                        metrics.SetOutboxDepth(depths);
+                    }
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
@@ -60,24 +69,24 @@ internal sealed class RuntimeSampler(
 
     private List<(string Worker, string Group, PartitionLag Lag)> ReadLag(ConsumerLagReader reader)
     {
-        var timeout = options.Value.SampleInterval;
-        var sample = new List<(string, string, PartitionLag)>();
+        var timeout = options.Value.SampleInterval > MinReadTimeout ? options.Value.SampleInterval : MinReadTimeout;
         foreach (var group in groups)
         {
             try
             {
-                sample.AddRange(reader.Read(group.GroupId, group.Topics, timeout).Select(l => (group.Worker, group.GroupId, l)));
+                lastLag[group] = [.. reader.Read(group.GroupId, group.Topics, timeout).Select(l => (group.Worker, group.GroupId, l))];
             }
             catch (KafkaException e)
             {
-                logger.LogDebug("Lag of {Group} not read: {Reason}", group.GroupId, e.Error.Reason);
+                logger.LogDebug("Lag of {Group} not read, its last figures stay: {Reason}", group.GroupId, e.Error.Reason);
             }
         }
 
-        return sample;
+        return [.. lastLag.Values.SelectMany(l => l)];
     }
 
-    private async Task<List<(string Table, long Rows)>> ReadOutboxAsync(CancellationToken cancellationToken)
+    /// <summary>Rows in every outbox table, or null when the database did not answer (the last figures stay).</summary>
+    private async Task<List<(string Table, long Rows)>?> ReadOutboxAsync(CancellationToken cancellationToken)
     {
         var sample = new List<(string, long)>();
         try
@@ -102,7 +111,8 @@ internal sealed class RuntimeSampler(
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            logger.LogDebug("Outbox depth not read: {Reason}", e.Message);
+            logger.LogDebug("Outbox depth not read, the last figures stay: {Reason}", e.Message);
+            return null;
         }
 
         return sample;
