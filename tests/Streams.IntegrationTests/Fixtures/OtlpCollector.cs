@@ -5,7 +5,7 @@ using System.Text;
 namespace Streams.IntegrationTests.Fixtures;
 
 /// <summary>
-/// A local OTLP/HTTP (protobuf) collector: accepts every export, keeps the number points of the last metrics export,
+/// A local OTLP/HTTP (protobuf) collector: accepts every export, counts them by path, keeps the number points of the last metrics export,
 /// decoded from the wire format by field number (opentelemetry-proto's metrics.proto), without a protobuf library.
 /// </summary>
 public sealed class OtlpCollector : IDisposable
@@ -24,7 +24,16 @@ public sealed class OtlpCollector : IDisposable
 
     public string Endpoint { get; }
 
-    public int MetricExports { get; private set; }
+    private readonly Dictionary<string, int> exports = new(StringComparer.Ordinal);
+
+    /// <summary>Exports received on <paramref name="path"/> (<c>/v1/metrics</c>, <c>/v1/traces</c>, <c>/v1/logs</c>).</summary>
+    public int Exports(string path)
+    {
+        lock (gate)
+        {
+            return exports.GetValueOrDefault(path);
+        }
+    }
 
     /// <summary>The number points (sums and gauges) of the last metrics export.</summary>
     public IReadOnlyList<OtlpPoint> LastMetrics
@@ -54,14 +63,12 @@ public sealed class OtlpCollector : IDisposable
 
             using var body = new MemoryStream();
             await context.Request.InputStream.CopyToAsync(body);
-            if (context.Request.Url?.AbsolutePath == "/v1/metrics")
+            var path = context.Request.Url?.AbsolutePath ?? string.Empty;
+            var points = path == "/v1/metrics" ? Metrics(body.ToArray()) : null;
+            lock (gate)
             {
-                var points = Metrics(body.ToArray());
-                lock (gate)
-                {
-                    last = points;
-                    MetricExports++;
-                }
+                last = points ?? last;
+                exports[path] = exports.GetValueOrDefault(path) + 1;
             }
 
             context.Response.StatusCode = 200;

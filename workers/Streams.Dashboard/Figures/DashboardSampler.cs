@@ -5,9 +5,6 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Telemetry;
-using Streams.Ingest;
-using Streams.Ingest.Worker;
-using Streams.Profiles;
 using Streams.Segmentation;
 
 namespace Streams.Dashboard.Figures;

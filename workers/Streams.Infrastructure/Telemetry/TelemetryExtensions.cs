@@ -42,7 +42,7 @@ public static class TelemetryExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]))
         {
             // Traces and logs have no reader but OTLP: without it they would only cost.
-            telemetry.WithTracing(tracing => tracing.AddSource("Streams.*").AddNpgsql()).WithLogging().UseOtlpExporter();
+            telemetry.WithTracing(tracing => tracing.AddNpgsql()).WithLogging().UseOtlpExporter();
         }
 
         return builder;
