@@ -28,8 +28,12 @@ public static class StreamsHost
     /// <summary>The console logs' time of day in <c>appsettings.json</c>.</summary>
     private const string TerminalTimestampFormat = "HH:mm:ss ";
 
-    /// <summary>The host's own configuration sections and the options classes bound to each: any other key in them is an error.</summary>
-    internal static readonly IReadOnlyDictionary<string, Type[]> Sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>
+    /// The host's own configuration sections and the options classes bound to each: any other key in them is an error.
+    /// Options classes registered with a <c>Section</c> constant are added to these (<see cref="ConfigurationKeys.WithRegistered"/>);
+    /// a class without one, bound to a section, must be listed here.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, Type[]> Sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase)
     {
         [StreamsOptions.Section] = [typeof(StreamsOptions)],
         [KafkaOptions.Section] = [typeof(KafkaOptions)],
@@ -93,7 +97,6 @@ public static class StreamsHost
             // appsettings.json sits next to the executable; the state dir stays relative to where the host is run.
             ContentRootPath = AppContext.BaseDirectory,
         });
-        ConfigurationKeys.ThrowIfUnknown(builder.Configuration, Sections);
         // The formatters share Logging:Console:FormatterOptions, where appsettings.json sets the terminal's short time;
         // JSON logs go to a log shipper, which needs the date and the zone.
         builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
@@ -129,6 +132,7 @@ public static class StreamsHost
 
         builder.AddSimulator();
         builder.AddDashboard();
+        ConfigurationKeys.ThrowIfUnknown(builder.Configuration, ConfigurationKeys.WithRegistered(Sections, builder.Services));
         return builder;
     }
 

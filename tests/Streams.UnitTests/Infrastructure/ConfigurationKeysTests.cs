@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Streams.Infrastructure.Health;
 using Streams.Infrastructure.Hosting;
 
@@ -50,6 +51,20 @@ public sealed class ConfigurationKeysTests
         Assert.Equal("unknown configuration key 'Health:Port:x' ('Health:Port' takes a value, not keys)", below.Message);
     }
 
+    [Fact]
+    public void WithRegistered_AddsAnOptionsClassBoundWithItsSectionConstant_ToTheListedOnes()
+    {
+        var services = new ServiceCollection();
+        services.AddOptions<JobRetryOptions>().BindConfiguration(JobRetryOptions.Section);
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section);
+
+        var sections = ConfigurationKeys.WithRegistered(Sections, services);
+
+        Assert.Equal([typeof(JobOptions), typeof(JobRunOptions), typeof(JobRetryOptions)], sections["Job"]);
+        Assert.Equal([typeof(HealthOptions)], sections["Health"]);
+        Assert.Empty(ConfigurationKeys.Unknown(Configuration(("Job:MaxRetries", "3"), ("Job:Runs", "1")), sections));
+    }
+
     private static IConfiguration Configuration(params (string Key, string Value)[] pairs) =>
         new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value))).Build();
 
@@ -69,6 +84,13 @@ public sealed class ConfigurationKeysTests
     private sealed class JobRunOptions
     {
         public int Runs { get; set; }
+    }
+
+    private sealed class JobRetryOptions
+    {
+        public const string Section = "Job";
+
+        public int MaxRetries { get; set; }
     }
 
     private sealed class LimitOptions

@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Streams.Infrastructure.Hosting;
 
@@ -21,6 +23,35 @@ public static class ConfigurationKeys
                 ? $"unknown configuration key '{first.Key}' ('{first.Key[..first.Key.LastIndexOf(':')]}' takes a value, not keys)"
                 : $"unknown configuration key '{first.Key}' (known there: {string.Join(", ", first.Known)})");
         }
+    }
+
+    /// <summary>
+    /// <paramref name="sections"/> with every options class of ours registered in <paramref name="services"/> that names its
+    /// section in a <c>Section</c> or <c>SectionName</c> constant added to it: an options class added to a section later
+    /// is known there without anyone remembering to list it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Type[]> WithRegistered(IReadOnlyDictionary<string, Type[]> sections, IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(sections);
+        ArgumentNullException.ThrowIfNull(services);
+        var result = sections.ToDictionary(s => s.Key, s => s.Value, StringComparer.OrdinalIgnoreCase);
+        var registered = services
+            .Select(d => d.ServiceType)
+            .Where(t => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IConfigureOptions<>))
+            .Select(t => t.GetGenericArguments()[0])
+            .Where(t => t.Namespace?.StartsWith("Streams", StringComparison.Ordinal) == true)
+            .Distinct();
+        foreach (var type in registered)
+        {
+            var constant = type.GetField("Section", BindingFlags.Public | BindingFlags.Static)
+                           ?? type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static);
+            if (constant is { IsLiteral: true } && constant.GetRawConstantValue() is string section)
+            {
+                result[section] = [.. result.GetValueOrDefault(section, []).Append(type).Distinct()];
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Every unknown key (its full path) with the keys its parent does know, in configuration order.</summary>
