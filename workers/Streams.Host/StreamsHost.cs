@@ -1,11 +1,18 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
 using Streams.Dashboard;
 using Streams.Infrastructure.Health;
 using Streams.Infrastructure.Hosting;
-using Microsoft.Extensions.Configuration;
+using Streams.Infrastructure.Telemetry;
 using Streams.Ingest;
+using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Worker;
 using Streams.Profiles;
+using Streams.Profiles.Identity;
 using Streams.Segmentation;
 using Streams.Simulator;
 
@@ -17,6 +24,30 @@ public static class StreamsHost
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
     public const int ExitConfiguration = 2;
+
+    /// <summary>The console logs' time of day in <c>appsettings.json</c>.</summary>
+    private const string TerminalTimestampFormat = "HH:mm:ss ";
+
+    /// <summary>
+    /// The host's own configuration sections and the options classes bound to each: any other key in them is an error.
+    /// Options classes registered with a <c>Section</c> constant are added to these (<see cref="ConfigurationKeys.WithRegistered"/>);
+    /// a class without one, bound to a section, must be listed here.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, Type[]> Sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase)
+    {
+        [StreamsOptions.Section] = [typeof(StreamsOptions)],
+        [KafkaOptions.Section] = [typeof(KafkaOptions)],
+        [TopicsOptions.Section] = [typeof(TopicsOptions)],
+        [HealthOptions.Section] = [typeof(HealthOptions)],
+        [TelemetryOptions.Section] = [typeof(TelemetryOptions)],
+        [IngestOptions.SectionName] = [typeof(IngestOptions), typeof(IngestWorkerOptions)],
+        [PseudonymizationOptions.SectionName] = [typeof(PseudonymizationOptions)],
+        [ProfilesOptions.Section] = [typeof(ProfilesOptions)],
+        [IdentityOptions.SectionName] = [typeof(IdentityOptions)],
+        [SegmentationOptions.Section] = [typeof(SegmentationOptions)],
+        [SimulatorRunOptions.Section] = [typeof(SimulatorRunOptions), typeof(SimulatorOptions)],
+        [DashboardOptions.Section] = [typeof(DashboardOptions)],
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -66,28 +97,51 @@ public static class StreamsHost
             // appsettings.json sits next to the executable; the state dir stays relative to where the host is run.
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // The formatters share Logging:Console:FormatterOptions, where appsettings.json sets the terminal's short time;
+        // JSON logs go to a log shipper, which needs the date and the zone.
+        builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
+        {
+            if (json.TimestampFormat == TerminalTimestampFormat)
+            {
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                json.UseUtcTimestamp = true;
+            }
+        });
         builder.AddStreamsHealth();
+        // After health, so it stops after the workers and its last export has their last figures.
+        builder.AddStreamsTelemetry();
         builder.AddStreamsEnvironment();
         var streams = builder.Configuration.GetSection(StreamsOptions.Section).Get<StreamsOptions>() ?? new StreamsOptions();
-        if (streams.Runs("ingest"))
+        if (streams.Runs(WorkerSelection.Ingest))
         {
             builder.AddIngest();
+            Watch<IngestWorkerOptions>(builder, WorkerSelection.Ingest, o => o.GroupId, catalog => catalog.Inputs);
         }
 
-        if (streams.Runs("profiles"))
+        if (streams.Runs(WorkerSelection.Profiles))
         {
             builder.AddProfiles();
+            Watch<ProfilesOptions>(builder, WorkerSelection.Profiles, o => o.GroupId, catalog => [catalog.Names.Canonical]);
         }
 
-        if (streams.Runs("segmentation"))
+        if (streams.Runs(WorkerSelection.Segmentation))
         {
             builder.AddSegmentation();
+            Watch<SegmentationOptions>(builder, WorkerSelection.Segmentation, o => o.GroupId, catalog => [catalog.Names.Profiles]);
         }
 
         builder.AddSimulator();
         builder.AddDashboard();
+        ConfigurationKeys.ThrowIfUnknown(builder.Configuration, ConfigurationKeys.WithRegistered(Sections, builder.Services));
         return builder;
     }
+
+    /// <summary>Registers a worker's consumer group and input topics for the lag meter and the console view.</summary>
+    private static void Watch<TOptions>(
+        HostApplicationBuilder builder, string worker, Func<TOptions, string> group, Func<TopicCatalog, IReadOnlyList<string>> topics)
+        where TOptions : class =>
+        builder.Services.AddSingleton(sp => new ConsumerGroupWatch(
+            worker, group(sp.GetRequiredService<IOptions<TOptions>>().Value), topics(sp.GetRequiredService<TopicCatalog>())));
 
     /// <summary>The one-line reason when <paramref name="e"/> means the configuration cannot work, else null.</summary>
     internal static string? ConfigurationProblem(Exception e) => e switch

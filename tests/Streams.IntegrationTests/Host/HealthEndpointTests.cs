@@ -79,7 +79,7 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();

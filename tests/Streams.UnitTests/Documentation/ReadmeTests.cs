@@ -40,6 +40,8 @@ public sealed class ReadmeTests
         Assert.Contains($"-- {WorkerSelection.OnlySwitch} ", Readme, StringComparison.Ordinal);
         Assert.Contains(HealthResponse.LivePath, Readme, StringComparison.Ordinal);
         Assert.Contains(HealthResponse.ReadyPath, Readme, StringComparison.Ordinal);
+        Assert.Contains($"GET {HealthResponse.MetricsPath}", Readme, StringComparison.Ordinal);
+        AssertDocumentsEveryKey(typeof(Streams.Infrastructure.Telemetry.TelemetryOptions), Streams.Infrastructure.Telemetry.TelemetryOptions.Section);
         Assert.All(WorkerSelection.Names, name => Assert.Contains($"`{name}`", Readme, StringComparison.Ordinal));
     }
 

@@ -4,9 +4,7 @@ using Npgsql;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
-using Streams.Ingest;
-using Streams.Ingest.Worker;
-using Streams.Profiles;
+using Streams.Infrastructure.Telemetry;
 using Streams.Segmentation;
 
 namespace Streams.Dashboard.Figures;
@@ -23,7 +21,7 @@ public sealed class DashboardSampler : IDisposable
     private readonly TopicCatalog catalog;
     private readonly DashboardOptions options;
     private readonly TimeProvider time;
-    private readonly IReadOnlyList<(string Worker, string Group, IReadOnlyList<string> Topics)> groups;
+    private readonly IReadOnlyList<ConsumerGroupWatch> groups;
     private readonly int minSegmentSize;
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly DateTimeOffset started;
@@ -35,7 +33,7 @@ public sealed class DashboardSampler : IDisposable
 
     public DashboardSampler(
         MeasurementCollector collector, StreamsEnvironment environment, TopicCatalog catalog, IConfiguration configuration,
-        IOptions<StreamsOptions> streamsOptions, IOptions<DashboardOptions> options, TimeProvider time)
+        IEnumerable<ConsumerGroupWatch> watches, IOptions<DashboardOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         this.collector = collector;
@@ -44,17 +42,9 @@ public sealed class DashboardSampler : IDisposable
         this.options = options.Value;
         this.time = time;
         started = time.GetUtcNow();
-        // The workers' own option classes, bound here, so the view reads the groups they use even where this host
-        // runs only some of them (and the defaults stay in one place).
+        // The groups of the workers this host runs, as the host registered them for the lag meter.
+        groups = [.. watches];
         T Bind<T>(string section) where T : new() => configuration.GetSection(section).Get<T>() ?? new T();
-        var runs = streamsOptions.Value;
-        var all = new (string, string, IReadOnlyList<string>)[]
-        {
-            ("ingest", Bind<IngestWorkerOptions>(IngestOptions.SectionName).GroupId, catalog.Inputs),
-            ("profiles", Bind<ProfilesOptions>(ProfilesOptions.Section).GroupId, [catalog.Names.Canonical]),
-            ("segmentation", Bind<SegmentationOptions>(SegmentationOptions.Section).GroupId, [catalog.Names.Profiles]),
-        };
-        groups = [.. all.Where(g => runs.Runs(g.Item1))];
         minSegmentSize = Bind<SegmentationOptions>(SegmentationOptions.Section).MinSegmentSize;
         lag = new BoundedSource<IReadOnlyList<LagFigures>>("consumer lag", () => Task.Run(ReadLag, CancellationToken.None), []);
         segments = new BoundedSource<SegmentsFigures>("segments", ReadSegments, SegmentsFigures.Unavailable(minSegmentSize, "not read yet"));

@@ -4,14 +4,17 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Health;
 
 /// <summary>
-/// Serves <c>GET /health/live</c> and <c>GET /health/ready</c> with <see cref="HttpListener"/>: part of the plain .NET
-/// runtime, so the host needs neither ASP.NET Core nor its larger container image for two read-only endpoints.
+/// Serves <c>GET /health/live</c>, <c>GET /health/ready</c> and the Prometheus scrape <c>GET /metrics</c> with
+/// <see cref="HttpListener"/>: part of the plain .NET runtime, so the host needs neither ASP.NET Core nor its larger
+/// container image for three read-only endpoints.
 /// </summary>
-internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger)
+internal sealed class HealthEndpoint(
+    IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger, PrometheusScrape? metrics = null)
     : IHostedService, IDisposable
 {
     // Probes answer concurrently (a slow database check must not hold up liveness), but a flood does not pile up checks.
@@ -40,7 +43,8 @@ internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthChec
         }
 
         // Printed like the broker and database addresses: a person or a script starting the host reads it.
-        Console.WriteLine($"Health: {settings.Prefixes[0]}health/live, {settings.Prefixes[0]}health/ready");
+        Console.WriteLine($"Health: {settings.Prefixes[0]}health/live, {settings.Prefixes[0]}health/ready" +
+                          (metrics is null ? string.Empty : $"; metrics: {settings.Prefixes[0]}metrics"));
         accepting = AcceptAsync(listener);
         return Task.CompletedTask;
     }
@@ -75,8 +79,10 @@ internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthChec
         try
         {
             var request = context.Request;
-            var tag = HealthResponse.TagOf(request.Url?.AbsolutePath);
-            if (tag is null)
+            var path = request.Url?.AbsolutePath;
+            var scrape = metrics is not null && HealthResponse.IsMetrics(path);
+            var tag = HealthResponse.TagOf(path);
+            if (tag is null && !scrape)
             {
                 Respond(context, HttpStatusCode.NotFound, HealthResponse.NotFound);
                 return;
@@ -89,7 +95,23 @@ internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthChec
                 return;
             }
 
-            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag), CancellationToken.None).ConfigureAwait(false);
+            if (scrape)
+            {
+                // Collecting runs the observable instruments' callbacks: cheap, they read figures sampled elsewhere.
+                var text = metrics!.Collect();
+                if (text is null)
+                {
+                    Respond(context, HttpStatusCode.ServiceUnavailable, HealthResponse.MetricsUnavailable);
+                }
+                else
+                {
+                    Respond(context, HttpStatusCode.OK, request.HttpMethod == "HEAD" ? [] : text, PrometheusText.ContentType);
+                }
+
+                return;
+            }
+
+            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag!), CancellationToken.None).ConfigureAwait(false);
             Respond(context, HealthResponse.StatusCodeOf(report), request.HttpMethod == "HEAD" ? [] : HealthResponse.Json(report));
         }
         catch (Exception e)
@@ -104,13 +126,13 @@ internal sealed class HealthEndpoint(IOptions<HealthOptions> options, HealthChec
         }
     }
 
-    private static void Respond(HttpListenerContext context, HttpStatusCode status, byte[] body)
+    private static void Respond(HttpListenerContext context, HttpStatusCode status, byte[] body, string contentType = "application/json; charset=utf-8")
     {
         var response = context.Response;
         try
         {
             response.StatusCode = (int)status;
-            response.ContentType = "application/json; charset=utf-8";
+            response.ContentType = contentType;
             response.Headers["Cache-Control"] = "no-store";
             response.ContentLength64 = body.Length;
             response.OutputStream.Write(body);

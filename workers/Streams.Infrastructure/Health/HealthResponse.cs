@@ -11,13 +11,17 @@ public static class HealthResponse
     public const string LivePath = "/health/live";
     public const string ReadyPath = "/health/ready";
 
+    /// <summary>The Prometheus scrape, served on the same port.</summary>
+    public const string MetricsPath = "/metrics";
+
     /// <summary>Tag of the checks <c>/health/live</c> runs.</summary>
     public const string LiveTag = "live";
 
     /// <summary>Tag of the checks <c>/health/ready</c> runs.</summary>
     public const string ReadyTag = "ready";
 
-    internal static readonly byte[] NotFound = Message($"not found; try {LivePath} or {ReadyPath}");
+    internal static readonly byte[] NotFound = Message($"not found; try {LivePath}, {ReadyPath} or {MetricsPath}");
+    internal static readonly byte[] MetricsUnavailable = Message("collecting the metrics timed out");
     internal static readonly byte[] MethodNotAllowed = Message("only GET and HEAD");
     internal static readonly byte[] Busy = Message("too many health requests at once");
 
@@ -28,6 +32,9 @@ public static class HealthResponse
         ReadyPath => ReadyTag,
         _ => null,
     };
+
+    /// <summary>Whether a path is the Prometheus scrape.</summary>
+    public static bool IsMetrics(string? path) => path?.TrimEnd('/') == MetricsPath;
 
     /// <summary>200 when every check is healthy (or degraded), else 503.</summary>
     public static HttpStatusCode StatusCodeOf(HealthReport report)

@@ -1,18 +1,20 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Hosting;
 
 /// <summary>
 /// One heartbeat per worker of this host. A worker takes its own when it is constructed, so the registry lists exactly
-/// the workers the host runs; the health checks read it.
+/// the workers the host runs; the health checks read it. With <paramref name="metrics"/>, each loop's batches and
+/// retries also go to the runtime meter.
 /// </summary>
-public sealed class WorkerHeartbeats(TimeProvider timeProvider)
+public sealed class WorkerHeartbeats(TimeProvider timeProvider, RuntimeMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<string, WorkerHeartbeat> heartbeats = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The heartbeat of <paramref name="worker"/> (a name from <see cref="WorkerSelection.Names"/>).</summary>
-    public WorkerHeartbeat For(string worker) => heartbeats.GetOrAdd(worker, name => new WorkerHeartbeat(name, timeProvider));
+    public WorkerHeartbeat For(string worker) => heartbeats.GetOrAdd(worker, name => new WorkerHeartbeat(name, timeProvider, metrics));
 
     /// <summary>What every registered worker's loop is doing now, by name.</summary>
     public IReadOnlyList<WorkerStatus> Statuses() => [.. heartbeats.Values.Select(h => h.Status()).OrderBy(s => s.Worker, StringComparer.Ordinal)];
@@ -56,6 +58,7 @@ public sealed class WorkerHeartbeat
     private static readonly TimeSpan MembershipCheckInterval = TimeSpan.FromSeconds(1);
 
     private readonly TimeProvider timeProvider;
+    private readonly RuntimeMetrics? metrics;
     private readonly Lock gate = new();
     private long lastBeatTicks;
     private long membershipCheckedTicks;
@@ -65,10 +68,15 @@ public sealed class WorkerHeartbeat
     private DateTimeOffset? retryAt;
     private string? error;
 
-    internal WorkerHeartbeat(string worker, TimeProvider timeProvider)
+    // The batch the loop is handling: its size and when it was filled (a timestamp of the TimeProvider); 0 records: none.
+    private int batchRecords;
+    private long batchFilledAt;
+
+    internal WorkerHeartbeat(string worker, TimeProvider timeProvider, RuntimeMetrics? metrics = null)
     {
         Worker = worker;
         this.timeProvider = timeProvider;
+        this.metrics = metrics;
         since = timeProvider.GetUtcNow();
     }
 
@@ -100,6 +108,23 @@ public sealed class WorkerHeartbeat
         Volatile.Write(ref joined, !string.IsNullOrEmpty(consumer.MemberId));
     }
 
+    /// <summary>A batch of <paramref name="records"/> is filled and about to be handled (called on the loop's thread).</summary>
+    public void BatchFilled(int records)
+    {
+        batchRecords = records;
+        batchFilledAt = timeProvider.GetTimestamp();
+    }
+
+    /// <summary>The loop is back for the next batch, so the one it filled before is done (called on the loop's thread).</summary>
+    public void BatchDone()
+    {
+        if (batchRecords > 0)
+        {
+            metrics?.Batch(Worker, batchRecords, timeProvider.GetElapsedTime(batchFilledAt));
+            batchRecords = 0;
+        }
+    }
+
     /// <summary>Marks the consumer as a member of its group (or not) without asking it; for loops without a consumer and tests.</summary>
     internal void SetJoined(bool value) => Volatile.Write(ref joined, value);
 
@@ -107,7 +132,11 @@ public sealed class WorkerHeartbeat
     public void SessionStarting() => Transition(WorkerLoopState.Running, retryIn: null, failure: null);
 
     /// <summary>The session failed and a new one starts in <paramref name="delay"/>.</summary>
-    public void Retrying(Exception failure, TimeSpan delay) => Transition(WorkerLoopState.Retrying, delay, failure);
+    public void Retrying(Exception failure, TimeSpan delay)
+    {
+        metrics?.Retry(Worker);
+        Transition(WorkerLoopState.Retrying, delay, failure);
+    }
 
     /// <summary>The loop ended with an error it does not retry.</summary>
     public void Failed(Exception failure) => Transition(WorkerLoopState.Failed, retryIn: null, failure);
@@ -136,6 +165,8 @@ public sealed class WorkerHeartbeat
             }
 
             (state, since, retryAt) = (next, now, now + retryIn);
+            // A batch of a session that ended was not done: the next session reads it again.
+            batchRecords = 0;
             error = failure is null ? null : $"{failure.GetType().Name}: {failure.Message}";
             Volatile.Write(ref joined, false);
             Volatile.Write(ref lastBeatTicks, now.UtcTicks);

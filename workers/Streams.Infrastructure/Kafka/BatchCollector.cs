@@ -18,7 +18,8 @@ public static class BatchCollector
 
     /// <summary>
     /// As the overload above, beating <paramref name="heartbeat"/> once per batch and on every idle poll (not per
-    /// record: a beat reads the clock, which is not free at hundreds of thousands of records a second).
+    /// record: a beat reads the clock, which is not free at hundreds of thousands of records a second). Being called
+    /// again tells the heartbeat that the batch filled before is done, for the runtime's batch meters.
     /// </summary>
     public static void Fill<TKey, TValue>(
         IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
@@ -27,6 +28,7 @@ public static class BatchCollector
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(buffer);
         buffer.Clear();
+        heartbeat?.BatchDone();
         heartbeat?.Beat(consumer);
         var deadline = DateTime.UtcNow + maxWait;
         while (buffer.Count < maxRecords && !cancellationToken.IsCancellationRequested)
@@ -51,6 +53,11 @@ public static class BatchCollector
             }
 
             buffer.Add(result);
+        }
+
+        if (buffer.Count > 0)
+        {
+            heartbeat?.BatchFilled(buffer.Count);
         }
     }
 }
