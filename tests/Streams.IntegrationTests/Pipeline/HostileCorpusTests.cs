@@ -184,7 +184,7 @@ public sealed class HostileCorpusTests(KafkaFixture kafka, PostgresFixture postg
                 : probe.Topic == names.Store ? SampleEvents.Store(id, loyaltyId: "L-" + id)
                 : probe.Topic == names.Callcenter ? SampleEvents.Callcenter(id, "+15550100" + (n % 100).ToString("D2", CultureInfo.InvariantCulture))
                 : probe.Topic == names.Social ? SampleEvents.Social(id, "handle_" + n.ToString(CultureInfo.InvariantCulture))
-                : SampleEvents.Consent(id, "loyalty_id", "L-" + id, "opt_out");
+                : SampleEvents.Consent(id, "loyalty", "L-" + id, "opt_out");
             return new Sentinel(probe.Name, probe.Topic, Encoding.UTF8.GetBytes(value), null,
                 (canonical, _) => canonical.Any(c => c.Contains(id, StringComparison.Ordinal)));
         }

@@ -20,7 +20,7 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
     private static readonly string[] Options =
     [
         "--Streams:Workers=segmentation", "--Segmentation:K=3", "--Segmentation:SeedSize=200", "--Segmentation:MiniBatchSize=100",
-        "--Segmentation:MinSegmentSize=20", "--Segmentation:MaxBatchWait=00:00:00.300",
+        "--Segmentation:MinSegmentSize=20", "--Segmentation:MaxBatchWait=00:00:00.300", "--Segmentation:MinEvents=0",
     ];
 
     [Fact]

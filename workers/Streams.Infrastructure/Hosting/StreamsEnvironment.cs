@@ -164,7 +164,17 @@ public sealed class StreamsEnvironment(
             logger.LogInformation("The postgres user cannot enter the state dir; the local cluster lives in {Directory}", directory);
         }
 
-        return await LocalPostgresCluster.StartAsync(directory, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await LocalPostgresCluster.StartAsync(directory, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (Environment.IsPrivilegedProcess)
+        {
+            // Interrupted (Ctrl-C) or failed before the cluster could clean up after itself: the fresh temporary folder
+            // goes too, whatever ran in it stopped.
+            await LocalPostgresCluster.RemoveLeftoverAsync(directory, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
     }
 
     // The file gets the whole value (mode 0600: whois and scripts read it); the console gets what may be shown.

@@ -6,9 +6,15 @@ namespace Streams.Infrastructure.Kafka;
 
 /// <summary>
 /// Publishes a transactional outbox table (<c>seq bigserial, topic text, key bytea, value bytea</c>) in order
-/// through an idempotent producer, then deletes what the broker acknowledged. The rows were written in the same
-/// transaction as the change they announce, so nothing committed is lost; a crash before the delete publishes them
+/// through an idempotent producer, then deletes exactly the rows the broker acknowledged. The rows were written in the
+/// same transaction as the change they announce, so nothing committed is lost; a crash before the delete publishes them
 /// again, and consumers see a repeat, never a gap.
+/// <para>
+/// Instances sharing the table publish one at a time (a transaction-scoped advisory lock per table): two publishers would
+/// each send the rows they read, and a row sent twice can land after a newer record of its key, leaving a tombstone or an
+/// old value as the key's last word. A row whose sequence number was taken before a row already published but committed
+/// after it is not deleted with it (only the rows read are), so it is published on the next round instead of being lost.
+/// </para>
 /// </summary>
 public sealed class TableOutboxPublisher : IDisposable
 {
@@ -47,19 +53,24 @@ public sealed class TableOutboxPublisher : IDisposable
     {
         while (true)
         {
-            var rows = Read();
-            if (rows.Count == 0)
+            using var connection = dataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction();
+            using (var exclusive = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext(@table))", connection, transaction))
             {
-                return;
+                exclusive.Parameters.Add(new NpgsqlParameter<string>("table", table));
+                exclusive.ExecuteNonQuery();
             }
 
-            Send(rows.Select(r => (r.Topic, r.Key, r.Value)));
-            using (var delete = dataSource.CreateCommand($"delete from {table} where seq <= @seq"))
+            var rows = Read(connection, transaction);
+            if (rows.Count > 0)
             {
-                delete.Parameters.Add(new NpgsqlParameter<long>("seq", rows[^1].Seq));
+                Send(rows.Select(r => (r.Topic, r.Key, r.Value)));
+                using var delete = new NpgsqlCommand($"delete from {table} where seq = any(@seqs)", connection, transaction);
+                delete.Parameters.Add(new NpgsqlParameter<long[]>("seqs", [.. rows.Select(r => r.Seq)]));
                 delete.ExecuteNonQuery();
             }
 
+            transaction.Commit();
             if (rows.Count < Chunk)
             {
                 return;
@@ -121,9 +132,9 @@ public sealed class TableOutboxPublisher : IDisposable
         command.ExecuteNonQuery();
     }
 
-    private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read()
+    private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        using var command = dataSource.CreateCommand($"select seq, topic, key, value from {table} order by seq limit {Chunk}");
+        using var command = new NpgsqlCommand($"select seq, topic, key, value from {table} order by seq limit {Chunk}", connection, transaction);
         using var reader = command.ExecuteReader();
         var rows = new List<(long, string, byte[]?, byte[]?)>();
         while (reader.Read())

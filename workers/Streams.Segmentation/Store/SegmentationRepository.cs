@@ -11,10 +11,19 @@ public static class SegmentationRepository
 {
     public const string Consumer = "segmentation";
 
-    /// <summary>The checkpoint, locked: a second instance waits rather than learning from a stale model.</summary>
+    /// <summary>
+    /// The model's checkpoint, locked until <paramref name="transaction"/> ends: instances of the worker (two during a
+    /// rebalance) apply their mini-batches to the one model one after another, also before the first checkpoint row
+    /// exists, so outbox rows are numbered in commit order and no model update is lost.
+    /// </summary>
     public static SegmentationCheckpoint LoadCheckpoint(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        using var command = new NpgsqlCommand("select checkpoint::text from segmentation_model where id = 1 for update", connection, transaction);
+        using (var exclusive = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('segmentation_model'))", connection, transaction))
+        {
+            exclusive.ExecuteNonQuery();
+        }
+
+        using var command = new NpgsqlCommand("select checkpoint::text from segmentation_model where id = 1", connection, transaction);
         return command.ExecuteScalar() is string json
             ? JsonSerializer.Deserialize(json, SegmentationJsonContext.Default.SegmentationCheckpoint)!
             : SegmentationCheckpoint.Empty();

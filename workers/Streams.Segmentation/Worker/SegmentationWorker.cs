@@ -167,8 +167,11 @@ public sealed class SegmentationWorker(
             CrashPoints.Reach("segmentation.reassign-before-commit");
             transaction.Commit();
             publisher.PublishPending();
-            chunks++;
-            profiles += stale.Count;
+            if (stale.Count > 0)
+            {
+                chunks++;
+                profiles += stale.Count;
+            }
         }
 
         if (chunks > 0)
