@@ -226,6 +226,11 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             case ConsentAction.OptIn:
                 profile.PersonalizationAllowed = true;
                 changed.Add(profileId);
+                // An opt-out earlier in this batch must not leave its segments tombstone behind: the profile record this
+                // batch writes says personalization is allowed, so the segmentation worker keeps (or makes) the
+                // assignment and would never publish it again over the tombstone.
+                changes.Outbox.RemoveAll(m => m.Topic == catalog.Names.Segments && m.Value is null && m.Key is not null
+                    && m.Key.AsSpan().SequenceEqual(Key(profileId)));
                 changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "applied", 0, 0, command.OccurredAt));
                 break;
             default:
