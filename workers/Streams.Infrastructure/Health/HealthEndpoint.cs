@@ -26,27 +26,51 @@ internal sealed class HealthEndpoint(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        listener = new HttpListener();
-        foreach (var prefix in settings.Prefixes)
-        {
-            listener.Prefixes.Add(prefix);
-        }
-
-        try
-        {
-            listener.Start();
-        }
-        catch (HttpListenerException e)
-        {
-            throw new StreamsConfigurationException(
-                $"{HealthOptions.Section}:Port {settings.Port} on {settings.Address} cannot be served: {e.Message}", e);
-        }
+        listener = Listen(settings);
 
         // Printed like the broker and database addresses: a person or a script starting the host reads it.
         Console.WriteLine($"Health: {settings.Prefixes[0]}health/live, {settings.Prefixes[0]}health/ready" +
                           (metrics is null ? string.Empty : $"; metrics: {settings.Prefixes[0]}metrics"));
         accepting = AcceptAsync(listener);
         return Task.CompletedTask;
+    }
+
+    // The managed HttpListener (Linux) has a start-up race: a probe that connects while Start() binds the port makes it
+    // throw ArgumentNullException from its accept loop (dotnet/runtime, known since .NET Core 2.1), leaving the bound
+    // socket to its finalizer. A prober that polls from the first moment (an orchestrator, the chaos test) hits it now and
+    // then, and a host must not fail to start for that: the leaked socket is finalized and the start tried again.
+    private HttpListener Listen(HealthOptions settings)
+    {
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new HttpListener();
+            foreach (var prefix in settings.Prefixes)
+            {
+                server.Prefixes.Add(prefix);
+            }
+
+            try
+            {
+                server.Start();
+                return server;
+            }
+            catch (HttpListenerException e)
+            {
+                server.Close();
+                throw new StreamsConfigurationException(
+                    $"{HealthOptions.Section}:Port {settings.Port} on {settings.Address} cannot be served: {e.Message}", e);
+            }
+            catch (ArgumentNullException e) when (attempt < attempts)
+            {
+                server.Close();
+                logger.LogWarning(e, "The health endpoint lost a start-up race with an early request; starting it again ({Attempt} of {Attempts})",
+                    attempt + 1, attempts);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                Thread.Sleep(TimeSpan.FromMilliseconds(50 * attempt));
+            }
+        }
     }
 
     private async Task AcceptAsync(HttpListener server)
