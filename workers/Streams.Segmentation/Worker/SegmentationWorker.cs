@@ -62,7 +62,19 @@ public sealed class SegmentationWorker(
                     continue;
                 }
 
+                // Another instance's re-seed may still be re-assigning: finish it first, then apply the batch to its model.
                 var changes = Commit(buffer);
+                while (changes is null && !stoppingToken.IsCancellationRequested)
+                {
+                    Reassign(publisher, consumer, stoppingToken);
+                    changes = Commit(buffer);
+                }
+
+                if (changes is null)
+                {
+                    continue;
+                }
+
                 CrashPoints.Reach("segmentation.after-commit");
                 publisher.PublishPending();
                 try
@@ -93,13 +105,19 @@ public sealed class SegmentationWorker(
         }
     }
 
-    private MiniBatchChanges Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    /// <summary>Applies <paramref name="batch"/> in one transaction; null (nothing changed) while a re-seed's re-assignment is unfinished.</summary>
+    private MiniBatchChanges? Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
         var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
         var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
         var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+        if (checkpoint.Settling is not null && checkpoint.Model?.Dimension == FeatureSpace.Dimension)
+        {
+            return null;
+        }
+
         var rows = SegmentationRepository.LoadRows(connection, transaction, updates.Select(u => u.ProfileId).Distinct().ToList());
         var sizes = checkpoint.Model is { } before ? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
         var now = timeProvider.GetUtcNow();
