@@ -41,7 +41,7 @@ internal sealed class HealthEndpoint(
     // then, and a host must not fail to start for that: the leaked socket is finalized and the start tried again.
     private HttpListener Listen(HealthOptions settings)
     {
-        const int attempts = 5;
+        const int attempts = 10;
         for (var attempt = 1; ; attempt++)
         {
             var server = new HttpListener();
@@ -170,7 +170,9 @@ internal sealed class HealthEndpoint(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        listener?.Stop();
+        // Close, not Stop: closing a stopped managed HttpListener binds its port once more to unregister it, which runs
+        // into the same race with a prober as Start does.
+        listener?.Close();
         if (accepting is not null)
         {
             await accepting.WaitAsync(cancellationToken).ConfigureAwait(false);
