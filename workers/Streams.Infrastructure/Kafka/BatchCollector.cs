@@ -10,30 +10,25 @@ public static class BatchCollector
 
     /// <summary>
     /// Clears <paramref name="buffer"/> and fills it with up to <paramref name="maxRecords"/> records, waiting at most
-    /// <paramref name="maxWait"/> once the first one is in (an idle consumer keeps polling until then).
+    /// <paramref name="maxWait"/> on <paramref name="clock"/> once the first one is in (an idle consumer keeps polling
+    /// until then). Beats <paramref name="heartbeat"/> once per batch and on every idle poll (not per record: a beat reads
+    /// the clock, which is not free at hundreds of thousands of records a second). Being called again tells the heartbeat
+    /// that the batch filled before is done, for the runtime's batch meters.
     /// </summary>
     public static void Fill<TKey, TValue>(
         IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
-        CancellationToken cancellationToken) => Fill(consumer, buffer, maxRecords, maxWait, heartbeat: null, cancellationToken);
-
-    /// <summary>
-    /// As the overload above, beating <paramref name="heartbeat"/> once per batch and on every idle poll (not per
-    /// record: a beat reads the clock, which is not free at hundreds of thousands of records a second). Being called
-    /// again tells the heartbeat that the batch filled before is done, for the runtime's batch meters.
-    /// </summary>
-    public static void Fill<TKey, TValue>(
-        IConsumer<TKey, TValue> consumer, List<ConsumeResult<TKey, TValue>> buffer, int maxRecords, TimeSpan maxWait,
-        WorkerHeartbeat? heartbeat, CancellationToken cancellationToken)
+        WorkerHeartbeat? heartbeat, TimeProvider clock, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(buffer);
         buffer.Clear();
         heartbeat?.BatchDone();
         heartbeat?.Beat(consumer);
-        var deadline = DateTime.UtcNow + maxWait;
+        var started = clock.GetTimestamp();
         while (buffer.Count < maxRecords && !cancellationToken.IsCancellationRequested)
         {
-            var wait = buffer.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            var wait = buffer.Count == 0 ? IdlePoll : maxWait - clock.GetElapsedTime(started);
             if (wait <= TimeSpan.Zero)
             {
                 break;
@@ -48,7 +43,7 @@ public static class BatchCollector
                 }
 
                 heartbeat?.Beat(consumer);
-                deadline = DateTime.UtcNow + maxWait;
+                started = clock.GetTimestamp();
                 continue;
             }
 

@@ -146,7 +146,7 @@ public sealed class IngestWorker(
             consumer.Subscribe(worker.catalog.Inputs);
             while (!stoppingToken.IsCancellationRequested)
             {
-                BatchCollector.Fill(consumer, buffer, worker.options.BatchSize, worker.options.MaxBatchWait, worker.heartbeat, stoppingToken);
+                BatchCollector.Fill(consumer, buffer, worker.options.BatchSize, worker.options.MaxBatchWait, worker.heartbeat, worker.timeProvider, stoppingToken);
                 if (buffer.Count > 0 && !stoppingToken.IsCancellationRequested)
                 {
                     HandleBatch();

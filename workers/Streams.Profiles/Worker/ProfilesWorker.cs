@@ -200,10 +200,10 @@ public sealed class ProfilesWorker(
     /// </summary>
     private void Fill(IConsumer<byte[]?, byte[]?> consumer, PendingRecords pending, CancellationToken stoppingToken)
     {
-        var deadline = DateTime.UtcNow + options.MaxBatchWait;
+        var started = timeProvider.GetTimestamp();
         while (pending.Count < options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
-            var wait = pending.Count == 0 ? IdlePoll : deadline - DateTime.UtcNow;
+            var wait = pending.Count == 0 ? IdlePoll : options.MaxBatchWait - timeProvider.GetElapsedTime(started);
             if (wait <= TimeSpan.Zero)
             {
                 break;
@@ -218,7 +218,7 @@ public sealed class ProfilesWorker(
                 }
 
                 heartbeat.Beat(consumer);
-                deadline = DateTime.UtcNow + options.MaxBatchWait;
+                started = timeProvider.GetTimestamp();
                 continue;
             }
 

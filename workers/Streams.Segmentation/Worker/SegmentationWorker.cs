@@ -56,7 +56,7 @@ public sealed class SegmentationWorker(
             Reassign(publisher, consumer, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
-                BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, heartbeat, stoppingToken);
+                BatchCollector.Fill(consumer, buffer, options.MiniBatchSize, options.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
                 if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
                 {
                     continue;
