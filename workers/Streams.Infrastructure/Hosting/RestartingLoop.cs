@@ -1,12 +1,16 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 
 namespace Streams.Infrastructure.Hosting;
 
 /// <summary>
 /// Runs a worker's session (its consumer, producer and loop) and, when it fails for a reason that can pass (a broker
-/// or PostgreSQL away, a timeout), starts a new one after a backoff that doubles up to a limit. A new session resumes
-/// from the worker's checkpoints, so nothing in flight is lost.
+/// or PostgreSQL away, a timeout), starts a new one after a backoff: a Polly retry whose pause doubles from the first
+/// delay up to the limit, with jitter so that several instances do not come back in step, and starts again from the
+/// first delay once a session has run for a healthy period. A new session resumes from the worker's checkpoints, so
+/// nothing in flight is lost.
 /// </summary>
 public static class RestartingLoop
 {
@@ -16,39 +20,44 @@ public static class RestartingLoop
     /// </summary>
     public static void Run(
         string worker, WorkerHeartbeat heartbeat, Action<CancellationToken> session, TimeSpan firstDelay, TimeSpan maxDelay,
-        ILogger logger, CancellationToken stoppingToken)
+        ILogger logger, CancellationToken stoppingToken, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(logger);
-        var delay = firstDelay;
+        clock ??= TimeProvider.System;
+        var backoff = new SessionBackoff(firstDelay, maxDelay, clock);
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = clock }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsTransient(e) && !stoppingToken.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                DelayGenerator = _ => ValueTask.FromResult<TimeSpan?>(backoff.Next()),
+                OnRetry = args =>
+                {
+                    var e = args.Outcome.Exception!;
+                    logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
+                        worker, args.RetryDelay, Describe(e));
+                    heartbeat.Retrying(e, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            pipeline.Execute(token =>
             {
-                try
-                {
-                    heartbeat.SessionStarting();
-                    session(stoppingToken);
-                    return;
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e) when (IsTransient(e))
-                {
-                    logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
-                        worker, delay, Describe(e));
-                    heartbeat.Retrying(e, delay);
-                    if (stoppingToken.WaitHandle.WaitOne(delay))
-                    {
-                        return;
-                    }
-
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
-                }
-            }
+                heartbeat.SessionStarting();
+                backoff.SessionStarting();
+                session(token);
+            }, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (IsTransient(e) && stoppingToken.IsCancellationRequested)
+        {
+            // Failed while shutting down: not a fault of the worker.
         }
         catch (Exception e)
         {

@@ -85,7 +85,7 @@ public sealed class IngestWorker(
     {
         using var session = new IngestSession(this, token);
         session.Run();
-    }, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken);
+    }, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken, timeProvider);
 
     /// <summary>One consumer and producer, from start (or a failure) to stop (or the next failure).</summary>
     private sealed class IngestSession : IDisposable

@@ -38,7 +38,7 @@ public sealed class ProfilesWorker(
     private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Profiles);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Profiles", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
+        Task.Factory.StartNew(() => RestartingLoop.Run("Profiles", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken, timeProvider),
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private void RunSession(CancellationToken stoppingToken)

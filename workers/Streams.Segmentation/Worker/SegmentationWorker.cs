@@ -32,7 +32,7 @@ public sealed class SegmentationWorker(
     private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Segmentation);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Segmentation", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken),
+        Task.Factory.StartNew(() => RestartingLoop.Run("Segmentation", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken, timeProvider),
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private void RunSession(CancellationToken stoppingToken)
