@@ -65,8 +65,7 @@ public sealed class TableOutboxPublisher : IDisposable
             if (rows.Count > 0)
             {
                 Send(rows.Select(r => (r.Topic, r.Key, r.Value)));
-                using var delete = new NpgsqlCommand($"delete from {table} where seq = any(@seqs)", connection, transaction);
-                delete.Parameters.Add(new NpgsqlParameter<long[]>("seqs", [.. rows.Select(r => r.Seq)]));
+                using var delete = DeleteCommand([.. rows.Select(r => r.Seq)], connection, transaction);
                 delete.ExecuteNonQuery();
             }
 
@@ -114,9 +113,16 @@ public sealed class TableOutboxPublisher : IDisposable
             return;
         }
 
-        // One batch's rows are usually consecutive; a concurrent writer's can interleave.
+        using var connection = dataSource.OpenConnection();
+        using var command = DeleteCommand(seqs, connection, transaction: null);
+        command.ExecuteNonQuery();
+    }
+
+    // Deletes exactly the rows seqs: one batch's rows are usually consecutive (a range); a concurrent writer's can interleave.
+    private NpgsqlCommand DeleteCommand(long[] seqs, NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
         var (min, max) = (seqs.Min(), seqs.Max());
-        using var command = dataSource.CreateCommand();
+        var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
         if (max - min + 1 == seqs.Length)
         {
             command.CommandText = $"delete from {table} where seq between @min and @max";
@@ -129,7 +135,7 @@ public sealed class TableOutboxPublisher : IDisposable
             command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", seqs));
         }
 
-        command.ExecuteNonQuery();
+        return command;
     }
 
     private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read(NpgsqlConnection connection, NpgsqlTransaction transaction)
