@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
@@ -126,12 +127,7 @@ public sealed class SegmentationWorker(
         var changes = engine.Apply(checkpoint, rows, sizes, updates, now);
         if (checkpoint.Model is { } model)
         {
-            // Segments that have just reached the privacy floor publish their members assigned while they were small.
-            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
-            var upserted = changes.Upserts.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
-            var waiting = SegmentationRepository.LoadWaiting(connection, transaction, visible, model.Version)
-                .Where(r => !upserted.Contains(r.ProfileId)).ToList();
-            engine.Release(waiting, changes);
+            ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
         }
 
         // Committed with the offsets that pass the records, so each is quarantined exactly once.
@@ -141,6 +137,19 @@ public sealed class SegmentationWorker(
         transaction.Commit();
         metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
         return changes;
+    }
+
+    /// <summary>
+    /// Publishes the members, assigned while their segment was below the privacy floor, of segments that have reached it
+    /// (<paramref name="sizes"/> as <paramref name="changes"/> leave them). Rows the transaction already changes are
+    /// not loaded again: a profile just assigned has its record, and one just deleted (opted out, gone) must get none.
+    /// </summary>
+    private void ReleaseWaiting(NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<int, long> sizes, long version,
+        MiniBatchChanges changes)
+    {
+        var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
+        var changed = changes.Upserts.Select(r => r.ProfileId).Concat(changes.Deletes).ToHashSet(StringComparer.Ordinal);
+        engine.Release([.. SegmentationRepository.LoadWaiting(connection, transaction, visible, version).Where(r => !changed.Contains(r.ProfileId))], changes);
     }
 
     /// <summary>
@@ -176,11 +185,7 @@ public sealed class SegmentationWorker(
             var now = timeProvider.GetUtcNow();
             var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
             var changes = engine.Reassign(checkpoint, stale, sizes, now);
-            // Members assigned while their segment was below the privacy floor are published once it passes it.
-            var visible = sizes.Where(s => s.Value >= options.MinSegmentSize).Select(s => s.Key).ToList();
-            var chunk = stale.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
-            engine.Release([.. SegmentationRepository.LoadWaiting(connection, transaction, visible, model.Version)
-                .Where(r => !chunk.Contains(r.ProfileId))], changes);
+            ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
             SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], now);
             CrashPoints.Reach("segmentation.reassign-before-commit");
             transaction.Commit();
