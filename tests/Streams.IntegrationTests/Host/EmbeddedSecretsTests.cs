@@ -28,7 +28,7 @@ public sealed class EmbeddedSecretsTests
         Assert.Equal(OwnerOnly.DirectoryPermissions, File.GetUnixFileMode(stateDirectory));
         Assert.Equal(OwnerOnly.FilePermissions, File.GetUnixFileMode(Path.Combine(stateDirectory, StreamsEnvironment.PostgresFile)));
         Assert.Equal(OwnerOnly.FilePermissions, File.GetUnixFileMode(DevelopmentKey.PathIn(stateDirectory)));
-        Assert.Contains("PostgreSQL (throwaway local cluster): ", host.Output, StringComparison.Ordinal);
+        await host.WaitForOutputAsync("PostgreSQL (throwaway local cluster): ", TimeSpan.FromSeconds(10));
         Assert.Contains("Password=***", host.Output, StringComparison.Ordinal);
         await using (var dataSource = NpgsqlDataSource.Create(connectionString))
         {

@@ -87,6 +87,24 @@ internal sealed partial class HostProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Waits until the host printed <paramref name="text"/>: a line printed right after a state file is written may still
+    /// be on its way through the pipe when the file appears.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > timeout || process.HasExited)
+            {
+                throw new TimeoutException($"The host did not print \"{text}\" within {timeout}: {Errors}{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
     /// Sends SIGINT, as Ctrl-C in a terminal does. When this process ignores SIGINT (the test run was started as a
     /// background job of a non-interactive shell), the host inherited that and never sees it, as any Unix program would
     /// not: then SIGTERM, which takes the host down the same graceful path (seen: every Ctrl-C test timing out that way).
