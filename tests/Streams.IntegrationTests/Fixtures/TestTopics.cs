@@ -20,6 +20,7 @@ public sealed class TestTopics
         $"--Topics:Social={Names.Social}", $"--Topics:Consent={Names.Consent}", $"--Topics:Profiles={Names.Profiles}",
         $"--Topics:ProfileMerges={Names.ProfileMerges}", $"--Topics:Segments={Names.Segments}",
         $"--Topics:SegmentCatalog={Names.SegmentCatalog}", $"--Topics:Canonical={Names.Canonical}",
+        $"--Topics:ActivationRequests={Names.ActivationRequests}", $"--Topics:ActivationResponses={Names.ActivationResponses}",
         $"--Topics:Partitions={Names.Partitions}",
     ];
 
@@ -31,7 +32,8 @@ public sealed class TestTopics
             Clickstream = $"{prefix}.clickstream", Store = $"{prefix}.store", Callcenter = $"{prefix}.callcenter",
             Social = $"{prefix}.social", Consent = $"{prefix}.consent", Profiles = $"{prefix}.profiles",
             ProfileMerges = $"{prefix}.profile-merges", Segments = $"{prefix}.segments",
-            SegmentCatalog = $"{prefix}.segment-catalog", Canonical = $"{prefix}.canonical", Partitions = partitions,
+            SegmentCatalog = $"{prefix}.segment-catalog", Canonical = $"{prefix}.canonical",
+            ActivationRequests = $"{prefix}.activation-requests", ActivationResponses = $"{prefix}.activation-responses", Partitions = partitions,
         };
         var catalog = new TopicCatalog(names);
         if (kafka.Embedded is { } embedded)

@@ -20,7 +20,7 @@ public sealed partial class SchemaCorpusTests
     private static readonly string[] InputTopics = ["clickstream", "store", "callcenter", "social", "consent"];
 
     private static readonly string[] OutputSchemas =
-        ["quarantine-record", "profile", "profile-merge", "segment-assignment", "segment-catalog"];
+        ["quarantine-record", "profile", "profile-merge", "segment-assignment", "segment-catalog", "activation-request", "activation-response"];
 
     /// <summary>Every reason code of CONTRACT.md section 4 that ingest decides from one record alone.</summary>
     private static readonly string[] IngestCodes =
@@ -47,6 +47,7 @@ public sealed partial class SchemaCorpusTests
         ["consent"] = ["identifier"],
         ["quarantine-record"] = ["record"],
         ["profile"] = ["identifiers"],
+        ["activation-request"] = [],
     };
 
     private static readonly string[] SubschemaKeywords =

@@ -47,6 +47,11 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.ProfileMerges, TopicRole.Output, compacted: false));
         specs.Add(Spec(options.Segments, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
+        // Not one of Inputs: ingest never reads it; only the activation worker does, and nothing else may copy it.
+        specs.Add(Spec(options.ActivationRequests, TopicRole.Input, compacted: false));
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.ActivationRequests), TopicRole.Quarantine, compacted: false));
+        // Keyed by record id, which two lists may share: every answer is kept for its retention, none replaces another.
+        specs.Add(Spec(options.ActivationResponses, TopicRole.Output, compacted: false));
         specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
         // Canonical records the profiles worker cannot read (never written by ingest, but a worker must not stop on them).
         specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false));
@@ -61,7 +66,7 @@ public sealed class TopicCatalog
     /// <summary>The configured names.</summary>
     public TopicsOptions Names { get; }
 
-    /// <summary>The input topics: clickstream, store, callcenter, social, consent.</summary>
+    /// <summary>The input topics ingest reads: clickstream, store, callcenter, social, consent.</summary>
     public IReadOnlyList<string> Inputs { get; }
 
     /// <summary>Every topic, inputs first.</summary>

@@ -20,6 +20,12 @@ public sealed class TopicsOptions
     [Required, RegularExpression(TopicName.Pattern)] public string Segments { get; set; } = "segments";
     [Required, RegularExpression(TopicName.Pattern)] public string SegmentCatalog { get; set; } = "segment-catalog";
 
+    /// <summary>Campaign systems' audience-join requests (raw identifiers, read only by the activation worker).</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string ActivationRequests { get; set; } = "activation-requests";
+
+    /// <summary>Answers to audience-join requests, keyed by the campaign system's record id.</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string ActivationResponses { get; set; } = "activation-responses";
+
     /// <summary>Internal: pseudonymous canonical events from ingest to the profiles worker.</summary>
     [Required, RegularExpression(TopicName.Pattern)] public string Canonical { get; set; } = "streams.canonical-events";
 
