@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using Streams.Activation;
 using Streams.Contracts.Topics;
 using Streams.Dashboard;
 using Streams.Infrastructure.Health;
@@ -47,6 +48,7 @@ public static class StreamsHost
         [SegmentationOptions.Section] = [typeof(SegmentationOptions)],
         [SimulatorRunOptions.Section] = [typeof(SimulatorRunOptions), typeof(SimulatorOptions)],
         [DashboardOptions.Section] = [typeof(DashboardOptions)],
+        [ActivationOptions.Section] = [typeof(ActivationOptions)],
     };
 
     public static async Task<int> RunAsync(string[] args)
@@ -128,6 +130,12 @@ public static class StreamsHost
         {
             builder.AddSegmentation();
             Watch<SegmentationOptions>(builder, WorkerSelection.Segmentation, o => o.GroupId, catalog => [catalog.Names.Profiles]);
+        }
+
+        if (streams.Runs(WorkerSelection.Activation))
+        {
+            builder.AddActivation();
+            Watch<ActivationOptions>(builder, WorkerSelection.Activation, o => o.GroupId, catalog => [catalog.Names.ActivationRequests]);
         }
 
         builder.AddSimulator();

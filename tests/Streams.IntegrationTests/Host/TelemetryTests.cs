@@ -43,7 +43,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         var partitions = topics.Names.Partitions;
-        var groups = topics.Catalog.Inputs.Count + 2;
+        var groups = topics.Catalog.Inputs.Count + 3; // ingest's inputs, profiles, segmentation, activation
         var scrape = await WaitForAsync(async () =>
         {
             var figures = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));

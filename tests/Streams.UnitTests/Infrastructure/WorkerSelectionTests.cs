@@ -5,12 +5,12 @@ namespace Streams.UnitTests.Infrastructure;
 public sealed class WorkerSelectionTests
 {
     [Theory]
-    [InlineData("all", "ingest,profiles,segmentation")]
-    [InlineData("ALL", "ingest,profiles,segmentation")]
+    [InlineData("all", "ingest,profiles,segmentation,activation")]
+    [InlineData("ALL", "ingest,profiles,segmentation,activation")]
     [InlineData("ingest", "ingest")]
     [InlineData(" Segmentation , profiles ", "profiles,segmentation")]
     [InlineData("profiles,profiles,", "profiles")]
-    [InlineData("ingest,all", "ingest,profiles,segmentation")]
+    [InlineData("ingest,all", "ingest,profiles,segmentation,activation")]
     public void Parse_KnownNames_SelectsThemInHostOrder(string list, string expected) =>
         Assert.Equal(expected, string.Join(',', WorkerSelection.Parse(list)));
 

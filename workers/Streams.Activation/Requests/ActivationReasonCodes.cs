@@ -1,0 +1,17 @@
+namespace Streams.Activation.Requests;
+
+/// <summary>Why a request is refused (sent to <c>activation-requests.quarantine</c>, never answered): CONTRACT §8.</summary>
+public static class ActivationReasonCodes
+{
+    /// <summary>Not parseable as a JSON object.</summary>
+    public const string MalformedJson = "malformed_json";
+
+    /// <summary>A required field missing, of the wrong type, too long, or an unknown identifier type.</summary>
+    public const string SchemaViolation = "schema_violation";
+
+    /// <summary>
+    /// The record id, list id or requester looks like personal data (an e-mail address, an international phone number, or
+    /// one of the row's own identifiers): it would be copied into the answer's key or the audit, so the row is refused.
+    /// </summary>
+    public const string PersonalDataInId = "personal_data_in_id";
+}

@@ -1,0 +1,151 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Activation.Requests;
+using Streams.Activation.Store;
+using Streams.Contracts.Quarantine;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Kafka;
+using Streams.Ingest.Pseudonymization;
+
+namespace Streams.Activation.Worker;
+
+/// <summary>
+/// Consumes <c>activation-requests</c> in batches; each batch is pseudonymized in memory (the raw identifiers go no
+/// further), joined against profiles and published segments, and its answers, quarantine records, audit counts and
+/// consumed offsets are committed in one PostgreSQL transaction, then published from the outbox. A replayed batch
+/// answers again with the same answers: consumers see a repeat, never a gap.
+/// </summary>
+public sealed class ActivationWorker(
+    StreamsEnvironment environment,
+    TopicCatalog catalog,
+    ActivationMatcher matcher,
+    Pseudonymizer pseudonymizer,
+    ActivationMetrics metrics,
+    IOptions<ActivationOptions> activationOptions,
+    WorkerHeartbeats heartbeats,
+    TimeProvider timeProvider,
+    ILogger<ActivationWorker> logger) : BackgroundService
+{
+    private readonly ActivationOptions options = activationOptions.Value;
+    private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Activation);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => RestartingLoop.Run("Activation", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken, timeProvider),
+            stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void RunSession(CancellationToken stoppingToken)
+    {
+        using var publisher = new TableOutboxPublisher(environment.DataSource, ActivationRepository.OutboxTable, environment.BootstrapServers, "streams-activation", logger);
+        publisher.PublishPending();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-activation"))
+            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                var stored = ActivationRepository.LoadOffsets(environment.DataSource);
+                return partitions.Select(p => new TopicPartitionOffset(p,
+                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
+            })
+            .Build();
+        consumer.Subscribe(catalog.Names.ActivationRequests);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                BatchCollector.Fill(consumer, buffer, options.BatchSize, options.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
+                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
+                {
+                    continue;
+                }
+
+                Commit(buffer);
+                publisher.PublishPending();
+                try
+                {
+                    consumer.Commit(buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+                }
+                catch (KafkaException e)
+                {
+                    logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+            }
+        }
+    }
+
+    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    {
+        var now = timeProvider.GetUtcNow();
+        var (rows, outbox, refusedInLists) = Read(batch, now);
+        var refused = outbox.Count;
+        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
+        using var connection = environment.DataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var answers = AudienceLookup.Answer(connection, transaction, rows);
+        outbox.AddRange(answers.Select(a => (catalog.Names.ActivationResponses, a.Key, a.Value)));
+        var audit = rows.Select((r, i) => (r.ListId, r.RequestedBy, Matched: answers[i].Matched ? 1 : 0, Refused: 0))
+            .Concat(refusedInLists.Select(r => (r.ListId, r.RequestedBy, Matched: 0, Refused: 1)))
+            .GroupBy(r => (r.ListId, r.RequestedBy))
+            .Select(g => new AuditCounts(g.Key.ListId, g.Key.RequestedBy, g.Count(), g.Sum(r => r.Matched), g.Sum(r => r.Refused)))
+            .ToList();
+        var totals = ActivationRepository.Save(connection, transaction, outbox, audit, offsets, now);
+        transaction.Commit();
+        var matched = answers.Count(a => a.Matched);
+        metrics.Record(batch.Count, matched, refused);
+        foreach (var list in totals)
+        {
+            // List ids and requesters were checked not to look like personal data before they got here.
+            logger.LogInformation("Activation list {ListId} from {RequestedBy}: {Rows} rows so far, {Matched} matched, {Refused} refused",
+                list.ListId, list.RequestedBy, list.Rows, list.Matched, list.Refused);
+        }
+    }
+
+    /// <summary>
+    /// The batch's rows, pseudonymized, and a quarantine record for each row refused (with its list, when that could be
+    /// read, for the audit). The raw requests are not kept past this method.
+    /// </summary>
+    private (List<PseudonymousRequest> Rows, List<(string Topic, byte[] Key, byte[] Value)> Quarantine, List<PseudonymousRequest> RefusedInLists)
+        Read(List<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
+    {
+        var rows = new List<PseudonymousRequest>(batch.Count);
+        var quarantine = new List<(string, byte[], byte[])>();
+        var refusedInLists = new List<PseudonymousRequest>();
+        foreach (var record in batch)
+        {
+            var value = record.Message.Value ?? [];
+            var request = ActivationRequestReader.Read(value, out var reason);
+            if (request is not null)
+            {
+                if (matcher.Pseudonymize(request) is { } row)
+                {
+                    rows.Add(row);
+                    continue;
+                }
+
+                reason = new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id", "is one of the row's own identifiers; it must be the campaign system's opaque id");
+                refusedInLists.Add(new PseudonymousRequest(request.ListId, string.Empty, request.RequestedBy, [], null));
+            }
+
+            logger.LogWarning("Refusing an activation request at {Partition}@{Offset}: {Code} ({Field})", record.TopicPartition, record.Offset.Value, reason!.Code, reason.Field);
+            // Keyed by its position and with a keyed digest: the record holds raw identifiers, none of which may leave.
+            quarantine.Add((TopicsOptions.QuarantineOf(catalog.Names.ActivationRequests),
+                InternalQuarantineRecord.Key(record.Topic, record.Partition.Value, record.Offset.Value),
+                InternalQuarantineRecord.Write(record.Topic, record.Partition.Value, record.Offset.Value, null, reason, value.Length,
+                    pseudonymizer.Digest(value), now)));
+        }
+
+        return (rows, quarantine, refusedInLists);
+    }
+}

@@ -1,0 +1,41 @@
+using Npgsql;
+
+namespace Streams.Segmentation.Store;
+
+/// <summary>A profile's segment as campaign systems have it on <c>segments</c>.</summary>
+/// <param name="SegmentId">The segment.</param>
+/// <param name="ModelVersion">The model that assigned it.</param>
+/// <param name="Summary">The assignment's one-sentence explanation.</param>
+public sealed record PublishedSegment(int SegmentId, long ModelVersion, string Summary);
+
+/// <summary>Read-only lookups of published segment assignments for other capabilities (the activation worker).</summary>
+public static class SegmentDirectory
+{
+    /// <summary>
+    /// The published assignment of each of <paramref name="profileIds"/> that has one: a member of a segment still below
+    /// the privacy floor (not published) has none here, as on <c>segments</c>. One statement; the caller bounds the array.
+    /// </summary>
+    public static Dictionary<string, PublishedSegment> Published(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<string> profileIds)
+    {
+        ArgumentNullException.ThrowIfNull(profileIds);
+        var found = new Dictionary<string, PublishedSegment>(StringComparer.Ordinal);
+        if (profileIds.Count == 0)
+        {
+            return found;
+        }
+
+        using var command = new NpgsqlCommand("""
+            select profile_id, segment_id, model_version, assignment->>'summary'
+            from segment_assignments
+            where profile_id = any(@ids) and published and segment_id is not null and assignment is not null
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", [.. profileIds]));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            found[reader.GetString(0)] = new PublishedSegment(reader.GetInt32(1), reader.GetInt64(2), reader.IsDBNull(3) ? string.Empty : reader.GetString(3));
+        }
+
+        return found;
+    }
+}
