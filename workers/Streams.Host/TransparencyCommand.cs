@@ -146,7 +146,8 @@ internal static class TransparencyCommand
         }
     }
 
-    private static string? ConnectionString(IConfiguration configuration, StreamsOptions streams)
+    /// <summary>The database of a running host: the configured connection string, else the one in its state dir.</summary>
+    internal static string? ConnectionString(IConfiguration configuration, StreamsOptions streams)
     {
         if (configuration.GetConnectionString(StreamsEnvironment.ConnectionName) is { Length: > 0 } configured)
         {

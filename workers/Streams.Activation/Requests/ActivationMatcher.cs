@@ -6,8 +6,11 @@ using Streams.Segmentation.Store;
 
 namespace Streams.Activation.Requests;
 
-/// <summary>One answer for <c>activation-responses</c>: its key (the record id) and value.</summary>
-public sealed record ActivationAnswer(byte[] Key, byte[] Value, bool Matched);
+/// <summary>One answer for <c>activation-responses</c>: its key (the record id), value, and the segment when matched.</summary>
+public sealed record ActivationAnswer(byte[] Key, byte[] Value, int? SegmentId)
+{
+    public bool Matched => SegmentId is not null;
+}
 
 /// <summary>
 /// The audience join's rules (CONTRACT §8), apart from I/O: identifiers become pseudonyms exactly as ingest makes them
@@ -76,7 +79,7 @@ public sealed class ActivationMatcher(Pseudonymizer pseudonymizer)
             && (request.SegmentId is null || request.SegmentId == published.SegmentId)
                 ? published
                 : null;
-        return new ActivationAnswer(System.Text.Encoding.UTF8.GetBytes(request.RecordId), Write(request, segment), segment is not null);
+        return new ActivationAnswer(System.Text.Encoding.UTF8.GetBytes(request.RecordId), Write(request, segment), segment?.SegmentId);
     }
 
     /// <summary>
