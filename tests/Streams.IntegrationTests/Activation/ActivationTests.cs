@@ -139,6 +139,39 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
                 (await Database.RowsAsync(host.ConnectionString, "select list_id, requested_by, rows, matched, refused from activation_audit order by list_id"))
                     .Select(r => r.ToArray()));
 
+            // The same list from a script: the activate command writes the record ids of segment `wanted`'s members.
+            var listFile = Path.Combine(Path.GetTempPath(), $"crm-list-{Guid.NewGuid():N}.csv");
+            var outFile = listFile + ".out";
+            await File.WriteAllLinesAsync(listFile, [
+                "record_id,email,phone",
+                .. known.Select((c, i) => $"crm-{i},{CrmEmail(c)},{CrmPhone(c)}"),
+                $"crm-optout,{CrmEmail(optedOut)},", $"crm-erased,{CrmEmail(erased)},{CrmPhone(erased)}", $"crm-unknown,{unknownEmail},",
+                $"{personalId},{CrmEmail(known[2])},",
+            ]);
+            try
+            {
+                string[] settings = [$"--ConnectionStrings:Profiles={host.ConnectionString}", "--Pseudonymization:ActiveKeyId=k1",
+                    $"--Pseudonymization:Keys:k1={InProcessHost.TestKey}"];
+                var (exit, output, errors) = await HostCommand.RunAsync(
+                    ["activate", "--list", listFile, "--segment", wanted.ToString(CultureInfo.InvariantCulture), "--out", outFile, .. settings]);
+                Assert.True(exit == 0, errors);
+                Assert.Equal(
+                    known.Select((c, i) => (Id: $"crm-{i}", Segment: segmented[Pseudonym(c, "email")].Segment)).Where(k => k.Segment == wanted).Select(k => k.Id),
+                    await File.ReadAllLinesAsync(outFile));
+                Assert.Contains("line 9: refused (personal_data_in_id, record_id)", errors, StringComparison.Ordinal);
+                AssertClean("the activate command's output", output + errors, SearchValues.Create([personalId, unknownEmail], StringComparison.OrdinalIgnoreCase));
+
+                // An identifier where the file belongs is refused without being echoed.
+                (exit, output, errors) = await HostCommand.RunAsync(["activate", "--list", listFile, personalId, .. settings]);
+                Assert.Equal(2, exit);
+                Assert.DoesNotContain(personalId, output + errors, StringComparison.OrdinalIgnoreCase);
+            }
+            finally
+            {
+                File.Delete(listFile);
+                File.Delete(outFile);
+            }
+
             await AssertNoRawValueAsync(host, topics, [.. sent, personalId, unknownEmail.ToLowerInvariant(), .. known.Select(c => Id(c, "phone")![2..])],
                 [unknownEmail, "zz-act-0018"]);
         }
