@@ -8,6 +8,7 @@ try
     {
         ["profiles-load", ..] => await ProfilesLoad.RunAsync(args),
         ["pipeline-load", ..] => await PipelineLoad.RunAsync(args),
+        ["activation-load", ..] => await ActivationLoad.RunAsync(args),
         ["segment-quality", ..] => Streams.Benchmarks.Quality.SegmentQuality.Run(args),
         _ => Run(args),
     };
@@ -17,7 +18,7 @@ catch (Exception e) when (e is LoadOptionException or Streams.Infrastructure.Hos
     await Console.Error.WriteLineAsync($"{args[0]}: {e.Message}");
     return 2;
 }
-catch (Exception e) when (args is ["profiles-load" or "pipeline-load", ..])
+catch (Exception e) when (args is ["profiles-load" or "pipeline-load" or "activation-load", ..])
 {
     // A load run that cannot finish (a stage stalled, records not delivered) says why in one line, not a stack trace.
     await Console.Error.WriteLineAsync($"{args[0]}: stopped: {e.GetType().Name}: {e.Message}");
