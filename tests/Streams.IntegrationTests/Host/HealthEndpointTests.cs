@@ -28,7 +28,7 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
         Assert.Equal(["kafka", "postgres", "workers", "workers-started"], Checks(ready).Keys.Order(StringComparer.Ordinal));
         Assert.All(Checks(ready).Values, check => Assert.Equal("Healthy", check.GetProperty("status").GetString()));
         var reporting = Checks(ready)["workers-started"].GetProperty("data").EnumerateObject().Select(p => p.Name).ToList();
-        Assert.All([WorkerSelection.Ingest, WorkerSelection.Profiles, WorkerSelection.Segmentation], worker => Assert.Contains(worker, reporting));
+        Assert.All([WorkerSelection.Ingest, WorkerSelection.Profiles, WorkerSelection.Segmentation, WorkerSelection.Activation], worker => Assert.Contains(worker, reporting));
         var (liveStatus, live) = await GetAsync(http, "/health/live");
         Assert.Equal(HttpStatusCode.OK, liveStatus);
         Assert.Equal(["workers"], Checks(live).Keys);
