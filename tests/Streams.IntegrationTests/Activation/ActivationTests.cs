@@ -181,6 +181,29 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
         }
     }
 
+    [Fact]
+    public async Task OnlyActivation_OnAFreshDatabase_AnswersUnknown_AndAuditsTheList()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var group = KafkaFixture.Unique("act-only");
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--only", "activation",
+            $"--Activation:GroupId={group}", "--Activation:MaxBatchWait=00:00:00.050");
+        using (var feed = new InputFeed(kafka.BootstrapServers))
+        {
+            feed.Send([(topics.Names.ActivationRequests,
+                """{"list_id":"fresh","record_id":"r-1","requested_by":"ops","identifiers":[{"type":"email","value":"someone@example.net"}]}""")]);
+        }
+
+        var answers = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.ActivationResponses], r => r.Count >= 1, Patience);
+
+        // The profiles and segmentation tables it reads exist although their workers do not run here.
+        Assert.Equal("""{"record_id":"r-1","list_id":"fresh","status":"unknown","segment_id":null,"model_version":null,"summary":null,"personalization_allowed":false}""",
+            Encoding.UTF8.GetString(Assert.Single(answers).Message.Value!));
+        Assert.Equal("r-1", Encoding.UTF8.GetString(answers[0].Message.Key!));
+        Assert.Equal([["fresh", "ops", 1L, 0L]],
+            (await Database.RowsAsync(host.ConnectionString, "select list_id, requested_by, rows, matched from activation_audit")).Select(r => r.ToArray()).ToArray());
+    }
+
     /// <summary>
     /// None of <paramref name="listValues"/> in an output topic, a table or the logs; none of <paramref name="listOnly"/>
     /// (values that only the list holds) in any topic but the request topic.
