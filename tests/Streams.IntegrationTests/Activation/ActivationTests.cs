@@ -159,7 +159,7 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
                     known.Select((c, i) => (Id: $"crm-{i}", Segment: segmented[Pseudonym(c, "email")].Segment)).Where(k => k.Segment == wanted).Select(k => k.Id),
                     await File.ReadAllLinesAsync(outFile));
                 Assert.Contains("line 9: refused (personal_data_in_id, record_id)", errors, StringComparison.Ordinal);
-                AssertClean("the activate command's output", output + errors, SearchValues.Create([personalId, unknownEmail], StringComparison.OrdinalIgnoreCase));
+                PrivacyScan.AssertClean("the activate command's output", output + errors, SearchValues.Create([personalId, unknownEmail], StringComparison.OrdinalIgnoreCase));
 
                 // An identifier where the file belongs is refused without being echoed.
                 (exit, output, errors) = await HostCommand.RunAsync(["activate", "--list", listFile, personalId, .. settings]);
@@ -210,39 +210,13 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
     /// </summary>
     private async Task AssertNoRawValueAsync(InProcessHost host, TestTopics topics, IReadOnlyList<string> listValues, IReadOnlyList<string> listOnly)
     {
-        var anyValue = SearchValues.Create([.. listValues.Select(v => v.Trim()).Distinct()], StringComparison.OrdinalIgnoreCase);
+        await PrivacyScan.AssertOutputsCleanAsync(kafka.BootstrapServers, host, topics.Catalog,
+            SearchValues.Create([.. listValues.Select(v => v.Trim()).Distinct()], StringComparison.OrdinalIgnoreCase));
         var onlyInList = SearchValues.Create([.. listOnly.Select(v => v.Trim()).Distinct()], StringComparison.OrdinalIgnoreCase);
         foreach (var topic in topics.Catalog.All.Where(t => t.Name != topics.Names.ActivationRequests))
         {
-            var text = new StringBuilder();
-            foreach (var record in TopicReader.ReadAll(kafka.BootstrapServers, topic.Name))
-            {
-                text.Append(Utf8(record.Message.Key)).Append('\n').Append(Utf8(record.Message.Value)).Append('\n');
-                foreach (var header in record.Message.Headers ?? [])
-                {
-                    text.Append(header.Key).Append('=').Append(Utf8(header.GetValueBytes())).Append('\n');
-                }
-            }
-
-            AssertClean($"topic {topic.Name}", text.ToString(), onlyInList);
-            if (topic.Role != TopicRole.Input)
-            {
-                AssertClean($"topic {topic.Name}", text.ToString(), anyValue);
-            }
+            PrivacyScan.AssertClean($"topic {topic.Name}", PrivacyScan.TopicText(kafka.BootstrapServers, topic.Name), onlyInList);
         }
-
-        foreach (var table in await Database.TablesAsync(host.ConnectionString))
-        {
-            AssertClean($"table {table}", string.Join('\n', await Database.DumpAsync(host.ConnectionString, table)), anyValue);
-        }
-
-        AssertClean("the logs", host.Logs.Text, anyValue);
-    }
-
-    private static void AssertClean(string where, string text, SearchValues<string> search)
-    {
-        var at = text.AsSpan().IndexOfAny(search);
-        Assert.True(at < 0, $"a raw value of the list in {where}: …{(at < 0 ? "" : text.Substring(Math.Max(0, at - 40), Math.Min(120, text.Length - Math.Max(0, at - 40))))}…");
     }
 
     private static string? Id(CustomerTruth customer, string type) => customer.Identifiers.FirstOrDefault(i => i.Type == type)?.Value;
@@ -264,8 +238,6 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
         ["event_id"] = eventId, ["occurred_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
         ["identifier_type"] = type, ["identifier"] = identifier, ["action"] = action,
     });
-
-    private static string Utf8(byte[]? bytes) => bytes is null ? "" : Encoding.UTF8.GetString(bytes);
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
 

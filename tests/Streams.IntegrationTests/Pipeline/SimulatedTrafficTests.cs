@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Text;
 using Streams.Contracts.Topics;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Simulator;
@@ -99,38 +98,8 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
             }
         }
 
-        var search = SearchValues.Create([.. needles], StringComparison.OrdinalIgnoreCase);
-
-        foreach (var topic in catalog.All.Where(t => t.Role != TopicRole.Input))
-        {
-            var text = new StringBuilder();
-            foreach (var record in TopicReader.ReadAll(kafka.BootstrapServers, topic.Name))
-            {
-                text.Append(Utf8(record.Message.Key)).Append('\n').Append(Utf8(record.Message.Value)).Append('\n');
-                foreach (var header in record.Message.Headers ?? [])
-                {
-                    text.Append(header.Key).Append('=').Append(Utf8(header.GetValueBytes())).Append('\n');
-                }
-            }
-
-            AssertClean($"topic {topic.Name}", text.ToString(), search);
-        }
-
-        foreach (var table in await Database.TablesAsync(host.ConnectionString))
-        {
-            AssertClean($"table {table}", string.Join('\n', await Database.DumpAsync(host.ConnectionString, table)), search);
-        }
-
-        AssertClean("the logs", host.Logs.Text, search);
+        await PrivacyScan.AssertOutputsCleanAsync(kafka.BootstrapServers, host, catalog, SearchValues.Create([.. needles], StringComparison.OrdinalIgnoreCase));
     }
-
-    private static void AssertClean(string where, string text, SearchValues<string> search)
-    {
-        var at = text.AsSpan().IndexOfAny(search);
-        Assert.True(at < 0, $"raw personal data in {where}: …{(at < 0 ? "" : text.Substring(Math.Max(0, at - 40), Math.Min(120, text.Length - Math.Max(0, at - 40))))}…");
-    }
-
-    private static string Utf8(byte[]? bytes) => bytes is null ? "" : Encoding.UTF8.GetString(bytes);
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
