@@ -56,7 +56,7 @@ public sealed class Pseudonymizer
             {
                 if (!all.Exists(g => g.KeyId == id && g.Rules.Version == version))
                 {
-                    all.Add(new KeyGeneration(id, id == active.KeyId ? active.Key : key, NormalizationRules.For(version, region)));
+                    all.Add(new KeyGeneration(id, key, NormalizationRules.For(version, region)));
                 }
             }
         }
@@ -147,6 +147,13 @@ public sealed class Pseudonymizer
         found.Add(first);
         foreach (var generation in lookups.AsSpan(1))
         {
+            // Versions differ only for phones: another type under a key already tried would give the same pseudonym.
+            if (type != IdentifierType.Phone && found.Exists(f => f.AsSpan().StartsWith(generation.KeyId) && f.Length > generation.KeyId.Length
+                    && f[generation.KeyId.Length] == ':'))
+            {
+                continue;
+            }
+
             if (TryPseudonymize(generation, type, raw, socialPlatform: null, out var p) && !found.Contains(p))
             {
                 found.Add(p);
