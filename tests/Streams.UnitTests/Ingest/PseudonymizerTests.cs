@@ -242,6 +242,22 @@ public sealed class PseudonymizerTests
     }
 
     [Fact]
+    public void Constructor_MoreKeysThanAConsentRequestCanCarry_Throws()
+    {
+        var options = IngestTestKit.PseudonymizationOptions();
+        for (var i = 0; i < PseudonymizationOptionsValidator.MaxKeys; i++)
+        {
+            options.Keys[$"old{i}"] = KeyB;
+        }
+
+        Assert.Throws<OptionsValidationException>(() => new Pseudonymizer(Options.Create(options)));
+        options.Keys.Remove("old0");
+        // Every key under both versions: as many as the profiles worker accepts in one record (16).
+        Assert.Equal(2 * PseudonymizationOptionsValidator.MaxKeys,
+            new Pseudonymizer(Options.Create(options)).LookupPseudonyms(IdentifierType.Phone, "1 212 555 0100").Count);
+    }
+
+    [Fact]
     public void Validate_MissingActiveKey_NamesIt()
     {
         var options = new PseudonymizationOptions { ActiveKeyId = "k9" };

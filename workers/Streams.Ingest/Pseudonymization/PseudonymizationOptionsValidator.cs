@@ -10,6 +10,12 @@ public sealed class PseudonymizationOptionsValidator : IValidateOptions<Pseudony
 
     private const int MaxKeyIdLength = 32;
 
+    /// <summary>
+    /// A consent request carries its identifier's pseudonym under every key and both normalization versions, and the
+    /// profiles worker refuses more than 16 (its bound on identifiers per record): 8 keys.
+    /// </summary>
+    public const int MaxKeys = 8;
+
     public ValidateOptionsResult Validate(string? name, PseudonymizationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -31,6 +37,11 @@ public sealed class PseudonymizationOptionsValidator : IValidateOptions<Pseudony
             {
                 failures.Add("Pseudonymization:PreviousKeyId and PreviousNormalizationVersion name the active key and version: nothing to link.");
             }
+        }
+
+        if (options.Keys.Count > MaxKeys)
+        {
+            failures.Add($"Pseudonymization:Keys lists {options.Keys.Count} keys; at most {MaxKeys} (remove keys whose rotation window closed long ago).");
         }
 
         // Every listed key is searched by consent, erasure and whois, so a broken one must fail here, not there.
