@@ -70,7 +70,7 @@ internal static class SampleRecords
 
     public static Pseudonymizer Pseudonymizer()
     {
-        var options = new PseudonymizationOptions { ActiveKeyId = "k1", DefaultCountryCode = "1" };
+        var options = new PseudonymizationOptions { ActiveKeyId = "k1", DefaultRegion = "US" };
         options.Keys["k1"] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         return new Pseudonymizer(Options.Create(options));
     }

@@ -65,8 +65,8 @@ internal static class TransparencyCommand
             return StreamsHost.ExitConfiguration;
         }
 
-        await Console.Error.WriteLineAsync($"whois: pseudonyms made with key '{pseudonymizer.KeyId}' ({KeySource(builder.Configuration, streams, pseudonymizer.KeyId)})")
-            .ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"whois: pseudonyms made with key '{pseudonymizer.KeyId}' ({KeySource(builder.Configuration, streams, pseudonymizer.KeyId)}), " +
+                                           "looked up under every configured key").ConfigureAwait(false);
         var interactive = !Console.IsInputRedirected;
         var json = new JsonSerializerOptions { WriteIndented = !Console.IsOutputRedirected };
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -81,9 +81,9 @@ internal static class TransparencyCommand
             }
 
             identifiers++;
-            if (pseudonymizer.TryPseudonymize(type, line, out var pseudonym))
+            if (pseudonymizer.LookupPseudonyms(type, line) is { Count: > 0 } pseudonyms)
             {
-                var report = await ProfileInspector.DescribeAsync(dataSource, args[1].ToLowerInvariant(), pseudonym, CancellationToken.None)
+                var report = await ProfileInspector.DescribeAsync(dataSource, args[1].ToLowerInvariant(), pseudonyms, CancellationToken.None)
                     .ConfigureAwait(false);
                 report["key_id"] = pseudonymizer.KeyId;
                 Console.WriteLine(report.ToJsonString(json));

@@ -268,7 +268,8 @@ public sealed class IngestPipeline
         if (channel == Channel.Consent)
         {
             var identifier = identifiers.Items[0];
-            var command = new ConsentCommand(eventId, occurredAt, identifier.Type, identifier.Pseudonym!, action!.Value, source);
+            var command = new ConsentCommand(eventId, occurredAt, identifier.Type, identifier.Pseudonym!, action!.Value, source,
+                identifier.Others is { Count: > 0 } others ? others : null);
             return new IngestOutcome(disposition, eventId, null, command, quarantine) { ReasonCodes = reasons.Codes };
         }
 
@@ -312,7 +313,7 @@ public sealed class IngestPipeline
         {
             if (identifier.Pseudonym is not null)
             {
-                valid.Add(new CanonicalIdentifier(identifier.Type, identifier.Pseudonym));
+                valid.Add(new CanonicalIdentifier(identifier.Type, identifier.Pseudonym, identifier.Previous));
             }
         }
 

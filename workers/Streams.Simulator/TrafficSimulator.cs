@@ -36,7 +36,8 @@ public sealed class TrafficSimulator
         ["Smith", "Garcia", "Nguyen", "Müller", "Okafor", "Kowalski", "Tanaka", "Rossi", "Haddad", "Johansson", "Patel", "Brown", "Silva", "Dubois"];
 
     private static readonly string[] Domains = ["example.com", "mail.example.org", "example.net", "inbox.example.co.uk"];
-    private static readonly string[] AreaCodes = ["212", "415", "312", "617", "206", "305", "512"];
+    /// <summary>The two-digit German area codes: Berlin, Hamburg, Frankfurt, Munich.</summary>
+    private static readonly string[] AreaCodes = ["30", "40", "69", "89"];
     private static readonly string[] Platforms = ["twitter", "instagram", "facebook", "tiktok", "reddit"];
     private static readonly string[] UserAgents =
     [
@@ -554,8 +555,9 @@ public sealed class TrafficSimulator
             var number = id.ToString(CultureInfo.InvariantCulture);
             var local = Ascii(first).ToLowerInvariant() + "." + Ascii(last).ToLowerInvariant() + number + ".r" + run;
             var email = local + "@" + Domains[random.Next(Domains.Length)];
-            // +1, an area code, the run and the customer: 15 digits, the most E.164 allows.
-            var phone = "+1" + AreaCodes[random.Next(AreaCodes.Length)] + run + id.ToString("D7", CultureInfo.InvariantCulture);
+            // +49, a German area code, the run and the customer: 15 digits, the most E.164 allows. German, because the run
+            // and the customer need 11 digits and a North American number has 10: one libphonenumber finds possible.
+            var phone = "+49" + AreaCodes[random.Next(AreaCodes.Length)] + run + id.ToString("D7", CultureInfo.InvariantCulture);
             // A family is known by its first member's id, unique across waves like the customers.
             int? family = id - o.FirstCustomerId < familyMembers ? id - ((id - o.FirstCustomerId) % o.FamilySize) : null;
             var loyalty = family is { } f
@@ -607,13 +609,13 @@ public sealed class TrafficSimulator
     /// <summary>The same number as a person would type it; all normalize to the same E.164 value (default country 1).</summary>
     private static string PhoneVariant(string e164, Random random)
     {
-        var national = e164[2..]; // +1, then an area code and the subscriber digits
+        var national = e164[3..]; // +49, then a two-digit area code and the subscriber digits
         return random.Next(4) switch
         {
             0 => e164,
-            1 => $"({national[..3]}) {national[3..6]}-{national[6..]}",
-            2 => $"+1 {national[..3]} {national[3..6]} {national[6..]}",
-            _ => $"001{national}",
+            1 => $"+49 ({national[..2]}) {national[2..6]}-{national[6..]}",
+            2 => $"+49 (0){national[..2]} {national[2..6]} {national[6..]}",
+            _ => $"0049{national}",
         };
     }
 

@@ -31,11 +31,16 @@ public sealed class InProcessHost : IAsyncDisposable
     /// <summary>The arguments that point a host at the run's broker and a database, with the test key.</summary>
     public static string[] Arguments(KafkaFixture kafka, TestTopics topics, string connectionString, string stateDirectory) =>
     [
+        .. ArgumentsWithoutKey(kafka, topics, connectionString, stateDirectory),
+        "--Pseudonymization:ActiveKeyId=k1",
+        $"--Pseudonymization:Keys:k1={TestKey}",
+    ];
+
+    private static string[] ArgumentsWithoutKey(KafkaFixture kafka, TestTopics topics, string connectionString, string stateDirectory) =>
+    [
         .. topics.HostArguments,
         $"--Kafka:BootstrapServers={kafka.BootstrapServers}",
         $"--ConnectionStrings:Profiles={connectionString}",
-        "--Pseudonymization:ActiveKeyId=k1",
-        $"--Pseudonymization:Keys:k1={TestKey}",
         $"--Streams:StateDir={stateDirectory}",
         "--Ingest:MaxBatchWait=00:00:00.050",
     ];
@@ -44,9 +49,26 @@ public sealed class InProcessHost : IAsyncDisposable
         KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments)
     {
         var connectionString = await postgres.CreateDatabaseAsync();
-        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var stateDirectory = NewStateDirectory();
+        return await StartAsync(connectionString, stateDirectory, [.. Arguments(kafka, topics, connectionString, stateDirectory), .. extraArguments]);
+    }
+
+    /// <summary>
+    /// A host restarted on an existing database with pseudonymization settings of the caller's own (a key rotation):
+    /// no test key is added.
+    /// </summary>
+    public static Task<InProcessHost> RestartAsync(KafkaFixture kafka, TestTopics topics, string connectionString, params string[] pseudonymization)
+    {
+        var stateDirectory = NewStateDirectory();
+        return StartAsync(connectionString, stateDirectory, [.. ArgumentsWithoutKey(kafka, topics, connectionString, stateDirectory), .. pseudonymization]);
+    }
+
+    private static string NewStateDirectory() => Path.Combine(Path.GetTempPath(), "streams-test-" + Guid.NewGuid().ToString("N")[..10]);
+
+    private static async Task<InProcessHost> StartAsync(string connectionString, string stateDirectory, string[] arguments)
+    {
         var logs = new CapturingLoggerProvider();
-        var builder = StreamsHost.CreateBuilder([.. Arguments(kafka, topics, connectionString, stateDirectory), .. extraArguments]);
+        var builder = StreamsHost.CreateBuilder(arguments);
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Trace);

@@ -182,7 +182,7 @@ public sealed class HostileCorpusTests(KafkaFixture kafka, PostgresFixture postg
 
             var value = probe.Topic == names.Clickstream ? SampleEvents.Clickstream(id, "anon-" + id)
                 : probe.Topic == names.Store ? SampleEvents.Store(id, loyaltyId: "L-" + id)
-                : probe.Topic == names.Callcenter ? SampleEvents.Callcenter(id, "+15550100" + (n % 100).ToString("D2", CultureInfo.InvariantCulture))
+                : probe.Topic == names.Callcenter ? SampleEvents.Callcenter(id, "+1555010" + (n % 10000).ToString("D4", CultureInfo.InvariantCulture))
                 : probe.Topic == names.Social ? SampleEvents.Social(id, "handle_" + n.ToString(CultureInfo.InvariantCulture))
                 : SampleEvents.Consent(id, "loyalty", "L-" + id, "opt_out");
             return new Sentinel(probe.Name, probe.Topic, Encoding.UTF8.GetBytes(value), null,

@@ -11,7 +11,7 @@ public sealed class IdentifierNormalizerTests
     [InlineData("a@b.co", "a@b.co")]
     public void Normalize_ValidEmail_TrimsAndLowerCases(string raw, string expected)
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, IngestTestKit.Rules, out var normalized));
         Assert.Equal(expected, normalized);
     }
 
@@ -31,42 +31,89 @@ public sealed class IdentifierNormalizerTests
     [InlineData("jane@example..com")]
     [InlineData("jane@exa\u0000mple.com")]
     public void Normalize_InvalidEmail_Fails(string raw) =>
-        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, "1", out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, IngestTestKit.Rules, out _));
 
     [Fact]
     public void Normalize_EmailLongerThan254_Fails()
     {
         var local = new string('a', 64);
         var domain = string.Join('.', Enumerable.Repeat(new string('b', 60), 4)) + ".com"; // 247 chars
-        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Email, $"{local}@{domain}", "1", out _));
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Email, $"a@{domain}", "1", out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Email, $"{local}@{domain}", IngestTestKit.Rules, out _));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Email, $"a@{domain}", IngestTestKit.Rules, out _));
     }
+
+    private static readonly NormalizationRules V1 = NormalizationRules.For(NormalizationRules.V1, "US");
 
     [Theory]
     [InlineData("(555) 010-4477", "+15550104477")]
     [InlineData("555.010.4477", "+15550104477")]
     [InlineData("+1 555 010 4477", "+15550104477")]
-    [InlineData(" +44 (0)20 7946 0958 ", "+4402079460958")]
+    [InlineData(" +44 (0)20 7946 0958 ", "+442079460958")]
     [InlineData("+49/30/901820", "+4930901820")]
     [InlineData("+4930901820", "+4930901820")]
-    public void Normalize_Phone_KeepsPlusAndDigits(string raw, string expected)
+    public void Normalize_Phone_FormatsE164(string raw, string expected)
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, IngestTestKit.Rules, out var normalized));
         Assert.Equal(expected, normalized);
     }
 
     [Fact]
     public void Normalize_PhoneWithDoubleZeroPrefix_BecomesPlus()
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "0044 20 7946 0958", "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "0044 20 7946 0958", IngestTestKit.Rules, out var normalized));
         Assert.Equal("+442079460958", normalized);
     }
 
-    [Fact]
-    public void Normalize_PhoneWithoutPrefix_GetsDefaultCountryCode()
+    /// <summary>Issue 16: every way of writing one number, national prefix included, is one E.164 number.</summary>
+    [Theory]
+    [InlineData("US", "+12125550100", new[] { "1 212 555 0100", "(212) 555-0100", "212.555.0100", "+1 212 555 0100", "001 212 555 0100", "+1 (212) 555-0100" })]
+    [InlineData("GB", "+442079460958", new[] { "020 7946 0958", "(020) 7946 0958", "+44 20 7946 0958", "+44 (0)20 7946 0958", "0044 20 7946 0958" })]
+    [InlineData("DE", "+4930901820", new[] { "030 901820", "030/901820", "+49 30 901820", "+49 (0)30 901820", "0049 30 901820" })]
+    [InlineData("FR", "+33612345678", new[] { "06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6 12 34 56 78", "0033 6 12 34 56 78" })]
+    [InlineData("IN", "+919876543210", new[] { "098765 43210", "98765 43210", "+91 98765 43210", "0091 98765 43210", "+91-98765-43210" })]
+    public void Normalize_PhoneNationalAndInternationalForms_OneE164Number(string region, string expected, string[] spellings)
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "030 901820", "49", out var normalized));
-        Assert.Equal("+49030901820", normalized);
+        var rules = NormalizationRules.For(NormalizationRules.Latest, region);
+        foreach (var spelling in spellings)
+        {
+            Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, spelling, rules, out var normalized), spelling);
+            Assert.Equal(expected, normalized);
+        }
+    }
+
+    [Theory]
+    [InlineData("+1 212 555 010")] // 9 national digits: too short for NANP
+    [InlineData("+1 212 555 01000")] // 11: too long
+    [InlineData("555 0100")] // 7 digits: possible only locally, without the area code
+    [InlineData("+999 1234 5678")] // no such country code
+    [InlineData("+44 20 7946")] // too short for the UK
+    public void Normalize_PhoneNotPossible_Fails(string raw) =>
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, IngestTestKit.Rules, out _));
+
+    /// <summary>Possible (country code and length), not valid (assigned): a numbering-plan change must not invalidate a customer.</summary>
+    [Theory]
+    [InlineData("+1 200 555 0100", "+12005550100")] // area code 200 is not assigned
+    [InlineData("(212) 055-0100", "+12120550100")] // an exchange cannot start with 0
+    public void Normalize_PhonePossibleButNotAssigned_IsAccepted(string raw, string expected)
+    {
+        var util = PhoneNumbers.PhoneNumberUtil.GetInstance();
+        Assert.False(util.IsValidNumber(util.Parse(raw, "US")));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, IngestTestKit.Rules, out var normalized));
+        Assert.Equal(expected, normalized);
+    }
+
+    [Fact]
+    public void Normalize_PhoneV1_PutsTheCallingCodeInFrontOfANationalPrefix()
+    {
+        // Version 1 is kept for rotation windows; this is the split issue 16 describes, which v2 ends.
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "1 212 555 0100", V1, out var national));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "+1 212 555 0100", V1, out var international));
+        Assert.Equal("+112125550100", national);
+        Assert.Equal("+12125550100", international);
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, " +44 (0)20 7946 0958 ", V1, out var uk));
+        Assert.Equal("+4402079460958", uk);
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, "030 901820", NormalizationRules.For(NormalizationRules.V1, "DE"), out var de));
+        Assert.Equal("+49030901820", de);
     }
 
     [Theory]
@@ -78,8 +125,8 @@ public sealed class IdentifierNormalizerTests
     [InlineData("123456", false)] // 6 + 1 = 7
     [InlineData("00123456789012345", true)] // 00 + 15
     [InlineData("0012345678901234567", false)]
-    public void Normalize_PhoneDigitCount_ValidFrom8To15(string raw, bool valid) =>
-        Assert.Equal(valid, IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, "1", out _));
+    public void Normalize_PhoneV1DigitCount_ValidFrom8To15(string raw, bool valid) =>
+        Assert.Equal(valid, IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, V1, out _));
 
     [Theory]
     [InlineData("")]
@@ -92,26 +139,29 @@ public sealed class IdentifierNormalizerTests
     [InlineData("+0 555 010 4477")]
     [InlineData("000 555 010 4477")]
     [InlineData("٥٥٥٠١٠٤٤٧٧٠")]
-    public void Normalize_InvalidPhone_Fails(string raw) =>
-        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, "1", out _));
+    public void Normalize_InvalidPhone_Fails(string raw)
+    {
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, IngestTestKit.Rules, out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, raw, V1, out _));
+    }
 
     [Fact]
     public void Normalize_PhoneWithThousandsOfDigits_FailsWithoutOverflow() =>
-        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, new string('5', 10_000), "1", out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Phone, new string('5', 10_000), IngestTestKit.Rules, out _));
 
     [Theory]
     [InlineData(" ab-12345 ", "AB-12345")]
     [InlineData("x", "X")]
     public void Normalize_Loyalty_TrimsAndUpperCases(string raw, string expected)
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Loyalty, raw, "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Loyalty, raw, IngestTestKit.Rules, out var normalized));
         Assert.Equal(expected, normalized);
     }
 
     [Fact]
     public void Normalize_Device_OnlyTrims()
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Device, " Cookie-ABC ", "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Device, " Cookie-ABC ", IngestTestKit.Rules, out var normalized));
         Assert.Equal("Cookie-ABC", normalized);
     }
 
@@ -119,7 +169,7 @@ public sealed class IdentifierNormalizerTests
     [InlineData(IdentifierType.Loyalty)]
     [InlineData(IdentifierType.Device)]
     public void Normalize_BlankLoyaltyOrDevice_Fails(IdentifierType type) =>
-        Assert.False(IdentifierNormalizer.TryNormalize(type, " \t ", "1", out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(type, " \t ", IngestTestKit.Rules, out _));
 
     [Theory]
     [InlineData("twitter:@JaneDoe", "twitter:janedoe")]
@@ -129,7 +179,7 @@ public sealed class IdentifierNormalizerTests
     [InlineData("tiktok:a:b", "tiktok:a:b")]
     public void Normalize_Social_LowerCasesAndRemovesOneAt(string raw, string expected)
     {
-        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Social, raw, "1", out var normalized));
+        Assert.True(IdentifierNormalizer.TryNormalize(IdentifierType.Social, raw, IngestTestKit.Rules, out var normalized));
         Assert.Equal(expected, normalized);
     }
 
@@ -142,5 +192,5 @@ public sealed class IdentifierNormalizerTests
     [InlineData("twitter: @ ")]
     [InlineData("twitter:@@")]
     public void Normalize_InvalidSocial_Fails(string raw) =>
-        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Social, raw, "1", out _));
+        Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Social, raw, IngestTestKit.Rules, out _));
 }

@@ -20,9 +20,12 @@ internal static class IngestTestKit
     /// <summary>The worker's bound on one output value.</summary>
     public const int MaxValueBytes = Streams.Ingest.Worker.IngestWorker.MaxValueBytes;
 
-    public static PseudonymizationOptions PseudonymizationOptions(string defaultCountryCode = "1")
+    /// <summary>The rules the test key's pseudonymizer normalizes with: version 2 in region US.</summary>
+    public static readonly NormalizationRules Rules = NormalizationRules.For(NormalizationRules.Latest, "US");
+
+    public static PseudonymizationOptions PseudonymizationOptions(string defaultRegion = "US")
     {
-        var options = new PseudonymizationOptions { ActiveKeyId = KeyId, DefaultCountryCode = defaultCountryCode };
+        var options = new PseudonymizationOptions { ActiveKeyId = KeyId, DefaultRegion = defaultRegion };
         options.Keys[KeyId] = KeyBase64;
         return options;
     }

@@ -60,10 +60,10 @@ public sealed class CarriedProfilesTests
     public void From_CarriesOnlyTheProfilesOwningAPseudonymOfTheBatch_AndLoadsTheRest()
     {
         var kept = new StoredProfile { ProfileId = "p-a", Aggregate = new ProfileAggregate(), Version = 4 };
-        kept.Identifiers[Email("a").Pseudonym] = (IdentifierType.Email, T0);
-        kept.Identifiers[Phone("a").Pseudonym] = (IdentifierType.Phone, T0);
+        kept.Identifiers[Email("a").Pseudonym] = (IdentifierType.Email, T0, null);
+        kept.Identifiers[Phone("a").Pseudonym] = (IdentifierType.Phone, T0, null);
         var other = new StoredProfile { ProfileId = "p-b", Aggregate = new ProfileAggregate(), Version = 2 };
-        other.Identifiers[Email("b").Pseudonym] = (IdentifierType.Email, T0);
+        other.Identifiers[Email("b").Pseudonym] = (IdentifierType.Email, T0, null);
         var previous = new BatchChanges();
         previous.Upserts.AddRange([kept, other]);
 
@@ -76,7 +76,7 @@ public sealed class CarriedProfilesTests
         Assert.Equal(new Dictionary<string, long> { ["p-a"] = 4 }, carried.ExpectedVersions);
 
         profile.Aggregate.Apply(Click(T0.AddDays(1), "page_view"));
-        profile.Identifiers[Device("a").Pseudonym] = (IdentifierType.Device, T0);
+        profile.Identifiers[Device("a").Pseudonym] = (IdentifierType.Device, T0, null);
         Assert.Equal(0, kept.Aggregate.TotalEvents);
         Assert.Equal(2, kept.Identifiers.Count);
     }

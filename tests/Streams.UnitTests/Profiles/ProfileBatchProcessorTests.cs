@@ -155,7 +155,7 @@ public sealed class ProfileBatchProcessorTests
         profile.Aggregate.Apply(Click(linkedAt, "page_view"));
         foreach (var identifier in identifiers)
         {
-            profile.Identifiers[identifier.Pseudonym] = (identifier.Type, linkedAt);
+            profile.Identifiers[identifier.Pseudonym] = (identifier.Type, linkedAt, null);
         }
 
         return profile;

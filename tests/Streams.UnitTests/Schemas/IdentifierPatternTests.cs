@@ -67,7 +67,7 @@ public sealed class IdentifierPatternTests
     public void SocialConsentPattern_MatchesWhatIngestCanPseudonymize(string identifier)
     {
         var pattern = PatternSchema("consent", "/allOf/0/then/properties/identifier");
-        var ingest = IdentifierNormalizer.TryNormalize(IdentifierType.Social, identifier, "1", out _);
+        var ingest = IdentifierNormalizer.TryNormalize(IdentifierType.Social, identifier, NormalizationRules.For(NormalizationRules.Latest, "US"), out _);
 
         Assert.Equal(ingest, Matches(pattern, identifier));
     }

@@ -33,8 +33,12 @@ public sealed record CanonicalEvent(
     public SocialAttributes? Social { get; init; }
 }
 
-/// <summary>One identifier of an event, as <c>{"type": "email", "pseudonym": "k1:…"}</c>.</summary>
-public sealed record CanonicalIdentifier(IdentifierType Type, string Pseudonym);
+/// <summary>One identifier of an event, as <c>{"type": "email", "pseudonym": "k2:…", "previous": "k1:…"}</c>.</summary>
+/// <param name="Type">The identifier's type.</param>
+/// <param name="Pseudonym">Its pseudonym under the active key and normalization version.</param>
+/// <param name="Previous">During a rotation window, the same identifier's pseudonym under the previous key and
+/// version, when it differs: identity resolution links both to one profile and counts them as one identifier.</param>
+public sealed record CanonicalIdentifier(IdentifierType Type, string Pseudonym, string? Previous = null);
 
 /// <summary>A web or app interaction.</summary>
 /// <param name="EventType"><c>page_view</c>, <c>product_view</c>, <c>add_to_cart</c>, <c>purchase</c> or <c>search</c>.</param>

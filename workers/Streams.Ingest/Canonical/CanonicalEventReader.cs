@@ -138,12 +138,19 @@ internal static class CanonicalEventReader
 
             IdentifierType type = default;
             string? pseudonym = null;
+            string? previous = null;
             var seen = 0;
             while (NextProperty(ref reader, out var done) && !done)
             {
-                var property = reader.ValueTextEquals("type"u8) ? 0 : reader.ValueTextEquals("pseudonym"u8) ? 1 : -1;
+                var property = reader.ValueTextEquals("type"u8) ? 0 : reader.ValueTextEquals("pseudonym"u8) ? 1
+                    : reader.ValueTextEquals("previous"u8) ? 2 : -1;
                 if (!ToValue(ref reader, property, ref seen)
-                    || !(property == 0 ? TryIdentifierType(ref reader, out type) : TryString(ref reader, out pseudonym)))
+                    || !(property switch
+                    {
+                        0 => TryIdentifierType(ref reader, out type),
+                        1 => TryString(ref reader, out pseudonym),
+                        _ => TryString(ref reader, out previous),
+                    }))
                 {
                     return false;
                 }
@@ -154,7 +161,7 @@ internal static class CanonicalEventReader
                 return false;
             }
 
-            list.Add(new CanonicalIdentifier(type, pseudonym!));
+            list.Add(new CanonicalIdentifier(type, pseudonym!, previous));
         }
 
         identifiers = list;

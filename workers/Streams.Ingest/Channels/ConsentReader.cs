@@ -15,7 +15,7 @@ internal static class ConsentReader
         var typeName = f.Enum("identifier_type", IdentifierTypes, required: true);
         if (typeName is not null && IdentifierTypeNames.TryParse(typeName, out var type))
         {
-            identifiers.Read(f, "identifier", type, FieldLengths.ConsentIdentifier, required: true);
+            identifiers.Read(f, "identifier", type, FieldLengths.ConsentIdentifier, required: true, lookup: true);
         }
         else
         {

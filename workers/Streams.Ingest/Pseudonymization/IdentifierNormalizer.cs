@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using PhoneNumbers;
 
 namespace Streams.Ingest.Pseudonymization;
 
@@ -11,6 +12,7 @@ public static class IdentifierNormalizer
     /// <summary>RFC 5321's limit on a forward path; longer values are junk, not addresses.</summary>
     public const int MaxEmailLength = 254;
 
+    /// <summary>The fewest digits, country code included, of a v1 phone number.</summary>
     public const int MinPhoneDigits = 8;
 
     /// <summary>E.164 allows at most 15 digits including the country code.</summary>
@@ -29,14 +31,17 @@ public static class IdentifierNormalizer
 
     /// <summary>Normalizes <paramref name="raw"/>; for <see cref="IdentifierType.Social"/> it is <c>platform:handle</c>.</summary>
     public static bool TryNormalize(
-        IdentifierType type, ReadOnlySpan<char> raw, ReadOnlySpan<char> defaultCountryCode, Span<char> destination, out int written)
+        IdentifierType type, ReadOnlySpan<char> raw, NormalizationRules rules, Span<char> destination, out int written)
     {
+        ArgumentNullException.ThrowIfNull(rules);
         switch (type)
         {
             case IdentifierType.Email:
                 return TryNormalizeEmail(raw, destination, out written);
             case IdentifierType.Phone:
-                return TryNormalizePhone(raw, defaultCountryCode, destination, out written);
+                return rules.Version == NormalizationRules.V1
+                    ? TryNormalizePhoneV1(raw, rules.CallingCode, destination, out written)
+                    : TryNormalizePhone(raw, rules.DefaultRegion, destination, out written);
             case IdentifierType.Loyalty:
                 return TryNormalizeTrimmed(raw, upperCase: true, destination, out written);
             case IdentifierType.Device:
@@ -52,11 +57,11 @@ public static class IdentifierNormalizer
 
     /// <summary>Allocating convenience over the span overload, for tests and cold paths.</summary>
     public static bool TryNormalize(
-        IdentifierType type, string raw, string defaultCountryCode, [NotNullWhen(true)] out string? normalized)
+        IdentifierType type, string raw, NormalizationRules rules, [NotNullWhen(true)] out string? normalized)
     {
         ArgumentNullException.ThrowIfNull(raw);
         var buffer = new char[MaxNormalizedLength(type, raw.Length)];
-        normalized = TryNormalize(type, raw, defaultCountryCode, buffer, out var written) ? new string(buffer, 0, written) : null;
+        normalized = TryNormalize(type, raw, rules, buffer, out var written) ? new string(buffer, 0, written) : null;
         return normalized is not null;
     }
 
@@ -96,22 +101,94 @@ public static class IdentifierNormalizer
     }
 
     /// <summary>
-    /// <c>+</c> and digits only. A leading <c>+</c> or <c>00</c> marks an international number; otherwise the default
-    /// country code is put in front. Separators (white space, <c>-</c>, <c>.</c>, <c>/</c>, parentheses) are dropped;
-    /// any other character makes the number invalid, as does a country code starting with 0 or a total outside 8–15 digits.
+    /// Normalization v2 (CONTRACT §3): E.164 as libphonenumber parses the number in <paramref name="defaultRegion"/>,
+    /// so a national prefix is understood (<c>1 212 555 0100</c> and <c>+1 212 555 0100</c> are one number). The
+    /// characters allowed and the leading <c>00</c> are v1's; the number is valid when libphonenumber finds it possible
+    /// (a known country code and a length its plan allows), not when it is assigned: a numbering-plan change must never
+    /// turn a customer's number invalid.
     /// </summary>
-    public static bool TryNormalizePhone(ReadOnlySpan<char> raw, ReadOnlySpan<char> defaultCountryCode, Span<char> destination, out int written)
+    public static bool TryNormalizePhone(ReadOnlySpan<char> raw, string defaultRegion, Span<char> destination, out int written)
     {
         written = 0;
+        Span<char> text = stackalloc char[1 + MaxPhoneDigits + 2];
+        if (!TryCompactPhone(raw, text[1..], out var international, out var count))
+        {
+            return false;
+        }
+
+        text[0] = '+';
+        var candidate = international ? text[..(count + 1)] : text[1..(count + 1)];
+        var util = PhoneNumberUtil.GetInstance();
+        PhoneNumber number;
+        try
+        {
+            number = util.Parse(new string(candidate), defaultRegion);
+        }
+        catch (NumberParseException)
+        {
+            return false;
+        }
+
+        if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil.ValidationResult.IS_POSSIBLE)
+        {
+            return false;
+        }
+
+        var e164 = util.Format(number, PhoneNumberFormat.E164);
+        if (e164.Length > destination.Length)
+        {
+            return false;
+        }
+
+        e164.CopyTo(destination);
+        written = e164.Length;
+        return true;
+    }
+
+    /// <summary>
+    /// Normalization v1, kept so that pseudonyms made before v2 can be linked during a rotation window: <c>+</c> and
+    /// digits only. A leading <c>+</c> or <c>00</c> marks an international number; otherwise the default country code
+    /// is put in front. Separators (white space, <c>-</c>, <c>.</c>, <c>/</c>, parentheses) are dropped; any other
+    /// character makes the number invalid, as does a country code starting with 0 or a total outside 8–15 digits.
+    /// </summary>
+    public static bool TryNormalizePhoneV1(ReadOnlySpan<char> raw, ReadOnlySpan<char> defaultCountryCode, Span<char> destination, out int written)
+    {
+        written = 0;
+        Span<char> digits = stackalloc char[MaxPhoneDigits + 2];
+        if (!TryCompactPhone(raw, digits, out var international, out var count))
+        {
+            return false;
+        }
+
+        var number = digits[..count];
+        ReadOnlySpan<char> prefix = international ? [] : defaultCountryCode;
+        var total = prefix.Length + number.Length;
+        if (total is < MinPhoneDigits or > MaxPhoneDigits || (international && number[0] == '0'))
+        {
+            return false;
+        }
+
+        destination[0] = '+';
+        prefix.CopyTo(destination[1..]);
+        number.CopyTo(destination[(1 + prefix.Length)..]);
+        written = 1 + total;
+        return true;
+    }
+
+    /// <summary>
+    /// The digits of a phone number, and whether it is international: a leading <c>+</c>, or <c>00</c> (removed).
+    /// Separators are dropped; any other character, or more digits than <paramref name="digits"/> holds, fails.
+    /// </summary>
+    private static bool TryCompactPhone(ReadOnlySpan<char> raw, Span<char> digits, out bool international, out int count)
+    {
+        count = 0;
         var value = raw.Trim();
-        var international = value.StartsWith('+');
+        international = value.StartsWith('+');
         if (international)
         {
             value = value[1..];
         }
 
-        Span<char> digits = stackalloc char[MaxPhoneDigits + 2]; // room for a "00" prefix that is removed below
-        var count = 0;
         foreach (var c in value)
         {
             if (char.IsAsciiDigit(c))
@@ -129,25 +206,14 @@ public static class IdentifierNormalizer
             }
         }
 
-        var number = digits[..count];
-        if (!international && number.StartsWith("00"))
+        if (!international && digits[..count].StartsWith("00"))
         {
             international = true;
-            number = number[2..];
+            digits[..count][2..].CopyTo(digits);
+            count -= 2;
         }
 
-        ReadOnlySpan<char> prefix = international ? [] : defaultCountryCode;
-        var total = prefix.Length + number.Length;
-        if (total is < MinPhoneDigits or > MaxPhoneDigits || (international && number[0] == '0'))
-        {
-            return false;
-        }
-
-        destination[0] = '+';
-        prefix.CopyTo(destination[1..]);
-        number.CopyTo(destination[(1 + prefix.Length)..]);
-        written = 1 + total;
-        return true;
+        return count > 0;
     }
 
     /// <summary><c>platform:handle</c> lower-cased, the handle trimmed and stripped of one leading <c>@</c>.</summary>

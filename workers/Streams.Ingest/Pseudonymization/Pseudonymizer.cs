@@ -8,35 +8,22 @@ namespace Streams.Ingest.Pseudonymization;
 
 /// <summary>
 /// Replaces a normalized identifier by <c>keyId + ":" + hex(HMAC-SHA256(key, type + ":" + normalized))[0..32]</c>
-/// (CONTRACT §3). Thread-safe; apart from the returned string, nothing is allocated per call.
+/// (CONTRACT §3). Thread-safe; apart from the returned string, nothing is allocated per call (phone numbers aside:
+/// libphonenumber parses into objects).
 /// </summary>
 /// <remarks>
-/// Each thread keeps one keyed HMAC and resets it after every MAC: the one-shot <see cref="HMACSHA256.HashData(byte[], byte[])"/>
-/// makes OpenSSL fetch the algorithm, allocate a context and hash the padded key on every call, which measured more
-/// than twice the cost of a reused context (see <c>benchmarks/README.md</c>). Keyed by the key array, so a pseudonymizer
-/// with another key (a rotation, a test) never uses a context keyed for this one.
+/// New pseudonyms are made under the active key and normalization version. During a rotation window the same
+/// identifier's pseudonym under the previous key and version comes with it (<see cref="TryPseudonymize(IdentifierType, ReadOnlySpan{char}, out string?, out string?)"/>),
+/// so the profiles worker can link the two; lookups (consent, erasure, <c>whois</c>) try every configured key.
 /// </remarks>
 public sealed class Pseudonymizer
 {
-    /// <summary>16 of the MAC's 32 bytes: collisions stay negligible at any realistic number of people.</summary>
-    private const int PseudonymBytes = 16;
+    /// <summary>Above this the normalized value is rented rather than put on the stack (the stack is zeroed).</summary>
+    private const int StackChars = 512;
 
-    /// <summary>Above this the HMAC input is rented rather than put on the stack (sized to the value: the stack is zeroed).</summary>
-    private const int StackBytes = 512;
-
-    /// <summary>The HMAC keyed for the pseudonymizer this thread used last; another instance (another key) replaces it.</summary>
-    [ThreadStatic]
-    private static KeyedHmac? threadHmac;
-
-    /// <summary>
-    /// Separates the digest key from the pseudonym key: a raw value that happened to read <c>email:x@y</c> must not
-    /// get a digest equal to the full MAC behind that address's pseudonym.
-    /// </summary>
-    private static ReadOnlySpan<byte> DigestKeyLabel => "streams raw-digest v1"u8;
-
-    private readonly byte[] key;
-    private readonly byte[] digestKey;
-    private readonly string defaultCountryCode;
+    private readonly KeyGeneration active;
+    private readonly KeyGeneration? previous;
+    private readonly KeyGeneration[] lookups;
 
     public Pseudonymizer(IOptions<PseudonymizationOptions> options)
     {
@@ -48,103 +35,149 @@ public sealed class Pseudonymizer
             throw new OptionsValidationException(PseudonymizationOptions.SectionName, typeof(PseudonymizationOptions), result.Failures);
         }
 
-        KeyId = value.ActiveKeyId;
-        key = PseudonymizationOptionsValidator.DecodeKey(value.Keys[KeyId])!;
-        digestKey = HMACSHA256.HashData(key, DigestKeyLabel);
-        defaultCountryCode = value.DefaultCountryCode;
+        var region = value.EffectiveRegion();
+        var keys = value.Keys.ToDictionary(k => k.Key, k => PseudonymizationOptionsValidator.DecodeKey(k.Value)!, StringComparer.Ordinal);
+        active = new KeyGeneration(value.ActiveKeyId, keys[value.ActiveKeyId], NormalizationRules.For(value.NormalizationVersion, region));
+        if (!string.IsNullOrEmpty(value.PreviousKeyId))
+        {
+            previous = new KeyGeneration(value.PreviousKeyId, keys[value.PreviousKeyId], NormalizationRules.For(value.PreviousNormalizationVersion, region));
+        }
+
+        // Every configured key under both versions: an identifier last seen long ago may hold any of these pseudonyms.
+        var all = new List<KeyGeneration> { active };
+        if (previous is not null)
+        {
+            all.Add(previous);
+        }
+
+        foreach (var (id, key) in keys.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            foreach (var version in new[] { NormalizationRules.Latest, NormalizationRules.V1 })
+            {
+                if (!all.Exists(g => g.KeyId == id && g.Rules.Version == version))
+                {
+                    all.Add(new KeyGeneration(id, key, NormalizationRules.For(version, region)));
+                }
+            }
+        }
+
+        lookups = [.. all];
     }
 
     /// <summary>The active key id, the prefix of every pseudonym made here.</summary>
-    public string KeyId { get; }
+    public string KeyId => active.KeyId;
 
-    /// <summary>The pseudonym of an already normalized value.</summary>
-    public string Pseudonymize(IdentifierType type, ReadOnlySpan<char> normalized)
-    {
-        var prefix = IdentifierTypeNames.Utf8Prefix(type);
-        var length = prefix.Length + Encoding.UTF8.GetMaxByteCount(normalized.Length);
-        byte[]? rented = null;
-        var message = length <= StackBytes ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length));
-        try
-        {
-            prefix.CopyTo(message);
-            var used = prefix.Length + Encoding.UTF8.GetBytes(normalized, message[prefix.Length..]);
-            Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-            ComputeMac(message[..used], mac);
+    /// <summary>The normalization rules new pseudonyms are made with.</summary>
+    public NormalizationRules Rules => active.Rules;
 
-            Span<char> pseudonym = stackalloc char[KeyId.Length + 1 + (2 * PseudonymBytes)];
-            KeyId.CopyTo(pseudonym);
-            pseudonym[KeyId.Length] = ':';
-            Convert.TryToHexStringLower(mac[..PseudonymBytes], pseudonym[(KeyId.Length + 1)..], out _);
-            return new string(pseudonym);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
+    /// <summary>The key and normalization version linked to the active ones during a rotation window; null outside one.</summary>
+    public (string KeyId, int NormalizationVersion)? Previous => previous is null ? null : (previous.KeyId, previous.Rules.Version);
 
-    private void ComputeMac(ReadOnlySpan<byte> message, Span<byte> mac)
-    {
-        var cached = threadHmac;
-        if (cached is null || !ReferenceEquals(cached.Key, key))
-        {
-            cached?.Hmac.Dispose();
-            threadHmac = cached = new KeyedHmac(key, IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key));
-        }
-
-        try
-        {
-            cached.Hmac.AppendData(message);
-            cached.Hmac.GetHashAndReset(mac);
-        }
-        catch
-        {
-            // A failure between AppendData and the reset would leave data in the MAC that the next pseudonym would include.
-            threadHmac = null;
-            cached.Hmac.Dispose();
-            throw;
-        }
-    }
+    /// <summary>The pseudonym of an already normalized value under the active key.</summary>
+    public string Pseudonymize(IdentifierType type, ReadOnlySpan<char> normalized) => active.Pseudonymize(type, normalized);
 
     /// <summary>
     /// Lower-case hex HMAC-SHA256 of raw bytes under a key derived from the active key (CONTRACT §4 <c>raw_sha256</c>,
     /// quarantine keys): whoever holds the key can match an original, nobody else can test guesses against it.
     /// </summary>
     /// <remarks>One-shot: it runs for quarantined records only, never on the hot path.</remarks>
-    public string Digest(ReadOnlySpan<byte> raw)
-    {
-        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(digestKey, raw, mac);
-        return Convert.ToHexStringLower(mac);
-    }
+    public string Digest(ReadOnlySpan<byte> raw) => active.Digest(raw);
 
     /// <summary>Normalizes and pseudonymizes a raw value; false when it is not a valid identifier of that type.</summary>
     /// <remarks>For <see cref="IdentifierType.Social"/> the raw value is <c>platform:handle</c>.</remarks>
     public bool TryPseudonymize(IdentifierType type, ReadOnlySpan<char> raw, [NotNullWhen(true)] out string? pseudonym) =>
-        TryNormalizeAndPseudonymize(type, raw, socialPlatform: null, out pseudonym);
+        TryPseudonymize(active, type, raw, socialPlatform: null, out pseudonym);
+
+    /// <summary>
+    /// As <see cref="TryPseudonymize(IdentifierType, ReadOnlySpan{char}, out string?)"/>, with the same identifier's
+    /// pseudonym under the previous key and version during a rotation window (null outside one, when the value is not
+    /// valid under the previous rules, or when both are the same pseudonym).
+    /// </summary>
+    public bool TryPseudonymize(IdentifierType type, ReadOnlySpan<char> raw, [NotNullWhen(true)] out string? pseudonym, out string? previousPseudonym)
+    {
+        previousPseudonym = null;
+        if (!TryPseudonymize(active, type, raw, socialPlatform: null, out pseudonym))
+        {
+            return false;
+        }
+
+        if (previous is not null && TryPseudonymize(previous, type, raw, socialPlatform: null, out var p) && p != pseudonym)
+        {
+            previousPseudonym = p;
+        }
+
+        return true;
+    }
 
     /// <summary>The social pseudonym of a platform and a handle as the social channel sends them.</summary>
     public bool TryPseudonymizeSocial(string platform, ReadOnlySpan<char> handle, [NotNullWhen(true)] out string? pseudonym) =>
-        TryNormalizeAndPseudonymize(IdentifierType.Social, handle, platform, out pseudonym);
+        TryPseudonymize(active, IdentifierType.Social, handle, platform, out pseudonym);
 
-    private bool TryNormalizeAndPseudonymize(
-        IdentifierType type, ReadOnlySpan<char> raw, string? socialPlatform, [NotNullWhen(true)] out string? pseudonym)
+    /// <summary>The social pseudonym and, during a rotation window, the previous one (see the other overloads).</summary>
+    public bool TryPseudonymizeSocial(
+        string platform, ReadOnlySpan<char> handle, [NotNullWhen(true)] out string? pseudonym, out string? previousPseudonym)
+    {
+        previousPseudonym = null;
+        if (!TryPseudonymize(active, IdentifierType.Social, handle, platform, out pseudonym))
+        {
+            return false;
+        }
+
+        if (previous is not null && TryPseudonymize(previous, IdentifierType.Social, handle, platform, out var p) && p != pseudonym)
+        {
+            previousPseudonym = p;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Every pseudonym the identifier may hold: under each configured key and each normalization version, the active
+    /// one first, without repeats. Empty when the value is not valid under the active rules. For consent, erasure and
+    /// <c>whois</c>, which must find a profile whichever key it was last seen under.
+    /// </summary>
+    public IReadOnlyList<string> LookupPseudonyms(IdentifierType type, ReadOnlySpan<char> raw)
+    {
+        var found = new List<string>(lookups.Length);
+        if (!TryPseudonymize(active, type, raw, socialPlatform: null, out var first))
+        {
+            return found;
+        }
+
+        found.Add(first);
+        foreach (var generation in lookups.AsSpan(1))
+        {
+            // Versions differ only for phones: another type under a key already tried would give the same pseudonym.
+            if (type != IdentifierType.Phone && found.Exists(f => f.AsSpan().StartsWith(generation.KeyId) && f.Length > generation.KeyId.Length
+                    && f[generation.KeyId.Length] == ':'))
+            {
+                continue;
+            }
+
+            if (TryPseudonymize(generation, type, raw, socialPlatform: null, out var p) && !found.Contains(p))
+            {
+                found.Add(p);
+            }
+        }
+
+        return found;
+    }
+
+    private static bool TryPseudonymize(
+        KeyGeneration generation, IdentifierType type, ReadOnlySpan<char> raw, string? socialPlatform, [NotNullWhen(true)] out string? pseudonym)
     {
         pseudonym = null;
         var length = IdentifierNormalizer.MaxNormalizedLength(type, raw.Length + (socialPlatform?.Length ?? 0));
         char[]? rented = null;
-        var normalized = length <= StackBytes ? stackalloc char[length] : (rented = ArrayPool<char>.Shared.Rent(length));
+        var normalized = length <= StackChars ? stackalloc char[length] : (rented = ArrayPool<char>.Shared.Rent(length));
         try
         {
             var valid = socialPlatform is null
-                ? IdentifierNormalizer.TryNormalize(type, raw, defaultCountryCode, normalized, out var written)
+                ? IdentifierNormalizer.TryNormalize(type, raw, generation.Rules, normalized, out var written)
                 : IdentifierNormalizer.TryNormalizeSocial(socialPlatform, raw, normalized, out written);
             if (valid)
             {
-                pseudonym = Pseudonymize(type, normalized[..written]);
+                pseudonym = generation.Pseudonymize(type, normalized[..written]);
             }
 
             return pseudonym is not null;
@@ -157,6 +190,4 @@ public sealed class Pseudonymizer
             }
         }
     }
-
-    private sealed record KeyedHmac(byte[] Key, IncrementalHash Hmac);
 }

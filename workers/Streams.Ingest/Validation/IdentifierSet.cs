@@ -2,8 +2,13 @@ using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Validation;
 
-/// <summary>An identifier field of the input and its pseudonym; null when the value was not a valid identifier.</summary>
-internal sealed record ResolvedIdentifier(string Field, IdentifierType Type, string? Pseudonym);
+/// <summary>
+/// An identifier field of the input and its pseudonym; null when the value was not a valid identifier. During a
+/// rotation window, <paramref name="Previous"/> is its pseudonym under the previous key and version. A consent
+/// request's identifier also has its pseudonyms under every other configured key and version in <paramref name="Others"/>.
+/// </summary>
+internal sealed record ResolvedIdentifier(
+    string Field, IdentifierType Type, string? Pseudonym, string? Previous = null, IReadOnlyList<string>? Others = null);
 
 /// <summary>
 /// Reads the identifier fields of one record and pseudonymizes them on the spot, so the raw values never reach
@@ -46,7 +51,8 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
     }
 
     /// <summary>An email, phone, loyalty or device identifier in <paramref name="field"/>.</summary>
-    public void Read(FieldReader f, string field, IdentifierType type, int maxLength, bool required = false)
+    /// <remarks>With <paramref name="lookup"/> (a consent request) every configured key's pseudonym is kept too.</remarks>
+    public void Read(FieldReader f, string field, IdentifierType type, int maxLength, bool required = false, bool lookup = false)
     {
         // Any string short enough is a schema-valid email or phone: their validity is semantic and has its own codes.
         var raw = type is IdentifierType.Email or IdentifierType.Phone
@@ -55,6 +61,10 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
         if (raw is not null)
         {
             Resolve(f, field, type, raw);
+            if (lookup && items[^1].Pseudonym is not null)
+            {
+                items[^1] = items[^1] with { Others = pseudonymizer.LookupPseudonyms(type, raw).Skip(1).ToList() };
+            }
         }
     }
 
@@ -74,14 +84,15 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
             return;
         }
 
-        var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p) ? p : null;
-        items.Add(new ResolvedIdentifier(field, IdentifierType.Social, pseudonym));
+        string? previous = null;
+        var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p, out previous) ? p : null;
+        items.Add(new ResolvedIdentifier(field, IdentifierType.Social, pseudonym, previous));
     }
 
     private void Resolve(FieldReader f, string field, IdentifierType type, string raw)
     {
-        var valid = pseudonymizer.TryPseudonymize(type, raw, out var pseudonym);
-        items.Add(new ResolvedIdentifier(field, type, pseudonym));
+        var valid = pseudonymizer.TryPseudonymize(type, raw, out var pseudonym, out var previous);
+        items.Add(new ResolvedIdentifier(field, type, pseudonym, previous));
         if (valid)
         {
             return;
@@ -93,7 +104,7 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
                 f.Reasons.Add(ReasonCodes.InvalidEmail, f.Path(field), "is not a valid email address");
                 break;
             case IdentifierType.Phone:
-                f.Reasons.Add(ReasonCodes.InvalidPhone, f.Path(field), "is not a valid phone number (8–15 digits with the country code)");
+                f.Reasons.Add(ReasonCodes.InvalidPhone, f.Path(field), "is not a possible phone number (a known country code and a length its numbering plan allows)");
                 break;
             case IdentifierType.Social:
                 // Only the consent form "platform:handle" gets here; its shape is a schema rule.

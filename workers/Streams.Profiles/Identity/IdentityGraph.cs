@@ -74,4 +74,10 @@ public sealed record Resolution(
 {
     /// <summary>For each of <see cref="Merges"/>, the <see cref="ResolutionInput.Index"/> of the event that bridged the profiles.</summary>
     public IReadOnlyList<int> MergedBy { get; init; } = [];
+
+    /// <summary>
+    /// Key rotation: an identifier's pseudonym under the previous key and version, and its pseudonym under the active
+    /// one, linked to one profile by this batch's events. The previous one is an alias: the caps count the identifier once.
+    /// </summary>
+    public IReadOnlyList<(string Previous, string Current)> Aliases { get; init; } = [];
 }

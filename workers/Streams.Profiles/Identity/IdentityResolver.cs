@@ -68,6 +68,9 @@ public static class IdentityResolver
         private readonly Dictionary<string, string> linkedTo = new(StringComparer.Ordinal);
 
         private readonly List<(string Pseudonym, IdentifierType Type)> links = [];
+
+        /// <summary>Previous-key pseudonyms → the active-key pseudonym of the same identifier, in one profile.</summary>
+        private readonly List<(string Previous, string Current)> aliases = [];
         private readonly List<string> absorbed = [];
         private readonly List<int> absorbedBy = [];
         private int current;
@@ -93,14 +96,21 @@ public static class IdentityResolver
             }
 
             var owners = new List<WorkingProfile?>(identifiers.Count);
+            var previousOwners = new List<WorkingProfile?>(identifiers.Count);
             var candidates = new List<WorkingProfile>(identifiers.Count);
             foreach (var identifier in identifiers)
             {
                 var owner = OwnerOf(identifier.Pseudonym);
-                owners.Add(owner);
-                if (owner is not null && !candidates.Contains(owner))
+                // During a key rotation the identifier may be known only by its pseudonym under the previous key.
+                var previousOwner = identifier.Previous is { } previous ? OwnerOf(previous) : null;
+                owners.Add(owner ?? previousOwner);
+                previousOwners.Add(previousOwner);
+                foreach (var found in (ReadOnlySpan<WorkingProfile?>)[owner, previousOwner])
                 {
-                    candidates.Add(owner);
+                    if (found is not null && !candidates.Contains(found))
+                    {
+                        candidates.Add(found);
+                    }
                 }
             }
 
@@ -114,13 +124,13 @@ public static class IdentityResolver
             // In identifier order, so conflicts come out in the order the event lists them.
             for (var k = 0; k < identifiers.Count; k++)
             {
-                if (owners[k] is null)
-                {
-                    Link(input.Index, identifiers[k], profile);
-                }
-                else if (refused.Contains(owners[k]!))
+                if (owners[k] is not null && refused.Contains(owners[k]!))
                 {
                     conflicts.Add((input.Index, identifiers[k]));
+                }
+                else
+                {
+                    LinkWithPrevious(input.Index, identifiers[k], previousOwners[k] is not null, profile);
                 }
             }
 
@@ -162,6 +172,7 @@ public static class IdentityResolver
                 created)
             {
                 MergedBy = absorbedBy,
+                Aliases = aliases,
             };
         }
 
@@ -273,17 +284,48 @@ public static class IdentityResolver
             absorbedBy.Add(current);
         }
 
-        private void Link(int index, CanonicalIdentifier identifier, WorkingProfile profile)
+        /// <summary>
+        /// Links what is not linked yet of an identifier and its pseudonym under the previous key. The identifier counts
+        /// once: not again when it was already counted through its previous pseudonym, and never for the previous one.
+        /// </summary>
+        private void LinkWithPrevious(int index, CanonicalIdentifier identifier, bool previousKnown, WorkingProfile profile)
+        {
+            var linked = OwnerOf(identifier.Pseudonym) is not null;
+            if (!linked && previousKnown)
+            {
+                linkedTo.Add(identifier.Pseudonym, profile.Id);
+                links.Add((identifier.Pseudonym, identifier.Type));
+                linked = true;
+            }
+            else if (!linked)
+            {
+                linked = Link(index, identifier, profile);
+            }
+
+            if (linked && identifier.Previous is { } previous)
+            {
+                if (!previousKnown)
+                {
+                    linkedTo.Add(previous, profile.Id);
+                    links.Add((previous, identifier.Type));
+                }
+
+                aliases.Add((previous, identifier.Pseudonym));
+            }
+        }
+
+        private bool Link(int index, CanonicalIdentifier identifier, WorkingProfile profile)
         {
             if (profile.Counts[(int)identifier.Type] >= caps.For(identifier.Type))
             {
                 conflicts.Add((index, identifier));
-                return;
+                return false;
             }
 
             profile.Counts[(int)identifier.Type]++;
             linkedTo.Add(identifier.Pseudonym, profile.Id);
             links.Add((identifier.Pseudonym, identifier.Type));
+            return true;
         }
     }
 }

@@ -200,7 +200,8 @@ public static class CanonicalRecordReader
 
         foreach (var identifier in e.Identifiers)
         {
-            if (identifier is null || !Enum.IsDefined(identifier.Type) || !WellFormed(identifier.Pseudonym))
+            if (identifier is null || !Enum.IsDefined(identifier.Type) || !WellFormed(identifier.Pseudonym)
+                || (identifier.Previous is not null && !WellFormed(identifier.Previous)))
             {
                 return Violation("identifiers", "must each have a known type and a pseudonym of 1–128 visible ASCII characters");
             }
@@ -329,6 +330,11 @@ public static class CanonicalRecordReader
         if (!Enum.IsDefined(c.IdentifierType) || !WellFormed(c.Pseudonym))
         {
             return Violation("pseudonym", "must have a known type and 1–128 visible ASCII characters");
+        }
+
+        if (c.OtherPseudonyms is { } others && (others.Count > MaxIdentifiers || others.Any(o => !WellFormed(o))))
+        {
+            return Violation("other_pseudonyms", $"must be at most {MaxIdentifiers} pseudonyms of 1–128 visible ASCII characters");
         }
 
         return !Enum.IsDefined(c.Action) ? Violation("action", "must be opt_out, opt_in or erase") : CheckSource(c.Source);

@@ -79,10 +79,10 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
         var held = new HashSet<string>(StringComparer.Ordinal);
         foreach (var profile in changes.Upserts)
         {
-            foreach (var (pseudonym, (type, linkedAt)) in profile.Identifiers)
+            foreach (var (pseudonym, (type, linkedAt, aliasOf)) in profile.Identifiers)
             {
                 held.Add(pseudonym);
-                var link = new StoredLink(profile.ProfileId, type, linkedAt);
+                var link = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf);
                 if (!state.StoredLinks.TryGetValue(pseudonym, out var stored))
                 {
                     changes.NewLinks.Add((pseudonym, link));
@@ -163,13 +163,27 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             foreach (var identifier in e.Event.Identifiers)
             {
                 firstUse.TryAdd(identifier.Pseudonym, e.Event.OccurredAt);
+                if (identifier.Previous is { } previous)
+                {
+                    firstUse.TryAdd(previous, e.Event.OccurredAt);
+                }
             }
         }
 
         foreach (var (pseudonym, type, profileId) in resolution.NewLinks)
         {
-            state.Profiles[profileId].Identifiers[pseudonym] = (type, firstUse[pseudonym]);
+            state.Profiles[profileId].Identifiers[pseudonym] = (type, firstUse[pseudonym], null);
             state.Owners[pseudonym] = profileId;
+        }
+
+        foreach (var (previous, current) in resolution.Aliases)
+        {
+            // Only within one profile: a previous pseudonym held by a profile the caps kept apart stays what it was.
+            if (state.Owners.TryGetValue(previous, out var owner) && state.Owners.TryGetValue(current, out var currentOwner)
+                && owner == currentOwner && state.Profiles[owner].Identifiers[previous] is var link && link.AliasOf != current)
+            {
+                state.Profiles[owner].Identifiers[previous] = link with { AliasOf = current };
+            }
         }
 
         for (var i = 0; i < run.Count; i++)
@@ -208,13 +222,41 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             _ => "erase",
         };
         var type = IdentifierTypeName(command.IdentifierType);
-        if (!state.Owners.TryGetValue(command.Pseudonym, out var profileId) || !state.Profiles.TryGetValue(profileId, out var profile))
+        // Under every configured key: a profile last seen before a key rotation holds only an older pseudonym, and one
+        // split before the rotation was understood may hold both; the request reaches each.
+        var owners = new List<string>(1);
+        foreach (var pseudonym in PseudonymsOf(command))
+        {
+            if (state.Owners.TryGetValue(pseudonym, out var owner) && state.Profiles.ContainsKey(owner) && !owners.Contains(owner))
+            {
+                owners.Add(owner);
+            }
+        }
+
+        if (owners.Count == 0)
         {
             // Never seen: not an error, but the request is on record.
             changes.Audits.Add(new ConsentAudit(command.EventId, action, type, "unknown_identifier", 0, 0, command.OccurredAt));
             return;
         }
 
+        foreach (var owner in owners)
+        {
+            ApplyConsent(state, command, owner, action, type, changes, changed);
+        }
+    }
+
+    /// <summary>The pseudonyms a consent request looks its identifier up by: the active key's, then every other key's.</summary>
+    public static IEnumerable<string> PseudonymsOf(ConsentCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return command.OtherPseudonyms is { } others ? others.Prepend(command.Pseudonym) : [command.Pseudonym];
+    }
+
+    private void ApplyConsent(
+        ProfileState state, ConsentCommand command, string profileId, string action, string type, BatchChanges changes, HashSet<string> changed)
+    {
+        var profile = state.Profiles[profileId];
         switch (command.Action)
         {
             case ConsentAction.OptOut:

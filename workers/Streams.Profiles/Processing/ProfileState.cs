@@ -23,10 +23,10 @@ public sealed class ProfileState
     {
         ArgumentNullException.ThrowIfNull(profile);
         Profiles[profile.ProfileId] = profile;
-        foreach (var (pseudonym, (type, linkedAt)) in profile.Identifiers)
+        foreach (var (pseudonym, (type, linkedAt, aliasOf)) in profile.Identifiers)
         {
             Owners[pseudonym] = profile.ProfileId;
-            StoredLinks[pseudonym] = new StoredLink(profile.ProfileId, type, linkedAt);
+            StoredLinks[pseudonym] = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf);
         }
     }
 
@@ -38,9 +38,10 @@ public sealed class ProfileState
         foreach (var profile in Profiles.Values)
         {
             Array.Clear(counts);
-            foreach (var (type, _) in profile.Identifiers.Values)
+            foreach (var (type, _, aliasOf) in profile.Identifiers.Values)
             {
-                counts[(int)type]++;
+                // An alias is the same identifier under a previous key: it was counted through its newer pseudonym.
+                counts[(int)type] += aliasOf is null ? 1 : 0;
             }
 
             var byType = new Dictionary<IdentifierType, int>();
@@ -59,5 +60,6 @@ public sealed class ProfileState
     }
 }
 
-/// <summary>One row of the identity graph as stored: the profile a pseudonym belongs to, its type and when it was linked.</summary>
-public readonly record struct StoredLink(string ProfileId, IdentifierType Type, DateTimeOffset LinkedAt);
+/// <summary>One row of the identity graph as stored: the profile a pseudonym belongs to, its type, when it was linked,
+/// and the newer pseudonym it is an alias of (key rotation).</summary>
+public readonly record struct StoredLink(string ProfileId, IdentifierType Type, DateTimeOffset LinkedAt, string? AliasOf = null);

@@ -14,8 +14,9 @@ public sealed class StoredProfile
 
     public long Version { get; set; }
 
-    /// <summary>Pseudonym → (type, when it was linked, in event time).</summary>
-    public Dictionary<string, (IdentifierType Type, DateTimeOffset LinkedAt)> Identifiers { get; } = new(StringComparer.Ordinal);
+    /// <summary>Pseudonym → (type, when it was linked, in event time, and for a pseudonym under a previous key, the
+    /// same identifier's pseudonym under the newer key: an alias the caps do not count).</summary>
+    public Dictionary<string, (IdentifierType Type, DateTimeOffset LinkedAt, string? AliasOf)> Identifiers { get; } = new(StringComparer.Ordinal);
 
     public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
 

@@ -10,18 +10,23 @@ namespace Streams.Profiles.Store;
 /// </summary>
 public static class ProfileInspector
 {
-    public static async Task<JsonObject> DescribeAsync(NpgsqlDataSource dataSource, string identifierType, string pseudonym,
+    /// <summary>The profile of the first of <paramref name="pseudonyms"/> that is linked: one identifier's pseudonyms
+    /// under every configured key, the active key's first.</summary>
+    public static async Task<JsonObject> DescribeAsync(NpgsqlDataSource dataSource, string identifierType, IReadOnlyList<string> pseudonyms,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(pseudonyms);
         ArgumentNullException.ThrowIfNull(dataSource);
         var result = new JsonObject { ["identifier_type"] = identifierType };
         await using var command = dataSource.CreateCommand("""
             select p.profile_id, p.first_seen, p.last_seen, p.aggregate::text, p.personalization_allowed, p.version, p.updated_at,
                    (select count(*) from profile_merges m where m.survivor = p.profile_id)
             from identifiers i join profiles p using (profile_id)
-            where i.pseudonym = @pseudonym
+            where i.pseudonym = any(@pseudonyms)
+            order by array_position(@pseudonyms, i.pseudonym::text)
+            limit 1
             """);
-        command.Parameters.Add(new NpgsqlParameter<string>("pseudonym", pseudonym));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", [.. pseudonyms]));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -61,7 +66,7 @@ public static class ProfileInspector
         await using var types = dataSource.CreateCommand("""
             select i.type, count(*)
             from profiles p cross join unnest(p.pseudonyms) as u(pseudonym) join identifiers i on i.pseudonym = u.pseudonym
-            where p.profile_id = @id
+            where p.profile_id = @id and i.alias_of is null -- an alias is the same identifier under a previous key
             group by i.type order by i.type
             """);
         types.Parameters.Add(new NpgsqlParameter<string>("id", profileId));

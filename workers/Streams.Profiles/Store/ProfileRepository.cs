@@ -30,7 +30,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
     /// <summary>The identity rows of <c>@pseudonyms</c> (the loaded profiles' lists), one primary-key lookup each.</summary>
     internal const string LoadLinksSql = """
-        select i.pseudonym, i.type, i.profile_id, i.linked_at
+        select i.pseudonym, i.type, i.profile_id, i.linked_at, i.alias_of
         from unnest(@pseudonyms) as u(pseudonym) cross join lateral (select * from identifiers i where i.pseudonym = u.pseudonym offset 0) i
         """;
 
@@ -103,7 +103,8 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                     throw new InvalidDataException($"Identifier {pseudonym} is listed by a loaded profile but linked to profile {owner}.");
                 }
 
-                profile.Identifiers[pseudonym] = (ParseType(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(3));
+                profile.Identifiers[pseudonym] = (ParseType(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4));
             }
         }
 
@@ -213,29 +214,31 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         if (changes.MovedLinks.Count > 0)
         {
-            var (pseudonyms, types, ids, linkedAt) = Columns(changes.MovedLinks);
+            var (pseudonyms, types, ids, linkedAt, aliasOf) = Columns(changes.MovedLinks);
             batch.BatchCommands.Add(Command("""
-                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at
-                from unnest(@pseudonyms, @types, @ids, @linked_at) as u(pseudonym, type, profile_id, linked_at)
+                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at, alias_of = u.alias_of
+                from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of) as u(pseudonym, type, profile_id, linked_at, alias_of)
                 where i.pseudonym = u.pseudonym
                 """,
                 new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
                 new NpgsqlParameter<string[]>("types", types),
                 new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt)));
+                Times("linked_at", linkedAt),
+                new NpgsqlParameter<string?[]>("alias_of", aliasOf)));
         }
 
         if (changes.NewLinks.Count > 0)
         {
-            var (pseudonyms, types, ids, linkedAt) = Columns(changes.NewLinks);
+            var (pseudonyms, types, ids, linkedAt, aliasOf) = Columns(changes.NewLinks);
             batch.BatchCommands.Add(Command("""
-                insert into identifiers (pseudonym, type, profile_id, linked_at)
-                select * from unnest(@pseudonyms, @types, @ids, @linked_at)
+                insert into identifiers (pseudonym, type, profile_id, linked_at, alias_of)
+                select * from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of)
                 """,
                 new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
                 new NpgsqlParameter<string[]>("types", types),
                 new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt)));
+                Times("linked_at", linkedAt),
+                new NpgsqlParameter<string?[]>("alias_of", aliasOf)));
         }
 
         if (changes.Merges.Count > 0)
@@ -331,16 +334,19 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return [.. seqs];
     }
 
-    private static (string[] Pseudonyms, string[] Types, string[] Ids, DateTimeOffset[] LinkedAt) Columns(List<(string Pseudonym, StoredLink Link)> links)
+    private static (string[] Pseudonyms, string[] Types, string[] Ids, DateTimeOffset[] LinkedAt, string?[] AliasOf) Columns(
+        List<(string Pseudonym, StoredLink Link)> links)
     {
         var (pseudonyms, types, ids, linkedAt) = (new string[links.Count], new string[links.Count], new string[links.Count], new DateTimeOffset[links.Count]);
+        var aliasOf = new string?[links.Count];
         for (var i = 0; i < links.Count; i++)
         {
             var (pseudonym, link) = links[i];
-            (pseudonyms[i], types[i], ids[i], linkedAt[i]) = (pseudonym, ProfileBatchProcessor.IdentifierTypeName(link.Type), link.ProfileId, link.LinkedAt);
+            (pseudonyms[i], types[i], ids[i], linkedAt[i], aliasOf[i]) =
+                (pseudonym, ProfileBatchProcessor.IdentifierTypeName(link.Type), link.ProfileId, link.LinkedAt, link.AliasOf);
         }
 
-        return (pseudonyms, types, ids, linkedAt);
+        return (pseudonyms, types, ids, linkedAt, aliasOf);
     }
 
     /// <summary>Where each partition resumes: the offsets stored with the last committed batch.</summary>

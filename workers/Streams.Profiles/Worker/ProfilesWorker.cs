@@ -458,11 +458,15 @@ public sealed class ProfilesWorker(
                     foreach (var identifier in e.Event.Identifiers)
                     {
                         Pseudonyms.Add(identifier.Pseudonym);
+                        if (identifier.Previous is { } previous)
+                        {
+                            Pseudonyms.Add(previous);
+                        }
                     }
 
                     break;
                 case ConsentItem c:
-                    Pseudonyms.Add(c.Command.Pseudonym);
+                    Pseudonyms.UnionWith(ProfileBatchProcessor.PseudonymsOf(c.Command));
                     break;
             }
         }
