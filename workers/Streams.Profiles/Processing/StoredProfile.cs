@@ -1,5 +1,6 @@
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
 
 namespace Streams.Profiles.Processing;
 
@@ -17,6 +18,9 @@ public sealed class StoredProfile
     /// <summary>Pseudonym → (type, when it was linked, in event time).</summary>
     public Dictionary<string, (IdentifierType Type, DateTimeOffset LinkedAt)> Identifiers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Pseudonym → mark, for the identifiers of <see cref="Identifiers"/> that have one.</summary>
+    public Dictionary<string, IdentifierMark> Marks { get; } = new(StringComparer.Ordinal);
+
     public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
 
     /// <summary>An independent copy, identifiers and aggregate included.</summary>
@@ -32,6 +36,11 @@ public sealed class StoredProfile
         foreach (var (pseudonym, link) in Identifiers)
         {
             copy.Identifiers[pseudonym] = link;
+        }
+
+        foreach (var (pseudonym, mark) in Marks)
+        {
+            copy.Marks[pseudonym] = mark;
         }
 
         return copy;

@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;
 
 namespace Streams.Profiles.Store;
@@ -30,7 +31,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
     /// <summary>The identity rows of <c>@pseudonyms</c> (the loaded profiles' lists), one primary-key lookup each.</summary>
     internal const string LoadLinksSql = """
-        select i.pseudonym, i.type, i.profile_id, i.linked_at
+        select i.pseudonym, i.type, i.profile_id, i.linked_at, i.refusals, i.shared_at
         from unnest(@pseudonyms) as u(pseudonym) cross join lateral (select * from identifiers i where i.pseudonym = u.pseudonym offset 0) i
         """;
 
@@ -104,6 +105,11 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                 }
 
                 profile.Identifiers[pseudonym] = (ParseType(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(3));
+                var mark = new IdentifierMark(reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5));
+                if (mark != default)
+                {
+                    profile.Marks[pseudonym] = mark;
+                }
             }
         }
 
@@ -215,27 +221,34 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         {
             var (pseudonyms, types, ids, linkedAt) = Columns(changes.MovedLinks);
             batch.BatchCommands.Add(Command("""
-                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at
-                from unnest(@pseudonyms, @types, @ids, @linked_at) as u(pseudonym, type, profile_id, linked_at)
+                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at, refusals = u.refusals,
+                    shared_at = u.shared_at
+                from unnest(@pseudonyms, @types, @ids, @linked_at, @refusals, @shared_at) as u(pseudonym, type, profile_id, linked_at, refusals, shared_at)
                 where i.pseudonym = u.pseudonym
                 """,
-                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
-                new NpgsqlParameter<string[]>("types", types),
-                new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt)));
+                [
+                    new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                    new NpgsqlParameter<string[]>("types", types),
+                    new NpgsqlParameter<string[]>("ids", ids),
+                    Times("linked_at", linkedAt),
+                    .. MarkColumns(changes.MovedLinks),
+                ]));
         }
 
         if (changes.NewLinks.Count > 0)
         {
             var (pseudonyms, types, ids, linkedAt) = Columns(changes.NewLinks);
             batch.BatchCommands.Add(Command("""
-                insert into identifiers (pseudonym, type, profile_id, linked_at)
-                select * from unnest(@pseudonyms, @types, @ids, @linked_at)
+                insert into identifiers (pseudonym, type, profile_id, linked_at, refusals, shared_at)
+                select * from unnest(@pseudonyms, @types, @ids, @linked_at, @refusals, @shared_at)
                 """,
-                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
-                new NpgsqlParameter<string[]>("types", types),
-                new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt)));
+                [
+                    new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                    new NpgsqlParameter<string[]>("types", types),
+                    new NpgsqlParameter<string[]>("ids", ids),
+                    Times("linked_at", linkedAt),
+                    .. MarkColumns(changes.NewLinks),
+                ]));
         }
 
         if (changes.Merges.Count > 0)
@@ -330,6 +343,12 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         return [.. seqs];
     }
+
+    private static NpgsqlParameter[] MarkColumns(List<(string Pseudonym, StoredLink Link)> links) =>
+    [
+        new NpgsqlParameter<int[]>("refusals", [.. links.Select(l => l.Link.Mark.Refusals)]),
+        new NpgsqlParameter<DateTimeOffset?[]>("shared_at", [.. links.Select(l => l.Link.Mark.SharedAt)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+    ];
 
     private static (string[] Pseudonyms, string[] Types, string[] Ids, DateTimeOffset[] LinkedAt) Columns(List<(string Pseudonym, StoredLink Link)> links)
     {
