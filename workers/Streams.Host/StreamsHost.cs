@@ -44,7 +44,7 @@ public static class StreamsHost
         [IngestOptions.SectionName] = [typeof(IngestOptions), typeof(IngestWorkerOptions)],
         [PseudonymizationOptions.SectionName] = [typeof(PseudonymizationOptions)],
         [ProfilesOptions.Section] = [typeof(ProfilesOptions)],
-        [IdentityOptions.SectionName] = [typeof(IdentityOptions)],
+        [IdentityOptions.SectionName] = [typeof(IdentityOptions), typeof(Streams.Ingest.Validation.IdentityBlockingOptions)],
         [SegmentationOptions.Section] = [typeof(SegmentationOptions)],
         [SimulatorRunOptions.Section] = [typeof(SimulatorRunOptions), typeof(SimulatorOptions)],
         [DashboardOptions.Section] = [typeof(DashboardOptions)],

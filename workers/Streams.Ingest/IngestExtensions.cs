@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Validation;
 using Streams.Ingest.Worker;
 
 namespace Streams.Ingest;
@@ -19,6 +20,9 @@ public static class IngestExtensions
         services.TryAddSingleton(DevelopmentKeyPolicy.Create);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PseudonymizationOptions>, DevelopmentKey>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<IdentityBlockingOptions>().BindConfiguration(IdentityBlockingOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdentityBlockingOptions>, IdentityBlockingOptionsValidator>());
+        services.TryAddSingleton<BlockedIdentifiers>();
         services.TryAddSingleton<Pseudonymizer>();
         services.TryAddSingleton<IngestPipeline>();
         return services;

@@ -33,9 +33,12 @@ public sealed class IngestPipeline
     private readonly Pseudonymizer pseudonymizer;
     private readonly IngestOptions options;
     private readonly TimeProvider timeProvider;
+    private readonly BlockedIdentifiers? blocked;
 
-    public IngestPipeline(Pseudonymizer pseudonymizer, IOptions<IngestOptions> options, TimeProvider timeProvider)
+    /// <param name="blocked">Identifiers that never link profiles (<c>Identity:Blocked</c>); null for none.</param>
+    public IngestPipeline(Pseudonymizer pseudonymizer, IOptions<IngestOptions> options, TimeProvider timeProvider, BlockedIdentifiers? blocked = null)
     {
+        this.blocked = blocked;
         ArgumentNullException.ThrowIfNull(options);
         this.pseudonymizer = pseudonymizer ?? throw new ArgumentNullException(nameof(pseudonymizer));
         this.options = options.Value;
@@ -228,7 +231,8 @@ public sealed class IngestPipeline
         }
 
         var f = new FieldReader(root, reasons);
-        var identifiers = new IdentifierSet(pseudonymizer);
+        // Consent is not blocked: an erasure must still reach profiles an identifier linked before it was blocked.
+        var identifiers = new IdentifierSet(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);
         ClickstreamAttributes? clickstream = null;
         StoreAttributes? store = null;

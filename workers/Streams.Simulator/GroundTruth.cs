@@ -137,7 +137,8 @@ public sealed class GroundTruthBuilder(TrafficSimulator simulator)
                     set.Add(("device", device.GetString()!));
                 }
 
-                if (root.TryGetProperty("email", out _) && !record.InjectedCodes.Contains(ReasonCodes.InvalidEmail))
+                if (root.TryGetProperty("email", out _) && !record.InjectedCodes.Contains(ReasonCodes.InvalidEmail)
+                    && !record.InjectedCodes.Contains(ReasonCodes.IdentityConflict))
                 {
                     set.Add(("email", c.Email));
                 }

@@ -38,6 +38,6 @@ public static class InjectedCodes
     [
         ReasonCodes.MalformedJson, ReasonCodes.OversizedRecord, ReasonCodes.SchemaViolation, ReasonCodes.InvalidEmail,
         ReasonCodes.InvalidPhone, ReasonCodes.FutureTimestamp, ReasonCodes.OutOfRange, ReasonCodes.UnknownCurrency,
-        ReasonCodes.TotalMismatch,
+        ReasonCodes.TotalMismatch, ReasonCodes.IdentityConflict,
     ];
 }

@@ -55,6 +55,12 @@ public static class SimulatorExtensions
             {
                 options.MaxEmailsPerProfile = emails;
             }
+
+            if (configuration[$"{SimulatorRunOptions.Section}:{nameof(SimulatorOptions.BlockedEmail)}"] is null
+                && configuration["Identity:Blocked:Values:email:0"] is { Length: > 0 } blocked)
+            {
+                options.BlockedEmail = blocked;
+            }
         }
     }
 }

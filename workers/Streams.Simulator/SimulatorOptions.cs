@@ -60,6 +60,12 @@ public sealed class SimulatorOptions
     public double UnknownCurrencyRate { get; set; } = 0.003;
     public double TotalMismatchRate { get; set; } = 0.003;
 
+    /// <summary>Share of records whose email is replaced by <see cref="BlockedEmail"/> (<c>identity_conflict</c> in ingest); 0 by default.</summary>
+    public double BlockedEmailRate { get; set; }
+
+    /// <summary>A shared test address the pipeline blocks: its <c>Identity:Blocked:Values:email:0</c> when that is set.</summary>
+    public string BlockedEmail { get; set; } = "test@example.com";
+
     /// <summary>Chance, after each clean event record, that an earlier clean record is re-sent with its exact value.</summary>
     public double DuplicateEventRate { get; set; } = 0.005;
 
@@ -114,6 +120,7 @@ public sealed class SimulatorOptions
         Require(History > TimeSpan.FromHours(2), nameof(History), "more than 2 hours");
         Require(ChunkCustomers >= 1, nameof(ChunkCustomers), "at least 1");
         Require(MaxRecordBytes >= 1, nameof(MaxRecordBytes), "at least 1");
+        Require(BlockedEmailRate == 0 || !string.IsNullOrWhiteSpace(BlockedEmail), nameof(BlockedEmail), "an address when BlockedEmailRate is set");
         Require(FamilySize >= 2, nameof(FamilySize), "at least 2");
         Require(SharedLoyaltyFamilies >= 0 && SharedLoyaltyFamilies * FamilySize <= Customers, nameof(SharedLoyaltyFamilies), "0 or more, with all members among the customers");
         Require(FamilyCardEventsPerMember >= 1 && FamilyCardEventsPerMember <= EventsPerCustomer, nameof(FamilyCardEventsPerMember), "1 to EventsPerCustomer");
@@ -132,7 +139,7 @@ public sealed class SimulatorOptions
             (nameof(InvalidPhoneRate), InvalidPhoneRate), (nameof(FutureTimestampRate), FutureTimestampRate),
             (nameof(OutOfRangeRate), OutOfRangeRate), (nameof(UnknownCurrencyRate), UnknownCurrencyRate),
             (nameof(TotalMismatchRate), TotalMismatchRate), (nameof(DuplicateEventRate), DuplicateEventRate),
-            (nameof(ConsentRequestRate), ConsentRequestRate),
+            (nameof(ConsentRequestRate), ConsentRequestRate), (nameof(BlockedEmailRate), BlockedEmailRate),
         ];
         foreach (var (name, rate) in rates)
         {
@@ -154,6 +161,7 @@ public sealed class SimulatorOptions
         yield return (ReasonCodes.OutOfRange, OutOfRangeRate);
         yield return (ReasonCodes.UnknownCurrency, UnknownCurrencyRate);
         yield return (ReasonCodes.TotalMismatch, TotalMismatchRate);
+        yield return (ReasonCodes.IdentityConflict, BlockedEmailRate);
     }
 
     private static void Require(bool ok, string name, string what)

@@ -165,6 +165,8 @@ public sealed class TrafficSimulator
         ReasonCodes.UnknownCurrency => d.Topic == SimulatorTopics.Store || (d.Topic == SimulatorTopics.Clickstream && d.Has("currency")),
         // A mismatch on an anonymous sale would not be flagged: anonymous sales are only counted.
         ReasonCodes.TotalMismatch => d.Topic == SimulatorTopics.Store && (d.Has("loyalty_id") || d.Has("email") || d.Has("phone")),
+        // A blocked email is left out and flagged; beside another identifier, so the record is still used.
+        ReasonCodes.IdentityConflict => d.Has("email") && (d.Topic != SimulatorTopics.Store || d.Has("loyalty_id") || d.Has("phone")),
         _ => true,
     };
 
@@ -215,6 +217,9 @@ public sealed class TrafficSimulator
                 break;
             }
 
+            case ReasonCodes.IdentityConflict:
+                d.Set("email", options.BlockedEmail);
+                break;
             case ReasonCodes.InvalidPhone:
                 d.Set("phone", random.Next(3) switch
                 {

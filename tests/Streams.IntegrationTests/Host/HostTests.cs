@@ -98,6 +98,8 @@ public sealed class HostTests
     [InlineData("--Health:Port=70000", "Port")]
     [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, Port, StallAfter)")]
     [InlineData("--Identity:MaxPerType:fax=3", "unknown configuration key 'Identity:MaxPerType:fax'")]
+    [InlineData("--Identity:Blocked:Patterns:email:0=([a-z]", "Identity:Blocked:Patterns:email:0 is not a valid pattern")]
+    [InlineData("--Identity:Blocked:Valeus:email:0=a@b.co", "unknown configuration key 'Identity:Blocked:Valeus'")]
     public async Task InvalidConfiguration_ExitsWithCode2AndAOneLineReason(string argument, string named)
     {
         await using var host = HostProcess.Start(arguments: argument);

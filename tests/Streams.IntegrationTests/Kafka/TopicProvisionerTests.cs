@@ -37,8 +37,9 @@ public sealed class TopicProvisionerTests
 
         Assert.Empty(report.Created);
         Assert.Equal(catalog.All.Select(t => t.Name).Order(), report.Existing.Order());
-        // The mock has no DescribeConfigs: the policies of existing topics are reported as unverified, not assumed.
-        Assert.Contains(report.Problems, p => p.Contains("cleanup.policy", StringComparison.Ordinal));
+        // The mock has no DescribeConfigs: the policies and retentions of existing topics are reported as unverified, not assumed.
+        var unverified = Assert.Single(report.Problems);
+        Assert.Contains("cleanup.policy, retention.ms and delete.retention.ms", unverified, StringComparison.Ordinal);
     }
 
     [Fact]

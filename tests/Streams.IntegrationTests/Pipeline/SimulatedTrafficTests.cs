@@ -38,7 +38,8 @@ public sealed class SimulatedTrafficTests(KafkaFixture kafka, PostgresFixture po
             "--Simulator:MalformedJsonRate=0.004", "--Simulator:OversizedRecordRate=0.002", "--Simulator:SchemaViolationRate=0.004",
             "--Simulator:InvalidEmailRate=0.004", "--Simulator:InvalidPhoneRate=0.004", "--Simulator:FutureTimestampRate=0.004",
             "--Simulator:OutOfRangeRate=0.004", "--Simulator:UnknownCurrencyRate=0.004", "--Simulator:TotalMismatchRate=0.004",
-            "--Simulator:DuplicateEventRate=0.005", "--Simulator:FamilySize=7", $"--Simulator:GroundTruth={truthPath}",
+            "--Simulator:DuplicateEventRate=0.005", "--Simulator:FamilySize=7",
+            "--Simulator:BlockedEmailRate=0.004", "--Identity:Blocked:Values:email:0=Test@Example.com", $"--Simulator:GroundTruth={truthPath}",
             // Oversized records are made just above this (the simulator reads it), so they stay small for the embedded broker.
             "--Ingest:MaxRecordBytes=65536",
             $"--Ingest:GroupId={groups}-ingest", $"--Profiles:GroupId={groups}-profiles", $"--Segmentation:GroupId={groups}-segmentation",

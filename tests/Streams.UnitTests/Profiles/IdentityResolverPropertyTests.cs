@@ -36,7 +36,8 @@ public sealed class IdentityResolverPropertyTests
         var conflicts = 0;
         for (var iteration = 0; iteration < 300; iteration++)
         {
-            var caps = new IdentityCaps(random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4));
+            var caps = new IdentityCaps(random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4),
+                SharedAfterRefusals: random.Next(0, 4));
             var inputs = Inputs(random, RandomEvents(random));
             var graph = GraphSnapshot.Empty;
             var offset = 0;
@@ -55,7 +56,8 @@ public sealed class IdentityResolverPropertyTests
                     foreach (var identifier in batch[k].Identifiers)
                     {
                         Assert.True(graph.Owners.GetValueOrDefault(identifier.Pseudonym) == resolution.ProfileOf[k]
-                            || resolution.Conflicts.Contains((batch[k].Index, identifier)));
+                            || resolution.Conflicts.Contains((batch[k].Index, identifier))
+                            || resolution.SharedRefusals.Contains((batch[k].Index, identifier)));
                     }
                 }
             }
@@ -87,7 +89,8 @@ public sealed class IdentityResolverPropertyTests
         var random = new Random(Seed + 2);
         for (var iteration = 0; iteration < 300; iteration++)
         {
-            var caps = new IdentityCaps(random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4));
+            var caps = new IdentityCaps(random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4), random.Next(1, 4),
+                SharedAfterRefusals: random.Next(0, 4));
             var inputs = Inputs(random, RandomEvents(random));
 
             var whole = Run(inputs, [inputs.Count], caps);
@@ -99,17 +102,21 @@ public sealed class IdentityResolverPropertyTests
             Assert.Equal(whole.Conflicts, cut.Conflicts);
             Assert.Equal(whole.Created, cut.Created);
             Assert.Equal(whole.ProfileOf, cut.ProfileOf);
+            Assert.Equal(whole.SharedRefusals, cut.SharedRefusals);
+            Assert.Equal(whole.Graph.Marks.OrderBy(m => m.Key, StringComparer.Ordinal), cut.Graph.Marks.OrderBy(m => m.Key, StringComparer.Ordinal));
         }
     }
 
     private sealed record Outcome(
-        GraphSnapshot Graph, List<(string, string)> Merges, List<(int, CanonicalIdentifier)> Conflicts, List<string> Created, List<string?> ProfileOf);
+        GraphSnapshot Graph, List<(string, string)> Merges, List<(int, CanonicalIdentifier)> Conflicts, List<string> Created, List<string?> ProfileOf,
+        List<(int, CanonicalIdentifier)> SharedRefusals);
 
     /// <summary>Resolves batch after batch; survivors and attributions are followed through later batches' merges.</summary>
     private static Outcome Run(List<ResolutionInput> inputs, List<int> batchSizes, IdentityCaps caps)
     {
         var graph = GraphSnapshot.Empty;
         var (merges, conflicts, created, profileOf) = (new List<(string, string)>(), new List<(int, CanonicalIdentifier)>(), new List<string>(), new List<string?>());
+        var sharedRefusals = new List<(int, CanonicalIdentifier)>();
         var offset = 0;
         foreach (var size in batchSizes)
         {
@@ -118,6 +125,7 @@ public sealed class IdentityResolverPropertyTests
             graph = graph.Apply(resolution);
             merges.AddRange(resolution.Merges);
             conflicts.AddRange(resolution.Conflicts);
+            sharedRefusals.AddRange(resolution.SharedRefusals);
             created.AddRange(resolution.CreatedProfiles);
             profileOf.AddRange(resolution.ProfileOf);
         }
@@ -125,7 +133,7 @@ public sealed class IdentityResolverPropertyTests
         var survivorOf = merges.ToDictionary(m => m.Item1, m => m.Item2);
         string Final(string id) => survivorOf.TryGetValue(id, out var next) ? Final(next) : id;
         return new Outcome(graph, [.. merges.Select(m => (m.Item1, Final(m.Item2)))], conflicts, created,
-            [.. profileOf.Select(p => p is null ? null : Final(p))]);
+            [.. profileOf.Select(p => p is null ? null : Final(p))], sharedRefusals);
     }
 
     private static List<string> Describe(GraphSnapshot graph) =>

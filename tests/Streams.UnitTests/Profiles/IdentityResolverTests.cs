@@ -371,4 +371,65 @@ public sealed class IdentityResolverTests
     [Fact]
     public void IdentityCaps_UnknownType_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new IdentityCaps().For((IdentifierType)99));
+
+    [Fact]
+    public void Resolve_ACardBesideWhichTheCapsRefusedNewEmails_IsMarkedSharedAtTheNthRefusal_AndLinksNothingAfter()
+    {
+        // A family card whose profile already holds the email cap: every further member's new email is refused beside it.
+        var caps = new IdentityCaps(Email: 1, SharedAfterRefusals: 2);
+        var snapshot = Snapshot((Known("fam", T0.AddDays(-1), (IdentifierType.Email, 1), (IdentifierType.Loyalty, 1)), [Email("m1"), Loyalty("card")]));
+
+        var r = IdentityResolver.Resolve(snapshot,
+            [Input(0, Loyalty("card"), Email("m2")), Input(1, Email("m3"), Loyalty("card")), Input(2, Loyalty("card"), Email("m4")), Input(3, Loyalty("card"))],
+            caps);
+
+        Assert.Equal([(0, Email("m2")), (1, Email("m3"))], r.Conflicts);
+        Assert.Equal([Loyalty("card").Pseudonym], r.NewlyShared);
+        Assert.Equal(new IdentifierMark(2, T0.AddMinutes(1)), r.Marks[Loyalty("card").Pseudonym]);
+        // From then on the card is left out: m4 starts a profile of its own, and an event with the card alone links nothing.
+        Assert.Equal([(2, Loyalty("card")), (3, Loyalty("card"))], r.SharedRefusals);
+        Assert.Equal(["fam", "fam", "p2", null], r.ProfileOf);
+        Assert.Equal([(Email("m4").Pseudonym, IdentifierType.Email, "p2")], r.NewLinks);
+        Assert.False(r.Marks.ContainsKey(Email("m1").Pseudonym));
+    }
+
+    [Fact]
+    public void Resolve_WithTheRuleOff_CountsRefusalsButMarksNothing()
+    {
+        var snapshot = Snapshot((Known("fam", T0, (IdentifierType.Email, 1)), [Email("m1"), Loyalty("card")]));
+
+        var r = IdentityResolver.Resolve(snapshot,
+            [.. Enumerable.Range(0, 5).Select(i => Input(i, Loyalty("card"), Email($"n{i}")))], new IdentityCaps(Email: 1));
+
+        Assert.Equal(5, r.Conflicts.Count);
+        Assert.Empty(r.NewlyShared);
+        Assert.Empty(r.SharedRefusals);
+        Assert.Equal(new IdentifierMark(5, null), r.Marks[Loyalty("card").Pseudonym]);
+    }
+
+    [Fact]
+    public void Resolve_AMergeRefusedBetweenTwoKnownProfiles_MarksNeitherSide()
+    {
+        var snapshot = Snapshot(
+            (Known("a", T0, (IdentifierType.Email, 1)), [Email("a")]),
+            (Known("b", T0, (IdentifierType.Email, 1)), [Email("b")]));
+
+        var r = IdentityResolver.Resolve(snapshot, [Input(0, Email("a"), Email("b"))], new IdentityCaps(Email: 1, SharedAfterRefusals: 1));
+
+        Assert.Single(r.Conflicts);
+        Assert.Empty(r.Marks);
+    }
+
+    [Fact]
+    public void Resolve_AnIdentifierMarkedSharedBefore_IsLeftOutOfEveryEvent()
+    {
+        var snapshot = Snapshot((Known("lib", T0, (IdentifierType.Device, 1), (IdentifierType.Email, 1)), [Device("library"), Email("x")]))
+            with { Marks = new Dictionary<string, IdentifierMark> { [Device("library").Pseudonym] = new(3, T0) } };
+
+        var r = IdentityResolver.Resolve(snapshot, [Input(0, Device("library"), Email("y")), Input(1, Device("library"), Email("x"))], new IdentityCaps());
+
+        Assert.Equal(["p0", "lib"], r.ProfileOf);
+        Assert.Equal([(0, Device("library")), (1, Device("library"))], r.SharedRefusals);
+        Assert.Empty(r.Conflicts);
+    }
 }

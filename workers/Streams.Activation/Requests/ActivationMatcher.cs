@@ -30,19 +30,25 @@ public sealed class ActivationMatcher(Pseudonymizer pseudonymizer)
         var pseudonyms = new List<string>(request.Identifiers.Count);
         foreach (var identifier in request.Identifiers)
         {
-            if (!pseudonymizer.TryPseudonymize(identifier.Type, identifier.Value, out var pseudonym))
+            // Under every configured key and normalization version, the active one first: during and after a key
+            // rotation a customer last seen under the previous key is found as ingest's consent lookups find them.
+            var all = pseudonymizer.LookupPseudonyms(identifier.Type, identifier.Value);
+            if (all.Count == 0)
             {
                 continue;
             }
 
-            if (pseudonymizer.TryPseudonymize(identifier.Type, request.RecordId, out var ofRecordId) && ofRecordId == pseudonym)
+            if (pseudonymizer.TryPseudonymize(identifier.Type, request.RecordId, out var ofRecordId) && ofRecordId == all[0])
             {
                 return null;
             }
 
-            if (!pseudonyms.Contains(pseudonym, StringComparer.Ordinal))
+            foreach (var pseudonym in all)
             {
-                pseudonyms.Add(pseudonym);
+                if (!pseudonyms.Contains(pseudonym, StringComparer.Ordinal))
+                {
+                    pseudonyms.Add(pseudonym);
+                }
             }
         }
 

@@ -19,6 +19,34 @@ public sealed record TopicSpec(string Name, TopicRole Role, int Partitions, shor
 {
     /// <summary>The Kafka <c>cleanup.policy</c> value.</summary>
     public string CleanupPolicy => Compacted ? "compact" : "delete";
+
+    /// <summary>How long tombstones stay (<c>delete.retention.ms</c>); set on compacted topics, null elsewhere (broker default).</summary>
+    public TimeSpan? TombstoneRetention { get; init; }
+
+    /// <summary>How long records stay (<c>retention.ms</c>); null for the broker's default.</summary>
+    public TimeSpan? Retention { get; init; }
+
+    /// <summary>The topic configuration the provisioner creates the topic with, and checks an existing topic against.</summary>
+    public IReadOnlyDictionary<string, string> Configs
+    {
+        get
+        {
+            var configs = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["cleanup.policy"] = CleanupPolicy };
+            if (TombstoneRetention is { } tombstones)
+            {
+                configs["delete.retention.ms"] = Milliseconds(tombstones);
+            }
+
+            if (Retention is { } retention)
+            {
+                configs["retention.ms"] = Milliseconds(retention);
+            }
+
+            return configs;
+        }
+    }
+
+    private static string Milliseconds(TimeSpan span) => ((long)span.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -40,7 +68,7 @@ public sealed class TopicCatalog
 
         foreach (var input in Inputs)
         {
-            specs.Add(Spec(TopicsOptions.QuarantineOf(input), TopicRole.Quarantine, compacted: false));
+            specs.Add(Spec(TopicsOptions.QuarantineOf(input), TopicRole.Quarantine, compacted: false) with { Retention = options.EventRetention });
         }
 
         specs.Add(Spec(options.Profiles, TopicRole.Output, compacted: true));
@@ -49,18 +77,24 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
         // Not one of Inputs: ingest never reads it; only the activation worker does, and nothing else may copy it.
         specs.Add(Spec(options.ActivationRequests, TopicRole.Input, compacted: false));
-        specs.Add(Spec(TopicsOptions.QuarantineOf(options.ActivationRequests), TopicRole.Quarantine, compacted: false));
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.ActivationRequests), TopicRole.Quarantine, compacted: false) with { Retention = options.EventRetention });
         // Keyed by record id, which two lists may share: every answer is kept for its retention, none replaces another.
         specs.Add(Spec(options.ActivationResponses, TopicRole.Output, compacted: false));
-        specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
+        // Pseudonymous copies of every event: after an erasure they are the last trace of the customer, so they age out.
+        specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false) with { Retention = options.EventRetention });
         // Canonical records the profiles worker cannot read (never written by ingest, but a worker must not stop on them).
-        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false));
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false) with { Retention = options.EventRetention });
         // Profile records the segmentation worker cannot read (never written by the profiles worker, likewise).
-        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Profiles), TopicRole.Quarantine, compacted: false));
+        specs.Add(Spec(TopicsOptions.QuarantineOf(options.Profiles), TopicRole.Quarantine, compacted: false) with { Retention = options.EventRetention });
         All = specs;
 
+        // A compacted topic drops a tombstone delete.retention.ms after compaction reached it: a consumer that was offline
+        // longer would keep a profile erased meanwhile, so the catalog sets it rather than trust the broker's 1-day default.
         TopicSpec Spec(string name, TopicRole role, bool compacted) =>
-            new(name, role, options.Partitions, options.ReplicationFactor, compacted);
+            new(name, role, options.Partitions, options.ReplicationFactor, compacted)
+            {
+                TombstoneRetention = compacted ? options.TombstoneRetention : null,
+            };
     }
 
     /// <summary>The configured names.</summary>

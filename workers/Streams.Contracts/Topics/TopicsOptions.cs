@@ -35,6 +35,21 @@ public sealed class TopicsOptions
     /// <summary>Replication factor of every topic the service creates (default 1; use 3 on a production cluster).</summary>
     [Range(1, 32)] public short ReplicationFactor { get; set; } = 1;
 
+    /// <summary>
+    /// How long a compacted output topic (<c>profiles</c>, <c>segments</c>, <c>segment-catalog</c>) keeps a tombstone
+    /// (<c>delete.retention.ms</c>): a consumer offline for less than this still sees every erasure and opt-out
+    /// (CONTRACT §6). Default 7 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How long the canonical topic and every quarantine topic keep a record (<c>retention.ms</c>): the longest a
+    /// pseudonymous copy of an erased customer's events lives on after the erasure (CONTRACT §6). Default 30 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan EventRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>The quarantine topic of an input topic.</summary>
     public static string QuarantineOf(string inputTopic) => inputTopic + ".quarantine";
 }

@@ -10,7 +10,9 @@ public sealed record ProvisioningReport(IReadOnlyList<string> Created, IReadOnly
 
 /// <summary>
 /// Creates the catalog's topics: on a real broker through the AdminClient, on the embedded broker through the mock API
-/// (it has no admin API). Idempotent: existing topics are left alone; one whose policy or size differs is reported.
+/// (it has no admin API). Idempotent: existing topics are left alone; one whose size or configuration (cleanup policy,
+/// retention, tombstone retention) differs is reported. The embedded broker keeps no topic configuration at all: there
+/// the catalog's retention is not applied (its data lives as long as the process anyway).
 /// </summary>
 public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
 {
@@ -57,7 +59,7 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
                         Name = t.Name,
                         NumPartitions = t.Partitions,
                         ReplicationFactor = t.ReplicationFactor,
-                        Configs = new Dictionary<string, string> { ["cleanup.policy"] = t.CleanupPolicy },
+                        Configs = t.Configs.ToDictionary(),
                     }),
                     new CreateTopicsOptions { RequestTimeout = AdminTimeout }).ConfigureAwait(false);
                 created.AddRange(missing.Select(t => t.Name));
@@ -84,7 +86,7 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
             problems.Add($"topic '{topic.Name}' has {existing[topic.Name]} partitions, the catalog wants {topic.Partitions}");
         }
 
-        problems.AddRange(await CheckPoliciesAsync(admin, present).ConfigureAwait(false));
+        problems.AddRange(await CheckConfigsAsync(admin, present).ConfigureAwait(false));
         foreach (var problem in problems)
         {
             logger.LogWarning("Topic provisioning: {Problem}", problem);
@@ -94,7 +96,28 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
         return new ProvisioningReport(created, present.Select(t => t.Name).ToList(), problems);
     }
 
-    private static async Task<IReadOnlyList<string>> CheckPoliciesAsync(IAdminClient admin, IReadOnlyList<TopicSpec> topics)
+    /// <summary>
+    /// How an existing topic's configuration differs from the catalog's: one line per setting. A setting the broker did
+    /// not report is taken at Kafka's default (<c>cleanup.policy=delete</c>) or reported as missing.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(TopicSpec wanted, IReadOnlyDictionary<string, string> have)
+    {
+        ArgumentNullException.ThrowIfNull(wanted);
+        ArgumentNullException.ThrowIfNull(have);
+        var problems = new List<string>();
+        foreach (var (name, want) in wanted.Configs)
+        {
+            var value = have.TryGetValue(name, out var found) ? found : name == "cleanup.policy" ? "delete" : "(not reported)";
+            if (!string.Equals(value, want, StringComparison.Ordinal))
+            {
+                problems.Add($"topic '{wanted.Name}' has {name}={value}, the catalog wants {want}");
+            }
+        }
+
+        return problems;
+    }
+
+    private static async Task<IReadOnlyList<string>> CheckConfigsAsync(IAdminClient admin, IReadOnlyList<TopicSpec> topics)
     {
         if (topics.Count == 0)
         {
@@ -110,12 +133,8 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
             var problems = new List<string>();
             foreach (var result in results)
             {
-                var want = topics.First(t => t.Name == result.ConfigResource.Name).CleanupPolicy;
-                var have = result.Entries.TryGetValue("cleanup.policy", out var entry) ? entry.Value : "delete";
-                if (!string.Equals(have, want, StringComparison.Ordinal))
-                {
-                    problems.Add($"topic '{result.ConfigResource.Name}' has cleanup.policy={have}, the catalog wants {want}");
-                }
+                var wanted = topics.First(t => t.Name == result.ConfigResource.Name);
+                problems.AddRange(Differences(wanted, result.Entries.ToDictionary(e => e.Key, e => e.Value.Value)));
             }
 
             return problems;
@@ -123,7 +142,7 @@ public sealed class TopicProvisioner(ILogger<TopicProvisioner> logger)
         catch (KafkaException e)
         {
             // Brokers without DescribeConfigs (the embedded mock hosted elsewhere) cannot be checked; say so once.
-            return [$"could not verify cleanup.policy of existing topics: {e.Error.Reason}"];
+            return [$"could not verify cleanup.policy, retention.ms and delete.retention.ms of existing topics: {e.Error.Reason}"];
         }
     }
 }

@@ -14,7 +14,7 @@ internal sealed record ResolvedIdentifier(
 /// Reads the identifier fields of one record and pseudonymizes them on the spot, so the raw values never reach
 /// any model. Invalid emails and phones are reported and dropped; whether the event survives depends on what is left.
 /// </summary>
-internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
+internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifiers? blocked = null)
 {
     private readonly List<ResolvedIdentifier> items = new(3);
 
@@ -86,12 +86,38 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer)
 
         string? previous = null;
         var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p, out previous) ? p : null;
+        if (pseudonym is not null && IsBlocked(f, field, IdentifierType.Social, $"{platform}:{handle}"))
+        {
+            (pseudonym, previous) = (null, null);
+        }
+
         items.Add(new ResolvedIdentifier(field, IdentifierType.Social, pseudonym, previous));
+    }
+
+    /// <summary>
+    /// A blocked identifier (<c>Identity:Blocked</c>) is left out like an invalid one, with <c>identity_conflict</c>: the
+    /// event is used without it, and quarantined when it was the only identifier. Its pseudonym never leaves ingest.
+    /// </summary>
+    private bool IsBlocked(FieldReader f, string field, IdentifierType type, string raw)
+    {
+        if (blocked is null || !blocked.Covers(type) || !blocked.IsBlocked(type, raw))
+        {
+            return false;
+        }
+
+        f.Reasons.Add(ReasonCodes.IdentityConflict, f.Path(field), "is a blocked identifier (Identity:Blocked): it never links profiles");
+        return true;
     }
 
     private void Resolve(FieldReader f, string field, IdentifierType type, string raw)
     {
         var valid = pseudonymizer.TryPseudonymize(type, raw, out var pseudonym, out var previous);
+        if (valid && IsBlocked(f, field, type, raw))
+        {
+            items.Add(new ResolvedIdentifier(field, type, null));
+            return;
+        }
+
         items.Add(new ResolvedIdentifier(field, type, pseudonym, previous));
         if (valid)
         {

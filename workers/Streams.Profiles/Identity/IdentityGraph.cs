@@ -15,6 +15,9 @@ public sealed record GraphSnapshot(IReadOnlyDictionary<string, string> Owners, I
 {
     public static GraphSnapshot Empty { get; } = new(new Dictionary<string, string>(), new Dictionary<string, KnownProfile>());
 
+    /// <summary>The marks of the known pseudonyms that have one (refusals counted, or shared).</summary>
+    public IReadOnlyDictionary<string, IdentifierMark> Marks { get; init; } = new Dictionary<string, IdentifierMark>();
+
     /// <summary>The graph after <paramref name="resolution"/> is stored: what the next batch's snapshot holds.</summary>
     public GraphSnapshot Apply(Resolution resolution)
     {
@@ -32,7 +35,13 @@ public sealed record GraphSnapshot(IReadOnlyDictionary<string, string> Owners, I
             profiles[id] = profile;
         }
 
-        return new GraphSnapshot(owners, profiles);
+        var marks = Marks.ToDictionary(StringComparer.Ordinal);
+        foreach (var (pseudonym, mark) in resolution.Marks)
+        {
+            marks[pseudonym] = mark;
+        }
+
+        return new GraphSnapshot(owners, profiles) { Marks = marks };
     }
 }
 
@@ -80,4 +89,13 @@ public sealed record Resolution(
     /// one, linked to one profile by this batch's events. The previous one is an alias: the caps count the identifier once.
     /// </summary>
     public IReadOnlyList<(string Previous, string Current)> Aliases { get; init; } = [];
+
+    /// <summary>Identifiers left out because they are marked shared: the input's index and the identifier.</summary>
+    public IReadOnlyList<(int Index, CanonicalIdentifier Refused)> SharedRefusals { get; init; } = [];
+
+    /// <summary>Marks this batch changed, final values by pseudonym.</summary>
+    public IReadOnlyDictionary<string, IdentifierMark> Marks { get; init; } = new Dictionary<string, IdentifierMark>();
+
+    /// <summary>Pseudonyms this batch marked shared, in the order it happened.</summary>
+    public IReadOnlyList<string> NewlyShared { get; init; } = [];
 }

@@ -9,7 +9,15 @@ public sealed class IdentityOptions : IValidatableObject
 
     public MaxPerTypeOptions MaxPerType { get; set; } = new();
 
-    public IdentityCaps Caps => new(MaxPerType.Email, MaxPerType.Phone, MaxPerType.Loyalty, MaxPerType.Device, MaxPerType.Social);
+    /// <summary>
+    /// The automatic shared rule: an identifier beside which the caps refused this many new identifiers (a family card
+    /// beyond <c>MaxPerType:email</c> members, a library computer) is marked shared and never links again. 0 (the
+    /// default) turns it off.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int SharedAfterRefusals { get; set; }
+
+    public IdentityCaps Caps => new(MaxPerType.Email, MaxPerType.Phone, MaxPerType.Loyalty, MaxPerType.Device, MaxPerType.Social, SharedAfterRefusals);
 
     /// <summary>Data annotations do not descend into nested objects on their own.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -6,7 +6,7 @@ namespace Streams.Profiles.Identity;
 /// <summary>
 /// Identity resolution for one batch (CONTRACT §5.1): identifiers seen together in one event are linked, a profile
 /// is a connected component of links, and <see cref="IdentityCaps"/> bound how many identifiers of a type one
-/// profile may gather. Pure and deterministic: the same snapshot, inputs and caps give the same resolution, and
+/// profile may gather, and an identifier marked shared links nothing. Pure and deterministic: the same snapshot, inputs and caps give the same resolution, and
 /// without cap hits the final components do not depend on the order of the events.
 /// </summary>
 public static class IdentityResolver
@@ -76,6 +76,9 @@ public static class IdentityResolver
         private int current;
         private readonly List<string> created = [];
         private readonly List<(int Index, CanonicalIdentifier Refused)> conflicts = [];
+        private readonly List<(int Index, CanonicalIdentifier Refused)> sharedRefusals = [];
+        private readonly Dictionary<string, IdentifierMark> marked = new(StringComparer.Ordinal);
+        private readonly List<string> newlyShared = [];
 
         public string? Attribute(ResolutionInput input)
         {
@@ -84,10 +87,19 @@ public static class IdentityResolver
             var identifiers = new List<CanonicalIdentifier>(input.Identifiers.Count);
             foreach (var identifier in input.Identifiers)
             {
-                if (!ContainsPseudonym(identifiers, identifier.Pseudonym))
+                if (ContainsPseudonym(identifiers, identifier.Pseudonym))
                 {
-                    identifiers.Add(identifier);
+                    continue;
                 }
+
+                if (MarkOf(identifier.Pseudonym).IsShared)
+                {
+                    // A shared identifier neither brings the event to its profile nor takes anything to it.
+                    sharedRefusals.Add((input.Index, identifier));
+                    continue;
+                }
+
+                identifiers.Add(identifier);
             }
 
             if (identifiers.Count == 0)
@@ -122,6 +134,7 @@ public static class IdentityResolver
             }
 
             // In identifier order, so conflicts come out in the order the event lists them.
+            var capRefusedNew = false;
             for (var k = 0; k < identifiers.Count; k++)
             {
                 if (owners[k] is not null && refused.Contains(owners[k]!))
@@ -130,11 +143,42 @@ public static class IdentityResolver
                 }
                 else
                 {
-                    LinkWithPrevious(input.Index, identifiers[k], previousOwners[k] is not null, profile);
+                    var linked = LinkWithPrevious(input.Index, identifiers[k], previousOwners[k] is not null, profile);
+                    capRefusedNew |= owners[k] is null && !linked;
+                }
+            }
+
+            if (capRefusedNew)
+            {
+                // The known identifiers that brought a new one to a profile already full of its type: the family card
+                // or the library computer. (Two known profiles refused a merge say nothing about which side is shared.)
+                for (var k = 0; k < identifiers.Count; k++)
+                {
+                    if (owners[k] is not null && !refused.Contains(owners[k]!))
+                    {
+                        CountRefusal(identifiers[k].Pseudonym, input.OccurredAt);
+                    }
                 }
             }
 
             return profile.Id;
+        }
+
+        private IdentifierMark MarkOf(string pseudonym) =>
+            marked.TryGetValue(pseudonym, out var mark) || snapshot.Marks.TryGetValue(pseudonym, out mark) ? mark : default;
+
+        private void CountRefusal(string pseudonym, DateTimeOffset at)
+        {
+            var mark = MarkOf(pseudonym);
+            mark = mark with { Refusals = mark.Refusals + 1 };
+            if (!mark.IsShared && caps.SharedAfterRefusals > 0 && mark.Refusals >= caps.SharedAfterRefusals)
+            {
+                // Event time, like every other time the graph keeps, so a replay marks it at the same moment.
+                mark = mark with { SharedAt = at };
+                newlyShared.Add(pseudonym);
+            }
+
+            marked[pseudonym] = mark;
         }
 
         private static bool ContainsPseudonym(List<CanonicalIdentifier> identifiers, string pseudonym)
@@ -173,6 +217,9 @@ public static class IdentityResolver
             {
                 MergedBy = absorbedBy,
                 Aliases = aliases,
+                SharedRefusals = sharedRefusals,
+                Marks = marked,
+                NewlyShared = newlyShared,
             };
         }
 
@@ -286,9 +333,10 @@ public static class IdentityResolver
 
         /// <summary>
         /// Links what is not linked yet of an identifier and its pseudonym under the previous key. The identifier counts
-        /// once: not again when it was already counted through its previous pseudonym, and never for the previous one.
+        /// once: not again when it was already counted through its previous pseudonym, and never for the previous one. False
+        /// when its type's cap refused it.
         /// </summary>
-        private void LinkWithPrevious(int index, CanonicalIdentifier identifier, bool previousKnown, WorkingProfile profile)
+        private bool LinkWithPrevious(int index, CanonicalIdentifier identifier, bool previousKnown, WorkingProfile profile)
         {
             var linked = OwnerOf(identifier.Pseudonym) is not null;
             if (!linked && previousKnown)
@@ -312,8 +360,11 @@ public static class IdentityResolver
 
                 aliases.Add((previous, identifier.Pseudonym));
             }
+
+            return linked;
         }
 
+        /// <summary>Links a new identifier to the profile; false when its type's cap refused it.</summary>
         private bool Link(int index, CanonicalIdentifier identifier, WorkingProfile profile)
         {
             if (profile.Counts[(int)identifier.Type] >= caps.For(identifier.Type))

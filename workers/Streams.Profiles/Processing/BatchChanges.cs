@@ -35,7 +35,7 @@ public sealed class BatchChanges
     /// <summary>Identifiers linked for the first time: rows to insert.</summary>
     public List<(string Pseudonym, StoredLink Link)> NewLinks { get; } = [];
 
-    /// <summary>Stored identifiers now on another profile (a merge, or an erased one seen again): rows to rewrite.</summary>
+    /// <summary>Stored identifiers now on another profile (a merge, or an erased one seen again) or with another mark: rows to rewrite.</summary>
     public List<(string Pseudonym, StoredLink Link)> MovedLinks { get; } = [];
 
     /// <summary>Stored identifiers no profile holds any more (erasure): rows to delete.</summary>
@@ -47,6 +47,9 @@ public sealed class BatchChanges
     public int Events { get; set; }
 
     public int Conflicts { get; set; }
+
+    /// <summary>Identifiers this batch marked shared.</summary>
+    public int MarkedShared { get; set; }
 
     public int Unlinkable { get; set; }
 

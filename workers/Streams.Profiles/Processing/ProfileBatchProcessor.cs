@@ -82,7 +82,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             foreach (var (pseudonym, (type, linkedAt, aliasOf)) in profile.Identifiers)
             {
                 held.Add(pseudonym);
-                var link = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf);
+                var link = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf, profile.Marks.GetValueOrDefault(pseudonym));
                 if (!state.StoredLinks.TryGetValue(pseudonym, out var stored))
                 {
                     changes.NewLinks.Add((pseudonym, link));
@@ -140,6 +140,11 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
                 state.Owners[pseudonym] = survivorId;
             }
 
+            foreach (var (pseudonym, mark) in absorbed.Marks)
+            {
+                survivor.Marks[pseudonym] = mark;
+            }
+
             state.Profiles.Remove(absorbedId);
             changed.Remove(absorbedId);
             changed.Add(survivorId);
@@ -186,6 +191,16 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             }
         }
 
+        foreach (var (pseudonym, mark) in resolution.Marks)
+        {
+            // Only linked identifiers get marks, and their profile is in the state: it was attributed an event.
+            var owner = state.Profiles[state.Owners[pseudonym]];
+            owner.Marks[pseudonym] = mark;
+            changed.Add(owner.ProfileId);
+        }
+
+        changes.MarkedShared += resolution.NewlyShared.Count;
+
         for (var i = 0; i < run.Count; i++)
         {
             var profileId = resolution.ProfileOf[i];
@@ -201,16 +216,27 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             changes.Events++;
         }
 
-        foreach (var (index, refused) in resolution.Conflicts)
+        // In event order, whichever rule refused the link.
+        var refusals = resolution.Conflicts.Select(c => (c.Index, c.Refused, Shared: false))
+            .Concat(resolution.SharedRefusals.Select(c => (c.Index, c.Refused, Shared: true)))
+            .OrderBy(c => c.Index);
+        foreach (var (index, refused, shared) in refusals)
         {
-            changes.Conflicts++;
             var e = run[index].Event;
-            // Next to the input it came from, but only when that is one of ours: a forged source naming any other topic
-            // would have the outbox produce to a topic that may not exist, and retry that forever.
-            var quarantine = catalog.Inputs.Contains(e.Source.Topic, StringComparer.Ordinal) ? e.Source.Topic : catalog.Names.Canonical;
-            changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(quarantine), Key(e.EventId),
-                writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt)));
+            Conflict(changes, e, shared
+                ? writer.IdentityConflict(e, refused, $"{refused.Pseudonym} is a shared {IdentifierTypeName(refused.Type)} identifier " +
+                    "(Identity:SharedAfterRefusals): it links no profile; the event is used without it", e.OccurredAt)
+                : writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt));
         }
+    }
+
+    private void Conflict(BatchChanges changes, CanonicalEvent e, byte[] record)
+    {
+        changes.Conflicts++;
+        // Next to the input it came from, but only when that is one of ours: a forged source naming any other topic
+        // would have the outbox produce to a topic that may not exist, and retry that forever.
+        var quarantine = catalog.Inputs.Contains(e.Source.Topic, StringComparer.Ordinal) ? e.Source.Topic : catalog.Names.Canonical;
+        changes.Outbox.Add(new OutboxMessage(TopicsOptions.QuarantineOf(quarantine), Key(e.EventId), record));
     }
 
     private void ApplyConsent(ProfileState state, ConsentCommand command, BatchChanges changes, HashSet<string> changed)

@@ -61,6 +61,15 @@ public sealed class ProfileRecordWriter
     /// </summary>
     public byte[] IdentityConflict(CanonicalEvent e, CanonicalIdentifier refused, int cap, DateTimeOffset at)
     {
+        ArgumentNullException.ThrowIfNull(refused);
+        var type = ProfileBatchProcessor.IdentifierTypeName(refused.Type);
+        return IdentityConflict(e, refused,
+            $"linking {refused.Pseudonym} would give the profile more than {cap} {type} identifiers; the event is used, the link is not made", at);
+    }
+
+    /// <summary>The flagged <c>identity_conflict</c> quarantine record of an event, with <paramref name="detail"/> saying why.</summary>
+    public byte[] IdentityConflict(CanonicalEvent e, CanonicalIdentifier refused, string detail, DateTimeOffset at)
+    {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(refused);
         var record = JsonSerializer.SerializeToUtf8Bytes(e, Ingest.CanonicalJsonContext.Default.CanonicalEvent);
@@ -74,7 +83,7 @@ public sealed class ProfileRecordWriter
             w.WriteStartObject();
             w.WriteString("code", "identity_conflict");
             w.WriteString("field", type);
-            w.WriteString("detail", $"linking {refused.Pseudonym} would give the profile more than {cap} {type} identifiers; the event is used, the link is not made");
+            w.WriteString("detail", detail);
             w.WriteEndObject();
             w.WriteEndArray();
             if (record.Length <= MaxRecordCopyBytes)

@@ -26,7 +26,7 @@ public sealed class ProfileState
         foreach (var (pseudonym, (type, linkedAt, aliasOf)) in profile.Identifiers)
         {
             Owners[pseudonym] = profile.ProfileId;
-            StoredLinks[pseudonym] = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf);
+            StoredLinks[pseudonym] = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf, profile.Marks.GetValueOrDefault(pseudonym));
         }
     }
 
@@ -34,6 +34,7 @@ public sealed class ProfileState
     public GraphSnapshot Snapshot()
     {
         var known = new Dictionary<string, KnownProfile>(Profiles.Count, StringComparer.Ordinal);
+        var marks = new Dictionary<string, IdentifierMark>(StringComparer.Ordinal);
         var counts = new int[Types.Length];
         foreach (var profile in Profiles.Values)
         {
@@ -54,12 +55,17 @@ public sealed class ProfileState
             }
 
             known[profile.ProfileId] = new KnownProfile(profile.ProfileId, profile.FirstSeen, byType);
+            foreach (var (pseudonym, mark) in profile.Marks)
+            {
+                marks[pseudonym] = mark;
+            }
         }
 
-        return new GraphSnapshot(Owners, known);
+        return new GraphSnapshot(Owners, known) { Marks = marks };
     }
 }
 
 /// <summary>One row of the identity graph as stored: the profile a pseudonym belongs to, its type, when it was linked,
-/// and the newer pseudonym it is an alias of (key rotation).</summary>
-public readonly record struct StoredLink(string ProfileId, IdentifierType Type, DateTimeOffset LinkedAt, string? AliasOf = null);
+/// the newer pseudonym it is an alias of (key rotation) and its mark (refusals counted, shared).</summary>
+public readonly record struct StoredLink(
+    string ProfileId, IdentifierType Type, DateTimeOffset LinkedAt, string? AliasOf = null, IdentifierMark Mark = default);

@@ -1,5 +1,6 @@
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
 
 namespace Streams.Profiles.Processing;
 
@@ -18,6 +19,9 @@ public sealed class StoredProfile
     /// same identifier's pseudonym under the newer key: an alias the caps do not count).</summary>
     public Dictionary<string, (IdentifierType Type, DateTimeOffset LinkedAt, string? AliasOf)> Identifiers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Pseudonym → mark, for the identifiers of <see cref="Identifiers"/> that have one.</summary>
+    public Dictionary<string, IdentifierMark> Marks { get; } = new(StringComparer.Ordinal);
+
     public DateTimeOffset FirstSeen => Aggregate.FirstSeen;
 
     /// <summary>An independent copy, identifiers and aggregate included.</summary>
@@ -33,6 +37,11 @@ public sealed class StoredProfile
         foreach (var (pseudonym, link) in Identifiers)
         {
             copy.Identifiers[pseudonym] = link;
+        }
+
+        foreach (var (pseudonym, mark) in Marks)
+        {
+            copy.Marks[pseudonym] = mark;
         }
 
         return copy;

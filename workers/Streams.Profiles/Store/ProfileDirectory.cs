@@ -9,7 +9,8 @@ public sealed record LinkedProfile(string ProfileId, bool PersonalizationAllowed
 
 /// <summary>
 /// Read-only lookups of the identity graph for other capabilities (the activation worker), so that only this project
-/// knows the profiles tables. An erased profile has no rows left, so its pseudonyms are simply not found.
+/// knows the profiles tables. An erased profile has no rows left, so its pseudonyms are simply not found; an identifier
+/// marked shared (CONTRACT §4 <c>identity_conflict</c>) names no one, so it is not found either.
 /// </summary>
 public static class ProfileDirectory
 {
@@ -29,7 +30,7 @@ public static class ProfileDirectory
         using var command = new NpgsqlCommand("""
             select i.pseudonym, p.profile_id, p.personalization_allowed
             from identifiers i join profiles p on p.profile_id = i.profile_id
-            where i.pseudonym = any(@pseudonyms)
+            where i.pseudonym = any(@pseudonyms) and i.shared_at is null
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", [.. pseudonyms]));
         using var reader = command.ExecuteReader();

@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
+using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;
 
 namespace Streams.Profiles.Store;
@@ -30,7 +31,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
     /// <summary>The identity rows of <c>@pseudonyms</c> (the loaded profiles' lists), one primary-key lookup each.</summary>
     internal const string LoadLinksSql = """
-        select i.pseudonym, i.type, i.profile_id, i.linked_at, i.alias_of
+        select i.pseudonym, i.type, i.profile_id, i.linked_at, i.alias_of, i.refusals, i.shared_at
         from unnest(@pseudonyms) as u(pseudonym) cross join lateral (select * from identifiers i where i.pseudonym = u.pseudonym offset 0) i
         """;
 
@@ -105,6 +106,11 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
                 profile.Identifiers[pseudonym] = (ParseType(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(3),
                     reader.IsDBNull(4) ? null : reader.GetString(4));
+                var mark = new IdentifierMark(reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+                if (mark != default)
+                {
+                    profile.Marks[pseudonym] = mark;
+                }
             }
         }
 
@@ -216,29 +222,37 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         {
             var (pseudonyms, types, ids, linkedAt, aliasOf) = Columns(changes.MovedLinks);
             batch.BatchCommands.Add(Command("""
-                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at, alias_of = u.alias_of
-                from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of) as u(pseudonym, type, profile_id, linked_at, alias_of)
+                update identifiers i set type = u.type, profile_id = u.profile_id, linked_at = u.linked_at, alias_of = u.alias_of,
+                    refusals = u.refusals, shared_at = u.shared_at
+                from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of, @refusals, @shared_at)
+                    as u(pseudonym, type, profile_id, linked_at, alias_of, refusals, shared_at)
                 where i.pseudonym = u.pseudonym
                 """,
-                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
-                new NpgsqlParameter<string[]>("types", types),
-                new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt),
-                new NpgsqlParameter<string?[]>("alias_of", aliasOf)));
+                [
+                    new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                    new NpgsqlParameter<string[]>("types", types),
+                    new NpgsqlParameter<string[]>("ids", ids),
+                    Times("linked_at", linkedAt),
+                    new NpgsqlParameter<string?[]>("alias_of", aliasOf),
+                    .. MarkColumns(changes.MovedLinks),
+                ]));
         }
 
         if (changes.NewLinks.Count > 0)
         {
             var (pseudonyms, types, ids, linkedAt, aliasOf) = Columns(changes.NewLinks);
             batch.BatchCommands.Add(Command("""
-                insert into identifiers (pseudonym, type, profile_id, linked_at, alias_of)
-                select * from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of)
+                insert into identifiers (pseudonym, type, profile_id, linked_at, alias_of, refusals, shared_at)
+                select * from unnest(@pseudonyms, @types, @ids, @linked_at, @alias_of, @refusals, @shared_at)
                 """,
-                new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
-                new NpgsqlParameter<string[]>("types", types),
-                new NpgsqlParameter<string[]>("ids", ids),
-                Times("linked_at", linkedAt),
-                new NpgsqlParameter<string?[]>("alias_of", aliasOf)));
+                [
+                    new NpgsqlParameter<string[]>("pseudonyms", pseudonyms),
+                    new NpgsqlParameter<string[]>("types", types),
+                    new NpgsqlParameter<string[]>("ids", ids),
+                    Times("linked_at", linkedAt),
+                    new NpgsqlParameter<string?[]>("alias_of", aliasOf),
+                    .. MarkColumns(changes.NewLinks),
+                ]));
         }
 
         if (changes.Merges.Count > 0)
@@ -333,6 +347,12 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         return [.. seqs];
     }
+
+    private static NpgsqlParameter[] MarkColumns(List<(string Pseudonym, StoredLink Link)> links) =>
+    [
+        new NpgsqlParameter<int[]>("refusals", [.. links.Select(l => l.Link.Mark.Refusals)]),
+        new NpgsqlParameter<DateTimeOffset?[]>("shared_at", [.. links.Select(l => l.Link.Mark.SharedAt)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+    ];
 
     private static (string[] Pseudonyms, string[] Types, string[] Ids, DateTimeOffset[] LinkedAt, string?[] AliasOf) Columns(
         List<(string Pseudonym, StoredLink Link)> links)

@@ -12,6 +12,7 @@ public sealed class ProfilesMetrics
     private readonly Counter<long> merges;
     private readonly Counter<long> conflicts;
     private readonly Counter<long> quarantined;
+    private readonly Counter<long> shared;
     private readonly Histogram<double> stageTime;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> stageTotals = new(StringComparer.Ordinal);
     private long totalRecords;
@@ -29,7 +30,10 @@ public sealed class ProfilesMetrics
         var meter = meterFactory.Create(MeterName);
         records = meter.CreateCounter<long>("streams.profiles.records", "{record}", "Canonical records committed.");
         merges = meter.CreateCounter<long>("streams.profiles.merges", "{merge}", "Profiles absorbed by identity resolution.");
-        conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}", "Links refused by Identity:MaxPerType.");
+        conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}",
+            "Links refused by Identity:MaxPerType, or through an identifier marked shared.");
+        shared = meter.CreateCounter<long>("streams.profiles.shared_identifiers", "{identifier}",
+            "Identifiers marked shared by Identity:SharedAfterRefusals: they link no profile any more.");
         quarantined = meter.CreateCounter<long>("streams.profiles.quarantined", "{record}",
             "Canonical records that could not be used, sent to the canonical quarantine topic.");
         stageTime = meter.CreateHistogram<double>("streams.profiles.stage_duration", "ms",
@@ -75,6 +79,7 @@ public sealed class ProfilesMetrics
         records.Add(batchRecords);
         merges.Add(changes.Merges.Count);
         conflicts.Add(changes.Conflicts);
+        shared.Add(changes.MarkedShared);
         quarantined.Add(changes.Invalid);
         Interlocked.Add(ref totalQuarantined, changes.Invalid);
         Interlocked.Add(ref totalRecords, batchRecords);
