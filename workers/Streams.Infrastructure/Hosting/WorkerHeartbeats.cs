@@ -138,6 +138,9 @@ public sealed class WorkerHeartbeat
         Transition(WorkerLoopState.Retrying, delay, failure);
     }
 
+    /// <summary>A checkpoint of the loop was refused because another instance claimed one of its partitions.</summary>
+    public void Fenced() => metrics?.Fenced(Worker);
+
     /// <summary>The loop ended with an error it does not retry.</summary>
     public void Failed(Exception failure) => Transition(WorkerLoopState.Failed, retryIn: null, failure);
 

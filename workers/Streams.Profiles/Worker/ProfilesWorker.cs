@@ -8,6 +8,7 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 using Streams.Profiles.Processing;
@@ -51,6 +52,7 @@ public sealed class ProfilesWorker(
         InFlight? inFlight = null;
         var pending = new PendingRecords();
         var rebalanced = false;
+        var ownership = new PartitionOwnership(environment.DataSource, ProfileRepository.Consumer);
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-profiles"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // A rebalance waits for the batch being committed, so the next owner resumes from its offsets, and drops
@@ -61,6 +63,7 @@ public sealed class ProfilesWorker(
                 rebalanced = true;
                 inFlight?.Settle();
                 pending.Drop(revoked.Select(r => r.TopicPartition));
+                ownership.Release(revoked.Select(r => r.TopicPartition));
             })
             .SetPartitionsLostHandler((_, lost) =>
             {
@@ -68,11 +71,15 @@ public sealed class ProfilesWorker(
                 rebalanced = true;
                 inFlight?.Settle();
                 pending.Drop(lost.Select(r => r.TopicPartition));
+                ownership.Release(lost.Select(r => r.TopicPartition));
             })
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 metrics.SetAssigned(partitions.Count);
                 inFlight?.Settle();
+                // Claimed before the offsets are read: a previous owner's checkpoint either committed before the claim
+                // (and is read here) or is refused.
+                ownership.Claim(partitions);
                 // Resume from the offsets committed with the data, not from the group's.
                 var stored = repository.LoadOffsets();
                 return partitions.Select(p => new TopicPartitionOffset(p,
@@ -101,7 +108,7 @@ public sealed class ProfilesWorker(
                         // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
                         // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
                         // saves nothing before that commit, so the committing batch never waits for it.
-                        batch = Cut(pending);
+                        batch = Cut(pending, ownership);
                         prepared = Prepare(repository, batch, inFlight.Changes);
                     }
 
@@ -130,7 +137,7 @@ public sealed class ProfilesWorker(
                     // A cut batch starts its commit before the consumer is called again, and a rebalance waits for
                     // that commit (Settle): it drops only records that are still pending.
                     Fill(consumer, pending, stoppingToken);
-                    batch = Cut(pending);
+                    batch = Cut(pending, ownership);
                 }
 
                 metrics.Stage("read", batch.ReadTime);
@@ -234,10 +241,11 @@ public sealed class ProfilesWorker(
             System.Diagnostics.Stopwatch.GetElapsedTime(start));
     }
 
-    private Batch Cut(PendingRecords pending)
+    private Batch Cut(PendingRecords pending, PartitionOwnership ownership)
     {
         var (items, readTime) = pending.Cut(options.BatchSize);
-        var batch = new Batch();
+        // The epochs its records were read under: its checkpoint is refused if any has been claimed by another since.
+        var batch = new Batch(ownership.Epochs);
         foreach (var item in items)
         {
             batch.Add(item);
@@ -310,7 +318,7 @@ public sealed class ProfilesWorker(
         var offsets = Offsets(prepared.Batch);
         var (connection, transaction, changes, now) = (prepared.Connection!, prepared.Transaction!, prepared.Changes!, prepared.Now);
         var carried = prepared.Carried!;
-        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, now, carried));
+        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, prepared.Batch.Epochs, now, carried));
         return new InFlight(prepared.Batch, changes, connection, transaction, task);
     }
 
@@ -328,7 +336,8 @@ public sealed class ProfilesWorker(
     }
 
     private long[] SaveAndCommit(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
-        List<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now, IReadOnlyDictionary<string, long>? carried)
+        List<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
+        DateTimeOffset now, IReadOnlyDictionary<string, long>? carried)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (carried is { Count: > 0 })
@@ -339,7 +348,7 @@ public sealed class ProfilesWorker(
             clock.Restart();
         }
 
-        var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, now);
+        var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, epochs, now);
         metrics.Stage("save", clock.Elapsed);
         clock.Restart();
         CrashPoints.Reach("profiles.before-commit");
@@ -401,7 +410,7 @@ public sealed class ProfilesWorker(
                 using var connection = repository.DataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
                 var (changes, now) = LoadAndApply(connection, transaction, batch, CarriedProfiles.None(batch.Pseudonyms));
-                return (changes, SaveAndCommit(connection, transaction, changes, offsets, now, null));
+                return (changes, SaveAndCommit(connection, transaction, changes, offsets, batch.Epochs, now, null));
             }
             catch (PostgresException e) when (attempt < MaxBatchAttempts && Collided(e))
             {
@@ -432,11 +441,13 @@ public sealed class ProfilesWorker(
     /// kept (its position included), not the consumed record: a batch lives through a save and a commit, and the raw
     /// bytes held that long were copied again by every collection meanwhile.
     /// </summary>
-    private sealed class Batch
+    private sealed class Batch(IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
     {
         private List<TopicPartitionOffset>? nextOffsets;
 
         public List<BatchItem> Items { get; } = [];
+
+        public IReadOnlyDictionary<(string Topic, int Partition), long> Epochs => epochs;
 
         public HashSet<string> Pseudonyms { get; } = new(StringComparer.Ordinal);
 
