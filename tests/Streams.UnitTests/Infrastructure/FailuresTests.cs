@@ -67,3 +67,50 @@ public sealed class FailuresTests
 
     private static PostgresException Postgres(string sqlState) => new("message", "ERROR", "ERROR", sqlState);
 }
+
+public sealed class PoisonBisectionTests
+{
+    [Theory]
+    [InlineData(1000, 0)]
+    [InlineData(1000, 999)]
+    [InlineData(1000, 517)]
+    [InlineData(7, 3)]
+    [InlineData(2, 1)]
+    public void OneBadRecord_IsFoundInAtMostTwoCommitsPerHalving_AndEveryOtherIsCommittedInOrder(int count, int poison)
+    {
+        var items = Enumerable.Range(0, count).ToList();
+        var committed = new List<int>();
+        var quarantined = new List<int>();
+
+        var (attempts, found) = PoisonBisection.Isolate(items, new InvalidDataException("batch"), run =>
+        {
+            if (run.Contains(poison))
+            {
+                throw new InvalidDataException("poison");
+            }
+
+            committed.AddRange(run);
+        }, (item, _) => quarantined.Add(item), e => e is InvalidDataException);
+
+        Assert.Equal([poison], quarantined);
+        Assert.Equal(1, found);
+        Assert.Equal(items.Where(i => i != poison), committed);
+        Assert.InRange(attempts, 2, 1 + 2 * (int)Math.Ceiling(Math.Log2(count)));
+    }
+
+    [Fact]
+    public void AFailureThatIsNotAboutTheData_StopsTheSearch_KeepingWhatWasCommitted()
+    {
+        var committed = new List<int>();
+        Assert.Throws<TimeoutException>(() => PoisonBisection.Isolate(Enumerable.Range(0, 8).ToList(), new InvalidDataException("batch"), run =>
+        {
+            if (run.Contains(6))
+            {
+                throw new TimeoutException();
+            }
+
+            committed.AddRange(run);
+        }, (_, _) => { }, e => e is InvalidDataException));
+        Assert.Equal([0, 1, 2, 3], committed);
+    }
+}

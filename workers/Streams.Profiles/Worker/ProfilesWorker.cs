@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Streams.Contracts.Topics;
+using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
@@ -245,12 +246,7 @@ public sealed class ProfilesWorker(
     {
         var (items, readTime) = pending.Cut(options.BatchSize);
         // The epochs its records were read under: its checkpoint is refused if any has been claimed by another since.
-        var batch = new Batch(ownership.Epochs);
-        foreach (var item in items)
-        {
-            batch.Add(item);
-        }
-
+        var batch = Batch.Of(items, ownership.Epochs);
         batch.AddReadTime(readTime);
         return batch;
     }
@@ -366,16 +362,29 @@ public sealed class ProfilesWorker(
         long[] seqs;
         try
         {
-            seqs = inFlight.Task.GetAwaiter().GetResult();
+            try
+            {
+                seqs = inFlight.Task.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (Collided(e) && !rebalanced)
+            {
+                // After a rebalance the records may belong to another worker now: the session restarts instead.
+                inFlight.Dispose();
+                next?.Dispose();
+                inFlight.Retried = true;
+                logger.LogInformation("Batch collided with another worker ({Reason}); retrying", e is PostgresException p ? p.SqlState : e.Message);
+                (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
+            }
         }
-        catch (Exception e) when (Collided(e) && !rebalanced)
+        catch (Exception e) when (Failures.IsPermanentData(e) && !Collided(e) && !rebalanced)
         {
-            // After a rebalance the records may belong to another worker now: the session restarts instead.
+            // PostgreSQL refused something the batch made, and would refuse it again: find the records that fail
+            // alone, quarantine them and store the rest. The batch prepared meanwhile is redone after.
             inFlight.Dispose();
             next?.Dispose();
             inFlight.Retried = true;
-            logger.LogInformation("Batch collided with another worker ({Reason}); retrying", e is PostgresException p ? p.SqlState : e.Message);
-            (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
+            Isolate(repository, publisher, consumer, inFlight.Batch, e);
+            return;
         }
         finally
         {
@@ -392,6 +401,54 @@ public sealed class ProfilesWorker(
             metrics.Record(records, changes);
         });
         metrics.Stage("publish_wait", waiting.Elapsed);
+    }
+
+    /// <summary>
+    /// Commits <paramref name="batch"/> in halves (<see cref="PoisonBisection"/>) and quarantines each record PostgreSQL
+    /// refuses alone as <c>store_rejected</c>, with the offset that passes it; then publishes what the halves wrote.
+    /// </summary>
+    private void Isolate(ProfileRepository repository, OutboxPublisher publisher, IConsumer<byte[]?, byte[]?> consumer, Batch batch,
+        Exception failure)
+    {
+        var (attempts, quarantined) = PoisonBisection.Isolate(batch.Items, failure,
+            run => Commit(Batch.Of(run, batch.Epochs)),
+            (item, error) =>
+            {
+                logger.LogWarning("Quarantining canonical record {Topic}/{Partition}@{Offset}: the store refused it ({State})",
+                    item.Position.Topic, item.Position.Partition, item.Position.Offset, (error as PostgresException)?.SqlState);
+                Commit(Batch.Of([Rejected(item, error)], batch.Epochs));
+            },
+            Failures.IsPermanentData);
+        logger.LogWarning("Isolated {Quarantined} records the store refused in a batch of {Records} with {Attempts} commits",
+            quarantined, batch.Count, attempts);
+        // The halves' outbox rows are in the table; the publisher sends them from there, in order.
+        publisher.Wait();
+        publisher.PublishPending();
+        CommitToGroup(consumer, batch.NextOffsets);
+
+        void Commit(Batch run)
+        {
+            var (changes, _) = CommitBatch(repository, run, firstAttempt: 1);
+            metrics.Record(run.Count, changes);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="item"/> as a record to quarantine as <c>store_rejected</c>. A profiles worker keeps what it read,
+    /// not the bytes: the digest and size are those of the record as ingest writes it (the same serializer).
+    /// </summary>
+    private static InvalidItem Rejected(BatchItem item, Exception error)
+    {
+        var (eventId, value) = item switch
+        {
+            EventItem e => (e.Event.EventId, IngestJson.Serialize(e.Event)),
+            ConsentItem c => (c.Command.EventId, IngestJson.Serialize(c.Command)),
+            InvalidItem i => (i.EventId, []),
+            _ => ((string?)null, Array.Empty<byte>()),
+        };
+        var state = (error as PostgresException)?.SqlState ?? "unknown";
+        return new InvalidItem(item.Position, eventId, new QuarantineReason(QuarantineReason.StoreRejected, null,
+            $"the store refused what was made of this record (SQLSTATE {state})"), value.Length, InternalQuarantineRecord.Digest(value));
     }
 
     /// <summary>Another worker got to the same rows: a deadlock, a serialization failure, a pseudonym linked meanwhile, a
@@ -479,6 +536,17 @@ public sealed class ProfilesWorker(
         }
 
         public void AddReadTime(TimeSpan elapsed) => ReadTime += elapsed;
+
+        public static Batch Of(IEnumerable<BatchItem> items, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
+        {
+            var batch = new Batch(epochs);
+            foreach (var item in items)
+            {
+                batch.Add(item);
+            }
+
+            return batch;
+        }
     }
 
     /// <summary>A batch loaded and applied in its open transaction, not saved yet; without changes when it collided.</summary>
