@@ -96,7 +96,7 @@ public sealed class HostTests
     [InlineData("--only=ingest,bogus", "'bogus'; valid: ingest, profiles, segmentation, all")]
     [InlineData("--Streams:Workers=profile", "Streams:Workers names unknown worker 'profile'")]
     [InlineData("--Health:Port=70000", "Port")]
-    [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, Port, StallAfter)")]
+    [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, MaxBatchRetries, Port, StallAfter)")]
     [InlineData("--Identity:MaxPerType:fax=3", "unknown configuration key 'Identity:MaxPerType:fax'")]
     public async Task InvalidConfiguration_ExitsWithCode2AndAOneLineReason(string argument, string named)
     {

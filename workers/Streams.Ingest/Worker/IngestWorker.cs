@@ -211,9 +211,14 @@ public sealed class IngestWorker(
             }
 
             // Everything of the batch must be on the broker before the checkpoint says so.
-            while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+            // Shutdown waits for the flush: the batch is either finished or re-read, never half-recorded. A flush that
+            // moves beats the heartbeat, so a long one is not a stall; one that stops moving is (see WorkerHealth.Live).
+            for (int queued = int.MaxValue, left; (left = producer.Flush(TimeSpan.FromSeconds(1))) > 0; queued = Math.Min(queued, left))
             {
-                // Shutdown waits for the flush: the batch is either finished or re-read, never half-recorded.
+                if (left < queued)
+                {
+                    worker.heartbeat.Beat(consumer);
+                }
             }
 
             if (failures > 0)

@@ -119,6 +119,7 @@ public sealed class ProfilesWorker(
                     {
                         // If the batch before must run again, this one lets go of its locks first, and is redone after.
                         Finish(repository, publisher, consumer, finishing, rebalanced, prepared);
+                        heartbeat.BatchDone();
                     }
                     catch
                     {
@@ -149,6 +150,9 @@ public sealed class ProfilesWorker(
                     continue;
                 }
 
+                // From here until its Finish the loop holds this batch: a session that fails meanwhile counts as a retry of
+                // it (see WorkerHealth.Live).
+                heartbeat.BatchFilled(batch.Count);
                 inFlight = prepared is { Failed: false } ? Commit(prepared) : Begin(repository, batch, prepared);
             }
 
