@@ -24,25 +24,8 @@ public sealed partial class PoisonRecordTests(KafkaFixture kafka, PostgresFixtur
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles",
             $"--Profiles:BatchSize={Count}", "--Profiles:MaxBatchWait=00:00:05");
         var poison = CanonicalFeed.Id(IdentifierType.Loyalty, "poison");
-        // The reader accepts the record; the store refuses it, alone, every time: an integrity error (23514), as a
-        // constraint added to the table after the fact would raise.
-        await WaitUntilAsync(() => Database.CountAsync(host.ConnectionString,
-            "select count(*) from pg_tables where tablename = 'identifiers'").Result == 1);
-        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(host.ConnectionString))
-        await using (var install = dataSource.CreateCommand($$"""
-            create function refuse_poison() returns trigger language plpgsql as $$
-            begin
-                if new.pseudonym = '{{poison.Pseudonym}}' then
-                    raise exception 'identifier refused' using errcode = '23514';
-                end if;
-                return new;
-            end
-            $$;
-            create trigger refuse_poison before insert or update on identifiers for each row execute function refuse_poison();
-            """))
-        {
-            await install.ExecuteNonQueryAsync();
-        }
+        // The reader accepts the record; the store refuses it, alone, every time: an integrity error (23514).
+        await Database.RefuseIdentifierAsync(host.ConnectionString, poison.Pseudonym, "23514");
 
         using (var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical))
         {
