@@ -24,8 +24,8 @@ namespace Streams.Ingest.Worker;
 /// so its claim waits for a batch already past its check, and then finds that batch's outputs (flushed before the
 /// checkpoint, which is written or, if the session fails, rolled back only after the producer is disposed); a batch
 /// whose check comes after the claim is refused before it produces anything. An evicted instance therefore writes no
-/// output the new owner's recovery scan does not see, and cannot move a checkpoint back. A session that fails (crash, PostgreSQL away, a delivery
-/// error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
+/// output the new owner's recovery scan does not see, and cannot move a checkpoint back. A session that fails (crash,
+/// PostgreSQL away, a delivery error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
 /// written after the last checkpoint are not written again. A record is judged and written by
 /// <see cref="IngestPipeline.Handle"/>, which never throws: no record can stop the loop. Kafka transactions would do the same on a real
 /// broker, but the embedded broker does not hide aborted records from read_committed consumers (measured; see
