@@ -146,7 +146,7 @@ internal static class ActivateCommand
             await using (var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false))
             {
                 ActivationRepository.Save(connection, transaction, [], [new AuditCounts(listId, requester, rows + refused, matched, refused)], [],
-                    TimeProvider.System.GetUtcNow());
+                    System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, TimeProvider.System.GetUtcNow());
                 await transaction.CommitAsync().ConfigureAwait(false);
             }
         }

@@ -36,4 +36,33 @@ public static class Database
     public static async Task<List<string>> DumpAsync(string connectionString, string table, string? columns = null, string? orderBy = null) =>
         (await RowsAsync(connectionString, $"select ({columns ?? "t.*"})::text from \"{table}\" t order by {orderBy ?? "1"}"))
             .Select(r => (string)r[0]!).ToList();
+
+    /// <summary>
+    /// Makes PostgreSQL refuse, with <paramref name="sqlState"/>, every write of the identifier <paramref name="pseudonym"/>
+    /// (a test-only trigger on <c>identifiers</c>, once the host has created it): a record the reader accepts and the
+    /// store refuses, every time, as a constraint added after the fact would.
+    /// </summary>
+    public static async Task RefuseIdentifierAsync(string connectionString, string pseudonym, string sqlState)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await CountAsync(connectionString, "select count(*) from pg_tables where tablename = 'identifiers'") == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the host never created its tables");
+            await Task.Delay(100);
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var install = dataSource.CreateCommand($$"""
+            create function refuse_identifier() returns trigger language plpgsql as $$
+            begin
+                if new.pseudonym = '{{pseudonym}}' then
+                    raise exception 'identifier refused' using errcode = '{{sqlState}}';
+                end if;
+                return new;
+            end
+            $$;
+            create trigger refuse_identifier before insert or update on identifiers for each row execute function refuse_identifier();
+            """);
+        await install.ExecuteNonQueryAsync();
+    }
 }

@@ -53,6 +53,33 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(http, "/health")).Status);
     }
 
+    [Fact]
+    public async Task ABatchThatFailsEverySession_MakesTheLoopNotLive_WhileBrokerAndDatabaseStayReady()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var port = FreePort();
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, $"--Health:Port={port}", "--Health:MaxBatchRetries=2",
+            "--Streams:Workers=profiles", "--Profiles:RetryDelay=00:00:00.050", "--Profiles:MaxRetryDelay=00:00:00.100");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitForAsync(http, "/health/ready", HttpStatusCode.OK);
+
+        // A serialization failure (40001) is transient by its class, so each session retries; this one comes back for
+        // the same record every time, and the loop only ever replays that batch.
+        var stuck = CanonicalFeed.Id(Streams.Ingest.Pseudonymization.IdentifierType.Loyalty, "stuck");
+        await Database.RefuseIdentifierAsync(host.ConnectionString, stuck.Pseudonym, "40001");
+        using (var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical))
+        {
+            feed.Send(CanonicalFeed.StoreEvent("stuck-1", DateTimeOffset.UtcNow.AddDays(-1), 10, "shoes", stuck));
+        }
+
+        var notLive = await WaitForAsync(http, "/health/live", HttpStatusCode.ServiceUnavailable);
+        var detail = Checks(notLive)["workers"].GetProperty("data").GetProperty(WorkerSelection.Profiles).GetString();
+        Assert.Matches(@"^stuck: the same batch failed [3-9] sessions in a row \(limit 2\)", detail);
+        var (_, ready) = await GetAsync(http, "/health/ready");
+        Assert.Equal("Healthy", Checks(ready)["kafka"].GetProperty("status").GetString());
+        Assert.Equal("Healthy", Checks(ready)["postgres"].GetProperty("status").GetString());
+    }
+
     private static Dictionary<string, JsonElement> Checks(JsonDocument body) =>
         body.RootElement.GetProperty("checks").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
 

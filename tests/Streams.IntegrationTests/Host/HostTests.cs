@@ -96,7 +96,7 @@ public sealed class HostTests
     [InlineData("--only=ingest,bogus", "'bogus'; valid: ingest, profiles, segmentation, activation, all")]
     [InlineData("--Streams:Workers=profile", "Streams:Workers names unknown worker 'profile'")]
     [InlineData("--Health:Port=70000", "Port")]
-    [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, Port, StallAfter)")]
+    [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, MaxBatchRetries, Port, StallAfter)")]
     [InlineData("--Identity:MaxPerType:fax=3", "unknown configuration key 'Identity:MaxPerType:fax'")]
     [InlineData("--Identity:Blocked:Patterns:email:0=([a-z]", "Identity:Blocked:Patterns:email:0 is not a valid pattern")]
     [InlineData("--Identity:Blocked:Valeus:email:0=a@b.co", "unknown configuration key 'Identity:Blocked:Valeus'")]

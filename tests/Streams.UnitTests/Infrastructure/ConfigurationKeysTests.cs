@@ -46,7 +46,7 @@ public sealed class ConfigurationKeysTests
     {
         var e = Assert.Throws<StreamsConfigurationException>(() =>
             ConfigurationKeys.ThrowIfUnknown(Configuration(("Health:Port", "1"), ("Health:Prot", "1")), Sections));
-        Assert.Equal("unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, Port, StallAfter)", e.Message);
+        Assert.Equal("unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, MaxBatchRetries, Port, StallAfter)", e.Message);
         var below = Assert.Throws<StreamsConfigurationException>(() => ConfigurationKeys.ThrowIfUnknown(Configuration(("Health:Port:x", "1")), Sections));
         Assert.Equal("unknown configuration key 'Health:Port:x' ('Health:Port' takes a value, not keys)", below.Message);
     }

@@ -108,6 +108,58 @@ public sealed class RestartingLoopTests
         Assert.Equal(1, backoff.Failures);
     }
 
+    [Fact]
+    public void Loop_PausesGrowWhileSessionsFail_AndStartOverAfterASessionThatRanHealthy()
+    {
+        var heartbeat = new WorkerHeartbeats(TimeProvider.System).For("test");
+        var logger = new DelayLogger();
+        var sessions = 0;
+
+        // Four quick failures, then a session that runs past the healthy period (the longest pause, at least 1 s)
+        // before it fails too, then the loop ends.
+        RestartingLoop.Run("test", heartbeat, _ =>
+        {
+            sessions++;
+            if (sessions == 5)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1.2));
+            }
+
+            if (sessions <= 5)
+            {
+                throw new TimeoutException("database away");
+            }
+        }, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(80), logger, CancellationToken.None);
+
+        var pauses = logger.Delays.Select(d => d.TotalMilliseconds).ToList();
+        Assert.Equal(5, pauses.Count);
+        Assert.InRange(pauses[0], 16, 20);
+        Assert.InRange(pauses[1], 32, 40);
+        Assert.InRange(pauses[2], 64, 80);
+        Assert.InRange(pauses[3], 64, 80);
+        // After recovery the first failure waits the first delay again, not the last one.
+        Assert.InRange(pauses[4], 16, 20);
+    }
+
+    /// <summary>The pauses <see cref="RestartingLoop"/> announces in its log.</summary>
+    private sealed class DelayLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<TimeSpan> Delays { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values && values.FirstOrDefault(v => v.Key == "Delay").Value is TimeSpan delay)
+            {
+                Delays.Add(delay);
+            }
+        }
+    }
+
     private sealed class SteppedClock : TimeProvider
     {
         private long ticks = 1;

@@ -60,6 +60,28 @@ public sealed class RuntimeMetricsTests : IDisposable
     }
 
     [Fact]
+    public void FencedCheckpoint_StartsANewSession_AndIsCounted()
+    {
+        using var fenced = new MetricCollector<long>(factory, RuntimeMetrics.MeterName, RuntimeMetrics.FencedInstrument);
+        var heartbeat = new WorkerHeartbeats(clock, metrics).For(WorkerSelection.Profiles);
+        var sessions = 0;
+
+        RestartingLoop.Run(WorkerSelection.Profiles, heartbeat, _ =>
+        {
+            if (++sessions == 1)
+            {
+                throw new Streams.Infrastructure.Postgres.PartitionFencedException("partition t/0 of profiles is fenced");
+            }
+        }, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            CancellationToken.None);
+
+        Assert.Equal(2, sessions);
+        var count = Assert.Single(fenced.GetMeasurementSnapshot());
+        Assert.Equal(1, count.Value);
+        Assert.Equal(WorkerSelection.Profiles, count.Tags["worker"]);
+    }
+
+    [Fact]
     public void LagAndOutboxDepth_AreObservedFromTheLatestSample()
     {
         using var lag = new MetricCollector<long>(factory, RuntimeMetrics.MeterName, RuntimeMetrics.LagInstrument);

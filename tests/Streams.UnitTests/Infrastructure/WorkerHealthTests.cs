@@ -43,6 +43,45 @@ public sealed class WorkerHealthTests
     }
 
     [Fact]
+    public void SameBatchFailingPastMaxBatchRetries_IsNotLive_UntilABatchIsDone()
+    {
+        var heartbeat = heartbeats.For("profiles");
+        heartbeat.SessionStarting();
+        for (var retry = 1; retry <= 6; retry++)
+        {
+            heartbeat.BatchFilled(100);
+            heartbeat.Retrying(new TimeoutException("the same batch again"), TimeSpan.FromSeconds(1));
+            Assert.Equal(retry, heartbeat.Status().BatchRetries);
+            Assert.Equal(retry <= 5, WorkerHealth.Live(heartbeat.Status(), clock.GetUtcNow(), StallAfter, maxBatchRetries: 5).Healthy);
+            heartbeat.SessionStarting();
+        }
+
+        var verdict = WorkerHealth.Live(heartbeat.Status(), clock.GetUtcNow(), StallAfter, maxBatchRetries: 5);
+        Assert.Equal("stuck: the same batch failed 6 sessions in a row (limit 5): ", verdict.Detail);
+
+        // The batch goes through at last: the count starts over.
+        heartbeat.BatchFilled(100);
+        heartbeat.BatchDone();
+        Assert.Equal(0, heartbeat.Status().BatchRetries);
+        Assert.True(WorkerHealth.Live(heartbeat.Status(), clock.GetUtcNow(), StallAfter, maxBatchRetries: 5).Healthy);
+    }
+
+    [Fact]
+    public void SessionsFailingBeforeTheyHoldABatch_AnOutage_StayLive_ButNotStarted()
+    {
+        var heartbeat = heartbeats.For("profiles");
+        for (var retry = 0; retry < 50; retry++)
+        {
+            heartbeat.SessionStarting();
+            heartbeat.Retrying(new TimeoutException("PostgreSQL away"), TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(0, heartbeat.Status().BatchRetries);
+        Assert.True(WorkerHealth.Live(heartbeat.Status(), clock.GetUtcNow(), StallAfter, maxBatchRetries: 5).Healthy);
+        Assert.False(WorkerHealth.Started(heartbeat.Status()).Healthy);
+    }
+
+    [Fact]
     public void NoBeatPastStallAfter_IsStalled()
     {
         var heartbeat = heartbeats.For("ingest");

@@ -20,7 +20,8 @@ public static class ActivationRepository
     /// </summary>
     public static List<AuditCounts> Save(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(string Topic, byte[] Key, byte[] Value)> outbox, IReadOnlyList<AuditCounts> audit,
-        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
+        DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(outbox);
         ArgumentNullException.ThrowIfNull(audit);
@@ -40,12 +41,12 @@ public static class ActivationRepository
 
             if (offsets.Count > 0)
             {
-                batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, now));
+                batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, epochs, now));
             }
 
             if (batch.BatchCommands.Count > 0)
             {
-                batch.ExecuteNonQuery();
+                PartitionEpochs.Run(batch.ExecuteNonQuery);
             }
         }
 

@@ -8,6 +8,7 @@ using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Activation.Worker;
@@ -40,17 +41,24 @@ public sealed class ActivationWorker(
     {
         using var publisher = new TableOutboxPublisher(environment.DataSource, ActivationRepository.OutboxTable, environment.BootstrapServers, "streams-activation", logger);
         publisher.PublishPending();
+        var ownership = new PartitionOwnership(environment.DataSource, ActivationRepository.Consumer);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-activation"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            // Rows of a partition read but not committed are dropped when it goes: its next owner answers them, and a
+            // checkpoint that still named it would be refused.
+            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
+            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
+                // Claimed before the offsets are read: a previous owner's checkpoint committed before, or is refused.
+                ownership.Claim(partitions);
                 var stored = ActivationRepository.LoadOffsets(environment.DataSource);
                 return partitions.Select(p => new TopicPartitionOffset(p,
                     stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
             })
             .Build();
         consumer.Subscribe(catalog.Names.ActivationRequests);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -61,7 +69,7 @@ public sealed class ActivationWorker(
                     continue;
                 }
 
-                Commit(buffer);
+                Commit(buffer, ownership.Epochs);
                 publisher.PublishPending();
                 try
                 {
@@ -83,9 +91,16 @@ public sealed class ActivationWorker(
             {
             }
         }
+
+        void Release(IEnumerable<TopicPartition> gone)
+        {
+            var partitions = gone.ToHashSet();
+            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
+            ownership.Release(partitions);
+        }
     }
 
-    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
     {
         var now = timeProvider.GetUtcNow();
         var (rows, outbox, refusedInLists) = Read(batch, now);
@@ -100,7 +115,7 @@ public sealed class ActivationWorker(
             .GroupBy(r => (r.ListId, r.RequestedBy))
             .Select(g => new AuditCounts(g.Key.ListId, g.Key.RequestedBy, g.Count(), g.Sum(r => r.Matched), g.Sum(r => r.Refused)))
             .ToList();
-        var totals = ActivationRepository.Save(connection, transaction, outbox, audit, offsets, now);
+        var totals = ActivationRepository.Save(connection, transaction, outbox, audit, offsets, epochs, now);
         transaction.Commit();
         var matched = answers.Count(a => a.Matched);
         metrics.Record(batch.Count, matched, refused);

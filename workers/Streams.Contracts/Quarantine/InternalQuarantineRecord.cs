@@ -135,4 +135,5 @@ public sealed record QuarantineReason(string Code, string? Field, string Detail)
     public const string OversizedRecord = "oversized_record";
     public const string SchemaViolation = "schema_violation";
     public const string OutOfRange = "out_of_range";
+    public const string StoreRejected = "store_rejected";
 }

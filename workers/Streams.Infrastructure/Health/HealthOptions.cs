@@ -17,6 +17,12 @@ public sealed class HealthOptions : IValidatableObject
     /// <summary>A worker loop that has not polled for this long is stalled, so not live (default 60 s).</summary>
     public TimeSpan StallAfter { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A worker loop whose sessions have failed this many times in a row on the same batch (read again after each
+    /// restart, failing again) is stuck, so not live (default 5). Failures before a batch is in hand (an outage) do not count.
+    /// </summary>
+    [Range(1, 1_000_000)] public int MaxBatchRetries { get; set; } = 5;
+
     /// <summary>How long the broker and database checks wait for an answer (default 5 s).</summary>
     public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

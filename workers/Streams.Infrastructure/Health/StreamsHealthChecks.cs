@@ -15,8 +15,9 @@ internal sealed class WorkersLiveCheck(WorkerHeartbeats heartbeats, IOptions<Hea
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var now = timeProvider.GetUtcNow();
-        var stallAfter = options.Value.StallAfter;
-        return Task.FromResult(WorkerChecks.Summarize(heartbeats, status => WorkerHealth.Live(status, now, stallAfter), "every worker loop is making progress"));
+        var (stallAfter, maxBatchRetries) = (options.Value.StallAfter, options.Value.MaxBatchRetries);
+        return Task.FromResult(WorkerChecks.Summarize(heartbeats, status => WorkerHealth.Live(status, now, stallAfter, maxBatchRetries),
+            "every worker loop is making progress"));
     }
 }
 

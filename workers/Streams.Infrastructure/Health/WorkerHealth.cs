@@ -7,10 +7,13 @@ namespace Streams.Infrastructure.Health;
 public static class WorkerHealth
 {
     /// <summary>
-    /// Live: the loop has not ended with an error, and it has polled (or started a session, or is waiting out a retry
-    /// backoff) within <paramref name="stallAfter"/>. A worker whose loop has not begun yet is live: it is starting.
+    /// Live: the loop has not ended with an error, it has polled (or started a session, or is waiting out a retry
+    /// backoff) within <paramref name="stallAfter"/>, and it has not failed on the same batch more than
+    /// <paramref name="maxBatchRetries"/> sessions in a row (a loop that only ever replays one batch is stuck, whatever its
+    /// backoff says; restarting the process is the next thing to try). A worker whose loop has not begun yet is live: it
+    /// is starting. An outage of the broker or PostgreSQL fails sessions before they hold a batch: not live-threatening.
     /// </summary>
-    public static WorkerVerdict Live(WorkerStatus status, DateTimeOffset now, TimeSpan stallAfter)
+    public static WorkerVerdict Live(WorkerStatus status, DateTimeOffset now, TimeSpan stallAfter, int maxBatchRetries = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(status);
         switch (status.State)
@@ -21,6 +24,11 @@ public static class WorkerHealth
                 return new(false, $"loop ended with an error: {status.Error}");
             case WorkerLoopState.Stopped:
                 return new(false, "loop stopped");
+        }
+
+        if (status.BatchRetries > maxBatchRetries)
+        {
+            return new(false, $"stuck: the same batch failed {status.BatchRetries} sessions in a row (limit {maxBatchRetries}): {status.Error}");
         }
 
         // While waiting to retry, the loop is expected back at RetryAt: the silence before that is not a stall.

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Infrastructure.Hosting;
 
@@ -36,6 +37,14 @@ public static class RestartingLoop
                 OnRetry = args =>
                 {
                     var e = args.Outcome.Exception!;
+                    if (e is PartitionFencedException)
+                    {
+                        // Another instance owns a partition now: nothing of the batch was stored; the new session takes
+                        // whatever partitions the group gives it.
+                        logger.LogWarning("{Worker} checkpoint refused, another instance owns the partition now: {Error}", worker, e.Message);
+                        heartbeat.Fenced();
+                    }
+
                     logger.LogError("{Worker} session failed, starting over from the last checkpoint in {Delay}: {Error}",
                         worker, args.RetryDelay, Describe(e));
                     heartbeat.Retrying(e, args.RetryDelay);
@@ -85,9 +94,6 @@ public static class RestartingLoop
         return text;
     }
 
-    /// <summary>Failures a new session can get past. Anything else is a bug and stops the worker loudly.</summary>
-    public static bool IsTransient(Exception e) => e is KafkaException or Npgsql.NpgsqlException or TimeoutException or IOException
-        or System.Net.Sockets.SocketException or InvalidOperationException { InnerException: Npgsql.NpgsqlException or IOException }
-        || (e is InvalidOperationException && e.Message.Contains("connection", StringComparison.OrdinalIgnoreCase))
-        || e is AggregateException { InnerExceptions: [var inner] } && IsTransient(inner);
+    /// <summary>Failures a new session can get past (<see cref="Failures.IsTransient"/>). Anything else is a bug and stops the worker loudly.</summary>
+    public static bool IsTransient(Exception e) => Failures.IsTransient(e);
 }

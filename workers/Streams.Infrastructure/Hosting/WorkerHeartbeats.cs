@@ -44,8 +44,12 @@ public enum WorkerLoopState
 /// <param name="RetryAt">While retrying: when the next session is due.</param>
 /// <param name="Joined">The current session's consumer is a member of its group.</param>
 /// <param name="Error">The failure that made it retry or fail (the exception's type and message).</param>
+/// <param name="BatchRetries">Sessions in a row that failed while they held a batch, with no batch finished since: the same
+/// records read again and failing again. A session that fails before it has a batch (the broker or PostgreSQL away at
+/// its start) does not count.</param>
 public sealed record WorkerStatus(
-    string Worker, WorkerLoopState State, DateTimeOffset Since, DateTimeOffset? LastBeat, DateTimeOffset? RetryAt, bool Joined, string? Error);
+    string Worker, WorkerLoopState State, DateTimeOffset Since, DateTimeOffset? LastBeat, DateTimeOffset? RetryAt, bool Joined, string? Error,
+    int BatchRetries = 0);
 
 /// <summary>
 /// The pulse of one worker's loop: the loop beats once per batch and on every idle poll, <see cref="RestartingLoop"/>
@@ -71,6 +75,7 @@ public sealed class WorkerHeartbeat
     // The batch the loop is handling: its size and when it was filled (a timestamp of the TimeProvider); 0 records: none.
     private int batchRecords;
     private long batchFilledAt;
+    private int batchRetries;
 
     internal WorkerHeartbeat(string worker, TimeProvider timeProvider, RuntimeMetrics? metrics = null)
     {
@@ -122,6 +127,7 @@ public sealed class WorkerHeartbeat
         {
             metrics?.Batch(Worker, batchRecords, timeProvider.GetElapsedTime(batchFilledAt));
             batchRecords = 0;
+            Volatile.Write(ref batchRetries, 0);
         }
     }
 
@@ -135,8 +141,16 @@ public sealed class WorkerHeartbeat
     public void Retrying(Exception failure, TimeSpan delay)
     {
         metrics?.Retry(Worker);
+        if (batchRecords > 0)
+        {
+            Volatile.Write(ref batchRetries, batchRetries + 1);
+        }
+
         Transition(WorkerLoopState.Retrying, delay, failure);
     }
+
+    /// <summary>A checkpoint of the loop was refused because another instance claimed one of its partitions.</summary>
+    public void Fenced() => metrics?.Fenced(Worker);
 
     /// <summary>The loop ended with an error it does not retry.</summary>
     public void Failed(Exception failure) => Transition(WorkerLoopState.Failed, retryIn: null, failure);
@@ -150,7 +164,7 @@ public sealed class WorkerHeartbeat
         lock (gate)
         {
             return new WorkerStatus(Worker, state, since, beat == 0 ? null : new DateTimeOffset(beat, TimeSpan.Zero), retryAt,
-                state == WorkerLoopState.Running && Volatile.Read(ref joined), error);
+                state == WorkerLoopState.Running && Volatile.Read(ref joined), error, Volatile.Read(ref batchRetries));
         }
     }
 

@@ -8,19 +8,27 @@ namespace Streams.Infrastructure.Postgres;
 /// </summary>
 public static class ConsumerOffsets
 {
-    /// <summary>The upsert of <paramref name="offsets"/> for <paramref name="consumer"/>, to add to a batch's transaction.</summary>
-    public static NpgsqlBatchCommand Save(string consumer, IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+    /// <summary>
+    /// The upsert of <paramref name="offsets"/> for <paramref name="consumer"/>, to add to a batch's transaction, behind
+    /// the fence: the transaction fails whole (<see cref="PartitionEpochs.FencedSqlState"/>) unless <paramref name="epochs"/>
+    /// holds each partition's current epoch, so an instance that has lost a partition neither stores effects nor moves
+    /// its offset back.
+    /// </summary>
+    public static NpgsqlBatchCommand Save(string consumer, IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets,
+        IReadOnlyDictionary<(string Topic, int Partition), long> epochs, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(offsets);
         var command = new NpgsqlBatchCommand("""
             insert into consumer_offsets (consumer, topic, partition, next_offset, updated_at)
-            select @consumer, topic, partition, next_offset, @now from unnest(@topics, @partitions, @offsets) as u(topic, partition, next_offset)
+            select @consumer, topic, partition, next_offset, @now
+            from unnest(@topics, @partitions, @offsets) as u(topic, partition, next_offset), streams_fence(@consumer, @topics, @partitions, @epochs)
             on conflict (consumer, topic, partition) do update set next_offset = excluded.next_offset, updated_at = excluded.updated_at
             """);
         command.Parameters.Add(new NpgsqlParameter<string>("consumer", consumer));
         command.Parameters.Add(new NpgsqlParameter<string[]>("topics", offsets.Select(o => o.Topic).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", offsets.Select(o => o.Partition).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", offsets.Select(o => o.NextOffset).ToArray()));
+        command.Parameters.Add(PartitionEpochs.EpochsOf(offsets.Select(o => (o.Topic, o.Partition)), epochs));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
         return command;
     }

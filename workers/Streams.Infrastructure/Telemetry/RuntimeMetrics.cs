@@ -13,10 +13,12 @@ public sealed class RuntimeMetrics
     public const string MeterName = "Streams.Runtime";
     public const string LagInstrument = "streams.runtime.consumer.lag";
     public const string OutboxInstrument = "streams.runtime.outbox.depth";
+    public const string FencedInstrument = "streams.runtime.fenced";
 
     private readonly Histogram<int> batchSize;
     private readonly Histogram<double> batchDuration;
     private readonly Counter<long> retries;
+    private readonly Counter<long> fenced;
     private volatile IReadOnlyList<(string Worker, string Group, PartitionLag Lag)> lag = [];
     private volatile IReadOnlyList<(string Table, long Rows)> outbox = [];
 
@@ -31,6 +33,8 @@ public sealed class RuntimeMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         retries = meter.CreateCounter<long>("streams.runtime.retries", "{retry}",
             "Worker sessions that failed for a reason that can pass and start over after a backoff, by worker.");
+        fenced = meter.CreateCounter<long>(FencedInstrument, "{checkpoint}",
+            "Checkpoints refused because another instance had claimed one of their partitions since (the batch was rolled back), by worker.");
         meter.CreateObservableGauge(LagInstrument, ObserveLag, "{record}",
             "Records of a partition its consumer group has not committed yet, by worker, group, topic and partition.");
         meter.CreateObservableGauge(OutboxInstrument, ObserveOutbox, "{row}", "Rows waiting in a transactional outbox, by table.");
@@ -45,6 +49,8 @@ public sealed class RuntimeMetrics
     }
 
     public void Retry(string worker) => retries.Add(1, new KeyValuePair<string, object?>("worker", worker));
+
+    public void Fenced(string worker) => fenced.Add(1, new KeyValuePair<string, object?>("worker", worker));
 
     /// <summary>Replaces the lag figures with the latest sample.</summary>
     public void SetLag(IReadOnlyList<(string Worker, string Group, PartitionLag Lag)> sample) => lag = sample;

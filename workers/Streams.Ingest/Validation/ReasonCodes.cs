@@ -25,10 +25,17 @@ public static class ReasonCodes
     /// <summary>Decided by the profiles worker; listed here so every code has one spelling.</summary>
     public const string IdentityConflict = "identity_conflict";
 
+    /// <summary>
+    /// A worker's store refused the record alone with a data or integrity error (found by splitting the batch that
+    /// failed, see <c>PoisonBisection</c>): the record is quarantined so that the rest of its batch gets through.
+    /// </summary>
+    public const string StoreRejected = "store_rejected";
+
     public static IReadOnlyList<string> All { get; } =
     [
         MalformedJson, OversizedRecord, SchemaViolation, InvalidEmail, InvalidPhone, FutureTimestamp,
         OutOfRange, UnknownCurrency, TotalMismatch, DuplicateEvent, ProcessingError, IdentityConflict,
+        StoreRejected,
     ];
 
     /// <summary>

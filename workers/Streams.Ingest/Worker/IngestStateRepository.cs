@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Ingest.Worker;
 
@@ -87,27 +88,32 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
         return held;
     }
 
-    /// <summary>Records where each input partition now stands, with the output end offsets known then.</summary>
-    public async Task SaveCheckpointsAsync(IReadOnlyList<IngestCheckpoint> checkpoints, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records where each input partition now stands, with the output end offsets known then, in
+    /// <paramref name="fenced"/>: a transaction that passed the fence for these partitions, committed by the caller.
+    /// </summary>
+    public static void SaveCheckpoints(FencedTransaction fenced, IReadOnlyList<IngestCheckpoint> checkpoints)
     {
+        ArgumentNullException.ThrowIfNull(fenced);
+        ArgumentNullException.ThrowIfNull(checkpoints);
         if (checkpoints.Count == 0)
         {
             return;
         }
 
-        await using var upsert = dataSource.CreateCommand("""
+        using var upsert = new NpgsqlCommand("""
             insert into ingest_checkpoints (topic, partition, next_offset, output_marks, updated_at)
             select topic, partition, next_offset, marks::jsonb, now()
             from unnest(@topics, @partitions, @offsets, @marks) as c(topic, partition, next_offset, marks)
             on conflict (topic, partition) do update
                 set next_offset = excluded.next_offset, output_marks = excluded.output_marks, updated_at = now()
-            """);
+            """, fenced.Connection, fenced.Transaction);
         upsert.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
         upsert.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
         upsert.Parameters.Add(new NpgsqlParameter<long[]>("offsets", checkpoints.Select(c => c.NextOffset).ToArray()));
         upsert.Parameters.Add(new NpgsqlParameter<string[]>("marks",
             checkpoints.Select(c => JsonSerializer.Serialize(c.OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64)).ToArray()));
-        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        upsert.ExecuteNonQuery();
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Ingest.Worker;
 
@@ -17,8 +18,14 @@ namespace Streams.Ingest.Worker;
 /// Exactly once, without Kafka transactions: a batch first claims the event ids it will use (a claim held by another
 /// record makes a duplicate; the same record read again keeps its own), then its outputs go out through an idempotent
 /// producer and are flushed; then one PostgreSQL transaction records every assigned input partition's next offset
-/// together with the end offsets of the output partitions. A session that fails (crash, PostgreSQL away, a delivery
-/// error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
+/// together with the end offsets of the output partitions. That transaction is fenced (<see cref="PartitionEpochs"/>):
+/// it begins before the batch produces, with a check that this instance still holds the epochs of its partitions, and
+/// holds them until it commits. A new owner claims those epochs before it reads the checkpoints and scans the outputs,
+/// so its claim waits for a batch already past its check, and then finds that batch's outputs (flushed before the
+/// checkpoint, which is written or, if the session fails, rolled back only after the producer is disposed); a batch
+/// whose check comes after the claim is refused before it produces anything. An evicted instance therefore writes no
+/// output the new owner's recovery scan does not see, and cannot move a checkpoint back. A session that fails (crash,
+/// PostgreSQL away, a delivery error) starts over from the checkpoints and first scans the outputs past the recorded end offsets, so outputs
 /// written after the last checkpoint are not written again. A record is judged and written by
 /// <see cref="IngestPipeline.Handle"/>, which never throws: no record can stop the loop. Kafka transactions would do the same on a real
 /// broker, but the embedded broker does not hide aborted records from read_committed consumers (measured; see
@@ -65,6 +72,9 @@ public sealed class IngestWorker(
     /// </summary>
     public const int MaxValueBytes = MessageMaxBytes - 4096;
 
+    /// <summary>The name ingest's partition epochs are kept under (<see cref="PartitionEpochs"/>).</summary>
+    public const string Consumer = "ingest";
+
     /// <summary>Event ids forgotten per statement: a chunk takes well under a second, and batches go on in between.</summary>
     internal const int ExpiryChunk = 10_000;
 
@@ -96,6 +106,11 @@ public sealed class IngestWorker(
         private readonly IProducer<byte[]?, byte[]> producer;
         private readonly IConsumer<byte[]?, byte[]?> consumer;
         private readonly List<ConsumeResult<byte[]?, byte[]?>> buffer = [];
+        private readonly PartitionOwnership ownership;
+
+        // The batch's fenced transaction, from before it produces until its checkpoint commits; on failure it rolls back
+        // only when the session is disposed, after the producer (see the remarks on the worker).
+        private FencedTransaction? fenced;
 
         // End offset of every output partition as known from delivery reports and loaded checkpoints ("topic/partition").
         private readonly Dictionary<string, long> outputMarks = new(StringComparer.Ordinal);
@@ -117,6 +132,7 @@ public sealed class IngestWorker(
             this.worker = worker;
             this.stoppingToken = stoppingToken;
             state = new IngestStateRepository(worker.environment.DataSource);
+            ownership = new PartitionOwnership(worker.environment.DataSource, Consumer);
             var bootstrap = worker.environment.BootstrapServers;
             producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
                 {
@@ -159,6 +175,7 @@ public sealed class IngestWorker(
         private void HandleBatch()
         {
             var batch = buffer.ToList();
+            fenced = ownership.BeginFenced(positions.Keys.Concat(batch.Select(r => (r.Topic, r.Partition.Value))));
             var results = new IngestResult[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
@@ -194,9 +211,14 @@ public sealed class IngestWorker(
             }
 
             // Everything of the batch must be on the broker before the checkpoint says so.
-            while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+            // Shutdown waits for the flush: the batch is either finished or re-read, never half-recorded. A flush that
+            // moves beats the heartbeat, so a long one is not a stall; one that stops moving is (see WorkerHealth.Live).
+            for (int queued = int.MaxValue, left; (left = producer.Flush(TimeSpan.FromSeconds(1))) > 0; queued = Math.Min(queued, left))
             {
-                // Shutdown waits for the flush: the batch is either finished or re-read, never half-recorded.
+                if (left < queued)
+                {
+                    worker.heartbeat.Beat(consumer);
+                }
             }
 
             if (failures > 0)
@@ -206,7 +228,10 @@ public sealed class IngestWorker(
 
             CrashPoints.Reach("ingest.after-flush");
             var checkpoints = Checkpoints(batch);
-            state.SaveCheckpointsAsync(checkpoints, CancellationToken.None).GetAwaiter().GetResult();
+            IngestStateRepository.SaveCheckpoints(fenced, checkpoints);
+            fenced.Commit();
+            fenced.Dispose();
+            fenced = null;
             Remember(checkpoints);
             CrashPoints.Reach("ingest.after-commit");
             CommitToGroup(checkpoints);
@@ -350,6 +375,8 @@ public sealed class IngestWorker(
         // On assignment: resume every partition from its checkpoint, and find outputs already written past it.
         private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
         {
+            // Claimed before the checkpoints are read and the outputs scanned (see the remarks on the worker).
+            ownership.Claim(partitions);
             var checkpoints = state.LoadCheckpointsAsync(partitions.Select(p => (p.Topic, p.Partition.Value)).ToList(), stoppingToken)
                 .GetAwaiter().GetResult()
                 .ToDictionary(c => (c.Topic, c.Partition));
@@ -365,7 +392,12 @@ public sealed class IngestWorker(
                 // beginning (which on a long-running topic is a scan of its whole history).
                 var ends = scanner.EndOffsets(outputs).ToDictionary(e => Mark(e.Key), e => e.Value, StringComparer.Ordinal);
                 var initial = fresh.Select(p => new IngestCheckpoint(p.Topic, p.Partition.Value, 0, ends)).ToList();
-                state.SaveCheckpointsAsync(initial, stoppingToken).GetAwaiter().GetResult();
+                using (var initialTransaction = ownership.BeginFenced(initial.Select(c => (c.Topic, c.Partition))))
+                {
+                    IngestStateRepository.SaveCheckpoints(initialTransaction, initial);
+                    initialTransaction.Commit();
+                }
+
                 foreach (var checkpoint in initial)
                 {
                     checkpoints[(checkpoint.Topic, checkpoint.Partition)] = checkpoint;
@@ -405,6 +437,7 @@ public sealed class IngestWorker(
             // Records not yet checkpointed are re-read by whoever gets the partition next.
             var gone = partitions.ToHashSet();
             buffer.RemoveAll(r => gone.Contains(r.TopicPartition));
+            ownership.Release(gone);
             alreadyEmitted.RemoveWhere(e => gone.Contains(new TopicPartition(e.Topic, e.Partition)));
             foreach (var partition in gone)
             {
@@ -493,6 +526,7 @@ public sealed class IngestWorker(
 
             consumer.Dispose();
             producer.Dispose();
+            fenced?.Dispose();
         }
     }
 }

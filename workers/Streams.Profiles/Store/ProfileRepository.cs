@@ -164,7 +164,8 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
     /// <summary>Writes a batch's changes and the offsets it consumed up to; returns the outbox rows' sequence numbers.</summary>
     public static long[] Save(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
-        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
+        DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(changes);
         using var batch = new NpgsqlBatch(connection, transaction);
@@ -327,22 +328,26 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         if (offsets.Count > 0)
         {
-            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, now));
+            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, epochs, now));
         }
 
         var seqs = new List<long>(changes.Outbox.Count);
         if (batch.BatchCommands.Count > 0)
         {
             // Only the outbox insert returns rows.
-            using var reader = batch.ExecuteReader();
-            do
+            PartitionEpochs.Run(() =>
             {
-                while (reader.Read())
+                using var reader = batch.ExecuteReader();
+                do
                 {
-                    seqs.Add(reader.GetInt64(0));
+                    while (reader.Read())
+                    {
+                        seqs.Add(reader.GetInt64(0));
+                    }
                 }
-            }
-            while (reader.NextResult());
+                while (reader.NextResult());
+                return seqs.Count;
+            });
         }
 
         return [.. seqs];

@@ -5,9 +5,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Streams.Contracts.Topics;
+using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 using Streams.Profiles.Processing;
@@ -51,6 +53,7 @@ public sealed class ProfilesWorker(
         InFlight? inFlight = null;
         var pending = new PendingRecords();
         var rebalanced = false;
+        var ownership = new PartitionOwnership(environment.DataSource, ProfileRepository.Consumer);
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-profiles"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // A rebalance waits for the batch being committed, so the next owner resumes from its offsets, and drops
@@ -61,6 +64,7 @@ public sealed class ProfilesWorker(
                 rebalanced = true;
                 inFlight?.Settle();
                 pending.Drop(revoked.Select(r => r.TopicPartition));
+                ownership.Release(revoked.Select(r => r.TopicPartition));
             })
             .SetPartitionsLostHandler((_, lost) =>
             {
@@ -68,11 +72,15 @@ public sealed class ProfilesWorker(
                 rebalanced = true;
                 inFlight?.Settle();
                 pending.Drop(lost.Select(r => r.TopicPartition));
+                ownership.Release(lost.Select(r => r.TopicPartition));
             })
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 metrics.SetAssigned(partitions.Count);
                 inFlight?.Settle();
+                // Claimed before the offsets are read: a previous owner's checkpoint either committed before the claim
+                // (and is read here) or is refused.
+                ownership.Claim(partitions);
                 // Resume from the offsets committed with the data, not from the group's.
                 var stored = repository.LoadOffsets();
                 return partitions.Select(p => new TopicPartitionOffset(p,
@@ -101,7 +109,7 @@ public sealed class ProfilesWorker(
                         // A full batch waiting: load and apply it in its own transaction meanwhile. What it shares with
                         // the batch being committed waits in PostgreSQL for that commit (pseudonym and row locks); it
                         // saves nothing before that commit, so the committing batch never waits for it.
-                        batch = Cut(pending);
+                        batch = Cut(pending, ownership);
                         prepared = Prepare(repository, batch, inFlight.Changes);
                     }
 
@@ -111,6 +119,7 @@ public sealed class ProfilesWorker(
                     {
                         // If the batch before must run again, this one lets go of its locks first, and is redone after.
                         Finish(repository, publisher, consumer, finishing, rebalanced, prepared);
+                        heartbeat.BatchDone();
                     }
                     catch
                     {
@@ -130,7 +139,7 @@ public sealed class ProfilesWorker(
                     // A cut batch starts its commit before the consumer is called again, and a rebalance waits for
                     // that commit (Settle): it drops only records that are still pending.
                     Fill(consumer, pending, stoppingToken);
-                    batch = Cut(pending);
+                    batch = Cut(pending, ownership);
                 }
 
                 metrics.Stage("read", batch.ReadTime);
@@ -141,6 +150,9 @@ public sealed class ProfilesWorker(
                     continue;
                 }
 
+                // From here until its Finish the loop holds this batch: a session that fails meanwhile counts as a retry of
+                // it (see WorkerHealth.Live).
+                heartbeat.BatchFilled(batch.Count);
                 inFlight = prepared is { Failed: false } ? Commit(prepared) : Begin(repository, batch, prepared);
             }
 
@@ -234,15 +246,11 @@ public sealed class ProfilesWorker(
             System.Diagnostics.Stopwatch.GetElapsedTime(start));
     }
 
-    private Batch Cut(PendingRecords pending)
+    private Batch Cut(PendingRecords pending, PartitionOwnership ownership)
     {
         var (items, readTime) = pending.Cut(options.BatchSize);
-        var batch = new Batch();
-        foreach (var item in items)
-        {
-            batch.Add(item);
-        }
-
+        // The epochs its records were read under: its checkpoint is refused if any has been claimed by another since.
+        var batch = Batch.Of(items, ownership.Epochs);
         batch.AddReadTime(readTime);
         return batch;
     }
@@ -310,7 +318,7 @@ public sealed class ProfilesWorker(
         var offsets = Offsets(prepared.Batch);
         var (connection, transaction, changes, now) = (prepared.Connection!, prepared.Transaction!, prepared.Changes!, prepared.Now);
         var carried = prepared.Carried!;
-        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, now, carried));
+        var task = Task.Run(() => SaveAndCommit(connection, transaction, changes, offsets, prepared.Batch.Epochs, now, carried));
         return new InFlight(prepared.Batch, changes, connection, transaction, task);
     }
 
@@ -328,7 +336,8 @@ public sealed class ProfilesWorker(
     }
 
     private long[] SaveAndCommit(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
-        List<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now, IReadOnlyDictionary<string, long>? carried)
+        List<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
+        DateTimeOffset now, IReadOnlyDictionary<string, long>? carried)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (carried is { Count: > 0 })
@@ -339,7 +348,7 @@ public sealed class ProfilesWorker(
             clock.Restart();
         }
 
-        var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, now);
+        var seqs = ProfileRepository.Save(connection, transaction, changes, offsets, epochs, now);
         metrics.Stage("save", clock.Elapsed);
         clock.Restart();
         CrashPoints.Reach("profiles.before-commit");
@@ -357,16 +366,29 @@ public sealed class ProfilesWorker(
         long[] seqs;
         try
         {
-            seqs = inFlight.Task.GetAwaiter().GetResult();
+            try
+            {
+                seqs = inFlight.Task.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (Collided(e) && !rebalanced)
+            {
+                // After a rebalance the records may belong to another worker now: the session restarts instead.
+                inFlight.Dispose();
+                next?.Dispose();
+                inFlight.Retried = true;
+                logger.LogInformation("Batch collided with another worker ({Reason}); retrying", e is PostgresException p ? p.SqlState : e.Message);
+                (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
+            }
         }
-        catch (Exception e) when (Collided(e) && !rebalanced)
+        catch (Exception e) when (Failures.IsPermanentData(e) && !Collided(e) && !rebalanced)
         {
-            // After a rebalance the records may belong to another worker now: the session restarts instead.
+            // PostgreSQL refused something the batch made, and would refuse it again: find the records that fail
+            // alone, quarantine them and store the rest. The batch prepared meanwhile is redone after.
             inFlight.Dispose();
             next?.Dispose();
             inFlight.Retried = true;
-            logger.LogInformation("Batch collided with another worker ({Reason}); retrying", e is PostgresException p ? p.SqlState : e.Message);
-            (changes, seqs) = CommitBatch(repository, inFlight.Batch, firstAttempt: 2);
+            Isolate(repository, publisher, consumer, inFlight.Batch, e);
+            return;
         }
         finally
         {
@@ -385,6 +407,54 @@ public sealed class ProfilesWorker(
         metrics.Stage("publish_wait", waiting.Elapsed);
     }
 
+    /// <summary>
+    /// Commits <paramref name="batch"/> in halves (<see cref="PoisonBisection"/>) and quarantines each record PostgreSQL
+    /// refuses alone as <c>store_rejected</c>, with the offset that passes it; then publishes what the halves wrote.
+    /// </summary>
+    private void Isolate(ProfileRepository repository, OutboxPublisher publisher, IConsumer<byte[]?, byte[]?> consumer, Batch batch,
+        Exception failure)
+    {
+        var (attempts, quarantined) = PoisonBisection.Isolate(batch.Items, failure,
+            run => Commit(Batch.Of(run, batch.Epochs)),
+            (item, error) =>
+            {
+                logger.LogWarning("Quarantining canonical record {Topic}/{Partition}@{Offset}: the store refused it ({State})",
+                    item.Position.Topic, item.Position.Partition, item.Position.Offset, (error as PostgresException)?.SqlState);
+                Commit(Batch.Of([Rejected(item, error)], batch.Epochs));
+            },
+            Failures.IsPermanentData);
+        logger.LogWarning("Isolated {Quarantined} records the store refused in a batch of {Records} with {Attempts} commits",
+            quarantined, batch.Count, attempts);
+        // The halves' outbox rows are in the table; the publisher sends them from there, in order.
+        publisher.Wait();
+        publisher.PublishPending();
+        CommitToGroup(consumer, batch.NextOffsets);
+
+        void Commit(Batch run)
+        {
+            var (changes, _) = CommitBatch(repository, run, firstAttempt: 1);
+            metrics.Record(run.Count, changes);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="item"/> as a record to quarantine as <c>store_rejected</c>. A profiles worker keeps what it read,
+    /// not the bytes: the digest and size are those of the record as ingest writes it (the same serializer).
+    /// </summary>
+    private static InvalidItem Rejected(BatchItem item, Exception error)
+    {
+        var (eventId, value) = item switch
+        {
+            EventItem e => (e.Event.EventId, IngestJson.Serialize(e.Event)),
+            ConsentItem c => (c.Command.EventId, IngestJson.Serialize(c.Command)),
+            InvalidItem i => (i.EventId, []),
+            _ => ((string?)null, Array.Empty<byte>()),
+        };
+        var state = (error as PostgresException)?.SqlState ?? "unknown";
+        return new InvalidItem(item.Position, eventId, new QuarantineReason(QuarantineReason.StoreRejected, null,
+            $"the store refused what was made of this record (SQLSTATE {state})"), value.Length, InternalQuarantineRecord.Digest(value));
+    }
+
     /// <summary>Another worker got to the same rows: a deadlock, a serialization failure, a pseudonym linked meanwhile, a
     /// carried profile changed or held (55P03, see <see cref="ProfileRepository.LockCarried"/>).</summary>
     private static bool Collided(Exception e) =>
@@ -401,7 +471,7 @@ public sealed class ProfilesWorker(
                 using var connection = repository.DataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
                 var (changes, now) = LoadAndApply(connection, transaction, batch, CarriedProfiles.None(batch.Pseudonyms));
-                return (changes, SaveAndCommit(connection, transaction, changes, offsets, now, null));
+                return (changes, SaveAndCommit(connection, transaction, changes, offsets, batch.Epochs, now, null));
             }
             catch (PostgresException e) when (attempt < MaxBatchAttempts && Collided(e))
             {
@@ -432,11 +502,13 @@ public sealed class ProfilesWorker(
     /// kept (its position included), not the consumed record: a batch lives through a save and a commit, and the raw
     /// bytes held that long were copied again by every collection meanwhile.
     /// </summary>
-    private sealed class Batch
+    private sealed class Batch(IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
     {
         private List<TopicPartitionOffset>? nextOffsets;
 
         public List<BatchItem> Items { get; } = [];
+
+        public IReadOnlyDictionary<(string Topic, int Partition), long> Epochs => epochs;
 
         public HashSet<string> Pseudonyms { get; } = new(StringComparer.Ordinal);
 
@@ -472,6 +544,17 @@ public sealed class ProfilesWorker(
         }
 
         public void AddReadTime(TimeSpan elapsed) => ReadTime += elapsed;
+
+        public static Batch Of(IEnumerable<BatchItem> items, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
+        {
+            var batch = new Batch(epochs);
+            foreach (var item in items)
+            {
+                batch.Add(item);
+            }
+
+            return batch;
+        }
     }
 
     /// <summary>A batch loaded and applied in its open transaction, not saved yet; without changes when it collided.</summary>

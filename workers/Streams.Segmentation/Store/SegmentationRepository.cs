@@ -74,7 +74,8 @@ public static class SegmentationRepository
     }
 
     public static void Save(NpgsqlConnection connection, NpgsqlTransaction transaction, SegmentationCheckpoint checkpoint, MiniBatchChanges changes,
-        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, DateTimeOffset now)
+        IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
+        DateTimeOffset now)
     {
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("""
@@ -126,10 +127,10 @@ public static class SegmentationRepository
 
         if (offsets.Count > 0)
         {
-            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, now));
+            batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, epochs, now));
         }
 
-        batch.ExecuteNonQuery();
+        PartitionEpochs.Run(batch.ExecuteNonQuery);
     }
 
     public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource) =>

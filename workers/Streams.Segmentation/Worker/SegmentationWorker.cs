@@ -8,6 +8,7 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
 using Streams.Segmentation.Engine;
 using Streams.Segmentation.Model;
 using Streams.Segmentation.Store;
@@ -40,17 +41,25 @@ public sealed class SegmentationWorker(
     {
         using var publisher = new TableOutboxPublisher(environment.DataSource, "segment_outbox", environment.BootstrapServers, "streams-segmentation", logger);
         publisher.PublishPending();
+        var ownership = new PartitionOwnership(environment.DataSource, SegmentationRepository.Consumer);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-segmentation"))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            // Records of a partition read but not committed are dropped when it goes: its next owner reads them again,
+            // and a checkpoint that still named it would be refused.
+            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
+            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
+                // Claimed before the offsets are read: a previous owner's checkpoint committed before (and is read here)
+                // or is refused.
+                ownership.Claim(partitions);
                 var stored = SegmentationRepository.LoadOffsets(environment.DataSource);
                 return partitions.Select(p => new TopicPartitionOffset(p,
                     stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
             })
             .Build();
         consumer.Subscribe(catalog.Names.Profiles);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
             // A re-seed committed before a crash may have left profiles to re-assign.
@@ -64,11 +73,11 @@ public sealed class SegmentationWorker(
                 }
 
                 // Another instance's re-seed may still be re-assigning: finish it first, then apply the batch to its model.
-                var changes = Commit(buffer);
+                var changes = Commit(buffer, ownership.Epochs);
                 while (changes is null && !stoppingToken.IsCancellationRequested)
                 {
                     Reassign(publisher, consumer, stoppingToken);
-                    changes = Commit(buffer);
+                    changes = Commit(buffer, ownership.Epochs);
                 }
 
                 if (changes is null)
@@ -104,10 +113,17 @@ public sealed class SegmentationWorker(
             {
             }
         }
+
+        void Release(IEnumerable<TopicPartition> gone)
+        {
+            var partitions = gone.ToHashSet();
+            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
+            ownership.Release(partitions);
+        }
     }
 
     /// <summary>Applies <paramref name="batch"/> in one transaction; null (nothing changed) while a re-seed's re-assignment is unfinished.</summary>
-    private MiniBatchChanges? Commit(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    private MiniBatchChanges? Commit(List<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
     {
         var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
         var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
@@ -132,7 +148,7 @@ public sealed class SegmentationWorker(
 
         // Committed with the offsets that pass the records, so each is quarantined exactly once.
         changes.Outbox.AddRange(quarantine);
-        SegmentationRepository.Save(connection, transaction, checkpoint, changes, offsets, now);
+        SegmentationRepository.Save(connection, transaction, checkpoint, changes, offsets, epochs, now);
         CrashPoints.Reach("segmentation.before-commit");
         transaction.Commit();
         metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
@@ -186,7 +202,7 @@ public sealed class SegmentationWorker(
             var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
             var changes = engine.Reassign(checkpoint, stale, sizes, now);
             ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
-            SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], now);
+            SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, now);
             CrashPoints.Reach("segmentation.reassign-before-commit");
             transaction.Commit();
             publisher.PublishPending();
