@@ -13,6 +13,8 @@ using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 using Streams.Profiles;
 using Streams.Profiles.Identity;
+using Streams.Quality;
+using Streams.Quality.Figures;
 using Streams.Segmentation;
 using Streams.Simulator;
 
@@ -128,6 +130,12 @@ public static class StreamsHost
         {
             builder.AddSegmentation();
             Watch<SegmentationOptions>(builder, WorkerSelection.Segmentation, o => o.GroupId, catalog => [catalog.Names.Profiles]);
+        }
+
+        if (streams.Runs(WorkerSelection.Quality))
+        {
+            builder.AddQuality();
+            Watch<QualityOptions>(builder, WorkerSelection.Quality, o => o.ApplicationId, QualityTopology.SourceTopics);
         }
 
         builder.AddSimulator();

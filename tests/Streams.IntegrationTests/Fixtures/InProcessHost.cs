@@ -40,8 +40,13 @@ public sealed class InProcessHost : IAsyncDisposable
         "--Ingest:MaxBatchWait=00:00:00.050",
     ];
 
+    public static Task<InProcessHost> StartAsync(
+        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments) =>
+        StartAsync(kafka, postgres, topics, _ => { }, extraArguments);
+
+    /// <summary>As above, with <paramref name="configure"/> given the builder last (to swap a service, such as the clock).</summary>
     public static async Task<InProcessHost> StartAsync(
-        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments)
+        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, Action<HostApplicationBuilder> configure, params string[] extraArguments)
     {
         var connectionString = await postgres.CreateDatabaseAsync();
         var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-test-" + Guid.NewGuid().ToString("N")[..10]);
@@ -51,6 +56,7 @@ public sealed class InProcessHost : IAsyncDisposable
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace);
+        configure(builder);
         var host = builder.Build();
         await host.StartAsync();
         return new InProcessHost(host, stateDirectory, connectionString, logs);

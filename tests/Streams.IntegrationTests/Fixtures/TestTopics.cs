@@ -20,6 +20,7 @@ public sealed class TestTopics
         $"--Topics:Social={Names.Social}", $"--Topics:Consent={Names.Consent}", $"--Topics:Profiles={Names.Profiles}",
         $"--Topics:ProfileMerges={Names.ProfileMerges}", $"--Topics:Segments={Names.Segments}",
         $"--Topics:SegmentCatalog={Names.SegmentCatalog}", $"--Topics:Canonical={Names.Canonical}",
+        $"--Topics:DataQuality={Names.DataQuality}", $"--Topics:DataQualityAlerts={Names.DataQualityAlerts}",
         $"--Topics:Partitions={Names.Partitions}",
     ];
 
@@ -32,6 +33,7 @@ public sealed class TestTopics
             Social = $"{prefix}.social", Consent = $"{prefix}.consent", Profiles = $"{prefix}.profiles",
             ProfileMerges = $"{prefix}.profile-merges", Segments = $"{prefix}.segments",
             SegmentCatalog = $"{prefix}.segment-catalog", Canonical = $"{prefix}.canonical", Partitions = partitions,
+            DataQuality = $"{prefix}.data-quality", DataQualityAlerts = $"{prefix}.data-quality-alerts",
         };
         var catalog = new TopicCatalog(names);
         if (kafka.Embedded is { } embedded)

@@ -47,6 +47,8 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.ProfileMerges, TopicRole.Output, compacted: false));
         specs.Add(Spec(options.Segments, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.DataQuality, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.DataQualityAlerts, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.Canonical, TopicRole.Internal, compacted: false));
         // Canonical records the profiles worker cannot read (never written by ingest, but a worker must not stop on them).
         specs.Add(Spec(TopicsOptions.QuarantineOf(options.Canonical), TopicRole.Quarantine, compacted: false));

@@ -20,6 +20,12 @@ public sealed class TopicsOptions
     [Required, RegularExpression(TopicName.Pattern)] public string Segments { get; set; } = "segments";
     [Required, RegularExpression(TopicName.Pattern)] public string SegmentCatalog { get; set; } = "segment-catalog";
 
+    /// <summary>Data-quality figures per input topic and window, for data stewards (compacted).</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string DataQuality { get; set; } = "data-quality";
+
+    /// <summary>Data-quality alerts raised and cleared (compacted: the last state of each alert).</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string DataQualityAlerts { get; set; } = "data-quality-alerts";
+
     /// <summary>Internal: pseudonymous canonical events from ingest to the profiles worker.</summary>
     [Required, RegularExpression(TopicName.Pattern)] public string Canonical { get; set; } = "streams.canonical-events";
 

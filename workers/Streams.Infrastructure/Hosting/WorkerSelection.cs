@@ -9,6 +9,7 @@ public static class WorkerSelection
     public const string Ingest = "ingest";
     public const string Profiles = "profiles";
     public const string Segmentation = "segmentation";
+    public const string Quality = "quality";
 
     /// <summary>Stands for every worker.</summary>
     public const string All = "all";
@@ -17,7 +18,7 @@ public static class WorkerSelection
     public const string OnlySwitch = "--only";
 
     /// <summary>Every worker a host can run, in the order the host adds them.</summary>
-    public static IReadOnlyList<string> Names { get; } = [Ingest, Profiles, Segmentation];
+    public static IReadOnlyList<string> Names { get; } = [Ingest, Profiles, Segmentation, Quality];
 
     /// <summary>
     /// The workers <paramref name="list"/> (comma-separated names or <c>all</c>) selects, in <see cref="Names"/> order.
