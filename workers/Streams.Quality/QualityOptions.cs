@@ -71,6 +71,9 @@ public sealed class AlertRulesOptions
     /// <summary>Raise when an input topic has had no input for longer than this (default 15 minutes; null: off).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")] public TimeSpan? SilentAfter { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Input topics the silence rule leaves alone (default <c>consent</c>: requests come when people make them).</summary>
-    public IList<string> SilenceExempt { get; set; } = ["consent"];
+    /// <summary>
+    /// Input topics the silence rule leaves alone (default none). The consent topic is always left alone: requests come
+    /// when people make them, and hours without one are normal.
+    /// </summary>
+    public IList<string> SilenceExempt { get; set; } = [];
 }

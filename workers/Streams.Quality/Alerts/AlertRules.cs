@@ -25,11 +25,13 @@ public static class AlertRules
     /// <summary>
     /// The conditions that hold at <paramref name="now"/>. <paramref name="history"/> holds, per watched input topic, its
     /// windows within <see cref="Lookback"/>; <paramref name="watchingSince"/> is when figures began to be kept (a topic with
-    /// no input since then has been silent since then).
+    /// no input since then has been silent since then); the silence rule skips <paramref name="silenceExempt"/>.
     /// </summary>
     public static IReadOnlyList<AlertCondition> Evaluate(
-        AlertRulesOptions rules, DateTimeOffset now, DateTimeOffset watchingSince, IReadOnlyDictionary<string, IReadOnlyList<QualityMinute>> history)
+        AlertRulesOptions rules, DateTimeOffset now, DateTimeOffset watchingSince, IReadOnlyDictionary<string, IReadOnlyList<QualityMinute>> history,
+        IReadOnlySet<string> silenceExempt)
     {
+        ArgumentNullException.ThrowIfNull(silenceExempt);
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(history);
         var recentFrom = now - rules.Window;
@@ -68,7 +70,7 @@ public static class AlertRules
                 }
             }
 
-            if (rules.SilentAfter is { } after && !rules.SilenceExempt.Contains(topic, StringComparer.Ordinal))
+            if (rules.SilentAfter is { } after && !silenceExempt.Contains(topic))
             {
                 var lastSeen = windows.Where(w => w.Inputs > 0 || w.Flagged > 0).Select(w => (DateTimeOffset?)Min(w.WindowEnd, now)).Max()
                                ?? watchingSince;

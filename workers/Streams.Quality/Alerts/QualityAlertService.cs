@@ -28,6 +28,7 @@ public sealed partial class QualityAlertService : BackgroundService
     private readonly TimeProvider time;
     private readonly ILogger<QualityAlertService> logger;
     private readonly AlertTracker tracker = new();
+    private readonly HashSet<string> silenceExempt;
     private readonly Counter<long> transitions;
     private readonly Lock gate = new();
     private IProducer<string, byte[]>? producer;
@@ -40,6 +41,7 @@ public sealed partial class QualityAlertService : BackgroundService
         ArgumentNullException.ThrowIfNull(meterFactory);
         (this.figures, this.environment, this.catalog, this.options, this.time, this.logger) =
             (figures, environment, catalog, options.Value, time, logger);
+        silenceExempt = new HashSet<string>(this.options.Alerts.SilenceExempt.Append(catalog.Names.Consent), StringComparer.Ordinal);
         var meter = meterFactory.Create(MeterName);
         transitions = meter.CreateCounter<long>("streams.quality.alerts", "{alert}", "Data-quality alerts raised and cleared, by rule, topic and state.");
         meter.CreateObservableGauge("streams.quality.alerts.active", ObserveActive, "{alert}", "Data-quality alerts in force, by rule and topic.");
@@ -66,7 +68,7 @@ public sealed partial class QualityAlertService : BackgroundService
         IReadOnlyList<QualityAlert> changes;
         lock (gate)
         {
-            changes = tracker.Update(AlertRules.Evaluate(options.Alerts, now, watchingSince, history), now);
+            changes = tracker.Update(AlertRules.Evaluate(options.Alerts, now, watchingSince, history, silenceExempt), now);
         }
 
         foreach (var alert in changes)

@@ -67,10 +67,11 @@ public sealed class QualityWorker(
             }
         }
 
+        StreamizLogging.Instance.Attach(loggerFactory);
         var builder = new StreamBuilder();
         QualityTopology.Configure(builder, catalog, settings);
         stream = new KafkaStream(builder.Build(), Config(settings, environment.BootstrapServers,
-            settings.StateDir ?? Path.Combine(environment.StateDirectory, "quality"), loggerFactory));
+            settings.StateDir ?? Path.Combine(environment.StateDirectory, "quality")));
         await stream.StartAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Data-quality figures: {Sources} topics in, {Output} out, {Guarantee}",
             QualityTopology.SourceTopics(catalog).Count, catalog.Names.DataQuality, settings.ExactlyOnce ? "exactly once" : "at least once");
@@ -81,13 +82,15 @@ public sealed class QualityWorker(
         // Dispose closes the stream threads: a last commit of counts and positions, then the clients.
         stream?.Dispose();
         stream = null;
+        StreamizLogging.Instance.Detach(loggerFactory);
+
         return Task.CompletedTask;
     }
 
     public void Dispose() => stream?.Dispose();
 
     internal static StreamConfig<StringSerDes, StringSerDes> Config(
-        QualityOptions settings, string bootstrapServers, string stateDir, ILoggerFactory loggerFactory) => new()
+        QualityOptions settings, string bootstrapServers, string stateDir) => new()
     {
         ApplicationId = settings.ApplicationId,
         ClientId = settings.ApplicationId,
@@ -99,6 +102,6 @@ public sealed class QualityWorker(
         AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
         SessionTimeoutMs = 6000,
         HeartbeatIntervalMs = 1000,
-        Logger = loggerFactory,
+        Logger = StreamizLogging.Instance,
     };
 }
