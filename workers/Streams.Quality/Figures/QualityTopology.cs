@@ -3,6 +3,7 @@ using Streamiz.Kafka.Net.SerDes;
 using Streamiz.Kafka.Net.Stream;
 using Streamiz.Kafka.Net.Table;
 using Streams.Contracts.Topics;
+using Streams.Infrastructure.Diagnostics;
 
 namespace Streams.Quality.Figures;
 
@@ -19,6 +20,9 @@ public static class QualityTopology
 
     /// <summary>The name of the repartition step (and of its topic).</summary>
     public const string RepartitionName = "quality-by-topic";
+
+    /// <summary>The crash point reached once per record read (<see cref="CrashPoints"/>).</summary>
+    public const string ObservedCrashPoint = "quality.observed";
 
     /// <summary>The topics the topology reads: the canonical topic and every quarantine topic of the catalog.</summary>
     public static IReadOnlyList<string> SourceTopics(TopicCatalog catalog)
@@ -44,9 +48,13 @@ public static class QualityTopology
         var all = sources.Aggregate((merged, next) => merged.Merge(next));
 
         all.FlatMap<string, QualityFigures>((_, value, context) =>
-                value is not null && observation.Read(context.Topic, context.Headers, value) is { } seen
+            {
+                // The crash test kills the worker here, mid-stream, between commits.
+                CrashPoints.Reach(ObservedCrashPoint);
+                return value is not null && observation.Read(context.Topic, context.Headers, value) is { } seen
                     ? [KeyValuePair.Create(seen.Topic, seen.Figures)]
-                    : [])
+                    : [];
+            })
             .GroupByKey<StringSerDes, QualityFiguresSerDes>(RepartitionName)
             .WindowedBy(TumblingWindowOptions.Of(options.Window, options.Grace))
             .Reduce(QualityFigures.Add,
