@@ -62,7 +62,8 @@ public static class AlertRules
                 else if (rules.ReasonRiseFactor is { } factor && before > 0 && count >= rules.MinReasonCount)
                 {
                     var ratio = count / rules.Window.TotalMinutes / (before / rules.Baseline.TotalMinutes);
-                    if (ratio >= factor)
+                    // Compared cross-multiplied, so a rate exactly at the factor is not lost to a rounded division.
+                    if (count * rules.Baseline.TotalMinutes >= factor * before * rules.Window.TotalMinutes)
                     {
                         conditions.Add(new AlertCondition(ReasonRising, topic, code, ratio, factor, Invariant(
                             $"{topic}: reason {code} at {ratio:0.#} times its rate of the {Minutes(rules.Baseline)} before ({count} records in the last {Minutes(rules.Window)})")));
