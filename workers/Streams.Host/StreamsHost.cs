@@ -61,6 +61,11 @@ public static class StreamsHost
                 return await TransparencyCommand.RunAsync(args).ConfigureAwait(false);
             }
 
+            if (args is [QualityCommand.Name, ..])
+            {
+                return await QualityCommand.RunAsync(args, Console.Out).ConfigureAwait(false);
+            }
+
             if (args is [SimulateCommand.Name, ..])
             {
                 return await SimulateCommand.RunAsync(args).ConfigureAwait(false);

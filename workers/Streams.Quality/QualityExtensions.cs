@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Streams.Infrastructure.Health;
 using Streams.Quality.Alerts;
 using Streams.Quality.Worker;
 
@@ -22,6 +23,7 @@ public static class QualityExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<QualityWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QualityWorker>());
+        builder.Services.AddSingleton<IEndpointRoute, QualityRoute>();
         builder.Services.AddSingleton<QualityAlertService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QualityAlertService>());
         return builder;

@@ -18,7 +18,8 @@ public sealed class QualityWorkerTests(KafkaFixture kafka, PostgresFixture postg
         var topics = await TestTopics.CreateAsync(kafka);
         var applicationId = KafkaFixture.Unique("quality");
         CreateInternalTopics(topics, applicationId);
-        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, QualityArguments(applicationId));
+        var port = Host.HealthEndpointTests.FreePort();
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, QualityArguments(applicationId, $"--Health:Port={port}"));
         var start = Minute(DateTimeOffset.UtcNow) - TimeSpan.FromMinutes(3);
         using var feed = new QualityFeed(kafka.BootstrapServers, topics.Catalog);
         var random = new Random(15);
@@ -50,6 +51,17 @@ public sealed class QualityWorkerTests(KafkaFixture kafka, PostgresFixture postg
             && feed.Expected.All(e => p.TryGetValue(QualityMinute.KeyOf(e.Key.Topic, e.Key.Minute), out var m) && m.Inputs == e.Value.Inputs
                 && m.Quarantined == e.Value.Quarantined && m.Flagged == e.Value.Flagged));
         Assert.All(published.Values, m => Assert.Equal(TimeSpan.FromMinutes(1), m.WindowEnd - m.WindowStart));
+
+        // The same store asked by the host command, over the running host's health port.
+        var (exit, table, errors) = await HostCommand.RunAsync("quality", "--topic", topics.Names.Store, "--minutes", "10", $"--Health:Port={port}");
+        Assert.True(exit == 0, errors);
+        var rows = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+        var storeMinutes = feed.Expected.Where(e => e.Key.Topic == topics.Names.Store).OrderBy(e => e.Key.Minute).ToList();
+        Assert.Equal(storeMinutes.Count, rows.Count);
+        Assert.All(storeMinutes.Zip(rows), pair => Assert.StartsWith(
+            $"{pair.First.Key.Minute.UtcDateTime:yyyy-MM-dd HH:mm} {pair.First.Value.Inputs,9} {pair.First.Value.Quarantined,12}", pair.Second, StringComparison.Ordinal));
+        var (badExit, _, badErrors) = await HostCommand.RunAsync("quality", "--topic", topics.Names.Profiles, $"--Health:Port={port}");
+        Assert.Equal((2, true), (badExit, badErrors.Contains("topic must be one of", StringComparison.Ordinal)));
     }
 
     internal static string[] QualityArguments(string applicationId, params string[] more) =>

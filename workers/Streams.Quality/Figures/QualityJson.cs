@@ -10,6 +10,8 @@ namespace Streams.Quality.Figures;
 [JsonSerializable(typeof(QuarantineSummary))]
 [JsonSerializable(typeof(QualityFigures))]
 [JsonSerializable(typeof(QualityMinute))]
+[JsonSerializable(typeof(List<QualityMinute>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(QualityAlert))]
 internal sealed partial class QualityJsonContext : JsonSerializerContext;
 
