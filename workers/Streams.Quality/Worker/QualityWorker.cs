@@ -37,9 +37,10 @@ public sealed class QualityWorker(
         {
             store = running.Store(StoreQueryParameters.FromNameAndType(QualityTopology.StoreName, QueryableStoreTypes.WindowStore<string, QualityFigures>()));
         }
-        catch (Streamiz.Kafka.Net.Errors.InvalidStateStoreException)
+        catch (Exception e) when (e is Streamiz.Kafka.Net.Errors.InvalidStateStoreException or Streamiz.Kafka.Net.Errors.IllegalStateException)
         {
-            // Rebalancing or restoring from the changelog: nothing to answer from yet.
+            // Restoring from the changelog, not yet running, or stopped by an error: nothing to answer from. The alert
+            // rules then see no input, so a stream that stays down shows as silent topics rather than stopping the host.
             return [];
         }
 
