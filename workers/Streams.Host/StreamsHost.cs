@@ -14,6 +14,8 @@ using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 using Streams.Profiles;
 using Streams.Profiles.Identity;
+using Streams.Quality;
+using Streams.Quality.Figures;
 using Streams.Segmentation;
 using Streams.Simulator;
 
@@ -64,6 +66,11 @@ public static class StreamsHost
             if (args is [ActivateCommand.Name, ..])
             {
                 return await ActivateCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
+            if (args is [QualityCommand.Name, ..])
+            {
+                return await QualityCommand.RunAsync(args, Console.Out).ConfigureAwait(false);
             }
 
             if (args is [SimulateCommand.Name, ..])
@@ -141,6 +148,12 @@ public static class StreamsHost
         {
             builder.AddActivation();
             Watch<ActivationOptions>(builder, WorkerSelection.Activation, o => o.GroupId, catalog => [catalog.Names.ActivationRequests]);
+        }
+
+        if (streams.Runs(WorkerSelection.Quality))
+        {
+            builder.AddQuality();
+            Watch<QualityOptions>(builder, WorkerSelection.Quality, o => o.ApplicationId, QualityTopology.SourceTopics);
         }
 
         builder.AddSimulator();

@@ -45,12 +45,17 @@ public sealed class InProcessHost : IAsyncDisposable
         "--Ingest:MaxBatchWait=00:00:00.050",
     ];
 
+    public static Task<InProcessHost> StartAsync(
+        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments) =>
+        StartAsync(kafka, postgres, topics, _ => { }, extraArguments);
+
+    /// <summary>As above, with <paramref name="configure"/> given the builder last (to swap a service, such as the clock).</summary>
     public static async Task<InProcessHost> StartAsync(
-        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, params string[] extraArguments)
+        KafkaFixture kafka, PostgresFixture postgres, TestTopics topics, Action<HostApplicationBuilder> configure, params string[] extraArguments)
     {
         var connectionString = await postgres.CreateDatabaseAsync();
         var stateDirectory = NewStateDirectory();
-        return await StartAsync(connectionString, stateDirectory, [.. Arguments(kafka, topics, connectionString, stateDirectory), .. extraArguments]);
+        return await StartAsync(connectionString, stateDirectory, [.. Arguments(kafka, topics, connectionString, stateDirectory), .. extraArguments], configure);
     }
 
     /// <summary>
@@ -60,12 +65,13 @@ public sealed class InProcessHost : IAsyncDisposable
     public static Task<InProcessHost> RestartAsync(KafkaFixture kafka, TestTopics topics, string connectionString, params string[] pseudonymization)
     {
         var stateDirectory = NewStateDirectory();
-        return StartAsync(connectionString, stateDirectory, [.. ArgumentsWithoutKey(kafka, topics, connectionString, stateDirectory), .. pseudonymization]);
+        return StartAsync(connectionString, stateDirectory, [.. ArgumentsWithoutKey(kafka, topics, connectionString, stateDirectory), .. pseudonymization], _ => { });
     }
 
     private static string NewStateDirectory() => Path.Combine(Path.GetTempPath(), "streams-test-" + Guid.NewGuid().ToString("N")[..10]);
 
-    private static async Task<InProcessHost> StartAsync(string connectionString, string stateDirectory, string[] arguments)
+    private static async Task<InProcessHost> StartAsync(
+        string connectionString, string stateDirectory, string[] arguments, Action<HostApplicationBuilder> configure)
     {
         var logs = new CapturingLoggerProvider();
         var builder = StreamsHost.CreateBuilder(arguments);
@@ -73,6 +79,7 @@ public sealed class InProcessHost : IAsyncDisposable
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace);
+        configure(builder);
         var host = builder.Build();
         await host.StartAsync();
         return new InProcessHost(host, stateDirectory, connectionString, logs);

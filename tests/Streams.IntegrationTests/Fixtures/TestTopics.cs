@@ -21,6 +21,7 @@ public sealed class TestTopics
         $"--Topics:ProfileMerges={Names.ProfileMerges}", $"--Topics:Segments={Names.Segments}",
         $"--Topics:SegmentCatalog={Names.SegmentCatalog}", $"--Topics:Canonical={Names.Canonical}",
         $"--Topics:ActivationRequests={Names.ActivationRequests}", $"--Topics:ActivationResponses={Names.ActivationResponses}",
+        $"--Topics:DataQuality={Names.DataQuality}", $"--Topics:DataQualityAlerts={Names.DataQualityAlerts}",
         $"--Topics:Partitions={Names.Partitions}",
     ];
 
@@ -34,6 +35,7 @@ public sealed class TestTopics
             ProfileMerges = $"{prefix}.profile-merges", Segments = $"{prefix}.segments",
             SegmentCatalog = $"{prefix}.segment-catalog", Canonical = $"{prefix}.canonical",
             ActivationRequests = $"{prefix}.activation-requests", ActivationResponses = $"{prefix}.activation-responses", Partitions = partitions,
+            DataQuality = $"{prefix}.data-quality", DataQualityAlerts = $"{prefix}.data-quality-alerts",
         };
         var catalog = new TopicCatalog(names);
         if (kafka.Embedded is { } embedded)

@@ -93,7 +93,7 @@ public sealed class HostTests
     [InlineData("--Kafka:EmbeddedBrokers=many", "Kafka:EmbeddedBrokers")]
     [InlineData("--Topics:Clickstream=no spaces allowed", "Clickstream")]
     [InlineData("--ConnectionStrings:Profiles=Host=;Bogus Key=1", "ConnectionStrings:Profiles")]
-    [InlineData("--only=ingest,bogus", "'bogus'; valid: ingest, profiles, segmentation, activation, all")]
+    [InlineData("--only=ingest,bogus", "'bogus'; valid: ingest, profiles, segmentation, activation, quality, all")]
     [InlineData("--Streams:Workers=profile", "Streams:Workers names unknown worker 'profile'")]
     [InlineData("--Health:Port=70000", "Port")]
     [InlineData("--Health:Prot=8080", "unknown configuration key 'Health:Prot' (known there: Address, CheckTimeout, MaxBatchRetries, Port, StallAfter)")]

@@ -16,9 +16,10 @@ public sealed class TopicCatalogTests
             "clickstream.quarantine", "store.quarantine", "callcenter.quarantine", "social.quarantine", "consent.quarantine",
             "profiles", "profile-merges", "segments", "segment-catalog", "streams.canonical-events", "streams.canonical-events.quarantine",
             "profiles.quarantine", "activation-requests", "activation-requests.quarantine", "activation-responses",
+            "data-quality", "data-quality-alerts",
         ];
         Assert.Equal(expected.Order(), catalog.All.Select(t => t.Name).Order());
-        Assert.Equal(["profiles", "segment-catalog", "segments"], catalog.All.Where(t => t.Compacted).Select(t => t.Name).Order());
+        Assert.Equal(["data-quality", "data-quality-alerts", "profiles", "segment-catalog", "segments"], catalog.All.Where(t => t.Compacted).Select(t => t.Name).Order());
         Assert.All(catalog.All.Where(t => !t.Compacted), t => Assert.Equal("delete", t.CleanupPolicy));
         Assert.Equal(8, catalog.All.Count(t => t.Role == TopicRole.Quarantine));
         Assert.DoesNotContain("activation-requests", catalog.Inputs);

@@ -11,6 +11,9 @@ public sealed class WorkerSelectionTests
     [InlineData(" Segmentation , profiles ", "profiles,segmentation")]
     [InlineData("profiles,profiles,", "profiles")]
     [InlineData("ingest,all", "ingest,profiles,segmentation,activation")]
+    [InlineData("quality", "quality")]
+    [InlineData("all,quality", "ingest,profiles,segmentation,activation,quality")]
+    [InlineData("quality,ingest", "ingest,quality")]
     public void Parse_KnownNames_SelectsThemInHostOrder(string list, string expected) =>
         Assert.Equal(expected, string.Join(',', WorkerSelection.Parse(list)));
 

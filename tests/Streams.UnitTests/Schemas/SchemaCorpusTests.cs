@@ -20,7 +20,8 @@ public sealed partial class SchemaCorpusTests
     private static readonly string[] InputTopics = ["clickstream", "store", "callcenter", "social", "consent"];
 
     private static readonly string[] OutputSchemas =
-        ["quarantine-record", "profile", "profile-merge", "segment-assignment", "segment-catalog", "activation-request", "activation-response"];
+        ["quarantine-record", "profile", "profile-merge", "segment-assignment", "segment-catalog", "activation-request", "activation-response", "data-quality",
+         "data-quality-alert"];
 
     /// <summary>Every reason code of CONTRACT.md section 4 that ingest decides from one record alone.</summary>
     private static readonly string[] IngestCodes =

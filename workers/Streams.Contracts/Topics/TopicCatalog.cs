@@ -75,6 +75,8 @@ public sealed class TopicCatalog
         specs.Add(Spec(options.ProfileMerges, TopicRole.Output, compacted: false));
         specs.Add(Spec(options.Segments, TopicRole.Output, compacted: true));
         specs.Add(Spec(options.SegmentCatalog, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.DataQuality, TopicRole.Output, compacted: true));
+        specs.Add(Spec(options.DataQualityAlerts, TopicRole.Output, compacted: true));
         // Not one of Inputs: ingest never reads it; only the activation worker does, and nothing else may copy it.
         specs.Add(Spec(options.ActivationRequests, TopicRole.Input, compacted: false));
         specs.Add(Spec(TopicsOptions.QuarantineOf(options.ActivationRequests), TopicRole.Quarantine, compacted: false) with { Retention = options.EventRetention });

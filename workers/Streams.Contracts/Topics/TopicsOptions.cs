@@ -26,6 +26,12 @@ public sealed class TopicsOptions
     /// <summary>Answers to audience-join requests, keyed by the campaign system's record id.</summary>
     [Required, RegularExpression(TopicName.Pattern)] public string ActivationResponses { get; set; } = "activation-responses";
 
+    /// <summary>Data-quality figures per input topic and window, for data stewards (compacted).</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string DataQuality { get; set; } = "data-quality";
+
+    /// <summary>Data-quality alerts raised and cleared (compacted: the last state of each alert).</summary>
+    [Required, RegularExpression(TopicName.Pattern)] public string DataQualityAlerts { get; set; } = "data-quality-alerts";
+
     /// <summary>Internal: pseudonymous canonical events from ingest to the profiles worker.</summary>
     [Required, RegularExpression(TopicName.Pattern)] public string Canonical { get; set; } = "streams.canonical-events";
 

@@ -14,7 +14,8 @@ namespace Streams.Infrastructure.Health;
 /// container image for three read-only endpoints.
 /// </summary>
 internal sealed class HealthEndpoint(
-    IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger, PrometheusScrape? metrics = null)
+    IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger, PrometheusScrape? metrics = null,
+    IEnumerable<IEndpointRoute>? routes = null)
     : IHostedService, IDisposable
 {
     // Probes answer concurrently (a slow database check must not hold up liveness), but a flood does not pile up checks.
@@ -106,7 +107,8 @@ internal sealed class HealthEndpoint(
             var path = request.Url?.AbsolutePath;
             var scrape = metrics is not null && HealthResponse.IsMetrics(path);
             var tag = HealthResponse.TagOf(path);
-            if (tag is null && !scrape)
+            var route = routes?.FirstOrDefault(r => r.Path == path);
+            if (tag is null && !scrape && route is null)
             {
                 Respond(context, HttpStatusCode.NotFound, HealthResponse.NotFound);
                 return;
@@ -116,6 +118,13 @@ internal sealed class HealthEndpoint(
             {
                 context.Response.Headers["Allow"] = "GET, HEAD";
                 Respond(context, HttpStatusCode.MethodNotAllowed, HealthResponse.MethodNotAllowed);
+                return;
+            }
+
+            if (route is not null)
+            {
+                var (status, body) = route.Answer(request.QueryString);
+                Respond(context, status, request.HttpMethod == "HEAD" ? [] : body);
                 return;
             }
 

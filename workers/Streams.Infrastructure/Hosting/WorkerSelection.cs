@@ -10,15 +10,23 @@ public static class WorkerSelection
     public const string Profiles = "profiles";
     public const string Segmentation = "segmentation";
     public const string Activation = "activation";
+    public const string Quality = "quality";
 
-    /// <summary>Stands for every worker.</summary>
+    /// <summary>Stands for every worker but the opt-in ones (<see cref="OptIn"/>), which run only when named.</summary>
     public const string All = "all";
 
     /// <summary>The command-line alias of <c>Streams:Workers</c>: <c>--only ingest</c> or <c>--only=profiles,segmentation</c>.</summary>
     public const string OnlySwitch = "--only";
 
     /// <summary>Every worker a host can run, in the order the host adds them.</summary>
-    public static IReadOnlyList<string> Names { get; } = [Ingest, Profiles, Segmentation, Activation];
+    public static IReadOnlyList<string> Names { get; } = [Ingest, Profiles, Segmentation, Activation, Quality];
+
+    /// <summary>
+    /// Workers that <c>all</c> leaves out: the data-quality figures are for stewards, not part of the pipeline, and a host
+    /// pointed at a broker without an admin API must have Streamiz's internal topics made for it first (CONTRACT.md §9.3).
+    /// <c>--only all,quality</c> runs everything.
+    /// </summary>
+    public static IReadOnlyList<string> OptIn { get; } = [Quality];
 
     /// <summary>
     /// The workers <paramref name="list"/> (comma-separated names or <c>all</c>) selects, in <see cref="Names"/> order.
@@ -41,9 +49,8 @@ public static class WorkerSelection
                 $"{source} names unknown worker{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid: {Valid}");
         }
 
-        return given.Any(name => name.Equals(All, StringComparison.OrdinalIgnoreCase))
-            ? Names
-            : [.. Names.Where(name => given.Contains(name, StringComparer.OrdinalIgnoreCase))];
+        var all = given.Any(name => name.Equals(All, StringComparison.OrdinalIgnoreCase));
+        return [.. Names.Where(name => given.Contains(name, StringComparer.OrdinalIgnoreCase) || (all && !OptIn.Contains(name)))];
     }
 
     /// <summary>
