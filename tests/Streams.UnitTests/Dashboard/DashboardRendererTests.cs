@@ -54,6 +54,17 @@ public sealed class DashboardRendererTests
     }
 
     [Fact]
+    public void Render_ActivationProgress_IsShownOnceAListHasBeenAsked()
+    {
+        var figures = Figures();
+        Assert.DoesNotContain("activation:", Screen(figures), StringComparison.Ordinal);
+
+        var asked = figures with { Pipeline = figures.Pipeline with { ActivationRows = 12_000, ActivationMatched = 9_000, ActivationRefused = 3 } };
+
+        Assert.Matches(@"^activation: 12[,.\u00a0 ]?000 list rows · 9[,.\u00a0 ]?000 matched · 3 refused$", Line(Screen(asked), "activation:"));
+    }
+
+    [Fact]
     public void Render_Segments_LargestFirst_WithTheirDescriptions()
     {
         var figures = Figures();

@@ -125,6 +125,16 @@ public sealed class FigureBuilderTests
     }
 
     [Fact]
+    public void Pipeline_TakesTheActivationWorkersRowCounts_AsAListsProgress()
+    {
+        var pipeline = FigureBuilder.Pipeline(Snapshot(1,
+            ("streams.activation.rows", null, null, 1200), ("streams.activation.matched", null, null, 900),
+            ("streams.activation.refused", null, null, 7)));
+
+        Assert.Equal((1200, 900, 7), (pipeline.ActivationRows, pipeline.ActivationMatched, pipeline.ActivationRefused));
+    }
+
+    [Fact]
     public void Pipeline_BeforeTheFirstSeed_HasNoModelVersion() =>
         Assert.Null(FigureBuilder.Pipeline(Snapshot(1, ("streams.segmentation.model_version", null, null, 0))).ModelVersion);
 }

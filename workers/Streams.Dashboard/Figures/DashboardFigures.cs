@@ -21,9 +21,13 @@ public sealed record ReasonFigures(string Code, string Disposition, IReadOnlyDic
     public long Total => PerTopic.Values.Sum();
 }
 
-/// <summary>Profiles and segmentation totals since start.</summary>
+/// <summary>Profiles, segmentation and audience-join totals since start.</summary>
+/// <param name="ActivationRows">Campaign-list rows the activation worker committed (answered or refused): a long list's progress.</param>
+/// <param name="ActivationMatched">Of those, rows answered with a segment.</param>
+/// <param name="ActivationRefused">Of those, rows refused and quarantined.</param>
 public sealed record PipelineFigures(
-    long CanonicalRecords, long Merges, long IdentityConflicts, long SegmentedProfiles, long Reseeds, long? ModelVersion);
+    long CanonicalRecords, long Merges, long IdentityConflicts, long SegmentedProfiles, long Reseeds, long? ModelVersion,
+    long ActivationRows = 0, long ActivationMatched = 0, long ActivationRefused = 0);
 
 /// <summary>A worker's consumer group and how many records it has not committed yet; a status when it could not be read.</summary>
 public sealed record LagFigures(string Worker, string Group, long? Lag, string? Status);

@@ -18,6 +18,9 @@ public static class FigureBuilder
     public const string SegmentationReseeds = "streams.segmentation.reseeds";
     public const string SegmentationModelVersion = "streams.segmentation.model_version";
     public const string SimulatorRecords = "streams.simulator.records";
+    public const string ActivationRows = "streams.activation.rows";
+    public const string ActivationMatched = "streams.activation.matched";
+    public const string ActivationRefused = "streams.activation.refused";
 
     /// <summary>
     /// One row per input topic (in <paramref name="inputs"/> order, then any other topic seen), with rates over the
@@ -116,6 +119,9 @@ public static class FigureBuilder
             (long)current.Sum(ProfilesConflicts),
             (long)current.Sum(SegmentationProfiles),
             (long)current.Sum(SegmentationReseeds),
-            version is > 0 ? (long)version : null);
+            version is > 0 ? (long)version : null,
+            (long)current.Sum(ActivationRows),
+            (long)current.Sum(ActivationMatched),
+            (long)current.Sum(ActivationRefused));
     }
 }

@@ -32,7 +32,7 @@ public sealed class MeasurementCollector : IDisposable
 {
     /// <summary>The meters the view and the report read.</summary>
     public static readonly IReadOnlyList<string> Meters =
-        ["Streams.Ingest", "Streams.Profiles", "Streams.Segmentation", "Streams.Simulator"];
+        ["Streams.Ingest", "Streams.Profiles", "Streams.Segmentation", "Streams.Activation", "Streams.Simulator"];
 
     private readonly ConcurrentDictionary<SeriesKey, double> values = new();
     private readonly MeterListener listener = new();

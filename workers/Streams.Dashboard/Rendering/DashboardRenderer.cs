@@ -84,11 +84,21 @@ public static class DashboardRenderer
     private static Rows Pipeline(DashboardFigures f)
     {
         var p = f.Pipeline;
-        return new Rows(
+        var lines = new List<IRenderable>
+        {
             new Text($"profiles: {Format.Count(p.CanonicalRecords)} canonical records · {Format.Count(p.Merges)} merges · " +
                 $"{Format.Count(p.IdentityConflicts)} identity conflicts"),
             new Text($"segmentation: {Format.Count(p.SegmentedProfiles)} profiles · " +
-                $"model {(p.ModelVersion is { } v ? "v" + Format.Count(v) : "not seeded")} · {Format.Count(p.Reseeds)} re-seeds"));
+                $"model {(p.ModelVersion is { } v ? "v" + Format.Count(v) : "not seeded")} · {Format.Count(p.Reseeds)} re-seeds"),
+        };
+        if (p.ActivationRows > 0)
+        {
+            // Only once a campaign list has been asked: most runs never see one.
+            lines.Add(new Text($"activation: {Format.Count(p.ActivationRows)} list rows · {Format.Count(p.ActivationMatched)} matched · " +
+                $"{Format.Count(p.ActivationRefused)} refused"));
+        }
+
+        return new Rows(lines);
     }
 
     private static Text Lag(DashboardFigures f) => new(f.Lag.Count == 0

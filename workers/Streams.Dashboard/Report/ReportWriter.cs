@@ -94,6 +94,15 @@ public static class ReportWriter
         Row([Format.Count(p.CanonicalRecords), Format.Count(p.Merges), Format.Count(p.IdentityConflicts), Format.Count(p.SegmentedProfiles),
             Format.Count(p.Reseeds), Format.Count(p.ModelVersion)]);
         Line();
+        if (p.ActivationRows > 0)
+        {
+            Line("## Campaign activation");
+            Line();
+            Head("#list rows", "#matched", "#refused");
+            Row([Format.Count(p.ActivationRows), Format.Count(p.ActivationMatched), Format.Count(p.ActivationRefused)]);
+            Line();
+        }
+
 
         if (f.Lag.Count > 0)
         {
