@@ -50,7 +50,7 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
                     """))
                 .ToDictionary(r => (string)r[0]!, r => (Profile: (string)r[1]!, Segment: (int)r[2]!, Version: (long)r[3]!, Summary: (string)r[4]!));
             var candidates = truth.Customers
-                .Where(c => c.FamilyId is null && Id(c, "email") is not null && Id(c, "phone") is { } phone && phone.StartsWith("+1", StringComparison.Ordinal))
+                .Where(c => c.FamilyId is null && Id(c, "email") is not null && Id(c, "phone") is { } phone && phone.StartsWith("+49", StringComparison.Ordinal))
                 .Where(c => segmented.TryGetValue(Pseudonym(c, "email"), out var e) && segmented.TryGetValue(Pseudonym(c, "phone"), out var p) && e.Profile == p.Profile)
                 .Take(6).ToList();
             Assert.True(candidates.Count == 6, $"only {candidates.Count} segmented customers with an email and a phone");
@@ -172,7 +172,7 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
                 File.Delete(outFile);
             }
 
-            await AssertNoRawValueAsync(host, topics, [.. sent, personalId, unknownEmail.ToLowerInvariant(), .. known.Select(c => Id(c, "phone")![2..])],
+            await AssertNoRawValueAsync(host, topics, [.. sent, personalId, unknownEmail.ToLowerInvariant(), .. known.Select(c => Id(c, "phone")![3..])],
                 [unknownEmail, "zz-act-0018"]);
         }
         finally
@@ -224,13 +224,14 @@ public sealed class ActivationTests(KafkaFixture kafka, PostgresFixture postgres
     private static string Pseudonym(CustomerTruth customer, string type) =>
         GroundTruthAssertions.Pseudonym(customer.Identifiers.First(i => i.Type == type));
 
-    // As a CRM keeps them: capitals and stray spaces; a North American number in national format.
+    // As a CRM keeps them: capitals and stray spaces; the simulator's German numbers (+49) dialled internationally
+    // with 00 and grouped, where the events wrote them otherwise.
     private static string CrmEmail(CustomerTruth customer) => "  " + Id(customer, "email")!.ToUpperInvariant() + " ";
 
     private static string CrmPhone(CustomerTruth customer)
     {
-        var digits = Id(customer, "phone")![2..];
-        return $"({digits[..3]}) {digits[3..6]}-{digits[6..]}";
+        var national = Id(customer, "phone")![3..];
+        return $"0049 {national[..2]} {national[2..6]}-{national[6..]}";
     }
 
     private static string Consent(string eventId, string type, string identifier, string action) => JsonSerializer.Serialize(new Dictionary<string, string>

@@ -107,6 +107,41 @@ public sealed partial class IngestCheckpointTests(KafkaFixture kafka, PostgresFi
         Assert.Equal(feed.Positions.Count, outputs.Select(g => (g.Key.Topic, g.Key.Partition, g.Key.Offset)).Distinct().Count());
     }
 
+    [Fact]
+    public async Task ForgedOutputNamingARecordNotYetRead_IsNotTakenForIngestsOwn_AfterARestart()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        string connectionString;
+        await using (var first = await InProcessHost.StartAsync(kafka, postgres, topics, "--only", "ingest"))
+        {
+            connectionString = first.ConnectionString;
+            await WaitUntilAsync(() => first.Logs.Lines.Any(l => l.Contains("Ingest assigned", StringComparison.Ordinal)));
+        }
+
+        // Someone else writes to the canonical topic a record with ingest's headers, naming store/0/0, which ingest has
+        // not read yet: the restart's recovery scan meets it past the recorded marks.
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            producer.Produce(topics.Names.Canonical, new Message<Null, byte[]>
+            {
+                Value = "{}"u8.ToArray(),
+                Headers = OutputHeaders.For(new Streams.Ingest.SourcePosition(topics.Names.Store, 0, 0), OutputHeaders.KindEvent),
+            });
+            producer.Flush(Patience);
+        }
+
+        using var feed = new InputFeed(kafka.BootstrapServers);
+        feed.Send([(topics.Names.Store, SampleEvents.Store("real-0", loyaltyId: "L-real-0"))]);
+        await using var second = await InProcessHost.StartAsync(kafka, postgres, topics, $"--ConnectionStrings:Profiles={connectionString}", "--only", "ingest");
+        var worker = second.Get<IngestWorker>();
+        await WaitUntilAsync(() => worker.RecordsCommitted >= 1);
+
+        // Unsealed, the forged record is not ingest's: the real record is written, not skipped as written already.
+        var canonical = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Canonical)
+            .Select(r => System.Text.Encoding.UTF8.GetString(r.Message.Value ?? [])).ToList();
+        Assert.Contains(canonical, c => c.Contains("real-0", StringComparison.Ordinal));
+    }
+
     private HashSet<(string, int, long)> Sources(IReadOnlyList<string> topics) =>
         topics.SelectMany(t => TopicReader.ReadAll(kafka.BootstrapServers, t))
             .Select(r => OutputHeaders.Read(r.Message.Headers)!.Value.Source)

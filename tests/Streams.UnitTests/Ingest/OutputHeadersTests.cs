@@ -15,6 +15,34 @@ public sealed class OutputHeadersTests
         Assert.Equal((new SourcePosition("store.v2", 3, 1234567890123), "quarantine"), read);
     }
 
+    [Fact]
+    public void Sealed_VerifiesForItsSourceAndKind_AndUnderAnyConfiguredKey_ButNotForgedOrMoved()
+    {
+        var sealer = IngestTestKit.Pseudonymizer();
+        var source = new SourcePosition("store", 0, 7);
+        var headers = OutputHeaders.For(source, OutputHeaders.KindEvent, sealer);
+
+        Assert.Equal((source, "event"), OutputHeaders.Read(headers));
+        Assert.True(OutputHeaders.IsSealed(headers, source, OutputHeaders.KindEvent, sealer));
+        Assert.False(OutputHeaders.IsSealed(headers, source with { Offset = 8 }, OutputHeaders.KindEvent, sealer));
+        Assert.False(OutputHeaders.IsSealed(headers, source, OutputHeaders.KindQuarantine, sealer));
+        Assert.False(OutputHeaders.IsSealed(OutputHeaders.For(source, OutputHeaders.KindEvent), source, OutputHeaders.KindEvent, sealer));
+        var forged = OutputHeaders.For(source, OutputHeaders.KindEvent);
+        forged.Add(OutputHeaders.Seal, new byte[Streams.Ingest.Pseudonymization.Pseudonymizer.SealBytes]);
+        Assert.False(OutputHeaders.IsSealed(forged, source, OutputHeaders.KindEvent, sealer));
+
+        // After a rotation the old key still verifies what was sealed before it; a host without that key does not.
+        var rotated = IngestTestKit.PseudonymizationOptions();
+        rotated.Keys["k2"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        rotated.ActiveKeyId = "k2";
+        var afterRotation = new Streams.Ingest.Pseudonymization.Pseudonymizer(Microsoft.Extensions.Options.Options.Create(rotated));
+        Assert.True(OutputHeaders.IsSealed(headers, source, OutputHeaders.KindEvent, afterRotation));
+        var otherOnly = new Streams.Ingest.Pseudonymization.PseudonymizationOptions { ActiveKeyId = "k2", DefaultRegion = "US" };
+        otherOnly.Keys["k2"] = rotated.Keys["k2"];
+        Assert.False(OutputHeaders.IsSealed(headers, source, OutputHeaders.KindEvent,
+            new Streams.Ingest.Pseudonymization.Pseudonymizer(Microsoft.Extensions.Options.Options.Create(otherOnly))));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("store/1")]

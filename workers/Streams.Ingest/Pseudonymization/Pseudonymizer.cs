@@ -37,6 +37,8 @@ public sealed class Pseudonymizer
 
         var region = value.EffectiveRegion();
         var keys = value.Keys.ToDictionary(k => k.Key, k => PseudonymizationOptionsValidator.DecodeKey(k.Value)!, StringComparer.Ordinal);
+        // The active key's seal key first: outputs are sealed with it; the others still verify outputs written before a rotation.
+        sealKeys = [.. keys.OrderBy(k => k.Key == value.ActiveKeyId ? 0 : 1).Select(k => HMACSHA256.HashData(k.Value, SealKeyLabel))];
         active = new KeyGeneration(value.ActiveKeyId, keys[value.ActiveKeyId], NormalizationRules.For(value.NormalizationVersion, region));
         if (!string.IsNullOrEmpty(value.PreviousKeyId))
         {
@@ -64,8 +66,49 @@ public sealed class Pseudonymizer
         lookups = [.. all];
     }
 
+    /// <summary>Bytes of an output seal (<see cref="Seal"/>).</summary>
+    public const int SealBytes = 16;
+
+    /// <summary>Separates the seal key from the pseudonym and digest keys: no seal is ever a pseudonym or a digest.</summary>
+    private static ReadOnlySpan<byte> SealKeyLabel => "streams output-seal v1"u8;
+
+    private readonly byte[][] sealKeys;
+
     /// <summary>The active key id, the prefix of every pseudonym made here.</summary>
     public string KeyId => active.KeyId;
+
+    /// <summary>
+    /// The first <see cref="SealBytes"/> bytes of HMAC-SHA256 of <paramref name="message"/> under a key derived from the
+    /// active key: ingest seals what it writes so that, after a restart, it recognizes its own outputs and never takes a
+    /// record someone else wrote to its output topics for one of them.
+    /// </summary>
+    public void Seal(ReadOnlySpan<byte> message, Span<byte> seal)
+    {
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(sealKeys[0], message, mac);
+        mac[..SealBytes].CopyTo(seal);
+    }
+
+    /// <summary>True when <paramref name="seal"/> is <paramref name="message"/>'s seal under any configured key.</summary>
+    public bool IsSealed(ReadOnlySpan<byte> message, ReadOnlySpan<byte> seal)
+    {
+        if (seal.Length != SealBytes)
+        {
+            return false;
+        }
+
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        foreach (var key in sealKeys)
+        {
+            HMACSHA256.HashData(key, message, mac);
+            if (CryptographicOperations.FixedTimeEquals(mac[..SealBytes], seal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The normalization rules new pseudonyms are made with.</summary>
     public NormalizationRules Rules => active.Rules;

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;
 
@@ -12,7 +13,7 @@ public readonly record struct EmittedOutput(string Topic, int Partition, long Of
 /// idempotent producer rules out duplicates within one session, this rules them out across sessions, without
 /// relying on transaction markers (which the embedded broker does not filter).
 /// </summary>
-public sealed class EmittedOutputScanner(string bootstrapServers, ILogger logger)
+public sealed class EmittedOutputScanner(string bootstrapServers, Pseudonymizer sealer, ILogger logger)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -81,7 +82,10 @@ public sealed class EmittedOutputScanner(string bootstrapServers, ILogger logger
             if (!result.IsPartitionEOF)
             {
                 read++;
-                if (OutputHeaders.Read(result.Message.Headers) is { } output && relevant(output.Source))
+                // Only what ingest sealed: a record someone else wrote to an output topic with ingest's headers must not
+                // make the record it names look written already (it would then never be written at all).
+                if (OutputHeaders.Read(result.Message.Headers) is { } output && relevant(output.Source)
+                    && OutputHeaders.IsSealed(result.Message.Headers, output.Source, output.Kind, sealer))
                 {
                     found.Add(new EmittedOutput(output.Source.Topic, output.Source.Partition, output.Source.Offset, output.Kind));
                 }

@@ -7,6 +7,7 @@ using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
+using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;
 
@@ -35,6 +36,7 @@ public sealed class IngestWorker(
     StreamsEnvironment environment,
     TopicCatalog catalog,
     IngestPipeline pipeline,
+    Pseudonymizer sealer,
     IngestMetrics metrics,
     IOptions<IngestOptions> ingestOptions,
     IOptions<IngestWorkerOptions> workerOptions,
@@ -46,6 +48,7 @@ public sealed class IngestWorker(
     private readonly StreamsEnvironment environment = environment;
     private readonly TopicCatalog catalog = catalog;
     private readonly IngestPipeline pipeline = pipeline;
+    private readonly Pseudonymizer sealer = sealer;
     private readonly IngestMetrics metrics = metrics;
     private readonly TimeProvider timeProvider = timeProvider;
     private readonly ILogger<IngestWorker> logger = logger;
@@ -305,7 +308,7 @@ public sealed class IngestWorker(
                 return;
             }
 
-            var message = new Message<byte[]?, byte[]> { Key = key, Value = value, Headers = OutputHeaders.For(source, kind) };
+            var message = new Message<byte[]?, byte[]> { Key = key, Value = value, Headers = OutputHeaders.For(source, kind, worker.sealer) };
             while (true)
             {
                 try
@@ -383,7 +386,7 @@ public sealed class IngestWorker(
             var outputs = partitions.Select(p => p.Topic).Distinct().Select(TopicsOptions.QuarantineOf).Append(worker.catalog.Names.Canonical)
                 .SelectMany(topic => Enumerable.Range(0, worker.catalog[topic].Partitions).Select(p => new TopicPartition(topic, p)))
                 .ToList();
-            var scanner = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.logger);
+            var scanner = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.sealer, worker.logger);
             var fresh = partitions.Where(p => !checkpoints.ContainsKey((p.Topic, p.Partition.Value))).ToList();
             if (fresh.Count > 0)
             {
@@ -489,7 +492,7 @@ public sealed class IngestWorker(
                 outputs = outputMarks.Keys.Select(ParseMark).ToList();
             }
 
-            var ends = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.logger).EndOffsets(outputs);
+            var ends = new EmittedOutputScanner(worker.environment.BootstrapServers, worker.sealer, worker.logger).EndOffsets(outputs);
             lock (outputMarks)
             {
                 foreach (var (partition, end) in ends)

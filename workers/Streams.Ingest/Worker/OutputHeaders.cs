@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;
 
@@ -12,6 +13,12 @@ public static class OutputHeaders
 
     /// <summary><c>event</c>, <c>consent</c> (canonical topic) or <c>quarantine</c>.</summary>
     public const string Kind = "streams-kind";
+
+    /// <summary>
+    /// The output's seal: <see cref="Pseudonymizer.Seal"/> of <c>source/kind</c>, 16 bytes. Ingest's recovery scan takes
+    /// only sealed records for its own outputs; consumers may ignore it.
+    /// </summary>
+    public const string Seal = "streams-seal";
 
     public const string KindEvent = "event";
     public const string KindConsent = "consent";
@@ -32,6 +39,26 @@ public static class OutputHeaders
         { Source, Encoding.UTF8.GetBytes(Format(source)) },
         { Kind, Encoding.UTF8.GetBytes(kind) },
     };
+
+    /// <summary>The headers of an output ingest writes: <see cref="For(SourcePosition, string)"/> and its <see cref="Seal"/>.</summary>
+    public static Headers For(SourcePosition source, string kind, Pseudonymizer sealer)
+    {
+        ArgumentNullException.ThrowIfNull(sealer);
+        var headers = For(source, kind);
+        var seal = new byte[Pseudonymizer.SealBytes];
+        sealer.Seal(Sealed(source, kind), seal);
+        headers.Add(Seal, seal);
+        return headers;
+    }
+
+    /// <summary>True when <paramref name="headers"/> carry the seal of <paramref name="source"/> and <paramref name="kind"/>.</summary>
+    public static bool IsSealed(Headers? headers, SourcePosition source, string kind, Pseudonymizer sealer)
+    {
+        ArgumentNullException.ThrowIfNull(sealer);
+        return headers is not null && headers.TryGetLastBytes(Seal, out var seal) && sealer.IsSealed(Sealed(source, kind), seal);
+    }
+
+    private static byte[] Sealed(SourcePosition source, string kind) => Encoding.UTF8.GetBytes(Format(source) + "/" + kind);
 
     public static string Format(SourcePosition source) =>
         string.Create(CultureInfo.InvariantCulture, $"{source.Topic}/{source.Partition}/{source.Offset}");
