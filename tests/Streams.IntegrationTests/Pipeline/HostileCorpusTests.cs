@@ -149,9 +149,25 @@ public sealed class HostileCorpusTests(KafkaFixture kafka, PostgresFixture postg
             Assert.True(at < 0, $"{where} holds a raw value: …{(at < 0 ? "" : text.Substring(at, Math.Min(60, text.Length - at)))}…");
         }
 
-        // Raw JSON escapes non-ASCII and some ASCII, so both the bytes as UTF-8 and their unescaped form are searched.
-        static string Text(byte[]? bytes) => bytes is null ? "" : System.Text.RegularExpressions.Regex.Unescape(
-            Encoding.UTF8.GetString(bytes).Replace("\\\"", "\"", StringComparison.Ordinal));
+        // Raw JSON escapes non-ASCII and some ASCII, so both the bytes as UTF-8 and their unescaped form are searched. A
+        // binary value (the output seal) need not unescape at all: then its bytes as they are are what is searched.
+        static string Text(byte[]? bytes)
+        {
+            if (bytes is null)
+            {
+                return "";
+            }
+
+            var text = Encoding.UTF8.GetString(bytes);
+            try
+            {
+                return text + "\n" + System.Text.RegularExpressions.Regex.Unescape(text.Replace("\\\"", "\"", StringComparison.Ordinal));
+            }
+            catch (System.Text.RegularExpressions.RegexParseException)
+            {
+                return text;
+            }
+        }
     }
 
     /// <summary>A clean record after a probe, and how to tell that it came through the stage the probe was aimed at.</summary>
