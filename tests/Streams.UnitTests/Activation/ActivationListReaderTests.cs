@@ -42,5 +42,17 @@ public sealed class ActivationListReaderTests
     [InlineData("record_id,name\n")]
     public void Read_WithoutUsableHeader_Throws(string text) => Assert.Throws<FormatException>(() => Read(text));
 
+    [Fact]
+    public void Read_IdentifierPastTheRequestLimit_IsRefusedLikeOnTheTopic()
+    {
+        var longest = new string('a', ActivationRequestReader.MaxValueLength - "@example.com".Length) + "@example.com";
+        var lines = Read($"record_id,email\nr-1,{longest}\nr-2,x{longest}\n");
+
+        Assert.NotNull(lines[0].Request);
+        Assert.Null(lines[1].Request);
+        Assert.Equal(("schema_violation", "identifiers"), (lines[1].Refusal!.Code, lines[1].Refusal!.Field));
+        Assert.DoesNotContain(longest, lines[1].Refusal!.Detail, StringComparison.Ordinal);
+    }
+
     private static List<ListLine> Read(string text) => [.. ActivationListReader.Read(new StringReader(text), "list-1", "crm", 4)];
 }

@@ -60,6 +60,14 @@ public static class ActivationListReader
 
             var identifiers = identifierColumns.Where(c => c.Index < fields.Count && !string.IsNullOrWhiteSpace(fields[c.Index]))
                 .Select(c => new RequestedIdentifier(c.Type, fields[c.Index])).ToList();
+            if (identifiers.Any(i => i.Value.Length > ActivationRequestReader.MaxValueLength))
+            {
+                // The same limit as a request on the topic: a file is no way around it.
+                yield return new ListLine(number, null, new QuarantineReason(ActivationReasonCodes.SchemaViolation, "identifiers",
+                    $"an identifier longer than {ActivationRequestReader.MaxValueLength} characters"));
+                continue;
+            }
+
             yield return identifiers.Count == 0
                 ? new ListLine(number, null, new QuarantineReason(ActivationReasonCodes.SchemaViolation, "identifiers", "no identifier on the line"))
                 : new ListLine(number, new ActivationRequest(listId, recordId, requestedBy, identifiers, segmentId), null);
