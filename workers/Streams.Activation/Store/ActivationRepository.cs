@@ -79,7 +79,4 @@ public static class ActivationRepository
 
         return totals;
     }
-
-    public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource) =>
-        ConsumerOffsets.Load(dataSource, Consumer);
 }

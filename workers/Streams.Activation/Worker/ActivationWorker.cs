@@ -16,7 +16,8 @@ namespace Streams.Activation.Worker;
 /// <summary>
 /// Consumes <c>activation-requests</c> in batches; each batch is pseudonymized in memory (the raw identifiers go no
 /// further), joined against profiles and published segments, and its answers, quarantine records, audit counts and
-/// consumed offsets are committed in one PostgreSQL transaction, then published from the outbox. A replayed batch
+/// consumed offsets are committed in one PostgreSQL transaction (on the <see cref="CheckpointedBatchRuntime"/>), then
+/// published from the outbox. A replayed batch
 /// answers again with the same answers: consumers see a repeat, never a gap.
 /// </summary>
 public sealed class ActivationWorker(
@@ -28,84 +29,28 @@ public sealed class ActivationWorker(
     IOptions<ActivationOptions> activationOptions,
     WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
-    ILogger<ActivationWorker> logger) : BackgroundService
+    ILogger<ActivationWorker> logger) : BackgroundService, ICheckpointedBatchHandler
 {
     private readonly ActivationOptions options = activationOptions.Value;
-    private readonly WorkerHeartbeat heartbeat = heartbeats.For(WorkerSelection.Activation);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Activation", heartbeat, RunSession, options.RetryDelay, options.MaxRetryDelay, logger, stoppingToken, timeProvider),
-            stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        new CheckpointedBatchRuntime(environment, heartbeats.For(WorkerSelection.Activation), timeProvider, logger).Start(
+            new CheckpointedBatchSettings("Activation", ActivationRepository.Consumer, ActivationRepository.OutboxTable, options.GroupId,
+                "streams-activation", [catalog.Names.ActivationRequests], options.BatchSize, options.MaxBatchWait, options.RetryDelay,
+                options.MaxRetryDelay),
+            this, stoppingToken);
 
-    private void RunSession(CancellationToken stoppingToken)
+    /// <summary>Nothing is left unfinished between batches: an answer is committed with its row's offset.</summary>
+    public void Resume(CheckpointedBatchSession session)
     {
-        using var publisher = new TableOutboxPublisher(environment.DataSource, ActivationRepository.OutboxTable, environment.BootstrapServers, "streams-activation", logger);
-        publisher.PublishPending();
-        var ownership = new PartitionOwnership(environment.DataSource, ActivationRepository.Consumer);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.GroupId, "streams-activation"))
-            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
-            // Rows of a partition read but not committed are dropped when it goes: its next owner answers them, and a
-            // checkpoint that still named it would be refused.
-            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
-            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
-            .SetPartitionsAssignedHandler((_, partitions) =>
-            {
-                // Claimed before the offsets are read: a previous owner's checkpoint committed before, or is refused.
-                ownership.Claim(partitions);
-                var stored = ActivationRepository.LoadOffsets(environment.DataSource);
-                return partitions.Select(p => new TopicPartitionOffset(p,
-                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
-            })
-            .Build();
-        consumer.Subscribe(catalog.Names.ActivationRequests);
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                BatchCollector.Fill(consumer, buffer, options.BatchSize, options.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
-                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
-                {
-                    continue;
-                }
-
-                Commit(buffer, ownership.Epochs);
-                publisher.PublishPending();
-                try
-                {
-                    consumer.Commit(buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
-                }
-                catch (KafkaException e)
-                {
-                    logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
-                }
-            }
-        }
-        finally
-        {
-            try
-            {
-                consumer.Close();
-            }
-            catch (KafkaException)
-            {
-            }
-        }
-
-        void Release(IEnumerable<TopicPartition> gone)
-        {
-            var partitions = gone.ToHashSet();
-            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
-            ownership.Release(partitions);
-        }
     }
 
-    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
+    /// <summary>Answers <paramref name="batch"/>: answers, quarantine records, audit counts and offsets in one transaction.</summary>
+    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session)
     {
         var now = timeProvider.GetUtcNow();
         var (rows, outbox, refusedInLists) = Read(batch, now);
         var refused = outbox.Count;
-        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
         var answers = AudienceLookup.Answer(connection, transaction, rows);
@@ -115,7 +60,7 @@ public sealed class ActivationWorker(
             .GroupBy(r => (r.ListId, r.RequestedBy))
             .Select(g => new AuditCounts(g.Key.ListId, g.Key.RequestedBy, g.Count(), g.Sum(r => r.Matched), g.Sum(r => r.Refused)))
             .ToList();
-        var totals = ActivationRepository.Save(connection, transaction, outbox, audit, offsets, epochs, now);
+        var totals = ActivationRepository.Save(connection, transaction, outbox, audit, CheckpointedBatchSession.NextOffsets(batch), session.Epochs, now);
         transaction.Commit();
         var matched = answers.Count(a => a.Matched);
         metrics.Record(batch.Count, matched, refused);
@@ -125,6 +70,8 @@ public sealed class ActivationWorker(
             logger.LogInformation("Activation list {ListId} from {RequestedBy}: {Rows} rows so far, {Matched} matched, {Refused} refused",
                 list.ListId, list.RequestedBy, list.Rows, list.Matched, list.Refused);
         }
+
+        return true;
     }
 
     /// <summary>
@@ -132,7 +79,7 @@ public sealed class ActivationWorker(
     /// read, for the audit). The raw requests are not kept past this method.
     /// </summary>
     private (List<PseudonymousRequest> Rows, List<(string Topic, byte[] Key, byte[] Value)> Quarantine, List<PseudonymousRequest> RefusedInLists)
-        Read(List<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
+        Read(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
     {
         var rows = new List<PseudonymousRequest>(batch.Count);
         var quarantine = new List<(string, byte[], byte[])>();

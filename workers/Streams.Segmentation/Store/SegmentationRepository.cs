@@ -11,6 +11,8 @@ public static class SegmentationRepository
 {
     public const string Consumer = "segmentation";
 
+    public const string OutboxTable = "segment_outbox";
+
     /// <summary>
     /// The model's checkpoint, locked until <paramref name="transaction"/> ends: instances of the worker (two during a
     /// rebalance) apply their mini-batches to the one model one after another, also before the first checkpoint row
@@ -116,8 +118,8 @@ public static class SegmentationRepository
 
         if (changes.Outbox.Count > 0)
         {
-            batch.BatchCommands.Add(Command("""
-                insert into segment_outbox (topic, key, value)
+            batch.BatchCommands.Add(Command($"""
+                insert into {OutboxTable} (topic, key, value)
                 select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
                 """,
                 new NpgsqlParameter<string[]>("topics", changes.Outbox.Select(m => m.Topic).ToArray()),
@@ -132,9 +134,6 @@ public static class SegmentationRepository
 
         PartitionEpochs.Run(batch.ExecuteNonQuery);
     }
-
-    public static Dictionary<(string Topic, int Partition), long> LoadOffsets(NpgsqlDataSource dataSource) =>
-        ConsumerOffsets.Load(dataSource, Consumer);
 
     private static List<MemberRow> Rows(NpgsqlConnection connection, NpgsqlTransaction transaction, string where, params NpgsqlParameter[] parameters)
     {

@@ -1,0 +1,156 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
+
+namespace Streams.Infrastructure.Hosting;
+
+/// <summary>What a capability tells <see cref="CheckpointedBatchRuntime"/> about its consumer, offset store and outbox.</summary>
+/// <param name="Worker">The name in logs and the restart loop ("Segmentation").</param>
+/// <param name="Consumer">The name its offsets and partition epochs are stored under (<see cref="ConsumerOffsets"/>).</param>
+/// <param name="OutboxTable">Its transactional outbox table (see <see cref="TableOutboxPublisher"/>).</param>
+public sealed record CheckpointedBatchSettings(
+    string Worker, string Consumer, string OutboxTable, string GroupId, string ClientId, IReadOnlyCollection<string> Topics,
+    int BatchSize, TimeSpan MaxBatchWait, TimeSpan RetryDelay, TimeSpan MaxRetryDelay);
+
+/// <summary>The capability's part of a checkpointed batch worker: what one batch does, in one transaction with its offsets.</summary>
+public interface ICheckpointedBatchHandler
+{
+    /// <summary>
+    /// Runs at the start of each session, after what the last one committed is published, and again whenever
+    /// <see cref="Commit"/> says it cannot apply a batch yet: work a crash or another instance may have left unfinished.
+    /// </summary>
+    void Resume(CheckpointedBatchSession session);
+
+    /// <summary>
+    /// Stores the batch's effects, its outbox rows and its offsets (<see cref="CheckpointedBatchSession.NextOffsets"/>,
+    /// fenced with <see cref="CheckpointedBatchSession.Epochs"/>) in one transaction and commits it; false, with nothing
+    /// stored, when unfinished work must go first (the runtime then calls <see cref="Resume"/> and offers the batch again).
+    /// </summary>
+    bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
+}
+
+/// <summary>What a handler may use during one session of the runtime.</summary>
+public sealed class CheckpointedBatchSession(TableOutboxPublisher publisher, PartitionOwnership ownership, Action beat, CancellationToken stopping)
+{
+    /// <summary>Cancelled when the worker stops: long work between batches ends early and resumes in the next session.</summary>
+    public CancellationToken Stopping => stopping;
+
+    /// <summary>Publishes the outbox table; rows committed by the handler go out in order.</summary>
+    public TableOutboxPublisher Publisher => publisher;
+
+    /// <summary>The epochs of the partitions this session holds: a checkpoint written with them is refused once another owns one.</summary>
+    public IReadOnlyDictionary<(string Topic, int Partition), long> Epochs => ownership.Epochs;
+
+    /// <summary>Tells the health checks the loop is alive during long work between batches.</summary>
+    public void Beat() => beat();
+
+    /// <summary>Per partition, the offset after the last record of <paramref name="batch"/>: the checkpoint that passes it.</summary>
+    public static List<(string Topic, int Partition, long NextOffset)> NextOffsets(IEnumerable<ConsumeResult<byte[]?, byte[]?>> batch) =>
+        [.. batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1))];
+}
+
+/// <summary>
+/// The consume → handle → publish → commit loop of a worker whose checkpoint lives in PostgreSQL: its own thread, the
+/// restart loop around it, batches filled against the <see cref="TimeProvider"/>, partitions claimed (fenced) and
+/// resumed from the stored offsets, records of a revoked or lost partition dropped before they are handled, the
+/// outbox published after each commit, the offsets committed to the group for lag monitoring only, and the consumer
+/// closed before it is disposed. The handler supplies only what one batch does.
+/// </summary>
+public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, WorkerHeartbeat heartbeat, TimeProvider timeProvider, ILogger logger)
+{
+    /// <summary>Runs sessions on a long-running thread until <paramref name="stoppingToken"/> is cancelled (see <see cref="RestartingLoop"/>).</summary>
+    public Task Start(CheckpointedBatchSettings settings, ICheckpointedBatchHandler handler, CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(handler);
+        return Task.Factory.StartNew(
+            () => RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, handler, token),
+                settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider),
+            stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void RunSession(CheckpointedBatchSettings settings, ICheckpointedBatchHandler handler, CancellationToken stoppingToken)
+    {
+        using var publisher = new TableOutboxPublisher(environment.DataSource, settings.OutboxTable, environment.BootstrapServers, settings.ClientId, logger);
+        publisher.PublishPending();
+        var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId))
+            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            // Records of a partition read but not committed are dropped when it goes: its next owner reads them again,
+            // and a checkpoint that still named it would be refused.
+            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
+            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                // Claimed before the offsets are read: a previous owner's checkpoint committed before (and is read here)
+                // or is refused.
+                ownership.Claim(partitions);
+                var stored = ConsumerOffsets.Load(environment.DataSource, settings.Consumer);
+                return partitions.Select(p => new TopicPartitionOffset(p,
+                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
+            })
+            .Build();
+        var session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
+        consumer.Subscribe(settings.Topics);
+        try
+        {
+            handler.Resume(session);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
+                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
+                {
+                    continue;
+                }
+
+                var committed = handler.Commit(buffer, session);
+                while (!committed && !stoppingToken.IsCancellationRequested)
+                {
+                    handler.Resume(session);
+                    committed = handler.Commit(buffer, session);
+                }
+
+                if (!committed)
+                {
+                    continue;
+                }
+
+                publisher.PublishPending();
+                CommitToGroup(consumer, buffer);
+            }
+        }
+        finally
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+                // After a broker failure the group notices by the session timeout.
+            }
+        }
+
+        void Release(IEnumerable<TopicPartition> gone)
+        {
+            var partitions = gone.ToHashSet();
+            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
+            ownership.Release(partitions);
+        }
+    }
+
+    // For lag monitoring only: the offsets that count were stored with the batch.
+    private void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
+    {
+        try
+        {
+            consumer.Commit(batch.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+        }
+        catch (KafkaException e)
+        {
+            logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
+        }
+    }
+}
