@@ -32,6 +32,7 @@ public sealed class ActivationRequestReaderTests
     [Theory]
     [InlineData("{\"list_id\":", "malformed_json", null)]
     [InlineData("[1,2]", "malformed_json", null)]
+    [InlineData("""{"list_id":"l","record_id":"r","record_id":"jane@example.com","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "malformed_json", null)]
     [InlineData("""{"list_id":"l","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "schema_violation", "record_id")]
     [InlineData("""{"list_id":"l","record_id":"  ","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "schema_violation", "record_id")]
     [InlineData("""{"list_id":"l","record_id":"r","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "schema_violation", "requested_by")]
@@ -71,6 +72,25 @@ public sealed class ActivationRequestReaderTests
     [InlineData("550e8400-e29b-41d4-a716-446655440000", false)]
     public void LooksPersonal_EmailOrInternationalPhoneShapes(string id, bool personal) =>
         Assert.Equal(personal, ActivationRequestReader.LooksPersonal(id));
+
+    // A lone surrogate (escaped, so the bytes are valid UTF-8) cannot become a .NET string: a reader that asked for one
+    // anyway threw, and one such row failed the batch it came in on every retry.
+    [Theory]
+    [InlineData("""{"list_id":"\ud800","record_id":"r","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "list_id")]
+    [InlineData("""{"list_id":"l","record_id":"r-\udfff","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "record_id")]
+    [InlineData("""{"list_id":"l","record_id":"r","requested_by":"\ud83d","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "requested_by")]
+    [InlineData("""{"list_id":"l","record_id":"r","requested_by":"b","identifiers":[{"type":"\ud800mail","value":"a@b.cd"}]}""", "identifiers")]
+    [InlineData("""{"list_id":"l","record_id":"r","requested_by":"b","identifiers":[{"type":"email","value":"a\udc00@b.cd"}]}""", "identifiers")]
+    [InlineData("""{"list_id":"spring\nINFO forged log line","record_id":"r","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "list_id")]
+    [InlineData("""{"list_id":"l","record_id":"r\u0000","requested_by":"b","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "record_id")]
+    [InlineData("""{"list_id":"l","record_id":"r","requested_by":"b\u0085","identifiers":[{"type":"email","value":"a@b.cd"}]}""", "requested_by")]
+    public void Read_LoneSurrogateOrControlCharacterInAnyString_IsASchemaViolation_NotAnException(string json, string field)
+    {
+        var request = Read(json, out var refusal);
+
+        Assert.Null(request);
+        Assert.Equal(("schema_violation", field), (refusal!.Code, refusal.Field));
+    }
 
     private static ActivationRequest? Read(string json, out Streams.Contracts.Quarantine.QuarantineReason? refusal) =>
         ActivationRequestReader.Read(Encoding.UTF8.GetBytes(json), out refusal);

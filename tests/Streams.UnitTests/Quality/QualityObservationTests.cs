@@ -37,6 +37,8 @@ public sealed class QualityObservationTests
     [InlineData("not json")]
     [InlineData("[1,2]")]
     [InlineData("""{"disposition":5}""")]
+    [InlineData("""{"disposition":"quarantined","reasons":[{"code":"\ud800"}]}""")]
+    [InlineData("""{"disposition":"\udfff","reasons":[]}""")]
     public void QuarantineRecord_NotTheContractShape_IsNotCounted(string value) =>
         Assert.Null(observation.Read("store.quarantine", null, Encoding.UTF8.GetBytes(value)));
 

@@ -14,4 +14,10 @@ public static class ActivationReasonCodes
     /// one of the row's own identifiers): it would be copied into the answer's key or the audit, so the row is refused.
     /// </summary>
     public const string PersonalDataInId = "personal_data_in_id";
+
+    /// <summary>
+    /// The worker failed on the row (reading or pseudonymizing it threw): a defect in the worker rather than in the row.
+    /// Refused alone, so one such row never holds back the batch it came in.
+    /// </summary>
+    public const string ProcessingError = "processing_error";
 }

@@ -19,19 +19,22 @@ public static class ActivationRequestReader
     /// <summary>Longest identifier value, as the consent topic's <c>identifier</c>.</summary>
     public const int MaxValueLength = 512;
 
+    // A property given twice could be read as either: a row whose record id is "r" to one reader and an e-mail address to
+    // another is refused rather than guessed at.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
     /// <summary>The request in <paramref name="value"/>, or null and why not.</summary>
-    public static ActivationRequest? Read(ReadOnlySpan<byte> value, out QuarantineReason? refusal)
+    public static ActivationRequest? Read(ReadOnlyMemory<byte> value, out QuarantineReason? refusal)
     {
         refusal = null;
         JsonDocument document;
         try
         {
-            var reader = new Utf8JsonReader(value);
-            document = JsonDocument.ParseValue(ref reader);
+            document = JsonDocument.Parse(value, DocumentOptions);
         }
         catch (JsonException)
         {
-            refusal = new QuarantineReason(ActivationReasonCodes.MalformedJson, null, "not parseable as JSON");
+            refusal = new QuarantineReason(ActivationReasonCodes.MalformedJson, null, "not parseable as JSON, or a property given twice");
             return null;
         }
 
@@ -80,20 +83,20 @@ public static class ActivationRequestReader
             foreach (var item in list.EnumerateArray())
             {
                 if (item.ValueKind != JsonValueKind.Object
-                    || !item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String
-                    || !IdentifierTypeNames.TryParse(type.GetString()!, out var identifierType))
+                    || !item.TryGetProperty("type", out var type) || Text(type) is not { } typeName
+                    || !IdentifierTypeNames.TryParse(typeName, out var identifierType))
                 {
                     refusal = Schema("identifiers", "an identifier without a known type");
                     return null;
                 }
 
-                if (!item.TryGetProperty("value", out var raw) || raw.ValueKind != JsonValueKind.String || raw.GetString()!.Length > MaxValueLength)
+                if (!item.TryGetProperty("value", out var raw) || Text(raw) is not { Length: <= MaxValueLength } identifierValue)
                 {
                     refusal = Schema("identifiers", $"an identifier without a string value of at most {MaxValueLength} characters");
                     return null;
                 }
 
-                identifiers.Add(new RequestedIdentifier(identifierType, raw.GetString()!));
+                identifiers.Add(new RequestedIdentifier(identifierType, identifierValue));
             }
 
             return new ActivationRequest(listId, recordId, requestedBy, identifiers, segment);
@@ -125,10 +128,18 @@ public static class ActivationRequestReader
 
     private static string? Id(JsonElement root, string field, ref QuarantineReason? refusal)
     {
-        if (!root.TryGetProperty(field, out var element) || element.ValueKind != JsonValueKind.String
-            || element.GetString() is not { Length: > 0 and <= MaxIdLength } id || string.IsNullOrWhiteSpace(id))
+        if (!root.TryGetProperty(field, out var element)
+            || Text(element) is not { Length: > 0 and <= MaxIdLength } id || string.IsNullOrWhiteSpace(id))
         {
             refusal = Schema(field, $"missing, blank or longer than {MaxIdLength} characters");
+            return null;
+        }
+
+        // List ids and requesters are written to the log and the audit, record ids are the answers' keys: a line break or
+        // another control character would let a list forge a log line or break a consumer's line-oriented tooling.
+        if (id.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || id.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        {
+            refusal = Schema(field, "holds a control character");
             return null;
         }
 
@@ -140,6 +151,28 @@ public static class ActivationRequestReader
         }
 
         return id;
+    }
+
+    /// <summary>
+    /// The string <paramref name="element"/> holds; null when it is not a string, or when its escapes make no valid
+    /// UTF-16 (a lone surrogate such as <c>\ud800</c>: well-formed JSON that no .NET string can hold, which
+    /// <see cref="JsonElement.GetString"/> answers with an exception).
+    /// </summary>
+    private static string? Text(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static QuarantineReason Schema(string field, string detail) => new(ActivationReasonCodes.SchemaViolation, field, detail);

@@ -87,17 +87,27 @@ public sealed class ActivationWorker(
         foreach (var record in batch)
         {
             var value = record.Message.Value ?? [];
-            var request = ActivationRequestReader.Read(value, out var reason);
-            if (request is not null)
+            QuarantineReason? reason;
+            try
             {
-                if (matcher.Pseudonymize(request) is { } row)
+                var request = ActivationRequestReader.Read(value, out reason);
+                if (request is not null)
                 {
-                    rows.Add(row);
-                    continue;
-                }
+                    if (matcher.Pseudonymize(request) is { } row)
+                    {
+                        rows.Add(row);
+                        continue;
+                    }
 
-                reason = new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id", "is one of the row's own identifiers; it must be the campaign system's opaque id");
-                refusedInLists.Add(new PseudonymousRequest(request.ListId, string.Empty, request.RequestedBy, [], null));
+                    reason = new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id", "is one of the row's own identifiers; it must be the campaign system's opaque id");
+                    refusedInLists.Add(new PseudonymousRequest(request.ListId, string.Empty, request.RequestedBy, [], null));
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A row the reader or the matcher cannot handle is a defect, but it must cost that row, not every batch
+                // it comes in. The exception's type only: its message could quote the row.
+                reason = new QuarantineReason(ActivationReasonCodes.ProcessingError, null, $"the worker failed on this row ({e.GetType().Name})");
             }
 
             logger.LogWarning("Refusing an activation request at {Partition}@{Offset}: {Code} ({Field})", record.TopicPartition, record.Offset.Value, reason!.Code, reason.Field);
