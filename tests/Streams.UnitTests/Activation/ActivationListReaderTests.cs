@@ -54,5 +54,17 @@ public sealed class ActivationListReaderTests
         Assert.DoesNotContain(longest, lines[1].Refusal!.Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("r-\u001b[2J")]
+    [InlineData("r\u0000")]
+    [InlineData("r\u0085x")]
+    public void Read_RecordIdWithAControlCharacter_IsRefused_SoNothingReachesATerminalRaw(string recordId)
+    {
+        var line = Assert.Single(Read($"record_id,email\n{recordId},a@b.cd\n"));
+
+        Assert.Null(line.Request);
+        Assert.Equal(("schema_violation", "record_id"), (line.Refusal!.Code, line.Refusal!.Field));
+    }
+
     private static List<ListLine> Read(string text) => [.. ActivationListReader.Read(new StringReader(text), "list-1", "crm", 4)];
 }

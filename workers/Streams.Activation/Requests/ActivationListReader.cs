@@ -51,6 +51,14 @@ public static class ActivationListReader
                 continue;
             }
 
+            // Written back one per line: an escape sequence or a stray carriage return would reach the operator's terminal
+            // or the next script in the pipe, as on the topic.
+            if (ActivationRequestReader.HasControlCharacter(recordId))
+            {
+                yield return new ListLine(number, null, new QuarantineReason(ActivationReasonCodes.SchemaViolation, "record_id", "holds a control character"));
+                continue;
+            }
+
             if (ActivationRequestReader.LooksPersonal(recordId))
             {
                 yield return new ListLine(number, null, new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id",

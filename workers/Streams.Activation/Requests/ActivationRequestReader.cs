@@ -137,7 +137,7 @@ public static class ActivationRequestReader
 
         // List ids and requesters are written to the log and the audit, record ids are the answers' keys: a line break or
         // another control character would let a list forge a log line or break a consumer's line-oriented tooling.
-        if (id.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || id.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        if (HasControlCharacter(id))
         {
             refusal = Schema(field, "holds a control character");
             return null;
@@ -152,6 +152,10 @@ public static class ActivationRequestReader
 
         return id;
     }
+
+    /// <summary>True when <paramref name="id"/> holds a C0 or C1 control character (a line break, an escape, NUL).</summary>
+    public static bool HasControlCharacter(string id) =>
+        id.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || id.AsSpan().ContainsAnyInRange('\u007f', '\u009f');
 
     /// <summary>
     /// The string <paramref name="element"/> holds; null when it is not a string, or when its escapes make no valid
