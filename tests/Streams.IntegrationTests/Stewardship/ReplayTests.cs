@@ -98,6 +98,17 @@ public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
         var entry = await stewardship.FindAsync(currency, CancellationToken.None);
         Assert.Equal("accepted", entry!.LastReplayOutcome);
 
+        // The same through the host command, as a script runs it against the running host's database and broker.
+        string[] settings = [.. topics.HostArguments, $"--ConnectionStrings:Profiles={host.ConnectionString}", $"--Kafka:BootstrapServers={kafka.BootstrapServers}"];
+        var (listed, rows, listErrors) = await HostCommand.RunAsync(["quarantine", "list", "--topic", store, "--reason", "unknown_currency", .. settings]);
+        Assert.True(listed == 0, listErrors);
+        Assert.Contains($"{StewardPosition.Format(currency)}\t", rows, StringComparison.Ordinal);
+        Assert.Contains("\taccepted", rows, StringComparison.Ordinal);
+        Assert.Equal(3, (await HostCommand.RunAsync(["quarantine", "replay", StewardPosition.Format(currency), "--steward", Steward, .. settings])).ExitCode);
+        var (personal, _, personalErrors) = await HostCommand.RunAsync(["quarantine", "replay", StewardPosition.Format(currency), "--steward", Email, .. settings]);
+        Assert.Equal(2, personal);
+        Assert.DoesNotContain(Email, personalErrors, StringComparison.Ordinal);
+
         // The index and the audit hold masked copies and names of operators only; the logs never show an original.
         await PrivacyScan.AssertOutputsCleanAsync(kafka.BootstrapServers, host, topics.Catalog,
             SearchValues.Create([Email, Name, "7946 0958", "LR-r-"], StringComparison.Ordinal));
