@@ -113,6 +113,7 @@ public static class StewardshipRepository
         var size = Math.Clamp(query.PageSize, 1, 1000);
         page.Parameters.Add(new NpgsqlParameter<int>("limit", size));
         page.Parameters.Add(new NpgsqlParameter<long>("skip", (long)Math.Max(query.Page, 0) * size));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
         batch.BatchCommands.Add(page);
         batch.BatchCommands.Add(count);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -131,11 +132,14 @@ public static class StewardshipRepository
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(source);
-        await using var command = dataSource.CreateCommand($"""
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
+        var find = new NpgsqlBatchCommand($"""
             select {Columns} from quarantine_index q where q.topic = @topic and q.partition = @partition and q."offset" = @offset
             """);
-        AddPosition(command.Parameters, source);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        AddPosition(find.Parameters, source);
+        batch.BatchCommands.Add(find);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadEntry(reader) : null;
     }
 
@@ -250,21 +254,13 @@ public static class StewardshipRepository
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The audit, newest first, with each replay's outcome as known now. A replay whose record holds the claim on its
-    /// event id in ingest's de-duplication table was accepted: that is learnt here, when someone looks.
-    /// </summary>
+    /// <summary>The audit, newest first, with each replay's outcome as known now.</summary>
     public static async Task<IReadOnlyList<StewardAuditEntry>> AuditListAsync(NpgsqlDataSource dataSource, StewardAuditQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(query);
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-            update steward_replays r set outcome = 'accepted'
-            from ingest_seen_events s
-            where r.outcome = 'replayed' and s.topic = r.topic and s.event_id = r.event_id
-              and s.first_partition = r.replayed_partition and s.first_offset = r.replayed_offset
-            """));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
         var list = new NpgsqlBatchCommand("""
             select a.id, a.at, a.steward, a.action, a.topic, a.partition, a."offset", coalesce(r.outcome, a.outcome)
             from steward_audit a left join steward_replays r on r.audit_id = a.id
@@ -311,6 +307,17 @@ public static class StewardshipRepository
 
         return found;
     }
+
+    /// <summary>
+    /// Replays whose record holds the claim on its event id in ingest's de-duplication table were accepted: learnt when
+    /// someone looks (the audit, the browser, a record), a statement over the replays not yet judged.
+    /// </summary>
+    private const string LearnAccepted = """
+        update steward_replays r set outcome = 'accepted'
+        from ingest_seen_events s
+        where r.outcome = 'replayed' and s.topic = r.topic and s.event_id = r.event_id
+          and s.first_partition = r.replayed_partition and s.first_offset = r.replayed_offset
+        """;
 
     internal static string ReasonsJson(IReadOnlyList<QuarantineReason> reasons) =>
         JsonSerializer.Serialize([.. reasons], StewardshipJsonContext.Default.ListQuarantineReason);
