@@ -10,7 +10,7 @@ using Streams.Quality.Stewardship;
 
 namespace Streams.IntegrationTests.Stewardship;
 
-/// <summary>Correct and replay, end to end: the real ingest worker and the quarantine index in the real host, on the run's broker and a fresh database.</summary>
+/// <summary>Correct and replay, end to end: the real ingest and profiles workers and the quarantine index in the real host, on the run's broker and a fresh database.</summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
 {
@@ -29,7 +29,7 @@ public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
         {
             builder.AddStewardship();
             builder.Services.AddSingleton<TimeProvider>(clock);
-        }, "--only", "ingest");
+        }, "--only", "ingest,profiles");
         var store = topics.Names.Store;
         var future = DateTimeOffset.UtcNow.AddMinutes(30).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         using (var feed = new InputFeed(kafka.BootstrapServers))
@@ -79,6 +79,11 @@ public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
         canonical = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Canonical);
         Assert.Equal(["r-currency", "r-flagged", "r-future-1", "r-future-2"],
             canonical.Select(r => JsonDocument.Parse(r.Message.Value!).RootElement.GetProperty("event_id").GetString()).Order(StringComparer.Ordinal));
+        // One customer (the same e-mail on every sale): the profile counts the four sales once each.
+        var profiles = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Profiles],
+            r => r.Any(p => StoreCount(p.Message.Value) == 4), Patience);
+        Assert.Equal(4, profiles.Max(p => StoreCount(p.Message.Value)));
+        Assert.Single(profiles.Where(p => p.Message.Value is not null).Select(p => p.Message.Key!).Distinct(new ByteArrayComparer()));
         var recovered = canonical.Single(r => r.Message.Value!.AsSpan().IndexOf("r-currency"u8) >= 0);
         Assert.Equal(corrected.ReplayedAs, OutputHeaders.Read(recovered.Message.Headers)!.Value.Source);
         var replayedInput = TopicReader.ReadAll(kafka.BootstrapServers, store).Single(r => r.Partition.Value == corrected.ReplayedAs!.Partition
@@ -116,6 +121,16 @@ public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
 
     private static string Sale(string eventId) =>
         SampleEvents.Store(eventId, loyaltyId: "LR-" + eventId, email: Email, phone: Phone, customerName: Name);
+
+    private static long StoreCount(byte[]? profile) =>
+        profile is null ? 0 : JsonDocument.Parse(profile).RootElement.GetProperty("event_counts").GetProperty("store").GetInt64();
+
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+    {
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => obj.Length == 0 ? 0 : HashCode.Combine(obj.Length, obj[0], obj[^1]);
+    }
 
     private static string At(string sale, string occurredAt) =>
         System.Text.RegularExpressions.Regex.Replace(sale, "\"occurred_at\":\"[^\"]+\"", $"\"occurred_at\":\"{occurredAt}\"");
