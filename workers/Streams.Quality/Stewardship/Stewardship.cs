@@ -17,6 +17,11 @@ namespace Streams.Quality.Stewardship;
 /// the record is produced. A replay refused before anything was written gives its claim back; a crash between the claim
 /// and the broker's acknowledgement leaves it held (<c>replaying</c>), and the original is then not replayed again
 /// rather than perhaps twice: a steward reads the input topic's <c>streams-replay-of</c> headers to see whether it was.
+/// Exceptions a caller (the console, the command) turns into a message: <see cref="ArgumentException"/> for a topic that
+/// is not an input topic or a steward name that is not an operator account name; <see cref="KeyNotFoundException"/> from
+/// <see cref="ReadOriginalAsync"/> for a position no quarantine record names (audited as <c>not_quarantined</c>; replays
+/// answer <see cref="ReplayStatus.NotQuarantined"/> instead); <see cref="TimeoutException"/> or a Kafka or Npgsql
+/// exception when the broker or the database does not answer.
 /// </remarks>
 public sealed class Stewardship(
     Func<NpgsqlDataSource> dataSource,
