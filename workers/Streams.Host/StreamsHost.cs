@@ -16,6 +16,7 @@ using Streams.Profiles;
 using Streams.Profiles.Identity;
 using Streams.Quality;
 using Streams.Quality.Figures;
+using Streams.Quality.Stewardship;
 using Streams.Segmentation;
 using Streams.Simulator;
 
@@ -71,6 +72,11 @@ public static class StreamsHost
             if (args is [QualityCommand.Name, ..])
             {
                 return await QualityCommand.RunAsync(args, Console.Out).ConfigureAwait(false);
+            }
+
+            if (args is [QuarantineCommand.Name, ..])
+            {
+                return await QuarantineCommand.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
             }
 
             if (args is [SimulateCommand.Name, ..])
@@ -153,6 +159,8 @@ public static class StreamsHost
         if (streams.Runs(WorkerSelection.Quality))
         {
             builder.AddQuality();
+            // The stewards' quarantine index and replays run with the figures: both are the stewards' side of quarantine.
+            builder.AddStewardship();
             Watch<QualityOptions>(builder, WorkerSelection.Quality, o => o.ApplicationId, QualityTopology.SourceTopics);
         }
 

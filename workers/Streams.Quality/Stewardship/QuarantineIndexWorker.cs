@@ -1,0 +1,183 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Postgres;
+using Streams.Ingest;
+using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Worker;
+
+namespace Streams.Quality.Stewardship;
+
+/// <summary>
+/// Fills the stewards' quarantine index from the input topics' quarantine topics: each batch's rows and the offsets
+/// after it in one fenced PostgreSQL transaction (a batch read again inserts nothing new). Only records ingest sealed
+/// are indexed: a record someone else wrote to a quarantine topic could carry anything, raw personal data included,
+/// and would point a replay at any input record.
+/// </summary>
+public sealed class QuarantineIndexWorker(
+    StreamsEnvironment environment,
+    TopicCatalog catalog,
+    Pseudonymizer sealer,
+    IOptions<StewardshipOptions> stewardshipOptions,
+    WorkerHeartbeats heartbeats,
+    TimeProvider timeProvider,
+    ILogger<QuarantineIndexWorker> logger) : BackgroundService
+{
+    /// <summary>The name of the worker's heartbeat in the health report.</summary>
+    public const string Name = "quarantine-index";
+
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+    private readonly StewardshipOptions options = stewardshipOptions.Value;
+    private readonly WorkerHeartbeat heartbeat = heartbeats.For(Name);
+    private readonly Dictionary<string, string> inputOf = catalog.Inputs.ToDictionary(TopicsOptions.QuarantineOf, i => i, StringComparer.Ordinal);
+    private DateTimeOffset prunedAt = DateTimeOffset.MinValue;
+
+    /// <summary>Records on the quarantine topics that were not indexed (not sealed by ingest, or not a quarantine record).</summary>
+    public long Skipped => Interlocked.Read(ref skipped);
+
+    private long skipped;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => RestartingLoop.Run("Quarantine index", heartbeat, RunSession, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
+            logger, stoppingToken, timeProvider), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void RunSession(CancellationToken stoppingToken)
+    {
+        var ownership = new PartitionOwnership(environment.DataSource, StewardshipRepository.Consumer);
+        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.IndexGroupId, "streams-quarantine-index"))
+            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
+            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
+            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                // Claimed before the offsets are read: a previous owner's checkpoint committed before, or is refused.
+                ownership.Claim(partitions);
+                var stored = ConsumerOffsets.Load(environment.DataSource, StewardshipRepository.Consumer);
+                return partitions.Select(p => new TopicPartitionOffset(p,
+                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
+            })
+            .Build();
+        consumer.Subscribe(inputOf.Keys);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                PruneWhenDue();
+                BatchCollector.Fill(consumer, buffer, options.IndexBatchSize, options.IndexMaxBatchWait, heartbeat, timeProvider, stoppingToken);
+                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
+                {
+                    continue;
+                }
+
+                Commit(buffer, ownership.Epochs);
+                try
+                {
+                    consumer.Commit(buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+                }
+                catch (KafkaException e)
+                {
+                    logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+            }
+        }
+
+        void Release(IEnumerable<TopicPartition> gone)
+        {
+            var partitions = gone.ToHashSet();
+            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
+            ownership.Release(partitions);
+        }
+    }
+
+    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
+    {
+        var rows = new List<IndexedQuarantine>(batch.Count);
+        foreach (var record in batch)
+        {
+            if (Read(record) is { } row)
+            {
+                rows.Add(row);
+            }
+            else
+            {
+                Interlocked.Increment(ref skipped);
+                // The position only: the record itself may hold anything.
+                logger.LogWarning("Not indexing {Topic}/{Partition}@{Offset}: not a quarantine record sealed by ingest",
+                    record.Topic, record.Partition.Value, record.Offset.Value);
+            }
+        }
+
+        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
+        using var connection = environment.DataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        StewardshipRepository.SaveIndex(connection, transaction, rows, offsets, epochs, timeProvider.GetUtcNow());
+        transaction.Commit();
+    }
+
+    /// <summary>The index row of a record on a quarantine topic, or null when ingest did not write it.</summary>
+    internal IndexedQuarantine? Read(ConsumeResult<byte[]?, byte[]?> record) =>
+        Read(inputOf.GetValueOrDefault(record.Topic), record.Message.Headers, record.Message.Value, sealer);
+
+    internal static IndexedQuarantine? Read(string? inputTopic, Headers? headers, byte[]? value, Pseudonymizer sealer)
+    {
+        if (inputTopic is null || value is null || OutputHeaders.Read(headers) is not ({ } source, OutputHeaders.KindQuarantine)
+            || source.Topic != inputTopic || !OutputHeaders.IsSealed(headers, source, OutputHeaders.KindQuarantine, sealer))
+        {
+            return null;
+        }
+
+        Ingest.Quarantine.QuarantineRecord? quarantine;
+        try
+        {
+            quarantine = IngestJson.DeserializeQuarantineRecord(value);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        if (quarantine?.Reasons is null)
+        {
+            return null;
+        }
+
+        return new IndexedQuarantine(source, quarantine.EventId,
+            quarantine.Disposition == Ingest.Quarantine.QuarantineDisposition.Flagged ? "flagged" : "quarantined",
+            [.. quarantine.Reasons.Select(r => new QuarantineReason(r.Code, r.Field, r.Detail))],
+            quarantine.Record is { ValueKind: JsonValueKind.Object } masked ? masked.GetRawText() : null,
+            quarantine.QuarantinedAt);
+    }
+
+    // The index keeps rows as long as the quarantine topics keep records (Topics:EventRetention), no longer.
+    private void PruneWhenDue()
+    {
+        var now = timeProvider.GetUtcNow();
+        if (now - prunedAt < PruneInterval)
+        {
+            return;
+        }
+
+        prunedAt = now;
+        var removed = StewardshipRepository.Prune(environment.DataSource, now - catalog.Names.EventRetention);
+        if (removed > 0)
+        {
+            logger.LogInformation("Quarantine index: {Removed} rows older than {Retention} removed", removed, catalog.Names.EventRetention);
+        }
+    }
+}
