@@ -8,9 +8,10 @@ namespace Streams.Infrastructure.Hosting;
 /// <summary>What a capability tells <see cref="CheckpointedBatchRuntime"/> about its consumer, offset store and outbox.</summary>
 /// <param name="Worker">The name in logs and the restart loop ("Segmentation").</param>
 /// <param name="Consumer">The name its offsets and partition epochs are stored under (<see cref="ConsumerOffsets"/>).</param>
-/// <param name="OutboxTable">Its transactional outbox table (see <see cref="TableOutboxPublisher"/>).</param>
+/// <param name="OutboxTable">Its transactional outbox table (see <see cref="TableOutboxPublisher"/>); null for a worker
+/// whose effects stay in PostgreSQL.</param>
 public sealed record CheckpointedBatchSettings(
-    string Worker, string Consumer, string OutboxTable, string GroupId, string ClientId, IReadOnlyCollection<string> Topics,
+    string Worker, string Consumer, string? OutboxTable, string GroupId, string ClientId, IReadOnlyCollection<string> Topics,
     int BatchSize, TimeSpan MaxBatchWait, TimeSpan RetryDelay, TimeSpan MaxRetryDelay);
 
 /// <summary>The capability's part of a checkpointed batch worker: what one batch does, in one transaction with its offsets.</summary>
@@ -28,16 +29,21 @@ public interface ICheckpointedBatchHandler
     /// stored, when unfinished work must go first (the runtime then calls <see cref="Resume"/> and offers the batch again).
     /// </summary>
     bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
+
+    /// <summary>Runs between batches, also while the input is idle: upkeep such as pruning old rows. Nothing by default.</summary>
+    void BetweenBatches(CheckpointedBatchSession session)
+    {
+    }
 }
 
 /// <summary>What a handler may use during one session of the runtime.</summary>
-public sealed class CheckpointedBatchSession(TableOutboxPublisher publisher, PartitionOwnership ownership, Action beat, CancellationToken stopping)
+public sealed class CheckpointedBatchSession(TableOutboxPublisher? publisher, PartitionOwnership ownership, Action beat, CancellationToken stopping)
 {
     /// <summary>Cancelled when the worker stops: long work between batches ends early and resumes in the next session.</summary>
     public CancellationToken Stopping => stopping;
 
-    /// <summary>Publishes the outbox table; rows committed by the handler go out in order.</summary>
-    public TableOutboxPublisher Publisher => publisher;
+    /// <summary>Publishes every row of the outbox table committed so far, in order (nothing without an outbox).</summary>
+    public void PublishPending() => publisher?.PublishPending();
 
     /// <summary>The epochs of the partitions this session holds: a checkpoint written with them is refused once another owns one.</summary>
     public IReadOnlyDictionary<(string Topic, int Partition), long> Epochs => ownership.Epochs;
@@ -72,8 +78,10 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
 
     private void RunSession(CheckpointedBatchSettings settings, ICheckpointedBatchHandler handler, CancellationToken stoppingToken)
     {
-        using var publisher = new TableOutboxPublisher(environment.DataSource, settings.OutboxTable, environment.BootstrapServers, settings.ClientId, logger);
-        publisher.PublishPending();
+        using var publisher = settings.OutboxTable is { } table
+            ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger)
+            : null;
+        publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
         var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId))
@@ -99,6 +107,7 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
             handler.Resume(session);
             while (!stoppingToken.IsCancellationRequested)
             {
+                handler.BetweenBatches(session);
                 BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
                 if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
                 {
@@ -117,7 +126,7 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
                     continue;
                 }
 
-                publisher.PublishPending();
+                publisher?.PublishPending();
                 CommitToGroup(consumer, buffer);
             }
         }

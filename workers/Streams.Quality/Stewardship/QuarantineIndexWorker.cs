@@ -14,8 +14,8 @@ using Streams.Ingest.Worker;
 namespace Streams.Quality.Stewardship;
 
 /// <summary>
-/// Fills the stewards' quarantine index from the input topics' quarantine topics: each batch's rows and the offsets
-/// after it in one fenced PostgreSQL transaction (a batch read again inserts nothing new). Only records ingest sealed
+/// Fills the stewards' quarantine index from the input topics' quarantine topics (on the
+/// <see cref="CheckpointedBatchRuntime"/>): each batch's rows and the offsets after it in one fenced PostgreSQL transaction (a batch read again inserts nothing new). Only records ingest sealed
 /// are indexed: a record someone else wrote to a quarantine topic could carry anything, raw personal data included,
 /// and would point a replay at any input record.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class QuarantineIndexWorker(
     IOptions<StewardshipOptions> stewardshipOptions,
     WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
-    ILogger<QuarantineIndexWorker> logger) : BackgroundService
+    ILogger<QuarantineIndexWorker> logger) : BackgroundService, ICheckpointedBatchHandler
 {
     /// <summary>The name of the worker's heartbeat in the health report.</summary>
     public const string Name = "quarantine-index";
@@ -43,69 +43,19 @@ public sealed class QuarantineIndexWorker(
     private long skipped;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => RestartingLoop.Run("Quarantine index", heartbeat, RunSession, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
-            logger, stoppingToken, timeProvider), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        new CheckpointedBatchRuntime(environment, heartbeat, timeProvider, logger).Start(
+            new CheckpointedBatchSettings("Quarantine index", StewardshipRepository.Consumer, OutboxTable: null, options.IndexGroupId,
+                "streams-quarantine-index", [.. inputOf.Keys], options.IndexBatchSize, options.IndexMaxBatchWait,
+                TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30)),
+            this, stoppingToken);
 
-    private void RunSession(CancellationToken stoppingToken)
+    /// <summary>Nothing is left unfinished between batches: a batch's rows are committed with its offsets.</summary>
+    public void Resume(CheckpointedBatchSession session)
     {
-        var ownership = new PartitionOwnership(environment.DataSource, StewardshipRepository.Consumer);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, options.IndexGroupId, "streams-quarantine-index"))
-            .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
-            .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
-            .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
-            .SetPartitionsAssignedHandler((_, partitions) =>
-            {
-                // Claimed before the offsets are read: a previous owner's checkpoint committed before, or is refused.
-                ownership.Claim(partitions);
-                var stored = ConsumerOffsets.Load(environment.DataSource, StewardshipRepository.Consumer);
-                return partitions.Select(p => new TopicPartitionOffset(p,
-                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
-            })
-            .Build();
-        consumer.Subscribe(inputOf.Keys);
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                PruneWhenDue();
-                BatchCollector.Fill(consumer, buffer, options.IndexBatchSize, options.IndexMaxBatchWait, heartbeat, timeProvider, stoppingToken);
-                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
-                {
-                    continue;
-                }
-
-                Commit(buffer, ownership.Epochs);
-                try
-                {
-                    consumer.Commit(buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
-                }
-                catch (KafkaException e)
-                {
-                    logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
-                }
-            }
-        }
-        finally
-        {
-            try
-            {
-                consumer.Close();
-            }
-            catch (KafkaException)
-            {
-            }
-        }
-
-        void Release(IEnumerable<TopicPartition> gone)
-        {
-            var partitions = gone.ToHashSet();
-            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
-            ownership.Release(partitions);
-        }
     }
 
-    private void Commit(List<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
+    /// <summary>Indexes <paramref name="batch"/>: its rows and the offsets after it, in one fenced transaction.</summary>
+    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session)
     {
         var rows = new List<IndexedQuarantine>(batch.Count);
         foreach (var record in batch)
@@ -123,11 +73,28 @@ public sealed class QuarantineIndexWorker(
             }
         }
 
-        var offsets = batch.GroupBy(r => (r.Topic, r.Partition.Value)).Select(g => (g.Key.Topic, g.Key.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
-        StewardshipRepository.SaveIndex(connection, transaction, rows, offsets, epochs, timeProvider.GetUtcNow());
+        StewardshipRepository.SaveIndex(connection, transaction, rows, CheckpointedBatchSession.NextOffsets(batch), session.Epochs, timeProvider.GetUtcNow());
         transaction.Commit();
+        return true;
+    }
+
+    /// <summary>The index keeps rows as long as the quarantine topics keep records (<c>Topics:EventRetention</c>), no longer.</summary>
+    public void BetweenBatches(CheckpointedBatchSession session)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (now - prunedAt < PruneInterval)
+        {
+            return;
+        }
+
+        prunedAt = now;
+        var removed = StewardshipRepository.Prune(environment.DataSource, now - catalog.Names.EventRetention);
+        if (removed > 0)
+        {
+            logger.LogInformation("Quarantine index: {Removed} rows older than {Retention} removed", removed, catalog.Names.EventRetention);
+        }
     }
 
     /// <summary>The index row of a record on a quarantine topic, or null when ingest did not write it.</summary>
@@ -162,22 +129,5 @@ public sealed class QuarantineIndexWorker(
             [.. quarantine.Reasons.Select(r => new QuarantineReason(r.Code, r.Field, r.Detail))],
             quarantine.Record is { ValueKind: JsonValueKind.Object } masked ? masked.GetRawText() : null,
             quarantine.QuarantinedAt);
-    }
-
-    // The index keeps rows as long as the quarantine topics keep records (Topics:EventRetention), no longer.
-    private void PruneWhenDue()
-    {
-        var now = timeProvider.GetUtcNow();
-        if (now - prunedAt < PruneInterval)
-        {
-            return;
-        }
-
-        prunedAt = now;
-        var removed = StewardshipRepository.Prune(environment.DataSource, now - catalog.Names.EventRetention);
-        if (removed > 0)
-        {
-            logger.LogInformation("Quarantine index: {Removed} rows older than {Retention} removed", removed, catalog.Names.EventRetention);
-        }
     }
 }

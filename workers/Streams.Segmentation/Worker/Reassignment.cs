@@ -53,7 +53,7 @@ internal sealed class Reassignment(StreamsEnvironment environment, SegmentationE
             SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, now);
             CrashPoints.Reach("segmentation.reassign-before-commit");
             transaction.Commit();
-            session.Publisher.PublishPending();
+            session.PublishPending();
             if (stale.Count > 0)
             {
                 chunks++;

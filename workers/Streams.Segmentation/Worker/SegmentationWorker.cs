@@ -73,7 +73,7 @@ public sealed class SegmentationWorker(
         if (changes.Reseeded)
         {
             logger.LogInformation("Segmentation model seeded: version {Version}", metrics.ModelVersion);
-            session.Publisher.PublishPending();
+            session.PublishPending();
             reassignment.Run(session);
         }
 
