@@ -18,6 +18,7 @@ using Streams.Quality;
 using Streams.Quality.Figures;
 using Streams.Segmentation;
 using Streams.Simulator;
+using Streams.Stewards;
 
 namespace Streams.Host;
 
@@ -71,6 +72,11 @@ public static class StreamsHost
             if (args is [QualityCommand.Name, ..])
             {
                 return await QualityCommand.RunAsync(args, Console.Out).ConfigureAwait(false);
+            }
+
+            if (args is [StewardsCommand.Name, ..])
+            {
+                return await StewardsCommand.RunAsync(args, Console.In, Console.Out, interactive: !Console.IsInputRedirected).ConfigureAwait(false);
             }
 
             if (args is [SimulateCommand.Name, ..])
@@ -158,6 +164,7 @@ public static class StreamsHost
 
         builder.AddSimulator();
         builder.AddDashboard();
+        builder.AddStewards();
         ConfigurationKeys.ThrowIfUnknown(builder.Configuration, ConfigurationKeys.WithRegistered(Sections, builder.Services));
         return builder;
     }

@@ -1,0 +1,117 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Streams.Stewards.Security;
+
+/// <summary>Sign-in (a cookie), the two roles, antiforgery and the response headers of the console.</summary>
+internal static class StewardsSecurity
+{
+    public const string StewardPolicy = "steward";
+    public const string CookieName = "streams.stewards";
+    private const string StampClaim = "streams:stamp";
+
+    public static void AddStewardsSecurity(this WebApplicationBuilder web, StewardsOptions options)
+    {
+        web.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(cookie =>
+        {
+            cookie.Cookie.Name = CookieName;
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.ExpireTimeSpan = options.SignInLifetime;
+            cookie.SlidingExpiration = true;
+            cookie.LoginPath = "/signin";
+            cookie.Events.OnRedirectToLogin = context =>
+            {
+                // A page asked for without a sign-in leads to the sign-in form; a form posted without one is refused.
+                if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                {
+                    context.Response.Redirect(context.RedirectUri);
+                }
+                else
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                }
+
+                return Task.CompletedTask;
+            };
+            cookie.Events.OnRedirectToAccessDenied = context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return Task.CompletedTask;
+            };
+            // A user removed from the configuration, given another role or a new password is signed out at the next request.
+            cookie.Events.OnValidatePrincipal = async context =>
+            {
+                var users = context.HttpContext.RequestServices.GetRequiredService<IOptions<StewardsOptions>>().Value.Users;
+                var name = context.Principal?.Identity?.Name;
+                if (name is null || !users.TryGetValue(name, out var user) || context.Principal!.FindFirstValue(StampClaim) != Stamp(user))
+                {
+                    context.RejectPrincipal();
+                    await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
+                }
+            };
+        });
+        web.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder()
+                .RequireAuthenticatedUser().RequireRole(StewardRoles.All).Build())
+            .AddPolicy(StewardPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(StewardRoles.Steward));
+        web.Services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = CookieName + ".antiforgery";
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            antiforgery.FormFieldName = "__antiforgery";
+        });
+    }
+
+    public static void UseStewardsSecurity(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            // No script, no inline style, nothing from elsewhere: the pages are HTML, one stylesheet and inline SVG.
+            headers.ContentSecurityPolicy =
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
+            // Any page may show a record; the browser keeps none of them (an original most of all) in its cache.
+            headers.CacheControl = "no-store";
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+    }
+
+    /// <summary>Refuses, with 400, a form posted without the antiforgery token of the signed-in user's page.</summary>
+    public static async ValueTask<object?> RequireAntiforgery(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var antiforgery = context.HttpContext.RequestServices.GetRequiredService<IAntiforgery>();
+        if (!await antiforgery.IsRequestValidAsync(context.HttpContext).ConfigureAwait(false))
+        {
+            return Results.Text("The form's antiforgery token is missing or stale: reload the page and try again.", "text/plain",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return await next(context).ConfigureAwait(false);
+    }
+
+    public static ClaimsPrincipal Principal(string name, StewardUser user) => new(new ClaimsIdentity(
+        [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, user.Role), new Claim(StampClaim, Stamp(user))],
+        CookieAuthenticationDefaults.AuthenticationScheme));
+
+    // Changes when the user's password hash or role does; not the hash itself, which stays out of the cookie.
+    private static string Stamp(StewardUser user) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user.Role + "\n" + user.PasswordHash)))[..16];
+}

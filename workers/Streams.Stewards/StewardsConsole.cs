@@ -1,0 +1,104 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Hosting;
+using Streams.Quality.Figures;
+using Streams.Quality.Stewardship;
+using Streams.Stewards.Security;
+
+namespace Streams.Stewards;
+
+/// <summary>What the console's pages read and act on, taken from the host's services.</summary>
+/// <param name="Quality">The data-quality figures and alerts; null when the host does not run the quality worker.</param>
+internal sealed record StewardsServices(IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time);
+
+/// <summary>
+/// Serves the stewards' console on its own Kestrel server inside the host: the host stays a worker host (its health
+/// endpoint needs no ASP.NET Core), and the console's web services (authentication, antiforgery, data protection)
+/// live in their own container, fed with the host's stewardship service, quality figures and logging.
+/// </summary>
+internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
+    : IHostedService, IAsyncDisposable
+{
+    private WebApplication? app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var stewardship = services.GetService<IStewardship>() ?? throw new StreamsConfigurationException(
+            $"{StewardsOptions.Section}:Port is set, but this host has no stewardship service: run it with the quality worker");
+        var settings = options.Value;
+        app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
+            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System), loggerFactory, settings.Port);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new StreamsConfigurationException(
+                $"{StewardsOptions.Section}:Port {settings.Port} on {settings.Bind} cannot be served: {e.Message}", e);
+        }
+
+        // Printed like the health endpoint's address: a person starting the host reads it.
+        Console.WriteLine($"Stewards' console: {Address(app)}");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (app is not null)
+        {
+            await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The console's web application on <paramref name="port"/> (0: any free port, for tests), not yet started.</summary>
+    internal static WebApplication Build(StewardsOptions options, StewardsServices services, ILoggerFactory loggerFactory, int port)
+    {
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(StewardsConsole).Assembly.GetName().Name,
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        // The host's own configuration and logging apply; the console adds no configuration source of its own.
+        web.Configuration.Sources.Clear();
+        web.Logging.ClearProviders();
+        web.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        web.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(options.BindAddress, port);
+        });
+        web.Services.AddSingleton(services);
+        web.Services.AddSingleton(Options.Create(options));
+        web.AddStewardsSecurity(options);
+        var application = web.Build();
+        application.UseStewardsSecurity();
+        application.MapStewardsPages();
+        return application;
+    }
+
+    /// <summary>Where a started console answers.</summary>
+    internal static Uri Address(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", IPAddress.Loopback.ToString(), StringComparison.Ordinal));
+    }
+}
