@@ -33,7 +33,7 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var stewardship = services.GetService<IStewardship>() ?? throw new StreamsConfigurationException(
-            $"{StewardsOptions.Section}:Port is set, but this host has no stewardship service: run it with the quality worker");
+            $"{StewardsOptions.Section}:Port is set, but this host runs no stewardship service: serve the console from a host with the quality worker (--only all,quality)");
         var settings = options.Value;
         app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
             services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System), loggerFactory, settings.Port);

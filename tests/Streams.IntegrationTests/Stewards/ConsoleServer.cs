@@ -23,9 +23,9 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ILoggerFactory loggers;
 
-    private ConsoleServer(WebApplication app, ILoggerFactory loggers, FakeStewardship stewardship, CapturingLoggerProvider logs)
+    private ConsoleServer(WebApplication app, ILoggerFactory loggers, FakeStewardship stewardship, CapturingLoggerProvider logs, StewardsOptions options)
     {
-        (this.app, this.loggers, Stewardship, Logs) = (app, loggers, stewardship, logs);
+        (this.app, this.loggers, Stewardship, Logs, Options) = (app, loggers, stewardship, logs, options);
         Address = StewardsConsole.Address(app);
     }
 
@@ -34,6 +34,9 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
     public FakeStewardship Stewardship { get; }
 
     public CapturingLoggerProvider Logs { get; }
+
+    /// <summary>The console's settings, the same instance it reads: a test may change its users.</summary>
+    public StewardsOptions Options { get; }
 
     public static async Task<ConsoleServer> StartAsync()
     {
@@ -53,7 +56,7 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
         var services = new StewardsServices(stewardship, new Figures(now), ["clickstream", "store", "callcenter", "social", "consent"], TimeProvider.System);
         var app = StewardsConsole.Build(options, services, loggers, port: 0);
         await app.StartAsync();
-        return new ConsoleServer(app, loggers, stewardship, logs);
+        return new ConsoleServer(app, loggers, stewardship, logs, options);
     }
 
     /// <summary>A client that keeps cookies and does not follow redirects, so tests see each answer.</summary>
@@ -61,11 +64,11 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
         new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = Address };
 
     /// <summary>A client signed in as <paramref name="name"/> through the sign-in form.</summary>
-    public async Task<HttpClient> SignedInAsync(string name)
+    public async Task<HttpClient> SignedInAsync(string name, string password = Password)
     {
         var client = Client();
         var token = await TokenAsync(client, "/signin");
-        using var response = await client.PostAsync(new Uri("/signin", UriKind.Relative), Form(token, ("name", name), ("password", Password)));
+        using var response = await client.PostAsync(new Uri("/signin", UriKind.Relative), Form(token, ("name", name), ("password", password)));
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         return client;
     }

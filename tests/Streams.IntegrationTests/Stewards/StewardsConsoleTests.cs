@@ -127,6 +127,20 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AStewardMadeViewer_IsSignedOutAtTheNextRequest()
+    {
+        const string name = "tom";
+        Server.Options.Users[name] = new StewardUser { PasswordHash = PasswordHashing.Hash("tom's password"), Role = StewardRoles.Steward };
+        using var tom = await Server.SignedInAsync(name, "tom's password");
+        Assert.Contains("show-original", await tom.GetStringAsync(new Uri("/records/store/0/0", UriKind.Relative)), StringComparison.Ordinal);
+
+        Server.Options.Users[name] = new StewardUser { PasswordHash = Server.Options.Users[name].PasswordHash, Role = StewardRoles.Viewer };
+        using var response = await tom.GetAsync(new Uri("/records/store/0/0", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/signin", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Users_WithAPasswordInClear_AreRefusedAtStart_AndHashesVerify()
     {
         var clear = new StewardsOptions { Port = 8080, Users = new() { ["sam"] = new StewardUser { PasswordHash = ConsoleServer.Password, Role = "steward" } } };
