@@ -17,6 +17,8 @@ internal sealed class FakeStewardship : IStewardship
     public const string Email = "ada.lovelace@example.org";
     public const string Phone = "+44 20 7946 0958";
 
+    public const string Markup = "<b id=\"injected\">x</b>";
+
     public static IReadOnlyList<string> PersonalValues { get; } = [Name, Email, Phone, "Lovelace", "ada.lovelace"];
 
     private readonly List<QuarantineEntry> entries = [];
@@ -36,6 +38,8 @@ internal sealed class FakeStewardship : IStewardship
         }
 
         Add(new SourcePosition("callcenter", 1, 7), "invalid_email", "email", now.AddMinutes(-3), "evt-call-7", "\"EUR\"");
+        // Markup in a record's text (the event id is the sender's) must reach the page as text.
+        Add(new SourcePosition("callcenter", 1, 8), "invalid_email", "email", now.AddMinutes(-2), Markup, "\"EUR\"");
     }
 
     /// <summary>Every replay asked for, in order, with its edits.</summary>

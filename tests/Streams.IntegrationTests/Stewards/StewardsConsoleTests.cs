@@ -141,6 +141,24 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task MarkupInARecord_IsShownAsText_AndSignInGoesBackOnlyToThisConsole()
+    {
+        using var steward = await Server.SignedInAsync(ConsoleServer.StewardName);
+        var record = await steward.GetStringAsync(new Uri("/records/callcenter/1/8", UriKind.Relative));
+        Assert.DoesNotContain(FakeStewardship.Markup, record, StringComparison.Ordinal);
+        Assert.Contains("&lt;b id=&quot;injected&quot;&gt;x&lt;/b&gt;", record, StringComparison.Ordinal);
+
+        foreach (var (returnUrl, expected) in new[] { ("//elsewhere.example/", "/"), ("/\\elsewhere.example/", "/"), ("/audit", "/audit") })
+        {
+            using var client = Server.Client();
+            var token = await ConsoleServer.TokenAsync(client, "/signin");
+            using var response = await client.PostAsync(new Uri("/signin", UriKind.Relative), ConsoleServer.Form(token,
+                ("name", ConsoleServer.ViewerName), ("password", ConsoleServer.Password), ("returnUrl", returnUrl)));
+            Assert.Equal(expected, response.Headers.Location!.OriginalString);
+        }
+    }
+
+    [Fact]
     public void Users_WithAPasswordInClear_AreRefusedAtStart_AndHashesVerify()
     {
         var clear = new StewardsOptions { Port = 8080, Users = new() { ["sam"] = new StewardUser { PasswordHash = ConsoleServer.Password, Role = "steward" } } };
