@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -18,7 +19,9 @@ namespace Streams.Stewards;
 
 /// <summary>What the console's pages read and act on, taken from the host's services.</summary>
 /// <param name="Quality">The data-quality figures and alerts; null when the host does not run the quality worker.</param>
-internal sealed record StewardsServices(IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time);
+/// <param name="KeysDirectory">Where the sign-in and antiforgery keys are kept; null keeps them in memory (a restart signs everyone out).</param>
+internal sealed record StewardsServices(
+    IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time, string? KeysDirectory = null);
 
 /// <summary>
 /// Serves the stewards' console on its own Kestrel server inside the host: the host stays a worker host (its health
@@ -35,8 +38,9 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         var stewardship = services.GetService<IStewardship>() ?? throw new StreamsConfigurationException(
             $"{StewardsOptions.Section}:Port is set, but this host runs no stewardship service: serve the console from a host with the quality worker (--only all,quality)");
         var settings = options.Value;
+        var keys = services.GetService<StreamsEnvironment>() is { } environment ? Path.Combine(environment.StateDirectory, "stewards-keys") : null;
         app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
-            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System), loggerFactory, settings.Port);
+            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System, keys), loggerFactory, settings.Port);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -81,6 +85,19 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         web.Configuration.Sources.Clear();
         web.Logging.ClearProviders();
         web.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        // The host owns the process: Ctrl-C and SIGTERM stop it, and it stops the console; the console listens for neither.
+        web.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, HostedLifetime>());
+        if (services.KeysDirectory is { } keys)
+        {
+            // In the state dir (0700), so a sign-in outlives a restart and no key lands in the user's home.
+            OwnerOnly.CreateDirectory(keys);
+            web.Services.AddDataProtection().SetApplicationName("streams-stewards").PersistKeysToFileSystem(new DirectoryInfo(keys));
+        }
+        else
+        {
+            web.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        }
+
         web.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -93,6 +110,13 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         application.UseStewardsSecurity();
         application.MapStewardsPages();
         return application;
+    }
+
+    private sealed class HostedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Where a started console answers.</summary>

@@ -111,6 +111,9 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
         {
             Assert.DoesNotContain(value, Server.Logs.Text, StringComparison.OrdinalIgnoreCase);
         }
+
+        // Nothing for an operator to chase: no warning from the web stack (cache headers overridden, keys, lifetime).
+        Assert.DoesNotContain(Server.Logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal));
     }
 
     [Fact]

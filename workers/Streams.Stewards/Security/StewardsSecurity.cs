@@ -86,8 +86,10 @@ internal static class StewardsSecurity
             headers["Referrer-Policy"] = "no-referrer";
             headers["Cross-Origin-Opener-Policy"] = "same-origin";
             headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
-            // Any page may show a record; the browser keeps none of them (an original most of all) in its cache.
-            headers.CacheControl = "no-store";
+            // Any page may show a record; the browser keeps none of them (an original most of all) in its cache. The same
+            // words antiforgery writes on a page with a form, so it has nothing to override (and warn about).
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
             await next(context).ConfigureAwait(false);
         });
         app.UseAuthentication();
