@@ -26,7 +26,7 @@ internal static class StewardsPages
         app.MapGet("/signin", (HttpContext context, string? returnUrl) =>
             Page(context, "Sign in", SignInPage.Body(Antiforgery(context), returnUrl, null, failed: false))).AllowAnonymous();
         var forms = app.MapGroup(string.Empty).AddEndpointFilter(StewardsSecurity.RequireAntiforgery);
-        forms.MapPost("/signin", SignInAsync).AllowAnonymous();
+        forms.MapPost("/signin", SignInAsync).AllowAnonymous().RequireRateLimiting(StewardsSecurity.SignInLimit);
         forms.MapPost("/signout", async (HttpContext context) =>
         {
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);

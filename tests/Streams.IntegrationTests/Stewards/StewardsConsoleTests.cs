@@ -162,6 +162,41 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Steward_ReplaysEveryRecordOfAReasonInAWindow_FromTheFilteredBrowser()
+    {
+        using var steward = await Server.SignedInAsync(ConsoleServer.StewardName);
+        var filtered = "/quarantine?topic=store&reason=missing_field&from=2000-01-01T00:00&to=2100-01-01T00:00";
+        var page = await steward.GetStringAsync(new Uri(filtered, UriKind.Relative));
+        Assert.Contains("action=\"/quarantine/replay\"", page, StringComparison.Ordinal);
+        var token = await ConsoleServer.TokenAsync(steward, filtered);
+        using var response = await steward.PostAsync(new Uri("/quarantine/replay", UriKind.Relative), ConsoleServer.Form(token,
+            ("topic", "store"), ("reason", "missing_field"), ("from", "2000-01-01T00:00"), ("to", "2100-01-01T00:00")));
+        Assert.Contains("Bulk replay: 6 matched, 6 replayed, 0 skipped.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains(Server.Stewardship.Audited, a => a is { Steward: ConsoleServer.StewardName, Action: "bulk_replay", Outcome: "6 of 6" });
+    }
+
+    [Fact]
+    public async Task SignIn_BeyondTheAttemptsPerMinute_IsRefusedWithoutCheckingThePassword()
+    {
+        await using var server = await ConsoleServer.StartAsync();
+        using var client = server.Client();
+        var token = await ConsoleServer.TokenAsync(client, "/signin");
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i <= StewardsSecurity.SignInAttemptsPerMinute; i++)
+        {
+            using var response = await client.PostAsync(new Uri("/signin", UriKind.Relative),
+                ConsoleServer.Form(token, ("name", ConsoleServer.StewardName), ("password", $"guess {i}")));
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.All(statuses[..^1], s => Assert.Equal(HttpStatusCode.Unauthorized, s));
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        using var right = await client.PostAsync(new Uri("/signin", UriKind.Relative),
+            ConsoleServer.Form(token, ("name", ConsoleServer.StewardName), ("password", ConsoleServer.Password)));
+        Assert.Equal(HttpStatusCode.TooManyRequests, right.StatusCode);
+    }
+
+    [Fact]
     public void Users_WithAPasswordInClear_AreRefusedAtStart_AndHashesVerify()
     {
         var clear = new StewardsOptions { Port = 8080, Users = new() { ["sam"] = new StewardUser { PasswordHash = ConsoleServer.Password, Role = "steward" } } };

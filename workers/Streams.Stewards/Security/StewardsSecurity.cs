@@ -1,11 +1,13 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +18,10 @@ internal static class StewardsSecurity
 {
     public const string StewardPolicy = "steward";
     public const string CookieName = "streams.stewards";
+    public const string SignInLimit = "signin";
+
+    /// <summary>Sign-in attempts one address may make per minute; beyond them it is answered 429 without a password check.</summary>
+    public const int SignInAttemptsPerMinute = 20;
     private const string StampClaim = "streams:stamp";
 
     public static void AddStewardsSecurity(this WebApplicationBuilder web, StewardsOptions options)
@@ -64,6 +70,14 @@ internal static class StewardsSecurity
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder()
                 .RequireAuthenticatedUser().RequireRole(StewardRoles.All).Build())
             .AddPolicy(StewardPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(StewardRoles.Steward));
+        // Each guess already costs a PBKDF2 hash; the limit keeps one address from making them at the speed of the CPU.
+        web.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(SignInLimit, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? string.Empty,
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = SignInAttemptsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        });
         web.Services.AddAntiforgery(antiforgery =>
         {
             antiforgery.Cookie.Name = CookieName + ".antiforgery";
@@ -92,6 +106,8 @@ internal static class StewardsSecurity
             headers.Pragma = "no-cache";
             await next(context).ConfigureAwait(false);
         });
+        app.UseRouting();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
     }
