@@ -58,8 +58,11 @@ internal sealed class FakeStewardship : IStewardship
             [.. matching.Skip(query.Page * query.PageSize).Take(query.PageSize).Select(WithOutcome)], matching.Count));
     }
 
+    /// <summary>Asking for a record of this topic fails with an exception whose message quotes a personal value.</summary>
+    public const string FailingTopic = "broken";
+
     public Task<QuarantineEntry?> FindAsync(SourcePosition source, CancellationToken cancellationToken) =>
-        Task.FromResult(entries.FirstOrDefault(e => e.Source == source) is { } entry ? WithOutcome(entry) : null);
+        source.Topic == FailingTopic ? throw new InvalidOperationException($"cannot parse the record of {Email}") : Task.FromResult(entries.FirstOrDefault(e => e.Source == source) is { } entry ? WithOutcome(entry) : null);
 
     public Task<OriginalRecord> ReadOriginalAsync(SourcePosition source, string steward, CancellationToken cancellationToken)
     {

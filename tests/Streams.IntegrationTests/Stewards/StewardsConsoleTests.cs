@@ -107,6 +107,10 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
         var audit = await steward.GetStringAsync(new Uri("/audit?steward=sam", UriKind.Relative));
         Assert.Contains("store/0/8", audit, StringComparison.Ordinal);
 
+        using var failed = await steward.GetAsync(new Uri($"/records/{FakeStewardship.FailingTopic}/0/1", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.DoesNotContain(FakeStewardship.Email, await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains(Server.Logs.Lines, l => l.Contains("InvalidOperationException", StringComparison.Ordinal));
         foreach (var value in FakeStewardship.PersonalValues.Append(ConsoleServer.Password))
         {
             Assert.DoesNotContain(value, Server.Logs.Text, StringComparison.OrdinalIgnoreCase);

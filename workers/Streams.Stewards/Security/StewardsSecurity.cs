@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Streams.Stewards.Security;
@@ -105,6 +106,30 @@ internal static class StewardsSecurity
             headers.CacheControl = "no-cache, no-store";
             headers.Pragma = "no-cache";
             await next(context).ConfigureAwait(false);
+        });
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+            {
+                // The framework's own handlers log the exception's message, and a message about a record (a database's
+                // detail, a parser's complaint) can quote it: the type, the stack and the page are what an operator needs.
+                context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StewardsSecurity).FullName!)
+                    .LogError("{Method} {Path} failed: {Exception} {StackTrace}", context.Request.Method, context.Request.Path,
+                        e.GetType().FullName, e.StackTrace);
+                if (context.Response.HasStarted)
+                {
+                    throw;
+                }
+
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.Response.WriteAsync("The console failed to answer; the host's log says where.", context.RequestAborted)
+                    .ConfigureAwait(false);
+            }
         });
         app.UseRouting();
         app.UseRateLimiter();
