@@ -122,7 +122,9 @@ internal static class StewardsSecurity
                         e.GetType().FullName, e.StackTrace);
                 if (context.Response.HasStarted)
                 {
-                    throw;
+                    // Rethrown, the server would log the message after all; a page cut short is what the browser sees.
+                    context.Abort();
+                    return;
                 }
 
                 context.Response.Clear();
