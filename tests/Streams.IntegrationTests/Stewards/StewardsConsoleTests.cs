@@ -201,6 +201,30 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task QuarantineBrowser_PagesThroughAFilteredTopic_NewestFirst()
+    {
+        using var viewer = await Server.SignedInAsync(ConsoleServer.ViewerName);
+        var pageSize = Server.Options.PageSize;
+        Server.Options.PageSize = 5;
+        try
+        {
+            var first = await viewer.GetStringAsync(new Uri("/quarantine?topic=store", UriKind.Relative));
+            Assert.Contains("12 record(s), 1–5 shown", first, StringComparison.Ordinal);
+            Assert.Contains("href=\"/quarantine?topic=store&amp;page=1\"", first, StringComparison.Ordinal);
+            Assert.True(first.IndexOf("store/0/11<", StringComparison.Ordinal) < first.IndexOf("store/0/10<", StringComparison.Ordinal));
+            var last = await viewer.GetStringAsync(new Uri("/quarantine?topic=store&page=2", UriKind.Relative));
+            Assert.Contains("12 record(s), 11–12 shown", last, StringComparison.Ordinal);
+            Assert.Contains("store/0/0<", last, StringComparison.Ordinal);
+            Assert.DoesNotContain("rel=\"next\"", last, StringComparison.Ordinal);
+            Assert.Contains("href=\"/quarantine?topic=store&amp;page=1\"", last, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Server.Options.PageSize = pageSize;
+        }
+    }
+
+    [Fact]
     public void Users_WithAPasswordInClear_AreRefusedAtStart_AndHashesVerify()
     {
         var clear = new StewardsOptions { Port = 8080, Users = new() { ["sam"] = new StewardUser { PasswordHash = ConsoleServer.Password, Role = "steward" } } };
