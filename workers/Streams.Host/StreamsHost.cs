@@ -19,6 +19,7 @@ using Streams.Quality.Figures;
 using Streams.Quality.Stewardship;
 using Streams.Segmentation;
 using Streams.Simulator;
+using Streams.Stewards;
 
 namespace Streams.Host;
 
@@ -77,6 +78,11 @@ public static class StreamsHost
             if (args is [QuarantineCommand.Name, ..])
             {
                 return await QuarantineCommand.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+            }
+
+            if (args is [StewardsCommand.Name, ..])
+            {
+                return await StewardsCommand.RunAsync(args, Console.In, Console.Out, interactive: !Console.IsInputRedirected).ConfigureAwait(false);
             }
 
             if (args is [SimulateCommand.Name, ..])
@@ -166,6 +172,7 @@ public static class StreamsHost
 
         builder.AddSimulator();
         builder.AddDashboard();
+        builder.AddStewards();
         ConfigurationKeys.ThrowIfUnknown(builder.Configuration, ConfigurationKeys.WithRegistered(Sections, builder.Services));
         return builder;
     }

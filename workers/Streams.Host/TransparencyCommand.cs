@@ -117,7 +117,7 @@ internal static class TransparencyCommand
             : "the development key " + DevelopmentKey.PathIn(streams.StateDir);
 
     // Keys are read one by one with echo off; Backspace works, Enter ends, Ctrl-D/Escape on an empty line gives up.
-    private static string? ReadHidden(string prompt)
+    internal static string? ReadHidden(string prompt)
     {
         Console.Error.Write(prompt);
         var value = new StringBuilder();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Streams.Infrastructure.Health;
 using Streams.Quality.Alerts;
+using Streams.Quality.Figures;
 using Streams.Quality.Worker;
 
 namespace Streams.Quality;
@@ -26,6 +27,7 @@ public static class QualityExtensions
         builder.Services.AddSingleton<IEndpointRoute, QualityRoute>();
         builder.Services.AddSingleton<QualityAlertService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QualityAlertService>());
+        builder.Services.AddSingleton<IQualityReader, QualityReader>();
         return builder;
     }
 }

@@ -1,0 +1,128 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streams.Contracts.Topics;
+using Streams.Infrastructure.Hosting;
+using Streams.Quality.Figures;
+using Streams.Quality.Stewardship;
+using Streams.Stewards.Security;
+
+namespace Streams.Stewards;
+
+/// <summary>What the console's pages read and act on, taken from the host's services.</summary>
+/// <param name="Quality">The data-quality figures and alerts; null when the host does not run the quality worker.</param>
+/// <param name="KeysDirectory">Where the sign-in and antiforgery keys are kept; null keeps them in memory (a restart signs everyone out).</param>
+internal sealed record StewardsServices(
+    IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time, string? KeysDirectory = null);
+
+/// <summary>
+/// Serves the stewards' console on its own Kestrel server inside the host: the host stays a worker host (its health
+/// endpoint needs no ASP.NET Core), and the console's web services (authentication, antiforgery, data protection)
+/// live in their own container, fed with the host's stewardship service, quality figures and logging.
+/// </summary>
+internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
+    : IHostedService, IAsyncDisposable
+{
+    private WebApplication? app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var stewardship = services.GetService<IStewardship>() ?? throw new StreamsConfigurationException(
+            $"{StewardsOptions.Section}:Port is set, but this host runs no stewardship service: serve the console from a host with the quality worker (--only all,quality)");
+        var settings = options.Value;
+        var keys = services.GetService<StreamsEnvironment>() is { } environment ? Path.Combine(environment.StateDirectory, "stewards-keys") : null;
+        app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
+            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System, keys), loggerFactory, settings.Port);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new StreamsConfigurationException(
+                $"{StewardsOptions.Section}:Port {settings.Port} on {settings.Bind} cannot be served: {e.Message}", e);
+        }
+
+        // Printed like the health endpoint's address: a person starting the host reads it.
+        Console.WriteLine($"Stewards' console: {Address(app)}");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (app is not null)
+        {
+            await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The console's web application on <paramref name="port"/> (0: any free port, for tests), not yet started.</summary>
+    internal static WebApplication Build(StewardsOptions options, StewardsServices services, ILoggerFactory loggerFactory, int port)
+    {
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(StewardsConsole).Assembly.GetName().Name,
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        // The host's own configuration and logging apply; the console adds no configuration source of its own.
+        web.Configuration.Sources.Clear();
+        web.Logging.ClearProviders();
+        web.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        // The host owns the process: Ctrl-C and SIGTERM stop it, and it stops the console; the console listens for neither.
+        web.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, HostedLifetime>());
+        if (services.KeysDirectory is { } keys)
+        {
+            // In the state dir (0700), so a sign-in outlives a restart and no key lands in the user's home.
+            OwnerOnly.CreateDirectory(keys);
+            web.Services.AddDataProtection().SetApplicationName("streams-stewards").PersistKeysToFileSystem(new DirectoryInfo(keys));
+        }
+        else
+        {
+            web.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        }
+
+        web.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(options.BindAddress, port);
+        });
+        web.Services.AddSingleton(services);
+        web.Services.AddSingleton(Options.Create(options));
+        web.AddStewardsSecurity(options);
+        var application = web.Build();
+        application.UseStewardsSecurity();
+        application.MapStewardsPages();
+        return application;
+    }
+
+    private sealed class HostedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Where a started console answers.</summary>
+    internal static Uri Address(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", IPAddress.Loopback.ToString(), StringComparison.Ordinal));
+    }
+}
