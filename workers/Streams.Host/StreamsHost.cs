@@ -73,6 +73,11 @@ public static class StreamsHost
                 return await QualityCommand.RunAsync(args, Console.Out).ConfigureAwait(false);
             }
 
+            if (args is [UnmergeCommand.Unmerge or UnmergeCommand.Detach, ..])
+            {
+                return await UnmergeCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
             if (args is [SimulateCommand.Name, ..])
             {
                 return await SimulateCommand.RunAsync(args).ConfigureAwait(false);
