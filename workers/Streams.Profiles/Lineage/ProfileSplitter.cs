@@ -157,9 +157,18 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
         logger.LogInformation("{Kind}: profile {Profile} re-derived into {Count} profiles from {Events} retained events",
             kind, profileId, split.Profiles.Count, events.Count);
 
-        using var outbox = new TableOutboxPublisher(dataSource, "profile_outbox", bootstrapServers, "streams-" + kind, logger);
-        outbox.Send(changes.Outbox.Select(m => (m.Topic, m.Key, m.Value)));
-        outbox.Forget(seqs);
+        try
+        {
+            using var outbox = new TableOutboxPublisher(dataSource, "profile_outbox", bootstrapServers, "streams-" + kind, logger);
+            outbox.Send(changes.Outbox.Select(m => (m.Topic, m.Key, m.Value)));
+            outbox.Forget(seqs);
+        }
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or NpgsqlException)
+        {
+            throw new InvalidOperationException($"the {kind} is committed but its records were not all published ({e.Message}): restart the " +
+                "profiles worker now, it publishes them", e);
+        }
+
         return new SplitResult(profileId, [.. split.Profiles.Select(p => (p.ProfileId, p.Aggregate.TotalEvents))], blocks.Count);
     }
 
