@@ -59,10 +59,27 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         {
             $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--ConnectionStrings:Profiles={host.ConnectionString}",
         }.Concat(topics.HostArguments).ToArray();
-        var (exit, output, errors) = await HostCommand.RunAsync(["unmerge", "--merge", mergeId, .. settings]);
+        // The worker goes on meanwhile: both pairs keep living the same lives while the command runs.
+        var command = HostCommand.RunAsync(["unmerge", "--merge", mergeId, .. settings]);
+        var during = 0;
+        for (; !command.IsCompleted || during < 20; during++)
+        {
+            foreach (var pair in new[] { "shared", "twin" })
+            {
+                var later = Lives(pair, shareDevice: false);
+                var e = later[during % later.Count];
+                feed.Send(e with { EventId = $"{e.EventId}-during-{during}", OccurredAt = e.OccurredAt.AddHours(1 + during) });
+            }
+
+            feed.Flush();
+            await Task.Delay(20);
+        }
+
+        var (exit, output, errors) = await command;
         Assert.True(exit == 0, errors);
         var result = JsonDocument.Parse(output).RootElement;
         Assert.Equal(2, result.GetProperty("profiles").GetArrayLength());
+        await WaitUntilAsync(() => metrics.Records >= merged.Count + twin.Count + 2 * during);
 
         // Each half equals its twin: the same aggregate, the same number of identifiers, linked the same way.
         var profiles = await Database.RowsAsync(host.ConnectionString, "select profile_id, aggregate::text, cardinality(pseudonyms) from profiles order by 1");
@@ -91,11 +108,19 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from merge_lineage where unmerged_at is not null"));
         Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from identity_blocks where merge_id is not null"));
 
+        // Asked again, or for an identifier the profile does not hold (typed raw by mistake): refused, never echoed.
+        (exit, _, errors) = await HostCommand.RunAsync(["unmerge", "--merge", mergeId, .. settings]);
+        Assert.Equal(1, exit);
+        Assert.Contains("undone already", errors, StringComparison.Ordinal);
+        (exit, _, errors) = await HostCommand.RunAsync(["detach", "--profile", survivor, "--identifier", "one-shared@example.com", .. settings]);
+        Assert.Equal(1, exit);
+        Assert.DoesNotContain("one-shared", errors, StringComparison.Ordinal);
+
         // The same evidence again: refused as identity_conflict, counted, nothing merged.
         var conflicts = metrics.Conflicts;
         feed.Send(merged[3] with { EventId = "shared-4-again" });
         feed.Flush();
-        await WaitUntilAsync(() => metrics.Records >= merged.Count + twin.Count + 1);
+        await WaitUntilAsync(() => metrics.Records >= merged.Count + twin.Count + 2 * during + 1);
         Assert.Equal(conflicts + 1, metrics.Conflicts);
         Assert.Equal(4, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
         Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from merge_lineage"));
