@@ -122,6 +122,7 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         feed.Flush();
         await WaitUntilAsync(() => metrics.Records >= merged.Count + twin.Count + 2 * during + 1);
         Assert.Equal(conflicts + 1, metrics.Conflicts);
+        Assert.Equal(1, metrics.Blocked);
         Assert.Equal(4, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
         Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from merge_lineage"));
         var quarantine = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.Canonical + ".quarantine"],

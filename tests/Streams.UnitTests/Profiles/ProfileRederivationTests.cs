@@ -102,6 +102,31 @@ public sealed class ProfileRederivationTests
     }
 
     [Fact]
+    public void Rederive_DetachingTheDevice_EqualsARunWhereItNeverCameWithAnotherIdentifier()
+    {
+        var (merged, lineage, _) = Run(Stream(shareDevice: true), 2);
+        var survivor = Assert.Single(merged.Profiles.Values);
+        var device = Device("D").Pseudonym;
+        var blocks = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal)
+        {
+            [device] = [.. survivor.Identifiers.Keys.Where(k => k != device)],
+        };
+        // The reference: the device only ever alone.
+        var alone = Stream(shareDevice: true)
+            .Select(e => e.Event.Identifiers.Count > 1 && e.Event.Identifiers.Any(i => i.Pseudonym == device)
+                ? e with { Event = e.Event with { Identifiers = [.. e.Event.Identifiers.Where(i => i.Pseudonym != device)] } }
+                : e)
+            .ToList();
+        var (reference, _, _) = Run(alone, 2);
+
+        var split = ProfileRederivation.Rederive(survivor, Retained(lineage), blocks, new IdentityCaps(), T0.AddDays(2));
+
+        Assert.Equal(3, split.Profiles.Count);
+        Assert.Equal(reference.Profiles.Values.Select(Describe).Order(StringComparer.Ordinal), split.Profiles.Select(Describe));
+        Assert.Single(split.Profiles, p => p.Identifiers.Count == 1 && p.Identifiers.ContainsKey(device));
+    }
+
+    [Fact]
     public void Rederive_KeepsAnOptOutOnBothParts()
     {
         var (merged, lineage, merges) = Run(Stream(shareDevice: true), 100);
