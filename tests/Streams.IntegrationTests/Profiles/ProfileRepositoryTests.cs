@@ -58,6 +58,31 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.All(state.Profiles.Values, p => Assert.Equal(IdentifiersPerProfile, p.Identifiers.Count));
     }
 
+    /// <summary>
+    /// A block is about the event: it must be loaded for every pseudonym of the batch, those of profiles carried over from
+    /// the batch before too (they are not loaded from the database), or an event on a carried profile re-made the link.
+    /// </summary>
+    [Fact]
+    public async Task Load_ReadsTheBlocksOfEveryPseudonymOfTheBatch_AlsoWhenNoProfileIsToBeLoaded()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        await using (var fill = dataSource.CreateCommand(
+            "insert into identity_blocks (pseudonym, keep, blocked_at) values ('k1:device', 'k1:email-2', now()), ('k1:device', 'k1:email-3', now())"))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var toLoad in new[] { Array.Empty<string>(), ["k1:new"] })
+        {
+            var state = ProfileRepository.Load(connection, transaction, toLoad, ["k1:device", "k1:new"]);
+            Assert.Equal(["k1:email-2", "k1:email-3"], state.Blocks["k1:device"].Order(StringComparer.Ordinal));
+        }
+    }
+
     /// <summary>How the plan of <paramref name="sql"/> reaches each table, e.g. "Index Scan on profiles", distinct and sorted.</summary>
     private static async Task<List<string>> ScansAsync(NpgsqlDataSource dataSource, string sql, string[] pseudonyms)
     {

@@ -54,11 +54,28 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     /// </summary>
     /// <remarks>Synchronous, like <see cref="Save"/>: the worker calls both from its own thread and waits for them,
     /// and the async path only moved each continuation to another thread.</remarks>
-    public static ProfileState Load(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> pseudonyms)
+    /// <param name="connection">The batch's connection.</param>
+    /// <param name="transaction">The batch's transaction.</param>
+    /// <param name="pseudonyms">The pseudonyms whose profiles to load.</param>
+    /// <param name="blockLookup">The pseudonyms whose operator blocks to load, when more than <paramref name="pseudonyms"/>:
+    /// every pseudonym of the batch, those of profiles carried over from the batch before included (a block is
+    /// about the event, not the profile).</param>
+    public static ProfileState Load(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> pseudonyms,
+        IReadOnlyCollection<string>? blockLookup = null)
     {
+        ArgumentNullException.ThrowIfNull(pseudonyms);
         var state = new ProfileState();
+        var blocked = (blockLookup ?? pseudonyms).ToArray();
         if (pseudonyms.Count == 0)
         {
+            if (blocked.Length > 0)
+            {
+                using var blocks = new NpgsqlCommand(LoadBlocksSql, connection, transaction);
+                blocks.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", blocked));
+                using var reader = blocks.ExecuteReader();
+                ReadBlocks(reader, state);
+            }
+
             return state;
         }
 
@@ -76,7 +93,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             "select count(pg_advisory_xact_lock(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l",
             new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadProfilesSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
-        batch.BatchCommands.Add(Command(LoadBlocksSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
+        batch.BatchCommands.Add(Command(LoadBlocksSql, new NpgsqlParameter<string[]>("pseudonyms", blocked)));
         var profiles = new Dictionary<string, StoredProfile>(StringComparer.Ordinal);
         var listed = new List<string>();
         using (var reader = batch.ExecuteReader())
