@@ -129,6 +129,18 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
             r => r.Count >= 1, Patience);
         Assert.Contains(quarantine, r => Encoding.UTF8.GetString(r.Message.Value!).Contains("identity_conflict", StringComparison.Ordinal));
         await ProfileInvariants.AssertListsMatchLinksAsync(host.ConnectionString);
+
+        // Customer 1's device, detached: it is left out beside the e-mail address, and its events alone make a profile.
+        (exit, output, errors) = await HostCommand.RunAsync(
+            ["detach", "--profile", survivor, "--identifier", CanonicalFeed.Id(IdentifierType.Device, "dev-shared").Pseudonym, .. settings]);
+        Assert.True(exit == 0, errors);
+        Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("profiles").GetArrayLength());
+        Assert.Equal(5, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        var detach = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.ProfileMerges)
+            .Select(r => JsonDocument.Parse(r.Message.Value!).RootElement).Single(r => r.GetProperty("kind").GetString() == "detach");
+        Assert.Equal(JsonValueKind.Null, detach.GetProperty("merge_id").ValueKind);
+        Assert.Equal(survivor, detach.GetProperty("into").GetString());
+        await ProfileInvariants.AssertListsMatchLinksAsync(host.ConnectionString);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -307,11 +307,9 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(LineageStore.InsertEvents(changes.Lineage, keptUntil));
         }
 
-        if (changes.LineageKeptUntil is not null)
-        {
-            // Past their retention; an index range that is empty almost every batch.
-            batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
-        }
+        // Past their retention, also when Identity:LineageRetention has since been set to 0: an index range that is empty
+        // almost every batch.
+        batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
 
         if (changes.MergeLineage.Count > 0)
         {
