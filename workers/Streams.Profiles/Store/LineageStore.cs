@@ -41,7 +41,9 @@ internal static class LineageStore
         Array("absorbed", merges.Select(m => m.Absorbed)),
         Array("survivors", merges.Select(m => m.Survivor)),
         Times("merged_at", merges.Select(m => m.MergedAt)),
-        Array("event_ids", merges.Select(m => m.EventId)),
+        // A canonical event_id may hold U+0000 (CanonicalRecordReader allows it on events), which text cannot store: the
+        // merge would be refused and its bridging record quarantined.
+        Array("event_ids", merges.Select(m => m.EventId.Replace('\0', '\uFFFD'))),
         Array("c_topics", merges.Select(m => m.Canonical.Topic)),
         Array("c_parts", merges.Select(m => m.Canonical.Partition)),
         Array("c_offs", merges.Select(m => m.Canonical.Offset)),
