@@ -469,7 +469,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return survivors;
     }
 
-    internal static IdentifierType ParseType(string type) => type switch
+    private static IdentifierType ParseType(string type) => type switch
     {
         "email" => IdentifierType.Email,
         "phone" => IdentifierType.Phone,
