@@ -85,6 +85,11 @@ public static class StreamsHost
                 return await StewardsCommand.RunAsync(args, Console.In, Console.Out, interactive: !Console.IsInputRedirected).ConfigureAwait(false);
             }
 
+            if (args is [UnmergeCommand.Unmerge or UnmergeCommand.Detach, ..])
+            {
+                return await UnmergeCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
             if (args is [SimulateCommand.Name, ..])
             {
                 return await SimulateCommand.RunAsync(args).ConfigureAwait(false);

@@ -24,7 +24,8 @@ public static class ProfilesExtensions
         builder.Services.TryAddSingleton(sp => new ProfileBatchProcessor(
             sp.GetRequiredService<TopicCatalog>(),
             sp.GetRequiredService<IOptions<IdentityOptions>>().Value.Caps,
-            sp.GetRequiredService<ProfileRecordWriter>()));
+            sp.GetRequiredService<ProfileRecordWriter>(),
+            sp.GetRequiredService<IOptions<IdentityOptions>>().Value.LineageRetention));
         builder.Services.TryAddSingleton<ProfilesMetrics>();
         builder.Services.AddSingleton<ProfilesWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilesWorker>());

@@ -63,6 +63,8 @@ public sealed class PipelineProfilesTests(KafkaFixture kafka, PostgresFixture po
         Assert.Equal(1, profile.GetProperty("identifiers").GetProperty("device").GetInt32());
         Assert.Equal(1, profile.GetProperty("event_counts").GetProperty("callcenter").GetInt32());
         Assert.True(profile.GetProperty("personalization_allowed").GetBoolean());
+        // Both of Jane's events are kept for undoing merges (Identity:LineageRetention), and whois says so.
+        Assert.Equal(2, profile.GetProperty("kept_events").GetInt64());
 
         var nobody = await WhoisAsync(host, "phone", "+44 20 7946 0000");
         Assert.False(nobody.GetProperty("found").GetBoolean());

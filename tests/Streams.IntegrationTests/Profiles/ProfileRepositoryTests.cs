@@ -58,6 +58,59 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.All(state.Profiles.Values, p => Assert.Equal(IdentifiersPerProfile, p.Identifiers.Count));
     }
 
+    /// <summary>
+    /// A block is about the event: it must be loaded for every pseudonym of the batch, those of profiles carried over from
+    /// the batch before too (they are not loaded from the database), or an event on a carried profile re-made the link.
+    /// </summary>
+    [Fact]
+    public async Task Load_ReadsTheBlocksOfEveryPseudonymOfTheBatch_AlsoWhenNoProfileIsToBeLoaded()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        await using (var fill = dataSource.CreateCommand(
+            "insert into identity_blocks (pseudonym, keep, blocked_at) values ('k1:device', 'k1:email-2', now()), ('k1:device', 'k1:email-3', now())"))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var toLoad in new[] { Array.Empty<string>(), ["k1:new"] })
+        {
+            var state = ProfileRepository.Load(connection, transaction, toLoad, ["k1:device", "k1:new"]);
+            Assert.Equal(["k1:email-2", "k1:email-3"], state.Blocks["k1:device"].Order(StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>A merge bridged by an event whose id holds U+0000 (allowed on events) is stored, not refused.</summary>
+    [Fact]
+    public async Task Save_AMergeWhoseEventIdHoldsNul_IsStored()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        var changes = new Streams.Profiles.Processing.BatchChanges();
+        var at = DateTimeOffset.UnixEpoch;
+        changes.MergeLineage.Add(new Streams.Profiles.Processing.MergeLineage("m-1", "p-a", "p-b", at, "evt\0nul",
+            new Streams.Ingest.SourcePosition("canonical", 0, 1), new Streams.Ingest.SourcePosition("store", 0, 1),
+            new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
+
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), at);
+            await transaction.CommitAsync();
+        }
+
+        await using var read = dataSource.CreateCommand("select event_id, identifiers, bridge from merge_lineage");
+        await using var reader = await read.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("evt\uFFFDnul", reader.GetString(0));
+        Assert.Equal(["k1:a", "k1:b"], reader.GetFieldValue<string[]>(1));
+        Assert.Equal(["k1:b"], reader.GetFieldValue<string[]>(2));
+    }
+
     /// <summary>How the plan of <paramref name="sql"/> reaches each table, e.g. "Index Scan on profiles", distinct and sorted.</summary>
     private static async Task<List<string>> ScansAsync(NpgsqlDataSource dataSource, string sql, string[] pseudonyms)
     {

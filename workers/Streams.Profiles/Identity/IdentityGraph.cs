@@ -18,6 +18,12 @@ public sealed record GraphSnapshot(IReadOnlyDictionary<string, string> Owners, I
     /// <summary>The marks of the known pseudonyms that have one (refusals counted, or shared).</summary>
     public IReadOnlyDictionary<string, IdentifierMark> Marks { get; init; } = new Dictionary<string, IdentifierMark>();
 
+    /// <summary>
+    /// Links an operator undid (CONTRACT §5.4): pseudonym → the pseudonyms beside which an event does not carry it. Needs
+    /// only the pseudonyms the batch mentions.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>> Blocks { get; init; } = new Dictionary<string, IReadOnlySet<string>>();
+
     /// <summary>The graph after <paramref name="resolution"/> is stored: what the next batch's snapshot holds.</summary>
     public GraphSnapshot Apply(Resolution resolution)
     {
@@ -98,4 +104,36 @@ public sealed record Resolution(
 
     /// <summary>Pseudonyms this batch marked shared, in the order it happened.</summary>
     public IReadOnlyList<string> NewlyShared { get; init; } = [];
+
+    /// <summary>Identifiers left out because an operator blocked them beside another identifier of the same event.</summary>
+    public IReadOnlyList<(int Index, CanonicalIdentifier Refused)> BlockedRefusals { get; init; } = [];
+
+    /// <summary>For each of <see cref="Merges"/>, the bridging event's pseudonyms that led to the absorbed profile and
+    /// those that led to the profiles it joined, in the order the event listed them.</summary>
+    public IReadOnlyList<MergeEvidence> MergeEvidence { get; init; } = [];
+}
+
+/// <summary>Why two profiles merged: the pseudonyms of the bridging event on either side, in the event's order.</summary>
+/// <param name="Identifiers">Every pseudonym of the event that led to one of the merged profiles, in the event's order.</param>
+/// <param name="Bridge">Those that led to the absorbed profile.</param>
+public sealed record MergeEvidence(IReadOnlyList<string> Identifiers, IReadOnlyList<string> Bridge)
+{
+    /// <summary>
+    /// The blocks that undo this merge: for each pair of a bridge pseudonym and one of the other side, the one the event
+    /// listed later is left out beside the other, as if the event had never carried it.
+    /// </summary>
+    public IEnumerable<(string Pseudonym, string Keep)> Blocks()
+    {
+        for (var i = 0; i < Identifiers.Count; i++)
+        {
+            for (var j = i + 1; j < Identifiers.Count; j++)
+            {
+                var (first, later) = (Identifiers[i], Identifiers[j]);
+                if (Bridge.Contains(first) != Bridge.Contains(later))
+                {
+                    yield return (later, first);
+                }
+            }
+        }
+    }
 }

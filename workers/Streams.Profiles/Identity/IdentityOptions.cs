@@ -17,6 +17,15 @@ public sealed class IdentityOptions : IValidatableObject
     [Range(0, 1_000_000)]
     public int SharedAfterRefusals { get; set; }
 
+    /// <summary>
+    /// How long each event is kept, pseudonymous and as it was used, so that an operator can undo a merge or detach an
+    /// identifier and have the profiles re-derived exactly (CONTRACT §5.4); default 30 days, 0 keeps nothing (then a
+    /// profile can be split only while none of its events is older than the last change of this setting). A profile
+    /// with an event older than this cannot be split.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan LineageRetention { get; set; } = TimeSpan.FromDays(30);
+
     public IdentityCaps Caps => new(MaxPerType.Email, MaxPerType.Phone, MaxPerType.Loyalty, MaxPerType.Device, MaxPerType.Social, SharedAfterRefusals);
 
     /// <summary>Data annotations do not descend into nested objects on their own.</summary>

@@ -77,6 +77,8 @@ public static class IdentityResolver
         private readonly List<string> created = [];
         private readonly List<(int Index, CanonicalIdentifier Refused)> conflicts = [];
         private readonly List<(int Index, CanonicalIdentifier Refused)> sharedRefusals = [];
+        private readonly List<(int Index, CanonicalIdentifier Refused)> blockedRefusals = [];
+        private readonly List<MergeEvidence> evidence = [];
         private readonly Dictionary<string, IdentifierMark> marked = new(StringComparer.Ordinal);
         private readonly List<string> newlyShared = [];
 
@@ -96,6 +98,13 @@ public static class IdentityResolver
                 {
                     // A shared identifier neither brings the event to its profile nor takes anything to it.
                     sharedRefusals.Add((input.Index, identifier));
+                    continue;
+                }
+
+                if (BlockedBeside(identifier.Pseudonym, input.Identifiers))
+                {
+                    // An operator undid the link this event makes: it is used as if it never carried the identifier.
+                    blockedRefusals.Add((input.Index, identifier));
                     continue;
                 }
 
@@ -127,7 +136,13 @@ public static class IdentityResolver
             }
 
             var refused = new List<WorkingProfile>();
+            var absorbedBefore = absorbed.Count;
             var profile = candidates.Count == 0 ? Create(input) : MergeWithinCaps(candidates, refused);
+            for (var a = absorbedBefore; a < absorbed.Count; a++)
+            {
+                evidence.Add(Evidence(absorbed[a], identifiers, owners, previousOwners, refused));
+            }
+
             if (input.OccurredAt < profile.FirstSeen)
             {
                 profile.FirstSeen = input.OccurredAt;
@@ -162,6 +177,55 @@ public static class IdentityResolver
             }
 
             return profile.Id;
+        }
+
+        private bool BlockedBeside(string pseudonym, IReadOnlyList<CanonicalIdentifier> identifiers)
+        {
+            if (snapshot.Blocks.Count == 0 || !snapshot.Blocks.TryGetValue(pseudonym, out var keep))
+            {
+                return false;
+            }
+
+            foreach (var identifier in identifiers)
+            {
+                if (keep.Contains(identifier.Pseudonym) || (identifier.Previous is { } previous && keep.Contains(previous)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>The event's pseudonyms that led to <paramref name="absorbedId"/> and those that led to the rest of its group.</summary>
+        private static MergeEvidence Evidence(string absorbedId, List<CanonicalIdentifier> identifiers, List<WorkingProfile?> owners,
+            List<WorkingProfile?> previousOwners, List<WorkingProfile> refused)
+        {
+            var (ordered, bridge) = (new List<string>(), new List<string>());
+            for (var k = 0; k < identifiers.Count; k++)
+            {
+                Side(owners[k], identifiers[k].Pseudonym);
+                if (identifiers[k].Previous is { } previous)
+                {
+                    Side(previousOwners[k], previous);
+                }
+            }
+
+            return new MergeEvidence(ordered, bridge);
+
+            void Side(WorkingProfile? owner, string pseudonym)
+            {
+                if (owner is null || refused.Contains(owner))
+                {
+                    return;
+                }
+
+                ordered.Add(pseudonym);
+                if (owner.Id == absorbedId)
+                {
+                    bridge.Add(pseudonym);
+                }
+            }
         }
 
         private IdentifierMark MarkOf(string pseudonym) =>
@@ -220,6 +284,8 @@ public static class IdentityResolver
                 SharedRefusals = sharedRefusals,
                 Marks = marked,
                 NewlyShared = newlyShared,
+                BlockedRefusals = blockedRefusals,
+                MergeEvidence = evidence,
             };
         }
 

@@ -1,3 +1,7 @@
+using Streams.Ingest;
+using Streams.Ingest.Canonical;
+using Streams.Profiles.Identity;
+
 namespace Streams.Profiles.Processing;
 
 /// <summary>A Kafka record to publish after the batch commits (written to the outbox in the same transaction).</summary>
@@ -9,6 +13,16 @@ public sealed record ConsentAudit(
 
 /// <summary>A profile absorbed by another.</summary>
 public sealed record ProfileMerge(string Absorbed, string Survivor, DateTimeOffset MergedAt);
+
+/// <summary>
+/// A merge as it happened (CONTRACT §5.4): the record that bridged it, where it sits on the canonical topic and where it
+/// came from, and the pseudonyms of that event on either side.
+/// </summary>
+public sealed record MergeLineage(string MergeId, string Absorbed, string Survivor, DateTimeOffset MergedAt, string EventId,
+    SourcePosition Canonical, SourcePosition Source, MergeEvidence Evidence);
+
+/// <summary>An event as it was used for a profile, kept for re-deriving it (Identity:LineageRetention).</summary>
+public sealed record LineageEvent(string ProfileId, SourcePosition Canonical, CanonicalEvent Event);
 
 /// <summary>Everything one batch changes, for one transaction.</summary>
 public sealed class BatchChanges
@@ -30,6 +44,15 @@ public sealed class BatchChanges
 
     public List<ProfileMerge> Merges { get; } = [];
 
+    /// <summary>Lineage of each of <see cref="Merges"/>, in the same order.</summary>
+    public List<MergeLineage> MergeLineage { get; } = [];
+
+    /// <summary>Events attributed to profiles, as used, in the order applied; empty when lineage is not kept.</summary>
+    public List<LineageEvent> Lineage { get; } = [];
+
+    /// <summary>Until when <see cref="Lineage"/> is kept; null when Identity:LineageRetention is zero.</summary>
+    public DateTimeOffset? LineageKeptUntil { get; init; }
+
     public List<OutboxMessage> Outbox { get; } = [];
 
     /// <summary>Identifiers linked for the first time: rows to insert.</summary>
@@ -50,6 +73,9 @@ public sealed class BatchChanges
 
     /// <summary>Identifiers this batch marked shared.</summary>
     public int MarkedShared { get; set; }
+
+    /// <summary>Identifiers left out of an event because an operator blocked them beside another of its identifiers.</summary>
+    public int Blocked { get; set; }
 
     public int Unlinkable { get; set; }
 

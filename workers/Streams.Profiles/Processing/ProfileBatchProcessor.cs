@@ -20,14 +20,14 @@ namespace Streams.Profiles.Processing;
 /// record that created the profile, link times from event time), so a batch re-run after a crash, or the same
 /// records cut into different batches, ends in the same tables.
 /// </remarks>
-public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps caps, ProfileRecordWriter writer)
+public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps caps, ProfileRecordWriter writer, TimeSpan lineageRetention = default)
 {
     /// <summary>Applies <paramref name="items"/> to <paramref name="state"/> and returns what changed.</summary>
     public BatchChanges Apply(ProfileState state, IReadOnlyList<BatchItem> items, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(items);
-        var changes = new BatchChanges();
+        var changes = new BatchChanges { LineageKeptUntil = lineageRetention > TimeSpan.Zero ? now + lineageRetention : null };
         var changed = new HashSet<string>(StringComparer.Ordinal);
         var run = new List<EventItem>();
         foreach (var item in items)
@@ -74,7 +74,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
     /// The identity rows to write: only those that differ from what was loaded. Every profile whose identifiers changed
     /// is in <see cref="BatchChanges.Upserts"/> (it gained them) or <see cref="BatchChanges.Deleted"/> (it lost them).
     /// </summary>
-    private static void CompareLinks(ProfileState state, BatchChanges changes)
+    internal static void CompareLinks(ProfileState state, BatchChanges changes)
     {
         var held = new HashSet<string>(StringComparer.Ordinal);
         foreach (var profile in changes.Upserts)
@@ -150,9 +150,14 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             changed.Add(survivorId);
             changes.Deleted.Add(absorbedId);
             // The merge happened at the event that bridged the two: event time, so replays agree.
-            var mergedAt = run[resolution.MergedBy[m]].Event.OccurredAt;
+            var bridging = run[resolution.MergedBy[m]];
+            var mergedAt = bridging.Event.OccurredAt;
+            var mergeId = MergeId(bridging.Position, absorbedId);
             changes.Merges.Add(new ProfileMerge(absorbedId, survivorId, mergedAt));
-            changes.Outbox.Add(new OutboxMessage(catalog.Names.ProfileMerges, Key(absorbedId), writer.Merge(absorbedId, survivorId, mergedAt)));
+            changes.MergeLineage.Add(new MergeLineage(mergeId, absorbedId, survivorId, mergedAt, bridging.Event.EventId, bridging.Position,
+                bridging.Event.Source, resolution.MergeEvidence[m]));
+            changes.Outbox.Add(new OutboxMessage(catalog.Names.ProfileMerges, Key(absorbedId),
+                writer.Merge(mergeId, absorbedId, survivorId, mergedAt, bridging.Event.EventId)));
             if (!changes.Created.Contains(absorbedId))
             {
                 // Tombstones only for what was published: a profile created and absorbed within this batch never was
@@ -214,20 +219,72 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             state.Profiles[profileId].Aggregate.Apply(run[i].Event);
             changed.Add(profileId);
             changes.Events++;
+            if (changes.LineageKeptUntil is not null)
+            {
+                changes.Lineage.Add(new LineageEvent(profileId, run[i].Position, AsUsed(run[i].Event, profileId, state.Owners)));
+            }
         }
 
         // In event order, whichever rule refused the link.
-        var refusals = resolution.Conflicts.Select(c => (c.Index, c.Refused, Shared: false))
-            .Concat(resolution.SharedRefusals.Select(c => (c.Index, c.Refused, Shared: true)))
+        var refusals = resolution.Conflicts.Select(c => (c.Index, c.Refused, Rule: Refusal.Cap))
+            .Concat(resolution.SharedRefusals.Select(c => (c.Index, c.Refused, Rule: Refusal.Shared)))
+            .Concat(resolution.BlockedRefusals.Select(c => (c.Index, c.Refused, Rule: Refusal.Blocked)))
             .OrderBy(c => c.Index);
-        foreach (var (index, refused, shared) in refusals)
+        foreach (var (index, refused, rule) in refusals)
         {
             var e = run[index].Event;
-            Conflict(changes, e, shared
-                ? writer.IdentityConflict(e, refused, $"{refused.Pseudonym} is a shared {IdentifierTypeName(refused.Type)} identifier " +
-                    "(Identity:SharedAfterRefusals): it links no profile; the event is used without it", e.OccurredAt)
-                : writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt));
+            Conflict(changes, e, rule switch
+            {
+                Refusal.Shared => writer.IdentityConflict(e, refused, $"{refused.Pseudonym} is a shared {IdentifierTypeName(refused.Type)} " +
+                    "identifier (Identity:SharedAfterRefusals): it links no profile; the event is used without it", e.OccurredAt),
+                Refusal.Blocked => writer.IdentityConflict(e, refused, $"an operator undid the link of {refused.Pseudonym} to another identifier " +
+                    "of this event (unmerge or detach): the event is used without it", e.OccurredAt),
+                _ => writer.IdentityConflict(e, refused, caps.For(refused.Type), e.OccurredAt),
+            });
         }
+
+        changes.Blocked += resolution.BlockedRefusals.Count;
+    }
+
+    private enum Refusal
+    {
+        Cap,
+        Shared,
+        Blocked,
+    }
+
+    /// <summary>
+    /// <paramref name="e"/> with only the identifiers it linked to <paramref name="profileId"/>: what re-deriving the profile
+    /// replays. One a cap, a block or a shared mark kept out, or that belongs to a profile the caps kept apart, is left out,
+    /// so a replay of the profile's events alone links what the original run linked.
+    /// </summary>
+    private static CanonicalEvent AsUsed(CanonicalEvent e, string profileId, Dictionary<string, string> owners)
+    {
+        var used = new List<CanonicalIdentifier>(e.Identifiers.Count);
+        var all = true;
+        foreach (var identifier in e.Identifiers)
+        {
+            if (owners.TryGetValue(identifier.Pseudonym, out var owner) && owner == profileId)
+            {
+                var previousHeld = identifier.Previous is { } previous && owners.TryGetValue(previous, out var previousOwner) && previousOwner == profileId;
+                used.Add(previousHeld || identifier.Previous is null ? identifier : identifier with { Previous = null });
+                all &= previousHeld || identifier.Previous is null;
+            }
+            else
+            {
+                all = false;
+            }
+        }
+
+        return all ? e : e with { Identifiers = used };
+    }
+
+    /// <summary>A merge's id: opaque, derived from where its bridging record sits and the absorbed profile, so a replay agrees.</summary>
+    public static string MergeId(SourcePosition position, string absorbed)
+    {
+        ArgumentNullException.ThrowIfNull(position);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"merge/{position.Topic}/{position.Partition}/{position.Offset}/{absorbed}"));
+        return "m-" + Convert.ToHexStringLower(hash.AsSpan(0, 12));
     }
 
     private void Conflict(BatchChanges changes, CanonicalEvent e, byte[] record)

@@ -43,10 +43,34 @@ public sealed class ProfileRecordWriter
         });
     }
 
-    /// <summary>A merge: <c>{"from","into","at"}</c>.</summary>
-    public byte[] Merge(string absorbed, string survivor, DateTimeOffset at) => Write(w =>
+    /// <summary>A merge: <c>{"kind":"merge","merge_id","from","into","at","event_id"}</c> (CONTRACT §5.4).</summary>
+    public byte[] Merge(string mergeId, string absorbed, string survivor, DateTimeOffset at, string eventId) => Write(w =>
     {
+        w.WriteString("kind", "merge");
+        w.WriteString("merge_id", mergeId);
         w.WriteString("from", absorbed);
+        w.WriteString("into", survivor);
+        w.WriteString("at", Time(at));
+        w.WriteString("event_id", eventId);
+    });
+
+    /// <summary>
+    /// An operator split <paramref name="restored"/> off <paramref name="survivor"/>: <c>{"kind":"unmerge"|"detach","merge_id","from",
+    /// "into","at"}</c>, <c>merge_id</c> naming the undone merge (null for a detach) (CONTRACT §5.4).
+    /// </summary>
+    public byte[] Split(string kind, string? mergeId, string restored, string survivor, DateTimeOffset at) => Write(w =>
+    {
+        w.WriteString("kind", kind);
+        if (mergeId is null)
+        {
+            w.WriteNull("merge_id");
+        }
+        else
+        {
+            w.WriteString("merge_id", mergeId);
+        }
+
+        w.WriteString("from", restored);
         w.WriteString("into", survivor);
         w.WriteString("at", Time(at));
     });

@@ -18,6 +18,9 @@ public sealed class ProfileState
     /// differ from these.</summary>
     public Dictionary<string, StoredLink> StoredLinks { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Operator blocks of the batch's pseudonyms: pseudonym → the pseudonyms beside which an event does not carry it.</summary>
+    public Dictionary<string, HashSet<string>> Blocks { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Adds a profile as loaded from the database, with all its identifiers.</summary>
     public void Add(StoredProfile profile)
     {
@@ -61,7 +64,13 @@ public sealed class ProfileState
             }
         }
 
-        return new GraphSnapshot(Owners, known) { Marks = marks };
+        var blocks = new Dictionary<string, IReadOnlySet<string>>(Blocks.Count, StringComparer.Ordinal);
+        foreach (var (pseudonym, keep) in Blocks)
+        {
+            blocks[pseudonym] = keep;
+        }
+
+        return new GraphSnapshot(Owners, known) { Marks = marks, Blocks = blocks };
     }
 }
 

@@ -81,9 +81,21 @@ public static class ProfileInspector
 
         profile["identifiers"] = identifiers;
         profile["segment"] = await SegmentAsync(dataSource, profileId, cancellationToken).ConfigureAwait(false);
+        profile["kept_events"] = await KeptEventsAsync(dataSource, profileId, cancellationToken).ConfigureAwait(false);
         result["found"] = true;
         result["profile"] = profile;
         return result;
+    }
+
+    /// <summary>Events kept for undoing merges (Identity:LineageRetention), of the profile and those merged into it.</summary>
+    private static async Task<long> KeptEventsAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select count(*) from lineage_events
+            where profile_id = @id or profile_id in (select absorbed from profile_merges where survivor = @id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     // The segmentation worker's table, when that worker has run against this database.

@@ -35,6 +35,17 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         from unnest(@pseudonyms) as u(pseudonym) cross join lateral (select * from identifiers i where i.pseudonym = u.pseudonym offset 0) i
         """;
 
+    /// <summary>
+    /// The operator blocks of <c>@pseudonyms</c> (CONTRACT §5.4). Blocks are rare: the <c>exists</c> is evaluated once, so
+    /// while there are none a batch pays no lookup per pseudonym.
+    /// </summary>
+    internal const string LoadBlocksSql = """
+        select b.pseudonym, b.keep
+        from unnest(@pseudonyms) as u(pseudonym)
+        cross join lateral (select * from identity_blocks b where b.pseudonym = u.pseudonym offset 0) b
+        where exists (select from identity_blocks)
+        """;
+
     public NpgsqlDataSource DataSource => dataSource;
 
     /// <summary>
@@ -43,11 +54,28 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
     /// </summary>
     /// <remarks>Synchronous, like <see cref="Save"/>: the worker calls both from its own thread and waits for them,
     /// and the async path only moved each continuation to another thread.</remarks>
-    public static ProfileState Load(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> pseudonyms)
+    /// <param name="connection">The batch's connection.</param>
+    /// <param name="transaction">The batch's transaction.</param>
+    /// <param name="pseudonyms">The pseudonyms whose profiles to load.</param>
+    /// <param name="blockLookup">The pseudonyms whose operator blocks to load, when more than <paramref name="pseudonyms"/>:
+    /// every pseudonym of the batch, those of profiles carried over from the batch before included (a block is
+    /// about the event, not the profile).</param>
+    public static ProfileState Load(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> pseudonyms,
+        IReadOnlyCollection<string>? blockLookup = null)
     {
+        ArgumentNullException.ThrowIfNull(pseudonyms);
         var state = new ProfileState();
+        var blocked = (blockLookup ?? pseudonyms).ToArray();
         if (pseudonyms.Count == 0)
         {
+            if (blocked.Length > 0)
+            {
+                using var blocks = new NpgsqlCommand(LoadBlocksSql, connection, transaction);
+                blocks.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", blocked));
+                using var reader = blocks.ExecuteReader();
+                ReadBlocks(reader, state);
+            }
+
             return state;
         }
 
@@ -65,6 +93,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             "select count(pg_advisory_xact_lock(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l",
             new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadProfilesSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
+        batch.BatchCommands.Add(Command(LoadBlocksSql, new NpgsqlParameter<string[]>("pseudonyms", blocked)));
         var profiles = new Dictionary<string, StoredProfile>(StringComparer.Ordinal);
         var listed = new List<string>();
         using (var reader = batch.ExecuteReader())
@@ -84,6 +113,9 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                 };
                 listed.AddRange(reader.GetFieldValue<string[]>(4));
             }
+
+            reader.NextResult();
+            ReadBlocks(reader, state);
         }
 
         if (profiles.Count == 0)
@@ -120,6 +152,20 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         }
 
         return state;
+    }
+
+    internal static void ReadBlocks(NpgsqlDataReader reader, ProfileState state)
+    {
+        while (reader.Read())
+        {
+            var pseudonym = reader.GetString(0);
+            if (!state.Blocks.TryGetValue(pseudonym, out var keep))
+            {
+                state.Blocks[pseudonym] = keep = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            keep.Add(reader.GetString(1));
+        }
     }
 
     /// <summary>
@@ -256,6 +302,20 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
                 ]));
         }
 
+        if (changes.Lineage.Count > 0 && changes.LineageKeptUntil is { } keptUntil)
+        {
+            batch.BatchCommands.Add(LineageStore.InsertEvents(changes.Lineage, keptUntil));
+        }
+
+        // Past their retention, also when Identity:LineageRetention has since been set to 0: an index range that is empty
+        // almost every batch.
+        batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
+
+        if (changes.MergeLineage.Count > 0)
+        {
+            batch.BatchCommands.Add(LineageStore.InsertMerges(changes.MergeLineage));
+        }
+
         if (changes.Merges.Count > 0)
         {
             var survivors = FinalSurvivors(changes);
@@ -286,6 +346,12 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         if (changes.Erased.Count > 0)
         {
             var erased = changes.Erased.ToArray();
+            // The erased profiles' lineage (events, merges, blocks) goes before their merges, through which it is found.
+            foreach (var command in LineageStore.Erase(erased, changes.DroppedLinks))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
             batch.BatchCommands.Add(Command("delete from profile_merges where survivor = any(@ids) or absorbed = any(@ids)", Array("ids", erased)));
             batch.BatchCommands.Add(Command("delete from profile_outbox where key = any(@keys)",
                 Array("keys", erased.Select(ProfileBatchProcessor.Key))));
@@ -413,16 +479,16 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         _ => throw new InvalidDataException($"Unknown identifier type '{type}'."),
     };
 
-    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters);
         return command;
     }
 
-    private static NpgsqlParameter<T[]> Array<T>(string name, IEnumerable<T> values) => new(name, values.ToArray());
+    internal static NpgsqlParameter<T[]> Array<T>(string name, IEnumerable<T> values) => new(name, values.ToArray());
 
-    private static NpgsqlParameter Times(string name, IEnumerable<DateTimeOffset> values) =>
+    internal static NpgsqlParameter Times(string name, IEnumerable<DateTimeOffset> values) =>
         new NpgsqlParameter<DateTimeOffset[]>(name, values.ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
 }
 

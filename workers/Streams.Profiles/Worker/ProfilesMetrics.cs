@@ -13,12 +13,14 @@ public sealed class ProfilesMetrics
     private readonly Counter<long> conflicts;
     private readonly Counter<long> quarantined;
     private readonly Counter<long> shared;
+    private readonly Counter<long> blocked;
     private readonly Histogram<double> stageTime;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> stageTotals = new(StringComparer.Ordinal);
     private long totalRecords;
     private long totalEvents;
     private long totalMerges;
     private long totalConflicts;
+    private long totalBlocked;
     private long totalCreated;
     private long totalErased;
     private long totalWrites;
@@ -31,9 +33,11 @@ public sealed class ProfilesMetrics
         records = meter.CreateCounter<long>("streams.profiles.records", "{record}", "Canonical records committed.");
         merges = meter.CreateCounter<long>("streams.profiles.merges", "{merge}", "Profiles absorbed by identity resolution.");
         conflicts = meter.CreateCounter<long>("streams.profiles.identity_conflicts", "{link}",
-            "Links refused by Identity:MaxPerType, or through an identifier marked shared.");
+            "Links refused by Identity:MaxPerType, through an identifier marked shared, or undone by an operator.");
         shared = meter.CreateCounter<long>("streams.profiles.shared_identifiers", "{identifier}",
             "Identifiers marked shared by Identity:SharedAfterRefusals: they link no profile any more.");
+        blocked = meter.CreateCounter<long>("streams.profiles.blocked_links", "{link}",
+            "Identifiers left out of an event because an operator's unmerge or detach blocked them beside another of its identifiers.");
         quarantined = meter.CreateCounter<long>("streams.profiles.quarantined", "{record}",
             "Canonical records that could not be used, sent to the canonical quarantine topic.");
         stageTime = meter.CreateHistogram<double>("streams.profiles.stage_duration", "ms",
@@ -47,6 +51,9 @@ public sealed class ProfilesMetrics
     public long Merges => Interlocked.Read(ref totalMerges);
 
     public long Conflicts => Interlocked.Read(ref totalConflicts);
+
+    /// <summary>Of <see cref="Conflicts"/>, the links an operator's unmerge or detach blocked.</summary>
+    public long Blocked => Interlocked.Read(ref totalBlocked);
 
     /// <summary>Canonical records quarantined (they count in <see cref="Records"/> too: they were consumed).</summary>
     public long Quarantined => Interlocked.Read(ref totalQuarantined);
@@ -80,6 +87,8 @@ public sealed class ProfilesMetrics
         merges.Add(changes.Merges.Count);
         conflicts.Add(changes.Conflicts);
         shared.Add(changes.MarkedShared);
+        blocked.Add(changes.Blocked);
+        Interlocked.Add(ref totalBlocked, changes.Blocked);
         quarantined.Add(changes.Invalid);
         Interlocked.Add(ref totalQuarantined, changes.Invalid);
         Interlocked.Add(ref totalRecords, batchRecords);

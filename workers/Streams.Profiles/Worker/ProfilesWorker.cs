@@ -302,7 +302,7 @@ public sealed class ProfilesWorker(
         CarriedProfiles carried)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var state = ProfileRepository.Load(connection, transaction, carried.ToLoad);
+        var state = ProfileRepository.Load(connection, transaction, carried.ToLoad, carried.Profiles.Count > 0 ? batch.Pseudonyms : null);
         carried.AddTo(state);
         metrics.Stage("load", clock.Elapsed);
         clock.Restart();

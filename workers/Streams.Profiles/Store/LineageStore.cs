@@ -1,0 +1,171 @@
+using System.Text;
+using Npgsql;
+using Streams.Ingest;
+using Streams.Profiles.Lineage;
+using Streams.Profiles.Processing;
+using static Streams.Profiles.Store.ProfileRepository;
+
+namespace Streams.Profiles.Store;
+
+/// <summary>
+/// The SQL of merge lineage (CONTRACT §5.4): merges as they happened, the events re-deriving a profile needs, and the
+/// operator's blocks. Statements join the transaction of the batch or of the split that makes them.
+/// </summary>
+internal static class LineageStore
+{
+    /// <summary>The events of a batch as used, in the order applied (seq grows in that order).</summary>
+    public static NpgsqlBatchCommand InsertEvents(IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil) => Command("""
+        insert into lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until)
+        select id, topic, part, off, event::json, @kept_until
+        from unnest(@ids, @topics, @partitions, @offsets, @events) with ordinality as u(id, topic, part, off, event, n)
+        order by n
+        """,
+        Array("ids", events.Select(e => e.ProfileId)),
+        Array("topics", events.Select(e => e.Canonical.Topic)),
+        Array("partitions", events.Select(e => e.Canonical.Partition)),
+        Array("offsets", events.Select(e => e.Canonical.Offset)),
+        Array("events", events.Select(e => Encoding.UTF8.GetString(IngestJson.Serialize(e.Event)))),
+        new NpgsqlParameter<DateTimeOffset>("kept_until", keptUntil));
+
+    public static NpgsqlBatchCommand InsertMerges(IReadOnlyList<MergeLineage> merges) => Command("""
+        insert into merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
+            source_topic, source_partition, source_offset, identifiers, bridge)
+        select id, absorbed, survivor, merged_at, event_id, c_topic, c_part, c_off, s_topic, s_part, s_off,
+            string_to_array(identifiers, ' '), string_to_array(bridge, ' ')
+        from unnest(@ids, @absorbed, @survivors, @merged_at, @event_ids, @c_topics, @c_parts, @c_offs, @s_topics, @s_parts, @s_offs,
+            @identifiers, @bridges)
+            as u(id, absorbed, survivor, merged_at, event_id, c_topic, c_part, c_off, s_topic, s_part, s_off, identifiers, bridge)
+        on conflict (merge_id) do nothing
+        """,
+        Array("ids", merges.Select(m => m.MergeId)),
+        Array("absorbed", merges.Select(m => m.Absorbed)),
+        Array("survivors", merges.Select(m => m.Survivor)),
+        Times("merged_at", merges.Select(m => m.MergedAt)),
+        // A canonical event_id may hold U+0000 (CanonicalRecordReader allows it on events), which text cannot store: the
+        // merge would be refused and its bridging record quarantined.
+        Array("event_ids", merges.Select(m => m.EventId.Replace('\0', '\uFFFD'))),
+        Array("c_topics", merges.Select(m => m.Canonical.Topic)),
+        Array("c_parts", merges.Select(m => m.Canonical.Partition)),
+        Array("c_offs", merges.Select(m => m.Canonical.Offset)),
+        Array("s_topics", merges.Select(m => m.Source.Topic)),
+        Array("s_parts", merges.Select(m => m.Source.Partition)),
+        Array("s_offs", merges.Select(m => m.Source.Offset)),
+        // Pseudonyms hold no spaces (CanonicalRecordReader.WellFormed), as for the profiles' lists.
+        Array("identifiers", merges.Select(m => string.Join(' ', m.Evidence.Identifiers))),
+        Array("bridges", merges.Select(m => string.Join(' ', m.Evidence.Bridge))));
+
+    /// <summary>Everything lineage holds about erased profiles and their pseudonyms; runs before their merges go.</summary>
+    public static IEnumerable<NpgsqlBatchCommand> Erase(string[] erased, IReadOnlyList<string> droppedPseudonyms)
+    {
+        const string Component = "(select unnest(@ids) union select absorbed from profile_merges where survivor = any(@ids))";
+        yield return Command($"delete from lineage_events where profile_id in {Component}", Array("ids", erased));
+        yield return Command($"delete from merge_lineage where absorbed in {Component} or survivor in {Component}", Array("ids", erased));
+        if (droppedPseudonyms.Count > 0)
+        {
+            yield return Command("delete from identity_blocks where pseudonym = any(@pseudonyms) or keep = any(@pseudonyms)",
+                Array("pseudonyms", droppedPseudonyms));
+        }
+    }
+
+    /// <summary>A merge's lineage row, or null.</summary>
+    public static RecordedMerge? LoadMerge(NpgsqlConnection connection, NpgsqlTransaction? transaction, string mergeId)
+    {
+        using var command = new NpgsqlCommand(
+            "select absorbed, survivor, identifiers, bridge, unmerged_at is not null from merge_lineage where merge_id = @id",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string>("id", mergeId));
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new RecordedMerge(mergeId, reader.GetString(0), reader.GetString(1),
+                new Identity.MergeEvidence(reader.GetFieldValue<string[]>(2), reader.GetFieldValue<string[]>(3)), reader.GetBoolean(4))
+            : null;
+    }
+
+    /// <summary>The profile <paramref name="id"/> lives on in now: itself, or the survivor it was merged into; null when gone.</summary>
+    public static string? LiveProfile(NpgsqlConnection connection, NpgsqlTransaction? transaction, string id)
+    {
+        using var command = new NpgsqlCommand("""
+            select profile_id from profiles where profile_id = @id
+            union all
+            select m.survivor from profile_merges m where m.absorbed = @id and not exists (select from profiles where profile_id = @id)
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string>("id", id));
+        return command.ExecuteScalar() as string;
+    }
+
+    /// <summary>The pseudonyms a live profile lists (not locked).</summary>
+    public static string[] PseudonymsOf(NpgsqlConnection connection, NpgsqlTransaction? transaction, string profileId)
+    {
+        using var command = new NpgsqlCommand("select pseudonyms from profiles where profile_id = @id", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        return command.ExecuteScalar() as string[] ?? [];
+    }
+
+    /// <summary>The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied.</summary>
+    public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId)
+    {
+        using var command = new NpgsqlCommand("""
+            select seq, canonical_topic, canonical_partition, canonical_offset, event::text
+            from lineage_events
+            where profile_id = @id or profile_id in (select absorbed from profile_merges where survivor = @id)
+            order by seq
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        var events = new List<RetainedEvent>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var e = IngestJson.DeserializeCanonicalEvent(Encoding.UTF8.GetBytes(reader.GetString(4)))
+                ?? throw new InvalidDataException($"Lineage event {reader.GetInt64(0)} is empty.");
+            events.Add(new RetainedEvent(reader.GetInt64(0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Writes what a split changes beyond the profiles and links <see cref="Save"/> writes: the blocks, the component's merges
+    /// as re-derived, each retained event's profile, and the merges no longer in force.
+    /// </summary>
+    public static IEnumerable<NpgsqlBatchCommand> SaveSplit(string profileId, Split split, IReadOnlyList<(string Pseudonym, string Keep)> blocks,
+        string? mergeId, DateTimeOffset now)
+    {
+        if (blocks.Count > 0)
+        {
+            yield return Command("""
+                insert into identity_blocks (pseudonym, keep, merge_id, blocked_at)
+                select p, k, @merge_id, @now from unnest(@pseudonyms, @keeps) as u(p, k)
+                on conflict do nothing
+                """,
+                Array("pseudonyms", blocks.Select(b => b.Pseudonym)),
+                Array("keeps", blocks.Select(b => b.Keep)),
+                new NpgsqlParameter<string?>("merge_id", mergeId),
+                new NpgsqlParameter<DateTimeOffset>("now", now));
+        }
+
+        // Merges no longer in force: the component's recorded merges the re-derivation did not make again.
+        yield return Command("""
+            update merge_lineage set unmerged_at = @now
+            where unmerged_at is null and merge_id <> all(@kept)
+              and (absorbed = @id or absorbed in (select absorbed from profile_merges where survivor = @id))
+            """,
+            new NpgsqlParameter<string>("id", profileId),
+            Array("kept", split.MergeIds),
+            new NpgsqlParameter<DateTimeOffset>("now", now));
+        yield return Command("delete from profile_merges where survivor = @id", new NpgsqlParameter<string>("id", profileId));
+        if (split.Merges.Count > 0)
+        {
+            yield return Command("insert into profile_merges (absorbed, survivor, merged_at) select * from unnest(@absorbed, @survivors, @merged_at)",
+                Array("absorbed", split.Merges.Select(m => m.Absorbed)),
+                Array("survivors", split.Merges.Select(m => m.Survivor)),
+                Times("merged_at", split.Merges.Select(m => m.MergedAt)));
+        }
+
+        yield return Command("update lineage_events l set profile_id = u.id from unnest(@seqs, @ids) as u(seq, id) where l.seq = u.seq",
+            Array("seqs", split.Attribution.Select(a => a.Seq)),
+            Array("ids", split.Attribution.Select(a => a.ProfileId)));
+    }
+}
+
+/// <summary>A merge's lineage as recorded.</summary>
+internal sealed record RecordedMerge(string MergeId, string Absorbed, string Survivor, Identity.MergeEvidence Evidence, bool Undone);
