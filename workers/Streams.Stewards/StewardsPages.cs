@@ -103,7 +103,9 @@ internal static class StewardsPages
         Dictionary<string, string>? edits = null;
         if (form["mode"] == "edited")
         {
-            edits = form.Keys.Where(k => k.StartsWith(RecordPage.FieldPrefix, StringComparison.Ordinal))
+            // The form shows every editable field; one left empty (one the original does not have, mostly) is not an
+            // edit: sent as "", it would replace an absent number with text and ingest would refuse the replay.
+            edits = form.Keys.Where(k => k.StartsWith(RecordPage.FieldPrefix, StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(form[k]))
                 .ToDictionary(k => k[RecordPage.FieldPrefix.Length..], k => RecordPage.EditJson(form[k].ToString()), StringComparer.Ordinal);
             if (edits.Count == 0)
             {

@@ -8,7 +8,7 @@ namespace Streams.IntegrationTests.Stewards;
 /// </summary>
 public sealed class StewardsBrowserTests(ConsoleServerFixture fixture) : IClassFixture<ConsoleServerFixture>
 {
-    private const string Chromium = "/usr/bin/chromium";
+    internal const string Chromium = "/usr/bin/chromium";
 
     private ConsoleServer Server => fixture.Server;
 
@@ -70,7 +70,7 @@ public sealed class StewardsBrowserTests(ConsoleServerFixture fixture) : IClassF
         Assert.Equal(403, response.Status);
     }
 
-    private static async Task<Browser> LaunchAsync()
+    internal static async Task<Browser> LaunchAsync()
     {
         Skip.IfNot(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install chromium; .ci/run does it)");
         var playwright = await Playwright.CreateAsync();
@@ -100,7 +100,7 @@ public sealed class StewardsBrowserTests(ConsoleServerFixture fixture) : IClassF
         return page;
     }
 
-    private sealed record Browser(IPlaywright Playwright, IBrowser Instance) : IAsyncDisposable
+    internal sealed record Browser(IPlaywright Playwright, IBrowser Instance) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

@@ -233,13 +233,23 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         }
         finally
         {
-            try
+            // A server process still exiting can create or hold a file for a moment: a few tries before giving up.
+            for (var attempt = 1; System.IO.Directory.Exists(Directory); attempt++)
             {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A file still held open does not make the run fail; the folder is in the temp area or the state dir.
+                try
+                {
+                    System.IO.Directory.Delete(Directory, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    if (attempt == 5)
+                    {
+                        // Not worth failing the run for; the folder is in the temp area or the state dir.
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt)).ConfigureAwait(false);
+                }
             }
         }
     }
@@ -292,7 +302,27 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled (Ctrl-C while initdb runs): the tool must be gone before anyone removes its folder, or it goes on
+            // writing files into it while the folder is deleted and the folder stays behind (seen under load).
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited meanwhile.
+            }
+
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException(

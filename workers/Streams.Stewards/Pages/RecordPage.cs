@@ -71,7 +71,7 @@ internal static class RecordPage
         html.Add($"<button type=\"submit\" id=\"replay-unchanged\">Replay unchanged (after an upstream fix)</button></form>");
         if (original.EditableFields.Count > 0)
         {
-            html.Add($"<h3>Correct and replay</h3><p>Values are JSON: text in quotes, numbers without; text without quotes is taken as text.</p>");
+            html.Add($"<h3>Correct and replay</h3><p>Values are JSON: text in quotes, numbers without; text without quotes is taken as text. A field left empty is kept as it is; <code>null</code> removes it.</p>");
             html.Add($"<form method=\"post\" action=\"{path}/replay\" class=\"inline edit\">{antiforgery}<input type=\"hidden\" name=\"mode\" value=\"edited\">");
             using var document = JsonDocument.Parse(original.ValueJson);
             foreach (var field in original.EditableFields)
