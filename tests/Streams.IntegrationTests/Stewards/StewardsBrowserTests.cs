@@ -88,10 +88,13 @@ public sealed class StewardsBrowserTests(ConsoleServerFixture fixture) : IClassF
         }
     }
 
-    private async Task<IPage> SignInAsync(Browser browser, string name)
+    private Task<IPage> SignInAsync(Browser browser, string name) => SignInAsync(browser.Instance, Server.Address, name);
+
+    /// <summary>A new page of <paramref name="browser"/> signed in to the console at <paramref name="address"/> as <paramref name="name"/>.</summary>
+    internal static async Task<IPage> SignInAsync(IBrowser browser, Uri address, string name)
     {
-        var page = await browser.Instance.NewPageAsync();
-        await page.GotoAsync(new Uri(Server.Address, "/quarantine").ToString());
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(address, "/quarantine").ToString());
         Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
         await page.FillAsync("input[name=name]", name);
         await page.FillAsync("input[name=password]", ConsoleServer.Password);

@@ -44,7 +44,7 @@ public sealed class StewardsEndToEndTests(KafkaFixture kafka, PostgresFixture po
         var address = new Uri($"http://127.0.0.1:{port}");
 
         await using var browser = await StewardsBrowserTests.LaunchAsync();
-        var page = await SignInAsync(browser.Instance, address, ConsoleServer.StewardName);
+        var page = await StewardsBrowserTests.SignInAsync(browser.Instance, address, ConsoleServer.StewardName);
         await page.GotoAsync(new Uri(address, "/quarantine").ToString());
         await page.SelectOptionAsync("select[name=topic]", store);
         await page.FillAsync("input[name=reason]", "unknown_currency");
@@ -76,7 +76,7 @@ public sealed class StewardsEndToEndTests(KafkaFixture kafka, PostgresFixture po
         Assert.Equal(2, await page.Locator("table.audit tbody tr", new() { HasText = ConsoleServer.StewardName }).CountAsync());
 
         // A viewer: every page the console has, and none holds a value fed in.
-        var viewer = await SignInAsync(browser.Instance, address, ConsoleServer.ViewerName);
+        var viewer = await StewardsBrowserTests.SignInAsync(browser.Instance, address, ConsoleServer.ViewerName);
         foreach (var path in new[] { "/", "/quarantine", $"/quarantine?topic={store}", record, "/alerts", "/audit" })
         {
             await viewer.GotoAsync(new Uri(address, path).ToString());
@@ -88,18 +88,6 @@ public sealed class StewardsEndToEndTests(KafkaFixture kafka, PostgresFixture po
         }
 
         Assert.Equal(0, await viewer.Locator("#show-original, #replay-unchanged, #replay-edited").CountAsync());
-    }
-
-    private static async Task<IPage> SignInAsync(IBrowser browser, Uri address, string name)
-    {
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(new Uri(address, "/quarantine").ToString());
-        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
-        await page.FillAsync("input[name=name]", name);
-        await page.FillAsync("input[name=password]", ConsoleServer.Password);
-        await page.ClickAsync("form.signin button[type=submit]");
-        Assert.EndsWith("/quarantine", page.Url, StringComparison.Ordinal);
-        return page;
     }
 
     private static async Task<bool> Delay()
