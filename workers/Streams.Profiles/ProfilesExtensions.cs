@@ -27,6 +27,7 @@ public static class ProfilesExtensions
             sp.GetRequiredService<ProfileRecordWriter>(),
             sp.GetRequiredService<IOptions<IdentityOptions>>().Value.LineageRetention));
         builder.Services.TryAddSingleton<ProfilesMetrics>();
+        builder.Services.TryAddSingleton<Lineage.IMergeOperations, Lineage.MergeOperations>();
         builder.Services.AddSingleton<ProfilesWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilesWorker>());
         return builder;

@@ -1,3 +1,4 @@
+using Streams.Profiles.Lineage;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -20,8 +21,10 @@ namespace Streams.Stewards;
 /// <summary>What the console's pages read and act on, taken from the host's services.</summary>
 /// <param name="Quality">The data-quality figures and alerts; null when the host does not run the quality worker.</param>
 /// <param name="KeysDirectory">Where the sign-in and antiforgery keys are kept; null keeps them in memory (a restart signs everyone out).</param>
+/// <param name="Merges">Recorded merges and undoing them; null when the host does not run the profiles worker.</param>
 internal sealed record StewardsServices(
-    IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time, string? KeysDirectory = null);
+    IStewardship Stewardship, IQualityReader? Quality, IReadOnlyList<string> Topics, TimeProvider Time, string? KeysDirectory = null,
+    IMergeOperations? Merges = null);
 
 /// <summary>
 /// Serves the stewards' console on its own Kestrel server inside the host: the host stays a worker host (its health
@@ -40,7 +43,8 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         var settings = options.Value;
         var keys = services.GetService<StreamsEnvironment>() is { } environment ? Path.Combine(environment.StateDirectory, "stewards-keys") : null;
         app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
-            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System, keys), loggerFactory, settings.Port);
+            services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System, keys,
+            services.GetService<IMergeOperations>()), loggerFactory, settings.Port);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

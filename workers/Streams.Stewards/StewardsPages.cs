@@ -8,7 +8,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 using Streams.Ingest;
+using Streams.Profiles.Lineage;
 using Streams.Quality.Stewardship;
 using Streams.Stewards.Pages;
 using Streams.Stewards.Security;
@@ -45,6 +47,32 @@ internal static class StewardsPages
             var entries = await services.Stewardship.AuditAsync(new StewardAuditQuery(200, filter), context.RequestAborted).ConfigureAwait(false);
             return Page(context, "Replay audit", AuditPage.Body(entries, filter));
         });
+
+        app.MapGet("/merges", async (HttpContext context, StewardsServices services) =>
+            await MergesAsync(context, services, undone: null, problem: null).ConfigureAwait(false));
+        forms.MapPost("/merges/undo", async (HttpContext context, StewardsServices services, ILogger<StewardsServices> logger) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            var mergeId = form["merge_id"].ToString().Trim();
+            if (services.Merges is null || mergeId.Length is 0 or > 256)
+            {
+                return Results.Text("An undo needs the id of a recorded merge, on a host that runs the profiles worker.", "text/plain",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            try
+            {
+                // The split takes the profiles worker's locks and publishes before it returns: off the request thread pool's hot path.
+                var undone = await Task.Run(() => services.Merges.Unmerge(mergeId), context.RequestAborted).ConfigureAwait(false);
+                logger.LogInformation("Steward {Steward} undid merge {MergeId}", Steward(context), mergeId);
+                return await MergesAsync(context, services, undone, problem: null).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SplitRefusedException or LineageIncompleteException)
+            {
+                // The refusal names merge and profile ids only (opaque), never an identifier.
+                return await MergesAsync(context, services, undone: null, e.Message).ConfigureAwait(false);
+            }
+        }).RequireAuthorization(StewardsSecurity.StewardPolicy);
 
         app.MapGet("/quarantine", async (HttpContext context, StewardsServices services, IOptions<StewardsOptions> options) =>
         {
@@ -128,6 +156,12 @@ internal static class StewardsPages
 
         var title = string.Create(CultureInfo.InvariantCulture, $"Record {source.Topic}/{source.Partition}/{source.Offset}");
         return Page(context, title, RecordPage.Body(entry, Layout.IsSteward(context.User), Antiforgery(context), original, replay, problem));
+    }
+
+    private static async Task<IResult> MergesAsync(HttpContext context, StewardsServices services, SplitResult? undone, string? problem)
+    {
+        var merges = services.Merges is null ? null : await services.Merges.RecentAsync(200, context.RequestAborted).ConfigureAwait(false);
+        return Page(context, "Merges", MergesPage.Body(merges, Layout.IsSteward(context.User), Antiforgery(context), undone, problem));
     }
 
     private static async Task<IResult> BrowseAsync(HttpContext context, StewardsServices services, QuarantineQuery query, BulkReplayResult? bulk)

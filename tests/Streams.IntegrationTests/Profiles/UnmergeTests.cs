@@ -22,7 +22,7 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
     /// Customer 1 browses on device D; customer 2 shops by e-mail and card and once buys on customer 1's device. Pair
     /// "twin" lives the same lives with identifiers of its own, except that its bridging purchase never carried the device.
     /// </summary>
-    private static List<CanonicalEvent> Lives(string pair, bool shareDevice)
+    internal static List<CanonicalEvent> Lives(string pair, bool shareDevice)
     {
         var (email1, device) = (CanonicalFeed.Id(IdentifierType.Email, $"one-{pair}@example.com"), CanonicalFeed.Id(IdentifierType.Device, $"dev-{pair}"));
         var (email2, card) = (CanonicalFeed.Id(IdentifierType.Email, $"two-{pair}@example.com"), CanonicalFeed.Id(IdentifierType.Loyalty, $"card-{pair}"));

@@ -67,6 +67,24 @@ internal static class LineageStore
         }
     }
 
+    /// <summary>The <paramref name="limit"/> most recent merges, newest first.</summary>
+    public static List<Lineage.MergeSummary> Recent(NpgsqlConnection connection, int limit)
+    {
+        using var command = new NpgsqlCommand(
+            "select merge_id, absorbed, survivor, merged_at, event_id, unmerged_at from merge_lineage order by merged_at desc, merge_id limit @limit",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", Math.Clamp(limit, 1, 1000)));
+        using var reader = command.ExecuteReader();
+        var merges = new List<Lineage.MergeSummary>();
+        while (reader.Read())
+        {
+            merges.Add(new Lineage.MergeSummary(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+
+        return merges;
+    }
+
     /// <summary>A merge's lineage row, or null.</summary>
     public static RecordedMerge? LoadMerge(NpgsqlConnection connection, NpgsqlTransaction? transaction, string mergeId)
     {

@@ -15,7 +15,7 @@ internal static class Layout
         html.Add($"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"{StylesheetPath}\"></head><body>");
         if (user.Identity?.IsAuthenticated == true)
         {
-            html.Add($"<header><nav><a href=\"/\">Overview</a><a href=\"/quarantine\">Quarantine</a><a href=\"/alerts\">Alerts</a><a href=\"/audit\">Audit</a></nav>");
+            html.Add($"<header><nav><a href=\"/\">Overview</a><a href=\"/quarantine\">Quarantine</a><a href=\"/alerts\">Alerts</a><a href=\"/audit\">Audit</a><a href=\"/merges\">Merges</a></nav>");
             html.Add($"<form method=\"post\" action=\"/signout\" class=\"who\"><span>{user.Identity.Name} ({RoleOf(user)})</span>{antiforgery}");
             html.Add($"<button type=\"submit\">Sign out</button></form></header>");
         }
