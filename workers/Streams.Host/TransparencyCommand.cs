@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,7 @@ using Streams.Infrastructure.Hosting;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Store;
+using Streams.Segmentation.Store;
 
 namespace Streams.Host;
 
@@ -83,7 +85,11 @@ internal static class TransparencyCommand
             identifiers++;
             if (pseudonymizer.LookupPseudonyms(type, line) is { Count: > 0 } pseudonyms)
             {
-                var report = await ProfileInspector.DescribeAsync(dataSource, args[1].ToLowerInvariant(), pseudonyms, CancellationToken.None)
+                var report = await ProfileInspector.DescribeAsync(dataSource, args[1].ToLowerInvariant(), pseudonyms,
+                        async (profileId, token) => await SegmentDirectory.AssignmentJsonAsync(dataSource, profileId, token).ConfigureAwait(false) is { } assignment
+                            ? JsonNode.Parse(assignment)
+                            : null,
+                        CancellationToken.None)
                     .ConfigureAwait(false);
                 report["key_id"] = pseudonymizer.KeyId;
                 Console.WriteLine(report.ToJsonString(json));

@@ -66,6 +66,16 @@ public sealed class PipelineProfilesTests(KafkaFixture kafka, PostgresFixture po
         // Both of Jane's events are kept for undoing merges (Identity:LineageRetention), and whois says so.
         Assert.Equal(2, profile.GetProperty("kept_events").GetInt64());
 
+        // Too few events for a segment yet; once segmentation has one for the profile, whois shows it (read through the
+        // segmentation capability's reader, not by the profiles code).
+        Assert.Equal(JsonValueKind.Null, profile.GetProperty("segment").ValueKind);
+        await Database.RowsAsync(host.ConnectionString, $$"""
+            insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at)
+            values ('{{profile.GetProperty("profile_id").GetString()}}', '{0}', 3, 1, true, '{"segment_id":3,"summary":"Buys shoes."}', now())
+            """);
+        var segment = (await WhoisAsync(host, "email", "jane.doe@example.com")).GetProperty("profile").GetProperty("segment");
+        Assert.Equal((3, "Buys shoes."), (segment.GetProperty("segment_id").GetInt32(), segment.GetProperty("summary").GetString()));
+
         var nobody = await WhoisAsync(host, "phone", "+44 20 7946 0000");
         Assert.False(nobody.GetProperty("found").GetBoolean());
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Npgsql;
 using Streams.Segmentation.Engine;
 using Streams.Segmentation.Model;
@@ -7,8 +6,8 @@ using Streams.Segmentation.Store;
 namespace Streams.Dashboard.Figures;
 
 /// <summary>
-/// Reads the segments from the segmentation tables: the model's centroids and scaler from the checkpoint row (only those
-/// two parts of it, not the reservoir sample), and each segment's size in the current model version.
+/// Reads the segments through the segmentation capability's readers: the model's centroids and scaler (not the reservoir
+/// sample), and each segment's size in the current model version.
 /// </summary>
 public sealed class SegmentReader(NpgsqlDataSource dataSource, int minSegmentSize)
 {
@@ -18,19 +17,7 @@ public sealed class SegmentReader(NpgsqlDataSource dataSource, int minSegmentSiz
         // One snapshot for the model and the sizes, so they belong to the same mini-batch.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
             .ConfigureAwait(false);
-        KMeansState? model = null;
-        RunningScalerState? scaler = null;
-        await using (var command = new NpgsqlCommand(
-            "select checkpoint->>'model', checkpoint->>'scaler' from segmentation_model where id = 1", connection, transaction))
-        {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                model = reader.IsDBNull(0) ? null : JsonSerializer.Deserialize(reader.GetString(0), SegmentationJsonContext.Default.KMeansState);
-                scaler = reader.IsDBNull(1) ? null : JsonSerializer.Deserialize(reader.GetString(1), SegmentationJsonContext.Default.RunningScalerState);
-            }
-        }
-
+        var (model, scaler) = SegmentDirectory.Model(connection, transaction);
         if (model is null || scaler is null)
         {
             return SegmentsFigures.Unavailable(minSegmentSize, "no segmentation model yet");

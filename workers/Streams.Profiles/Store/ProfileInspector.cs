@@ -12,9 +12,11 @@ public static class ProfileInspector
 {
     /// <summary>The profile of the first of <paramref name="pseudonyms"/> that is linked: one identifier's pseudonyms
     /// under every configured key, the active key's first.</summary>
+    /// <param name="segmentOf">The profile's segment assignment as its owner (segmentation) reads it; null when it has none.</param>
     public static async Task<JsonObject> DescribeAsync(NpgsqlDataSource dataSource, string identifierType, IReadOnlyList<string> pseudonyms,
-        CancellationToken cancellationToken)
+        Func<string, CancellationToken, Task<JsonNode?>> segmentOf, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(segmentOf);
         ArgumentNullException.ThrowIfNull(pseudonyms);
         ArgumentNullException.ThrowIfNull(dataSource);
         var result = new JsonObject { ["identifier_type"] = identifierType };
@@ -80,7 +82,7 @@ public static class ProfileInspector
         }
 
         profile["identifiers"] = identifiers;
-        profile["segment"] = await SegmentAsync(dataSource, profileId, cancellationToken).ConfigureAwait(false);
+        profile["segment"] = await segmentOf(profileId, cancellationToken).ConfigureAwait(false);
         profile["kept_events"] = await KeptEventsAsync(dataSource, profileId, cancellationToken).ConfigureAwait(false);
         result["found"] = true;
         result["profile"] = profile;
@@ -96,19 +98,5 @@ public static class ProfileInspector
             """);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
-
-    // The segmentation worker's table, when that worker has run against this database.
-    private static async Task<JsonNode?> SegmentAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
-    {
-        await using var exists = dataSource.CreateCommand("select to_regclass('segment_assignments') is not null");
-        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
-        {
-            return null;
-        }
-
-        await using var command = dataSource.CreateCommand("select assignment::text from segment_assignments where profile_id = @id");
-        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? JsonNode.Parse(json) : null;
     }
 }

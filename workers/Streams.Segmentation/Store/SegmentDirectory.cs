@@ -1,4 +1,7 @@
+using System.Text.Json;
 using Npgsql;
+using Streams.Segmentation.Engine;
+using Streams.Segmentation.Model;
 
 namespace Streams.Segmentation.Store;
 
@@ -37,5 +40,38 @@ public static class SegmentDirectory
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The explanation of <paramref name="profileId"/>'s current assignment as stored (the <c>segments</c> record's
+    /// assignment), or null when it has none or segmentation has never run against this database.
+    /// </summary>
+    public static async Task<string?> AssignmentJsonAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        await using var exists = dataSource.CreateCommand("select to_regclass('segment_assignments') is not null");
+        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+        {
+            return null;
+        }
+
+        await using var command = dataSource.CreateCommand("select assignment::text from segment_assignments where profile_id = @id");
+        command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>The current model's centroids and scaler (not the reservoir sample), or nulls before the first seed.</summary>
+    public static (KMeansState? Model, RunningScalerState? Scaler) Model(NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
+        using var command = new NpgsqlCommand(
+            "select checkpoint->>'model', checkpoint->>'scaler' from segmentation_model where id = 1", connection, transaction);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return (null, null);
+        }
+
+        return (reader.IsDBNull(0) ? null : JsonSerializer.Deserialize(reader.GetString(0), SegmentationJsonContext.Default.KMeansState),
+            reader.IsDBNull(1) ? null : JsonSerializer.Deserialize(reader.GetString(1), SegmentationJsonContext.Default.RunningScalerState));
     }
 }
