@@ -163,19 +163,7 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         await ProfileInvariants.AssertListsMatchLinksAsync(host.ConnectionString);
     }
 
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var clock = Stopwatch.StartNew();
-        var value = await read();
-        while (!done(value) && clock.Elapsed < Patience)
-        {
-            await Task.Delay(200);
-            value = await read();
-        }
-
-        Assert.True(done(value), "segmentation did not follow the split in time");
-        return value;
-    }
+    private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {

@@ -97,19 +97,5 @@ public sealed class QualityWorkerTests(KafkaFixture kafka, PostgresFixture postg
         return last;
     }
 
-    internal static async Task<T> EventuallyAsync<T>(Func<T> read, Func<T, bool> done)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = read();
-            if (done(value) || clock.Elapsed > Patience)
-            {
-                Assert.True(done(value), $"not reached in {Patience}: {JsonSerializer.Serialize(value)}");
-                return value;
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    internal static Task<T> EventuallyAsync<T>(Func<T> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);
 }

@@ -96,17 +96,5 @@ public sealed class StewardsEndToEndTests(KafkaFixture kafka, PostgresFixture po
         return true;
     }
 
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var clock = Stopwatch.StartNew();
-        var value = await read();
-        while (!done(value) && clock.Elapsed < Patience)
-        {
-            await Task.Delay(200);
-            value = await read();
-        }
-
-        Assert.True(done(value), "timed out");
-        return value;
-    }
+    private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);
 }

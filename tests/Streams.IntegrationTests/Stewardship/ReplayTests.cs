@@ -135,21 +135,7 @@ public sealed class ReplayTests(KafkaFixture kafka, PostgresFixture postgres)
     private static string At(string sale, string occurredAt) =>
         System.Text.RegularExpressions.Regex.Replace(sale, "\"occurred_at\":\"[^\"]+\"", $"\"occurred_at\":\"{occurredAt}\"");
 
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || clock.Elapsed > Patience)
-            {
-                Assert.True(done(value), $"not reached in {Patience}: {JsonSerializer.Serialize(value)}");
-                return value;
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);
 
     /// <summary>The system clock moved by <see cref="Shift"/>; timers and timestamps stay the system's.</summary>
     private sealed class ShiftedClock : TimeProvider
