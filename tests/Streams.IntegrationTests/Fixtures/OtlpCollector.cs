@@ -5,14 +5,16 @@ using System.Text;
 namespace Streams.IntegrationTests.Fixtures;
 
 /// <summary>
-/// A local OTLP/HTTP (protobuf) collector: accepts every export, counts them by path, keeps the number points of the last metrics export,
-/// decoded from the wire format by field number (opentelemetry-proto's metrics.proto), without a protobuf library.
+/// A local OTLP/HTTP (protobuf) collector: accepts every export, counts them by path, keeps the number points of the last metrics export
+/// and every span exported, decoded from the wire format by field number (opentelemetry-proto's metrics.proto and trace.proto),
+/// without a protobuf library.
 /// </summary>
 public sealed class OtlpCollector : IDisposable
 {
     private readonly HttpListener listener = new();
     private readonly Lock gate = new();
     private IReadOnlyList<OtlpPoint> last = [];
+    private readonly List<OtlpSpan> spans = [];
 
     public OtlpCollector(int port)
     {
@@ -47,6 +49,18 @@ public sealed class OtlpCollector : IDisposable
         }
     }
 
+    /// <summary>Every span exported so far.</summary>
+    public IReadOnlyList<OtlpSpan> Spans
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. spans];
+            }
+        }
+    }
+
     private async Task AcceptAsync()
     {
         while (listener.IsListening)
@@ -65,9 +79,11 @@ public sealed class OtlpCollector : IDisposable
             await context.Request.InputStream.CopyToAsync(body);
             var path = context.Request.Url?.AbsolutePath ?? string.Empty;
             var points = path == "/v1/metrics" ? Metrics(body.ToArray()) : null;
+            var traced = path == "/v1/traces" ? Traces(body.ToArray()) : [];
             lock (gate)
             {
                 last = points ?? last;
+                spans.AddRange(traced);
                 exports[path] = exports.GetValueOrDefault(path) + 1;
             }
 
@@ -103,6 +119,19 @@ public sealed class OtlpCollector : IDisposable
 
         return points;
     }
+
+    // ExportTraceServiceRequest{1: ResourceSpans{2: ScopeSpans{2: Span{1: trace_id, 2: span_id, 5: name, 13: Link{1: trace_id, 2: span_id}}}}}.
+    private static List<OtlpSpan> Traces(byte[] request) =>
+        [.. from resource in Fields(request).Where(f => f.Number == 1)
+            from scope in Fields(resource.Bytes).Where(f => f.Number == 2)
+            from span in Fields(scope.Bytes).Where(f => f.Number == 2)
+            let fields = Fields(span.Bytes)
+            select new OtlpSpan(
+                Convert.ToHexStringLower(fields.First(f => f.Number == 1).Bytes),
+                Convert.ToHexStringLower(fields.First(f => f.Number == 2).Bytes),
+                Encoding.UTF8.GetString(fields.FirstOrDefault(f => f.Number == 5).Bytes ?? []),
+                [.. fields.Where(f => f.Number == 13).Select(l => Fields(l.Bytes)).Select(l => (
+                    Convert.ToHexStringLower(l.First(f => f.Number == 1).Bytes), Convert.ToHexStringLower(l.First(f => f.Number == 2).Bytes)))])];
 
     private static OtlpPoint Point(string name, byte[] point)
     {
@@ -189,3 +218,6 @@ public sealed class OtlpCollector : IDisposable
 
 /// <summary>One number point of an OTLP metric: instrument name, attributes, value.</summary>
 public sealed record OtlpPoint(string Name, IReadOnlyDictionary<string, string> Attributes, double Value);
+
+/// <summary>One exported span: its ids (lower-case hex), name and the (trace id, span id) of each span it links to.</summary>
+public sealed record OtlpSpan(string TraceId, string SpanId, string Name, IReadOnlyList<(string TraceId, string SpanId)> Links);

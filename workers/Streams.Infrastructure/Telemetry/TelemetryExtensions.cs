@@ -17,7 +17,7 @@ public static class TelemetryExtensions
     /// <summary>
     /// Registers OpenTelemetry: every <c>Streams.*</c> meter (the workers' and <see cref="RuntimeMetrics"/>), .NET's own
     /// and Npgsql's, read by the Prometheus scrape (<c>GET /metrics</c> on the health port); and, when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, the same metrics with Npgsql's traces and the logs over OTLP.
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, the same metrics, the records' traces (<see cref="RecordTracing"/>) with Npgsql's spans inside them, and the logs over OTLP.
     /// </summary>
     public static IHostApplicationBuilder AddStreamsTelemetry(this IHostApplicationBuilder builder)
     {
@@ -42,7 +42,7 @@ public static class TelemetryExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]))
         {
             // Traces and logs have no reader but OTLP: without it they would only cost.
-            telemetry.WithTracing(tracing => tracing.AddNpgsql()).WithLogging().UseOtlpExporter();
+            telemetry.WithTracing(tracing => tracing.AddSource(RecordTracing.SourceName).AddNpgsql()).WithLogging().UseOtlpExporter();
         }
 
         return builder;
