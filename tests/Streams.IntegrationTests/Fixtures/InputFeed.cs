@@ -22,12 +22,12 @@ public sealed class InputFeed(string bootstrapServers) : IDisposable
         }
     }
 
-    /// <summary>Sends <paramref name="records"/> and waits until the broker has them all.</summary>
-    public void Send(IEnumerable<(string Topic, string Value)> records)
+    /// <summary>Sends <paramref name="records"/>, each with <paramref name="headers"/> when given, and waits until the broker has them all.</summary>
+    public void Send(IEnumerable<(string Topic, string Value)> records, Headers? headers = null)
     {
         foreach (var (topic, value) in records)
         {
-            producer.Produce(topic, new Message<Null, string> { Value = value }, report =>
+            producer.Produce(topic, new Message<Null, string> { Value = value, Headers = headers }, report =>
             {
                 lock (positions)
                 {

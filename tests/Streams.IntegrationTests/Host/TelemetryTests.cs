@@ -1,7 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.RegularExpressions;
+using Confluent.Kafka;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Telemetry;
 using Streams.IntegrationTests.Fixtures;
 
 namespace Streams.IntegrationTests.Host;
@@ -33,12 +37,16 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
             "--Telemetry:SampleInterval=00:00:00.200", $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.Endpoint}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200");
         var clickstream = topics.Names.Clickstream;
+        // One record comes from a channel that traces: its producer span is the start of the chain of links below.
+        var channelSpan = (Trace: ActivityTraceId.CreateRandom().ToHexString(), Span: ActivitySpanId.CreateRandom().ToHexString());
         using (var feed = new InputFeed(kafka.BootstrapServers))
         {
             feed.Send([
-                .. Enumerable.Range(0, 12).Select(i => (clickstream, SampleEvents.Clickstream($"ev-{i}", $"anon-{i % 4}", email: $"p{i % 4}@example.com"))),
+                .. Enumerable.Range(0, 11).Select(i => (clickstream, SampleEvents.Clickstream($"ev-{i}", $"anon-{i % 4}", email: $"p{i % 4}@example.com"))),
                 .. Enumerable.Range(0, 3).Select(_ => (clickstream, "{not json")),
             ]);
+            feed.Send([(clickstream, SampleEvents.Clickstream("ev-11", "anon-3", email: "p3@example.com"))],
+                new Headers { { RecordTracing.TraceParentHeader, Encoding.ASCII.GetBytes($"00-{channelSpan.Trace}-{channelSpan.Span}-01") } });
         }
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
@@ -78,8 +86,28 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
                 .Select(p => (Compared.Single(c => c.Otlp == p.Name).Prometheus, p.Attributes, p.Value)));
             return Task.FromResult((exported.SequenceEqual(expected), exported));
         }, "the OTLP export to carry the scraped figures: " + string.Join("; ", expected), exported => string.Join("; ", exported));
-        // Npgsql's spans went the same way (the logs: see the child-process test; this host's logging is the test's).
-        Assert.True(collector.Exports("/v1/traces") > 0, "no trace export");
+        // The record's hops are one chain of links: the channel's span ← ingest's batch span ← profiles' ← segmentation's,
+        // each found through the traceparent header the stage before wrote on its output (the outboxes keep it until they publish).
+        var hops = await WaitForAsync(() =>
+        {
+            var spans = collector.Spans;
+            var chain = new List<OtlpSpan>();
+            var linked = (channelSpan.Trace, channelSpan.Span);
+            foreach (var worker in new[] { "Ingest", "Profiles", "Segmentation" })
+            {
+                if (spans.FirstOrDefault(s => s.Name == $"{worker} process" && s.Links.Contains(linked)) is not { } hop)
+                {
+                    break;
+                }
+
+                chain.Add(hop);
+                linked = (hop.TraceId, hop.SpanId);
+            }
+
+            return Task.FromResult((chain.Count == 3, chain));
+        }, "spans linking the traced record's hops", chain => string.Join(" <- ", chain.Select(s => s.Name)));
+        // Npgsql's spans went the same way, inside each batch span (the logs: see the child-process test).
+        Assert.All(hops, hop => Assert.Contains(collector.Spans, s => s.TraceId == hop.TraceId && s.SpanId != hop.SpanId));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync(new Uri("/metrics", UriKind.Relative), null)).StatusCode);
     }
 
