@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
 
 namespace Streams.Activation.Store;
@@ -29,14 +30,7 @@ public static class ActivationRepository
         {
             if (outbox.Count > 0)
             {
-                var insert = new NpgsqlBatchCommand($"""
-                    insert into {OutboxTable} (topic, key, value)
-                    select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
-                    """);
-                insert.Parameters.Add(new NpgsqlParameter<string[]>("topics", [.. outbox.Select(m => m.Topic)]));
-                insert.Parameters.Add(new NpgsqlParameter<byte[][]>("keys", [.. outbox.Select(m => m.Key)]));
-                insert.Parameters.Add(new NpgsqlParameter<byte[][]>("values", [.. outbox.Select(m => m.Value)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-                batch.BatchCommands.Add(insert);
+                batch.BatchCommands.Add(TableOutboxRows.Insert(OutboxTable, outbox));
             }
 
             if (offsets.Count > 0)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
 using Streams.Segmentation.Engine;
 
@@ -118,13 +119,7 @@ public static class SegmentationRepository
 
         if (changes.Outbox.Count > 0)
         {
-            batch.BatchCommands.Add(Command($"""
-                insert into {OutboxTable} (topic, key, value)
-                select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
-                """,
-                new NpgsqlParameter<string[]>("topics", changes.Outbox.Select(m => m.Topic).ToArray()),
-                new NpgsqlParameter<byte[][]>("keys", changes.Outbox.Select(m => m.Key).ToArray()),
-                new NpgsqlParameter<byte[]?[]>("values", changes.Outbox.Select(m => m.Value).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea }));
+            batch.BatchCommands.Add(TableOutboxRows.Insert(OutboxTable, [.. changes.Outbox.Select(m => (m.Topic, (byte[]?)m.Key, m.Value))]));
         }
 
         if (offsets.Count > 0)

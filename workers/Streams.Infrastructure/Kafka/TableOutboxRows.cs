@@ -1,0 +1,28 @@
+using Npgsql;
+using NpgsqlTypes;
+using Streams.Infrastructure.Telemetry;
+
+namespace Streams.Infrastructure.Kafka;
+
+/// <summary>How a batch writes its records into a transactional outbox table that <see cref="TableOutboxPublisher"/> publishes.</summary>
+public static class TableOutboxRows
+{
+    /// <summary>
+    /// The statement that appends <paramref name="messages"/> to <paramref name="table"/> in their order (the sequence
+    /// keeps it), each with the trace context of the batch writing them (<see cref="RecordTracing.CurrentTraceParent"/>).
+    /// </summary>
+    public static NpgsqlBatchCommand Insert(string table, IReadOnlyCollection<(string Topic, byte[]? Key, byte[]? Value)> messages)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        ArgumentNullException.ThrowIfNull(messages);
+        var insert = new NpgsqlBatchCommand($"""
+            insert into {table} (topic, key, value, traceparent)
+            select topic, key, value, @traceparent from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
+            """);
+        insert.Parameters.Add(new NpgsqlParameter<string[]>("topics", [.. messages.Select(m => m.Topic)]));
+        insert.Parameters.Add(new NpgsqlParameter<byte[]?[]>("keys", [.. messages.Select(m => m.Key)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        insert.Parameters.Add(new NpgsqlParameter<byte[]?[]>("values", [.. messages.Select(m => m.Value)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        insert.Parameters.Add(new NpgsqlParameter("traceparent", NpgsqlDbType.Text) { Value = (object?)RecordTracing.CurrentTraceParent() ?? DBNull.Value });
+        return insert;
+    }
+}
