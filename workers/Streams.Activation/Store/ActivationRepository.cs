@@ -30,7 +30,7 @@ public static class ActivationRepository
         {
             if (outbox.Count > 0)
             {
-                batch.BatchCommands.Add(TableOutboxRows.Insert(OutboxTable, outbox));
+                batch.BatchCommands.Add(TableOutboxRows.Insert(OutboxTable, [.. outbox.Select(m => (m.Topic, (byte[]?)m.Key, (byte[]?)m.Value))]));
             }
 
             if (offsets.Count > 0)
