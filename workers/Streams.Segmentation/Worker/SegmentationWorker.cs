@@ -22,13 +22,14 @@ public sealed class SegmentationWorker(
     TopicCatalog catalog,
     SegmentationEngine engine,
     SegmentationMetrics metrics,
+    SegmentationCheckpointStore checkpoints,
     IOptions<SegmentationOptions> segmentationOptions,
     WorkerHeartbeats heartbeats,
     TimeProvider timeProvider,
     ILogger<SegmentationWorker> logger) : BackgroundService, ICheckpointedBatchHandler
 {
     private readonly SegmentationOptions options = segmentationOptions.Value;
-    private readonly Reassignment reassignment = new(environment, engine, segmentationOptions.Value, timeProvider, logger);
+    private readonly Reassignment reassignment = new(environment, engine, checkpoints, segmentationOptions.Value, timeProvider, logger);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         new CheckpointedBatchRuntime(environment, heartbeats.For(WorkerSelection.Segmentation), timeProvider, logger).Start(
@@ -51,9 +52,11 @@ public sealed class SegmentationWorker(
         var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
-        var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+        var stored = checkpoints.Load(connection, transaction);
+        var checkpoint = stored.Checkpoint;
         if (checkpoint.Settling is not null && checkpoint.Model?.Dimension == FeatureSpace.Dimension)
         {
+            checkpoints.Keep(stored);
             return false;
         }
 
@@ -70,9 +73,11 @@ public sealed class SegmentationWorker(
 
         // Committed with the offsets that pass the records, so each is quarantined exactly once.
         changes.Outbox.AddRange(quarantine);
-        SegmentationRepository.Save(connection, transaction, checkpoint, changes, CheckpointedBatchSession.NextOffsets(batch), session.Epochs, now);
+        SegmentationRepository.Save(connection, transaction, SegmentationCheckpointStore.Write(stored, now), changes,
+            CheckpointedBatchSession.NextOffsets(batch), session.Epochs, now);
         CrashPoints.Reach("segmentation.before-commit");
         transaction.Commit();
+        checkpoints.Keep(stored);
         metrics.Record(batch.Count, changes.Reseeded, checkpoint.Model?.Version ?? 0, quarantine.Count);
         CrashPoints.Reach("segmentation.after-commit");
         if (changes.Reseeded)
