@@ -18,6 +18,13 @@ public sealed class StoredCheckpoint
     /// <summary>The checkpoint; the mini-batch changes it in place.</summary>
     public SegmentationCheckpoint Checkpoint { get; }
 
+    /// <summary>
+    /// Members per segment of the checkpoint's model version as the database holds them, carried in memory from this
+    /// instance's previous mini-batch (the engine keeps them in step with every assignment and removal); null when not
+    /// known, and then counted in the database.
+    /// </summary>
+    public Dictionary<int, long>? Sizes { get; set; }
+
     /// <summary>Checkpoints written so far (0: none): the row's <c>generation</c>.</summary>
     public long Generation { get; internal set; }
 

@@ -51,8 +51,9 @@ internal sealed class Reassignment(StreamsEnvironment environment, SegmentationE
             }
 
             var now = timeProvider.GetUtcNow();
-            var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
+            var sizes = stored.Sizes ?? SegmentationRepository.Sizes(connection, transaction, model.Version);
             var changes = engine.Reassign(checkpoint, stale, sizes, now);
+            stored.Sizes = sizes;
             ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
             SegmentationRepository.Save(connection, transaction, SegmentationCheckpointStore.Write(stored, now), changes, [],
                 System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, now);

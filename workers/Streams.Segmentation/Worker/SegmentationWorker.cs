@@ -61,11 +61,12 @@ public sealed class SegmentationWorker(
         }
 
         var rows = SegmentationRepository.LoadRows(connection, transaction, updates.Select(u => u.ProfileId).Distinct().ToList());
-        var sizes = checkpoint.Model is { } before ? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
+        var sizes = checkpoint.Model is { } before ? stored.Sizes ?? SegmentationRepository.Sizes(connection, transaction, before.Version) : [];
         var now = timeProvider.GetUtcNow();
         // A re-seed assigns only this mini-batch's profiles here; everyone else follows in bounded chunks (Reassignment),
         // so no transaction loads every assignment.
         var changes = engine.Apply(checkpoint, rows, sizes, updates, now);
+        stored.Sizes = checkpoint.Model is null ? null : sizes;
         if (checkpoint.Model is { } model)
         {
             reassignment.ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
