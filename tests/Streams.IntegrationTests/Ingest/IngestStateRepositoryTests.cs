@@ -37,6 +37,24 @@ public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Claim_AnIdWithNul_IsClaimedLikeAnyOther_AndStaysApartFromIdsThatLookLikeItsStoredForm()
+    {
+        await using var dataSource = await MigratedAsync();
+        var state = new IngestStateRepository(dataSource);
+
+        // U+0000 is allowed in an event id, and PostgreSQL text cannot hold it: the claim failed for good.
+        Assert.Empty(await state.ClaimAsync([new SeenEvent("store", "e\u00001", 0, 10, Now)], WindowStart, default));
+        Assert.Equal([("store", "e\u00001")], await state.ClaimAsync([new SeenEvent("store", "e\u00001", 1, 10, Now)], WindowStart, default));
+        Assert.Empty(await state.ClaimAsync([new SeenEvent("store", "e\u00001", 0, 10, Now)], WindowStart, default));
+
+        // Other ids, however close to how that one is stored, are other ids.
+        Assert.Empty(await state.ClaimAsync(
+            [new SeenEvent("store", "e\uFFFF01", 0, 11, Now), new SeenEvent("store", "e\uFFFF\uFFFF01", 0, 12, Now), new SeenEvent("store", "e1", 0, 13, Now)],
+            WindowStart, default));
+        Assert.Equal([("store", "e\uFFFF01")], await state.ClaimAsync([new SeenEvent("store", "e\uFFFF01", 1, 11, Now)], WindowStart, default));
+    }
+
+    [Fact]
     public async Task Claim_TwoInstancesAtOnce_EachIdIsHeldByExactlyOne()
     {
         await using var dataSource = await MigratedAsync();
