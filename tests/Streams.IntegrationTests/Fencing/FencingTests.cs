@@ -115,7 +115,7 @@ public sealed class FencingTests(KafkaFixture kafka, PostgresFixture postgres)
         await WaitUntilAsync(() => host.Logs.Lines.Any(l => l.Contains("checkpoint refused", StringComparison.Ordinal)));
 
         Assert.Equal(10, await Database.CountAsync(host.ConnectionString,
-            $"select next_offset from ingest_checkpoints where topic = '{topics.Names.Store}' and partition = 0"));
+            $"select next_offset from consumer_offsets where consumer = '{IngestWorker.Consumer}' and topic = '{topics.Names.Store}' and partition = 0"));
         await Task.Delay(500);
         Assert.Equal(outputsBefore, TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Canonical).Count);
         Assert.Equal(10, worker.RecordsCommitted);

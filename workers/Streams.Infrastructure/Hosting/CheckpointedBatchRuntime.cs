@@ -30,6 +30,15 @@ public interface ICheckpointedBatchHandler
     /// </summary>
     bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
 
+    /// <summary>
+    /// Runs in the consumer's assignment callback, after the runtime has claimed the new partitions' epochs and before it
+    /// reads their stored offsets or any of their records: for a capability that must prepare a partition first (ingest's
+    /// recovery scan). Nothing by default.
+    /// </summary>
+    void Assigned(CheckpointedBatchSession session)
+    {
+    }
+
     /// <summary>Runs between batches, also while the input is idle: upkeep such as pruning old rows. Nothing by default.</summary>
     void BetweenBatches(CheckpointedBatchSession session)
     {
@@ -84,6 +93,7 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
         publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
         var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        CheckpointedBatchSession? session = null;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // Records of a partition read but not committed are dropped when it goes: its next owner reads them again,
@@ -95,12 +105,13 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
                 // Claimed before the offsets are read: a previous owner's checkpoint committed before (and is read here)
                 // or is refused.
                 ownership.Claim(partitions);
+                handler.Assigned(session!);
                 var stored = ConsumerOffsets.Load(environment.DataSource, settings.Consumer);
                 return partitions.Select(p => new TopicPartitionOffset(p,
                     stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
             })
             .Build();
-        var session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
+        session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
         consumer.Subscribe(settings.Topics);
         try
         {

@@ -88,7 +88,7 @@ public sealed class TableOutboxPublisher : IDisposable
         var count = 0;
         foreach (var (topic, key, value) in messages)
         {
-            Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+            ProducerBackpressure.Produce(producer, topic, new Message<byte[]?, byte[]?> { Key = key, Value = value }, OnDelivery);
             count++;
         }
 
@@ -150,22 +150,6 @@ public sealed class TableOutboxPublisher : IDisposable
         }
 
         return rows;
-    }
-
-    private void Produce(string topic, Message<byte[]?, byte[]?> message)
-    {
-        while (true)
-        {
-            try
-            {
-                producer.Produce(topic, message, OnDelivery);
-                return;
-            }
-            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(100));
-            }
-        }
     }
 
     private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
