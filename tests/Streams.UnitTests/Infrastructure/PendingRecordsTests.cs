@@ -1,10 +1,7 @@
 using Confluent.Kafka;
-using Streams.Contracts.Quarantine;
-using Streams.Ingest;
-using Streams.Profiles.Processing;
-using Streams.Profiles.Worker;
+using Streams.Infrastructure.Hosting;
 
-namespace Streams.UnitTests.Profiles;
+namespace Streams.UnitTests.Infrastructure;
 
 public sealed class PendingRecordsTests
 {
@@ -13,7 +10,7 @@ public sealed class PendingRecordsTests
     [Fact]
     public void Cut_TakesTheOldestAcrossPartitions_NotTheFirstRead()
     {
-        var pending = new PendingRecords();
+        var pending = new PendingRecords<string>();
         // Partition 0 fetched first and far ahead; partitions 1 and 2 arrive later with older records.
         for (var offset = 0; offset < 6; offset++)
         {
@@ -24,11 +21,11 @@ public sealed class PendingRecordsTests
         Add(pending, 1, 1, timestampMs: 111);
         Add(pending, 2, 0, timestampMs: 102);
 
-        var (items, _) = pending.Cut(5);
+        var (records, _) = pending.Cut(5);
 
-        Assert.Equal(["0/0", "1/0", "2/0", "0/1", "1/1"], items.Select(Name));
+        Assert.Equal(["0/0", "1/0", "2/0", "0/1", "1/1"], records.Select(Name));
         Assert.Equal(4, pending.Count);
-        Assert.Equal(["0/2", "0/3", "0/4", "0/5"], pending.Cut(10).Items.Select(Name));
+        Assert.Equal(["0/2", "0/3", "0/4", "0/5"], pending.Cut(10).Records.Select(Name));
         Assert.Equal(0, pending.Count);
     }
 
@@ -45,9 +42,9 @@ public sealed class PendingRecordsTests
     public void Cuts_TakeAPrefixOfEachPartition_AndEveryRecordOnce(int seed)
     {
         var random = new Random(seed);
-        var pending = new PendingRecords();
+        var pending = new PendingRecords<string>();
         var next = new int[5];
-        var taken = new List<BatchItem>();
+        var taken = new List<PendingRecord<string>>();
         for (var round = 0; round < 40; round++)
         {
             for (var i = random.Next(0, 30); i > 0; i--)
@@ -56,22 +53,22 @@ public sealed class PendingRecordsTests
                 Add(pending, partition, next[partition]++, timestampMs: random.Next(0, 1000));
             }
 
-            taken.AddRange(pending.Cut(random.Next(1, 25)).Items);
+            taken.AddRange(pending.Cut(random.Next(1, 25)).Records);
         }
 
-        taken.AddRange(pending.Cut(int.MaxValue).Items);
+        taken.AddRange(pending.Cut(int.MaxValue).Records);
 
         Assert.Equal(next.Sum(), taken.Count);
-        foreach (var partition in taken.GroupBy(i => i.Position.Partition))
+        foreach (var partition in taken.GroupBy(r => r.Partition))
         {
-            Assert.Equal(Enumerable.Range(0, next[partition.Key]).Select(o => (long)o), partition.Select(i => i.Position.Offset));
+            Assert.Equal(Enumerable.Range(0, next[partition.Key]).Select(o => (long)o), partition.Select(r => r.Offset));
         }
     }
 
     [Fact]
     public void Drop_ForgetsTheRecordsOfLostPartitionsOnly()
     {
-        var pending = new PendingRecords();
+        var pending = new PendingRecords<string>();
         Add(pending, 0, 0, 1);
         Add(pending, 1, 0, 2);
         Add(pending, 1, 1, 3);
@@ -80,25 +77,29 @@ public sealed class PendingRecordsTests
         pending.Drop([new TopicPartition(Topic, 1), new TopicPartition(Topic, 7)]);
 
         Assert.Equal(2, pending.Count);
-        Assert.Equal(["0/0", "2/0"], pending.Cut(10).Items.Select(Name));
+        Assert.Equal(["0/0", "2/0"], pending.Cut(10).Records.Select(Name));
     }
 
     [Fact]
     public void Cut_HandsOverTheReadTimeOfWhatWasAddedSinceTheLastCut()
     {
-        var pending = new PendingRecords();
-        pending.Add(Topic, 0, 1, Item(0, 0), TimeSpan.FromMilliseconds(3));
-        pending.Add(Topic, 0, 2, Item(0, 1), TimeSpan.FromMilliseconds(4));
+        var pending = new PendingRecords<string>();
+        pending.Add(Record(0, 0), 1, TimeSpan.FromMilliseconds(3));
+        pending.Add(Record(0, 1), 2, TimeSpan.FromMilliseconds(4));
 
         Assert.Equal(TimeSpan.FromMilliseconds(7), pending.Cut(1).ReadTime);
         Assert.Equal(TimeSpan.Zero, pending.Cut(1).ReadTime);
     }
 
-    private static void Add(PendingRecords pending, int partition, long offset, long timestampMs) =>
-        pending.Add(Topic, partition, timestampMs, Item(partition, offset), TimeSpan.Zero);
+    private static void Add(PendingRecords<string> pending, int partition, long offset, long timestampMs) =>
+        pending.Add(Record(partition, offset), timestampMs, TimeSpan.Zero);
 
-    private static InvalidItem Item(int partition, long offset) =>
-        new(new SourcePosition(Topic, partition, offset), null, new QuarantineReason(QuarantineReason.SchemaViolation, null, "test"), 0, "");
+    // The item names its position, so a test sees it is carried with the record it was read from.
+    private static PendingRecord<string> Record(int partition, long offset) => new(Topic, partition, offset, $"{partition}/{offset}");
 
-    private static string Name(BatchItem item) => $"{item.Position.Partition}/{item.Position.Offset}";
+    private static string Name(PendingRecord<string> record)
+    {
+        Assert.Equal($"{record.Partition}/{record.Offset}", record.Item);
+        return record.Item;
+    }
 }
