@@ -103,3 +103,21 @@ public sealed class PendingRecordsTests
         return record.Item;
     }
 }
+
+public sealed class OverlappedBatchTests
+{
+    [Fact]
+    public void NextOffsets_PassTheLastRecordOfEachPartition_AndAPartKeepsTheEpochsItWasReadUnder()
+    {
+        var epochs = new Dictionary<(string Topic, int Partition), long> { [("t", 0)] = 3, [("t", 1)] = 1 };
+        var batch = new OverlappedBatch<string>(
+            [new("t", 1, 7, "a"), new("t", 0, 4, "b"), new("t", 1, 8, "c"), new("t", 0, 5, "d")], epochs, TimeSpan.FromMilliseconds(2));
+
+        Assert.Equal([("t", 0, 6L), ("t", 1, 9L)], batch.NextOffsets.OrderBy(o => o.Partition));
+        Assert.Equal(["a", "b", "c", "d"], batch.Items);
+        var part = batch.Part([new("t", 1, 7, "a")]);
+        Assert.Equal([("t", 1, 8L)], part.NextOffsets);
+        Assert.Same(epochs, part.Epochs);
+        Assert.Equal(TimeSpan.Zero, part.ReadTime);
+    }
+}
