@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Postgres;
 using Streams.Segmentation.Engine;
+using Streams.Segmentation.Store;
 using Streams.Segmentation.Worker;
 
 namespace Streams.Segmentation;
@@ -21,6 +22,7 @@ public static class SegmentationExtensions
         builder.Services.TryAddSingleton(sp => new SegmentationEngine(
             sp.GetRequiredService<IOptions<SegmentationOptions>>().Value, sp.GetRequiredService<TopicCatalog>()));
         builder.Services.TryAddSingleton<SegmentationMetrics>();
+        builder.Services.TryAddSingleton<SegmentationCheckpointStore>();
         builder.Services.AddSingleton<SegmentationWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SegmentationWorker>());
         return builder;

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Infrastructure.Kafka;
 
 namespace Streams.Benchmarks.Load;
 
@@ -127,31 +128,13 @@ internal static class PacedProducer
             // The time is kept from here: delivery reports from the embedded broker come back with a zero timestamp.
             var atMs = message.Timestamp.UnixTimestampMs;
             Action<DeliveryReport<byte[]?, byte[]>> onDelivery = report => log.OnDelivery(report, atMs);
-            Produce(producer, topicOf(i), message, onDelivery);
+            ProducerBackpressure.Produce(producer, topicOf(i), message, onDelivery);
             pacer.Count();
         }
 
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-        }
-    }
-
-    /// <summary>Produces one record, waiting for deliveries to drain while librdkafka's queue is full (back-pressure).</summary>
-    public static void Produce<TKey, TValue>(IProducer<TKey, TValue> producer, string topic, Message<TKey, TValue> message,
-        Action<DeliveryReport<TKey, TValue>> onDelivery)
-    {
-        while (true)
-        {
-            try
-            {
-                producer.Produce(topic, message, onDelivery);
-                return;
-            }
-            catch (ProduceException<TKey, TValue> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
         }
     }
 }

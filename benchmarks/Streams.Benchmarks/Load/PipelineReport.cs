@@ -123,6 +123,9 @@ internal static class PipelineReport
         Line("|---|---:|");
         Row("process CPU s (workers, embedded broker, and the bench's threads: see below)", r.ProcessCpuSeconds);
         Row("PostgreSQL CPU s", r.PostgresCpuSeconds);
+        var segmentation = r.ThreadCpuSeconds.GetValueOrDefault("segmentation");
+        Row("segmentation's loop thread: CPU s / µs per event / µs per profile record (its SQL runs in PostgreSQL, counted above)",
+            $"{Format(segmentation)} / {Format(Math.Round(segmentation * 1e6 / n, 1))} / {Format(Math.Round(segmentation * 1e6 / Math.Max(r.SegmentationRecords, 1), 1))}");
         Row("peak RSS of this process, MiB (sampled)", r.Pipeline.PeakProcessBytes / MiB);
         Row("of which the pre-generated input, MiB (values only)", r.Inputs.Bytes / MiB);
         Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
@@ -138,7 +141,7 @@ internal static class PipelineReport
         Line("");
         Line("Ingest outcomes: " + string.Join(", ", r.IngestOutcomes.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value:N0}"))
             + $"; segmentation took {r.SegmentationRecords:N0} profile records in {r.SegmentationMiniBatches:N0} mini-batches, "
-            + $"each reading and writing its {r.SegmentationCheckpointBytes / MiB:F2} MiB checkpoint (JSON).");
+            + $"its checkpoint's JSON at the end {r.SegmentationCheckpointBytes / 1024.0:N1} KiB.");
         Line("");
         Line("| s | produced | " + string.Join(" | ", stages.Select(s => s.Stage + " lag")) + " | process MiB | PostgreSQL MiB |");
         Line("|---:|---:|" + string.Concat(stages.Select(_ => "---:|")) + "---:|---:|");

@@ -116,7 +116,7 @@ internal static class RawCopyBaseline
             }
 
             consumed++;
-            PacedProducer.Produce(producer, to, new Message<byte[]?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value }, onDelivery);
+            ProducerBackpressure.Produce(producer, to, new Message<byte[]?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value }, onDelivery);
             onCopied();
         }
 

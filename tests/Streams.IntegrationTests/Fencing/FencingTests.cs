@@ -115,7 +115,7 @@ public sealed class FencingTests(KafkaFixture kafka, PostgresFixture postgres)
         await WaitUntilAsync(() => host.Logs.Lines.Any(l => l.Contains("checkpoint refused", StringComparison.Ordinal)));
 
         Assert.Equal(10, await Database.CountAsync(host.ConnectionString,
-            $"select next_offset from ingest_checkpoints where topic = '{topics.Names.Store}' and partition = 0"));
+            $"select next_offset from consumer_offsets where consumer = '{IngestWorker.Consumer}' and topic = '{topics.Names.Store}' and partition = 0"));
         await Task.Delay(500);
         Assert.Equal(outputsBefore, TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Canonical).Count);
         Assert.Equal(10, worker.RecordsCommitted);
@@ -155,6 +155,59 @@ public sealed class FencingTests(KafkaFixture kafka, PostgresFixture postgres)
         // Every partition was claimed again when it moved (or when the group settled): the first owner's epochs are gone.
         Assert.True(await Database.CountAsync(first.ConnectionString,
             $"select count(*) from partition_epochs where consumer = 'profiles' and topic = '{topics.Names.Canonical}' and epoch >= 2") > 0);
+    }
+
+    /// <summary>
+    /// A rebalance while the worker reads ahead of the batch being saved (a backlog): the records it had read ahead of the
+    /// revoked partitions are dropped (the partitions it gets back are read again from the stored offsets), so nothing is
+    /// counted twice and no batch names a partition it has let go of.
+    /// </summary>
+    [Fact]
+    public async Task Profiles_RebalancedWhileReadingAhead_CountsNoRecordTwice()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 4);
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles", "--Profiles:GroupId=readahead",
+            "--Profiles:BatchSize=10", "--Profiles:MaxBatchWait=00:00:00.020");
+        var metrics = host.Get<ProfilesMetrics>();
+        await WaitUntilAsync(() => metrics.AssignedPartitions == 4);
+        var (customers, events) = CustomerGenerator.Generate(400, seed: 31, prefix: "readahead");
+        using (var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical))
+        {
+            events.ForEach(feed.Send);
+        }
+
+        // Another member joins the group while the backlog is worked off, and leaves: every partition is revoked twice, and
+        // those the worker keeps or gets back are read again from its stored offsets.
+        await WaitUntilAsync(() => metrics.Records > 0);
+        using (var other = new Confluent.Kafka.ConsumerBuilder<byte[], byte[]>(new Confluent.Kafka.ConsumerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers, GroupId = "readahead", EnableAutoCommit = false, SessionTimeoutMs = 6000,
+        }).Build())
+        {
+            other.Subscribe(topics.Names.Canonical);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (other.Assignment.Count == 0 && clock.Elapsed < Patience)
+            {
+                other.Consume(TimeSpan.FromMilliseconds(100));
+            }
+
+            Assert.NotEmpty(other.Assignment);
+            // The partitions were revoked before this assignment: the backlog must still have been there then.
+            var stored = Offset(host.ConnectionString);
+            Assert.True(stored < events.Count, $"the backlog was worked off before the rebalance ({stored} of {events.Count})");
+            other.Close();
+        }
+
+        await WaitUntilAsync(() => Offset(host.ConnectionString) >= events.Count);
+        await WaitUntilAsync(() => metrics.Records >= events.Count);
+        Assert.Equal(customers.Count, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        Assert.Equal(events.Count, await Database.CountAsync(host.ConnectionString,
+            "select sum((aggregate->'event_counts'->>'clickstream')::bigint + (aggregate->'event_counts'->>'store')::bigint + " +
+            "(aggregate->'event_counts'->>'callcenter')::bigint + (aggregate->'event_counts'->>'social')::bigint) from profiles"));
+        Assert.Equal(events.Count, metrics.Records);
+        // The records read ahead of revoked partitions were dropped, not cut into a batch the fence would refuse: the loop
+        // went through both rebalances without starting over.
+        Assert.DoesNotContain("session failed", host.Logs.Text, StringComparison.Ordinal);
     }
 
     private static void Save(NpgsqlDataSource dataSource, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,

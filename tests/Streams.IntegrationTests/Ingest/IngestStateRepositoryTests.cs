@@ -7,7 +7,10 @@ using Streams.Ingest.Worker;
 
 namespace Streams.IntegrationTests.Ingest;
 
-/// <summary>De-duplication claims and their expiry, on a real PostgreSQL.</summary>
+/// <summary>
+/// De-duplication claims and their expiry, and the checkpoints of a deployment upgraded from ingest's own offset table
+/// (<c>ingest_checkpoints</c>, before migration 0102) to the runtime's <c>consumer_offsets</c>, on a real PostgreSQL.
+/// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
 {
@@ -31,6 +34,24 @@ public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
 
         // Another topic is another namespace of ids.
         Assert.Empty(await state.ClaimAsync([new SeenEvent("social", "e-1", 1, 10, Now)], WindowStart, default));
+    }
+
+    [Fact]
+    public async Task Claim_AnIdWithNul_IsClaimedLikeAnyOther_AndStaysApartFromIdsThatLookLikeItsStoredForm()
+    {
+        await using var dataSource = await MigratedAsync();
+        var state = new IngestStateRepository(dataSource);
+
+        // U+0000 is allowed in an event id, and PostgreSQL text cannot hold it: the claim failed for good.
+        Assert.Empty(await state.ClaimAsync([new SeenEvent("store", "e\u00001", 0, 10, Now)], WindowStart, default));
+        Assert.Equal([("store", "e\u00001")], await state.ClaimAsync([new SeenEvent("store", "e\u00001", 1, 10, Now)], WindowStart, default));
+        Assert.Empty(await state.ClaimAsync([new SeenEvent("store", "e\u00001", 0, 10, Now)], WindowStart, default));
+
+        // Other ids, however close to how that one is stored, are other ids.
+        Assert.Empty(await state.ClaimAsync(
+            [new SeenEvent("store", "e\uFFFF01", 0, 11, Now), new SeenEvent("store", "e\uFFFF\uFFFF01", 0, 12, Now), new SeenEvent("store", "e1", 0, 13, Now)],
+            WindowStart, default));
+        Assert.Equal([("store", "e\uFFFF01")], await state.ClaimAsync([new SeenEvent("store", "e\uFFFF01", 1, 11, Now)], WindowStart, default));
     }
 
     [Fact]
@@ -91,11 +112,48 @@ public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
         Assert.Equal(5L, (long)(await count.ExecuteScalarAsync())!);
     }
 
-    private async Task<NpgsqlDataSource> MigratedAsync()
+    [Fact]
+    public async Task Upgrade_FromIngestCheckpoints_CarriesEveryCheckpointOver_OffsetsToConsumerOffsets_MarksBesideThem()
+    {
+        // A deployment from before migration 0102, with checkpoints in ingest's own table.
+        await using var dataSource = await MigratedAsync(m => string.CompareOrdinal(m.Id, "0102") < 0);
+        await using (var old = dataSource.CreateCommand("""
+            insert into ingest_checkpoints (topic, partition, next_offset, output_marks) values
+                ('store', 0, 4200, '{"canonical/0": 17, "canonical/1": 9, "store.quarantine/0": 3}'),
+                ('store', 1, 0, '{"canonical/0": 11, "canonical/1": 5, "store.quarantine/0": 0}'),
+                ('social', 3, 77, '{}')
+            """))
+        {
+            await old.ExecuteNonQueryAsync();
+        }
+
+        Assert.Contains("0102_ingest_offsets_in_consumer_offsets", await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(IngestPipeline).Assembly)));
+
+        // What the runtime resumes each partition from, and what the recovery scan starts from.
+        Assert.Equal(new Dictionary<(string, int), long> { [("store", 0)] = 4200, [("store", 1)] = 0, [("social", 3)] = 77 },
+            ConsumerOffsets.Load(dataSource, IngestWorker.Consumer));
+        var loaded = new IngestStateRepository(dataSource).LoadCheckpoints([("store", 0), ("store", 1), ("social", 3), ("social", 0)])
+            .OrderBy(c => c.Topic, StringComparer.Ordinal).ThenBy(c => c.Partition)
+            .Select(c => (c.Topic, c.Partition, c.NextOffset, Marks: string.Join(",", c.OutputMarks.OrderBy(m => m.Key, StringComparer.Ordinal))))
+            .ToList();
+        Assert.Equal(
+        [
+            ("social", 3, 77L, ""),
+            ("store", 0, 4200L, "[canonical/0, 17],[canonical/1, 9],[store.quarantine/0, 3]"),
+            ("store", 1, 0L, "[canonical/0, 11],[canonical/1, 5],[store.quarantine/0, 0]"),
+        ], loaded);
+
+        // One offset store: the old table is gone, not left behind to disagree.
+        await using var table = dataSource.CreateCommand("select to_regclass('ingest_checkpoints') is null");
+        Assert.True((bool)(await table.ExecuteScalarAsync())!);
+    }
+
+    private async Task<NpgsqlDataSource> MigratedAsync(Func<Migration, bool>? upTo = null)
     {
         var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
         await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
-            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(IngestPipeline).Assembly));
+            .MigrateAsync([.. Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(IngestPipeline).Assembly).Where(upTo ?? (_ => true))]);
         return dataSource;
     }
 }

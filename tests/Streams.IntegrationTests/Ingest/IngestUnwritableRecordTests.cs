@@ -93,7 +93,7 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
             var value = output.Message.Value is null ? "" : DecodedText(output.Message.Value);
             Assert.DoesNotContain(email, key, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain(email, value, StringComparison.OrdinalIgnoreCase);
-            Assert.True(output.Message.Value!.Length <= IngestWorker.MaxValueBytes);
+            Assert.True(output.Message.Value!.Length <= OutputProducer.MaxValueBytes);
         }
 
         Assert.DoesNotContain(host.Logs.Lines, l => l.Contains("session failed", StringComparison.Ordinal));
@@ -103,7 +103,7 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>
-    /// A clean store record whose canonical event is within 300 bytes of <see cref="IngestWorker.MaxValueBytes"/>:
+    /// A clean store record whose canonical event is within 300 bytes of <see cref="OutputProducer.MaxValueBytes"/>:
     /// lines with long non-ASCII categories, then one whose category fills the rest.
     /// </summary>
     private static byte[] AtTheLimit(Streams.Ingest.IngestPipeline pipeline, Streams.Ingest.SourcePosition source)
@@ -115,8 +115,8 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
         JsonArray Lines(int count) => new([.. DistinctLongCategories().Take(count).Select(i => i!.DeepClone())]);
         var one = CanonicalBytes(Lines(1));
         var perLine = CanonicalBytes(Lines(2)) - one;
-        var count = 1 + ((IngestWorker.MaxValueBytes - one) / perLine);
-        while (CanonicalBytes(Lines(count)) > IngestWorker.MaxValueBytes)
+        var count = 1 + ((OutputProducer.MaxValueBytes - one) / perLine);
+        while (CanonicalBytes(Lines(count)) > OutputProducer.MaxValueBytes)
         {
             count--;
         }
@@ -127,16 +127,16 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
         {
             ["sku"] = "SKU-last", ["category"] = "last-" + new string('é', wide) + new string('x', narrow), ["quantity"] = 1, ["unit_price"] = 0,
         }]);
-        var gap = IngestWorker.MaxValueBytes - CanonicalBytes(WithLast(0, 0));
+        var gap = OutputProducer.MaxValueBytes - CanonicalBytes(WithLast(0, 0));
         var wideCount = Math.Min(gap / 6, 250);
         var narrowCount = Math.Min(gap - (6 * wideCount), 250 - wideCount);
         for (; narrowCount >= 0; narrowCount--)
         {
             var filled = WithLast(wideCount, narrowCount);
             var size = CanonicalBytes(filled);
-            if (size <= IngestWorker.MaxValueBytes)
+            if (size <= OutputProducer.MaxValueBytes)
             {
-                Assert.True(size > IngestWorker.MaxValueBytes - 300, $"{size} bytes");
+                Assert.True(size > OutputProducer.MaxValueBytes - 300, $"{size} bytes");
                 return Store("h-limit", filled, total: 0);
             }
         }

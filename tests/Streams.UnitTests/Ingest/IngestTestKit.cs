@@ -18,7 +18,7 @@ internal static class IngestTestKit
     public static readonly SourcePosition Source = new("store", 3, 42);
 
     /// <summary>The worker's bound on one output value.</summary>
-    public const int MaxValueBytes = Streams.Ingest.Worker.IngestWorker.MaxValueBytes;
+    public const int MaxValueBytes = Streams.Ingest.Worker.OutputProducer.MaxValueBytes;
 
     /// <summary>The rules the test key's pseudonymizer normalizes with: version 2 in region US.</summary>
     public static readonly NormalizationRules Rules = NormalizationRules.For(NormalizationRules.Latest, "US");

@@ -41,6 +41,118 @@ public sealed class SegmentationEngineTests
         Assert.DoesNotContain("p1", live);
     }
 
+    /// <summary>
+    /// The worker carries the sizes from one mini-batch to the next instead of counting the stored rows again, so the
+    /// engine's bookkeeping must equal that count after every mini-batch and every re-assignment chunk: new profiles,
+    /// changes, opt-outs, tombstones, duplicates within a batch and re-seeds (k chosen, the sample growing, the guard).
+    /// </summary>
+    [Fact]
+    public void Sizes_CarriedFromBatchToBatch_EqualACountOfTheStoredRows()
+    {
+        var options = new SegmentationOptions { SeedSize = 40, SampleSize = 300, QualityEvery = 3, MinSegmentSize = 5, ReassignChunkSize = 25 };
+        var engine = new SegmentationEngine(options, new TopicCatalog(new TopicsOptions()));
+        var checkpoint = SegmentationCheckpoint.Empty();
+        var store = new Dictionary<string, MemberRow>(StringComparer.Ordinal);
+        var sizes = new Dictionary<int, long>();
+        var rng = new Random(11);
+        var reseeds = 0;
+        for (var batch = 0; batch < 60; batch++)
+        {
+            var updates = Enumerable.Range(0, 40).Select(_ =>
+            {
+                var id = $"p{rng.Next(0, 20 + batch * 15)}";
+                return rng.Next(12) switch
+                {
+                    0 => new ProfileUpdate(id, null, false),
+                    1 => new ProfileUpdate(id, Varied(rng), false),
+                    _ => new ProfileUpdate(id, Varied(rng), true),
+                };
+            }).ToList();
+            var rows = updates.Select(u => u.ProfileId).Distinct().Where(store.ContainsKey).ToDictionary(id => id, id => store[id], StringComparer.Ordinal);
+            if (checkpoint.Model is null)
+            {
+                sizes = [];
+            }
+
+            var changes = engine.Apply(checkpoint, rows, sizes, updates, Now);
+            Store(store, changes);
+            AssertSizes(checkpoint, store, sizes);
+            if (!changes.Reseeded)
+            {
+                continue;
+            }
+
+            reseeds++;
+            while (true)
+            {
+                var version = checkpoint.Model!.Version;
+                var stale = store.Values.Where(r => (r.ModelVersion ?? 0) < version).OrderBy(r => r.ProfileId, StringComparer.Ordinal)
+                    .Take(options.ReassignChunkSize).ToList();
+                Store(store, engine.Reassign(checkpoint, stale, sizes, Now));
+                AssertSizes(checkpoint, store, sizes);
+                if (stale.Count == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        Assert.True(reseeds >= 3, $"{reseeds} re-seeds");
+    }
+
+    [Fact]
+    public void Reassign_ARowOfAnOlderFeatureSpace_IsRemoved_WithoutCountingAsAMemberOfTheSegmentWithItsIdNow()
+    {
+        var engine = new SegmentationEngine(new SegmentationOptions { K = 2, SeedSize = 20, MinSegmentSize = 1 }, new TopicCatalog(new TopicsOptions()));
+        var checkpoint = SegmentationCheckpoint.Empty();
+        var rng = new Random(5);
+        var first = engine.Apply(checkpoint, [], [], [.. Enumerable.Range(0, 40).Select(i => new ProfileUpdate($"p{i}", Features(rng, i % 2), true))], Now);
+        Assert.True(first.Reseeded);
+        var segment = checkpoint.Model!.SegmentIds[0];
+        var sizes = first.Upserts.GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+        var members = sizes[segment];
+
+        // Assigned by an older release's model (version 0, five dimensions) to a segment whose id the current model reuses.
+        var old = new MemberRow { ProfileId = "old", Raw = new double[5], SegmentId = segment, ModelVersion = 0, Published = true };
+        var changes = engine.Reassign(checkpoint, [old], sizes, Now);
+
+        Assert.Equal(["old"], changes.Deletes);
+        Assert.Equal(members, sizes[segment]);
+    }
+
+    private static void Store(Dictionary<string, MemberRow> store, MiniBatchChanges changes)
+    {
+        foreach (var id in changes.Deletes)
+        {
+            store.Remove(id);
+        }
+
+        foreach (var row in changes.Upserts)
+        {
+            store[row.ProfileId] = row;
+        }
+    }
+
+    private static void AssertSizes(SegmentationCheckpoint checkpoint, Dictionary<string, MemberRow> store, Dictionary<int, long> sizes)
+    {
+        var version = checkpoint.Model?.Version;
+        var counted = store.Values.Where(r => r.SegmentId is not null && r.ModelVersion == version)
+            .GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+        Assert.Equal(counted.OrderBy(c => c.Key), sizes.Where(s => s.Value != 0).OrderBy(s => s.Key));
+    }
+
+    // Three kinds of customer, each with its own spread of behaviour (shares, not only amounts, so they differ in the model's space).
+    private static Dictionary<string, double> Varied(Random rng) => rng.Next(3) switch
+    {
+        0 => new() { ["store_spend"] = 500 + rng.Next(100), ["event_count"] = 20 + rng.Next(5), ["online_share"] = 0.2 * rng.NextDouble() },
+        1 => new() { ["online_spend"] = 300 + rng.Next(100), ["event_count"] = 80 + rng.Next(10), ["online_share"] = 0.8 + 0.2 * rng.NextDouble() },
+        _ => new()
+        {
+            ["call_count"] = 5 + rng.Next(10), ["event_count"] = 15 + rng.Next(5), ["complaint_share"] = rng.NextDouble(),
+            ["avg_call_sentiment"] = -rng.NextDouble(),
+        },
+    };
+
     private static Dictionary<string, double> Features(Random rng, int group) => group == 0
         ? new() { ["store_spend"] = 500 + rng.Next(100), ["event_count"] = 20 + rng.Next(5), ["online_share"] = 0.05 }
         : new() { ["online_spend"] = 300 + rng.Next(100), ["event_count"] = 80 + rng.Next(10), ["online_share"] = 0.95 };

@@ -30,6 +30,15 @@ public interface ICheckpointedBatchHandler
     /// </summary>
     bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
 
+    /// <summary>
+    /// Runs in the consumer's assignment callback, after the runtime has claimed the new partitions' epochs and before it
+    /// reads their stored offsets or any of their records: for a capability that must prepare a partition first (ingest's
+    /// recovery scan). Nothing by default.
+    /// </summary>
+    void Assigned(CheckpointedBatchSession session)
+    {
+    }
+
     /// <summary>Runs between batches, also while the input is idle: upkeep such as pruning old rows. Nothing by default.</summary>
     void BetweenBatches(CheckpointedBatchSession session)
     {
@@ -63,27 +72,48 @@ public sealed class CheckpointedBatchSession(TableOutboxPublisher? publisher, Pa
 /// outbox published after each commit, the offsets committed to the group for lag monitoring only, and the consumer
 /// closed before it is disposed. The handler supplies only what one batch does.
 /// </summary>
+/// <remarks>
+/// Two strategies share all of that: one batch at a time (<see cref="ICheckpointedBatchHandler"/>), or two overlapping
+/// (<see cref="IOverlappedBatchHandler{TItem, TPrepared}"/>, see <see cref="OverlappedBatches{TItem, TPrepared}"/>).
+/// </remarks>
 public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, WorkerHeartbeat heartbeat, TimeProvider timeProvider, ILogger logger)
 {
     /// <summary>Runs sessions on a long-running thread until <paramref name="stoppingToken"/> is cancelled (see <see cref="RestartingLoop"/>).</summary>
     public Task Start(CheckpointedBatchSettings settings, ICheckpointedBatchHandler handler, CancellationToken stoppingToken)
     {
-        ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(handler);
+        return Start(settings, () => new SequentialBatches(handler, settings, heartbeat, timeProvider, logger), stoppingToken);
+    }
+
+    /// <summary>
+    /// Runs sessions of the overlapped strategy: each batch is prepared while the one before is saved and committed
+    /// (see <see cref="IOverlappedBatchHandler{TItem, TPrepared}"/>).
+    /// </summary>
+    public Task Start<TItem, TPrepared>(CheckpointedBatchSettings settings, IOverlappedBatchHandler<TItem, TPrepared> handler,
+        CancellationToken stoppingToken)
+        where TPrepared : class, IDisposable
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Start(settings, () => new OverlappedBatches<TItem, TPrepared>(handler, settings, heartbeat, timeProvider, logger), stoppingToken);
+    }
+
+    private Task Start(CheckpointedBatchSettings settings, Func<IBatchStrategy> strategy, CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
         return Task.Factory.StartNew(
-            () => RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, handler, token),
+            () => RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), token),
                 settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider),
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private void RunSession(CheckpointedBatchSettings settings, ICheckpointedBatchHandler handler, CancellationToken stoppingToken)
+    private void RunSession(CheckpointedBatchSettings settings, IBatchStrategy strategy, CancellationToken stoppingToken)
     {
         using var publisher = settings.OutboxTable is { } table
             ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger)
             : null;
         publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
-        var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
+        CheckpointedBatchSession? session = null;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // Records of a partition read but not committed are dropped when it goes: its next owner reads them again,
@@ -92,43 +122,23 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
             .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
+                strategy.Assigning();
                 // Claimed before the offsets are read: a previous owner's checkpoint committed before (and is read here)
                 // or is refused.
                 ownership.Claim(partitions);
+                strategy.Held(ownership.Epochs.Count);
+                // The callback runs inside Consume, so after the session below exists.
+                strategy.Assigned(session!);
                 var stored = ConsumerOffsets.Load(environment.DataSource, settings.Consumer);
                 return partitions.Select(p => new TopicPartitionOffset(p,
                     stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
             })
             .Build();
-        var session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
+        session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
         consumer.Subscribe(settings.Topics);
         try
         {
-            handler.Resume(session);
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                handler.BetweenBatches(session);
-                BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
-                if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
-                {
-                    continue;
-                }
-
-                var committed = handler.Commit(buffer, session);
-                while (!committed && !stoppingToken.IsCancellationRequested)
-                {
-                    handler.Resume(session);
-                    committed = handler.Commit(buffer, session);
-                }
-
-                if (!committed)
-                {
-                    continue;
-                }
-
-                publisher?.PublishPending();
-                CommitToGroup(consumer, buffer);
-            }
+            strategy.Run(consumer, session);
         }
         finally
         {
@@ -145,21 +155,47 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
         void Release(IEnumerable<TopicPartition> gone)
         {
             var partitions = gone.ToHashSet();
-            buffer.RemoveAll(r => partitions.Contains(r.TopicPartition));
+            strategy.Revoked(partitions);
             ownership.Release(partitions);
+            strategy.Held(ownership.Epochs.Count);
         }
     }
 
-    // For lag monitoring only: the offsets that count were stored with the batch.
-    private void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
+    /// <summary>Commits <paramref name="offsets"/> to the group, for lag monitoring only: the offsets that count were stored with the batch.</summary>
+    internal static void CommitToGroup(IConsumer<byte[]?, byte[]?> consumer, IEnumerable<TopicPartitionOffset> offsets, ILogger logger)
     {
         try
         {
-            consumer.Commit(batch.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+            consumer.Commit(offsets);
         }
         catch (KafkaException e)
         {
             logger.LogDebug("Committing group offsets failed (monitoring only): {Reason}", e.Error.Reason);
         }
     }
+}
+
+/// <summary>How a session of <see cref="CheckpointedBatchRuntime"/> turns consumed records into committed batches.</summary>
+internal interface IBatchStrategy
+{
+    /// <summary>Runs the session's batches on the loop thread until <see cref="CheckpointedBatchSession.Stopping"/>.</summary>
+    void Run(IConsumer<byte[]?, byte[]?> consumer, CheckpointedBatchSession session);
+
+    /// <summary>
+    /// <paramref name="gone"/> were revoked or lost (called inside <c>Consume</c>, on the loop thread, before their epochs
+    /// are let go): nothing of theirs that is not committed yet may be committed by this instance.
+    /// </summary>
+    void Revoked(IReadOnlySet<TopicPartition> gone);
+
+    /// <summary>Partitions are about to be claimed (inside <c>Consume</c>, on the loop thread).</summary>
+    void Assigning();
+
+    /// <summary>This instance now holds <paramref name="partitions"/> partitions.</summary>
+    void Held(int partitions);
+
+    /// <summary>
+    /// New partitions are claimed and their stored offsets not yet read (inside <c>Consume</c>, on the loop thread):
+    /// <see cref="ICheckpointedBatchHandler.Assigned"/>.
+    /// </summary>
+    void Assigned(CheckpointedBatchSession session);
 }

@@ -25,10 +25,31 @@ public static class BatchCollector
         buffer.Clear();
         heartbeat?.BatchDone();
         heartbeat?.Beat(consumer);
-        var started = clock.GetTimestamp();
-        while (buffer.Count < maxRecords && !cancellationToken.IsCancellationRequested)
+        Collect(consumer, () => buffer.Count, buffer.Add, maxRecords, maxWait, heartbeat, clock, cancellationToken);
+        if (buffer.Count > 0)
         {
-            var wait = buffer.Count == 0 ? IdlePoll : maxWait - clock.GetElapsedTime(started);
+            heartbeat?.BatchFilled(buffer.Count);
+        }
+    }
+
+    /// <summary>
+    /// Consumes into <paramref name="add"/> until <paramref name="count"/> reaches <paramref name="maxRecords"/>, waiting
+    /// at most <paramref name="maxWait"/> on <paramref name="clock"/> once there is a record (an idle consumer keeps
+    /// polling until then, and beats <paramref name="heartbeat"/> on every idle poll). For a loop that keeps records
+    /// its own way; <see cref="Fill{TKey, TValue}"/> is this into a list.
+    /// </summary>
+    public static void Collect<TKey, TValue>(
+        IConsumer<TKey, TValue> consumer, Func<int> count, Action<ConsumeResult<TKey, TValue>> add, int maxRecords, TimeSpan maxWait,
+        WorkerHeartbeat? heartbeat, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(count);
+        ArgumentNullException.ThrowIfNull(add);
+        var started = clock.GetTimestamp();
+        while (count() < maxRecords && !cancellationToken.IsCancellationRequested)
+        {
+            var wait = count() == 0 ? IdlePoll : maxWait - clock.GetElapsedTime(started);
             if (wait <= TimeSpan.Zero)
             {
                 break;
@@ -37,7 +58,7 @@ public static class BatchCollector
             var result = consumer.Consume(wait);
             if (result is null || result.IsPartitionEOF)
             {
-                if (buffer.Count > 0)
+                if (count() > 0)
                 {
                     break;
                 }
@@ -47,12 +68,7 @@ public static class BatchCollector
                 continue;
             }
 
-            buffer.Add(result);
-        }
-
-        if (buffer.Count > 0)
-        {
-            heartbeat?.BatchFilled(buffer.Count);
+            add(result);
         }
     }
 }

@@ -77,49 +77,8 @@ public sealed class TableOutboxPublisher : IDisposable
         }
     }
 
-    /// <summary>
-    /// Produces <paramref name="messages"/> in order and waits until the broker has every one; throws when any was not
-    /// delivered. For records already committed to the table and still in memory; <see cref="Forget"/> them after.
-    /// </summary>
-    public void Send(IEnumerable<(string Topic, byte[]? Key, byte[]? Value)> messages)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        Volatile.Write(ref failures, 0);
-        var count = 0;
-        foreach (var (topic, key, value) in messages)
-        {
-            Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value });
-            count++;
-        }
-
-        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
-        {
-        }
-
-        if (Volatile.Read(ref failures) > 0)
-        {
-            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{failures} records of {table} were not delivered"));
-        }
-
-        Published += count;
-    }
-
-    /// <summary>Deletes the rows <paramref name="seqs"/>, once the broker has them.</summary>
-    public void Forget(long[] seqs)
-    {
-        ArgumentNullException.ThrowIfNull(seqs);
-        if (seqs.Length == 0)
-        {
-            return;
-        }
-
-        using var connection = dataSource.OpenConnection();
-        using var command = DeleteCommand(seqs, connection, transaction: null);
-        command.ExecuteNonQuery();
-    }
-
     // Deletes exactly the rows seqs: one batch's rows are usually consecutive (a range); a concurrent writer's can interleave.
-    private NpgsqlCommand DeleteCommand(long[] seqs, NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    private NpgsqlCommand DeleteCommand(long[] seqs, NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
         var (min, max) = (seqs.Min(), seqs.Max());
         var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
@@ -152,20 +111,27 @@ public sealed class TableOutboxPublisher : IDisposable
         return rows;
     }
 
-    private void Produce(string topic, Message<byte[]?, byte[]?> message)
+    // Produces the rows in order and waits until the broker has every one; throws when any was not delivered.
+    private void Send(IEnumerable<(string Topic, byte[]? Key, byte[]? Value)> messages)
     {
-        while (true)
+        Volatile.Write(ref failures, 0);
+        var count = 0;
+        foreach (var (topic, key, value) in messages)
         {
-            try
-            {
-                producer.Produce(topic, message, OnDelivery);
-                return;
-            }
-            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(100));
-            }
+            ProducerBackpressure.Produce(producer, topic, new Message<byte[]?, byte[]?> { Key = key, Value = value }, OnDelivery);
+            count++;
         }
+
+        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        {
+        }
+
+        if (Volatile.Read(ref failures) > 0)
+        {
+            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{failures} records of {table} were not delivered"));
+        }
+
+        Published += count;
     }
 
     private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)

@@ -48,8 +48,21 @@ public sealed class PartitionOwnership(NpgsqlDataSource dataSource, string consu
     /// a worker that must do something outside PostgreSQL (produce) between the check and its checkpoint. A new owner's
     /// claim waits for this transaction; a refused check throws <see cref="PartitionFencedException"/>.
     /// </summary>
-    public FencedTransaction BeginFenced(IEnumerable<(string Topic, int Partition)> partitions)
+    public FencedTransaction BeginFenced(IEnumerable<(string Topic, int Partition)> partitions) =>
+        FencedTransaction.Begin(dataSource, consumer, partitions, epochs);
+}
+
+/// <summary>A transaction that passed the fence (<see cref="PartitionOwnership.BeginFenced"/>), with its own connection.</summary>
+public sealed class FencedTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction) : IDisposable
+{
+    /// <summary>
+    /// Opens a transaction that has passed the fence for <paramref name="partitions"/> with <paramref name="epochs"/> (a
+    /// session's snapshot) and holds it until it ends; a refused check throws <see cref="PartitionFencedException"/>.
+    /// </summary>
+    public static FencedTransaction Begin(NpgsqlDataSource dataSource, string consumer, IEnumerable<(string Topic, int Partition)> partitions,
+        IReadOnlyDictionary<(string Topic, int Partition), long> epochs)
     {
+        ArgumentNullException.ThrowIfNull(dataSource);
         var connection = dataSource.OpenConnection();
         try
         {
@@ -63,11 +76,7 @@ public sealed class PartitionOwnership(NpgsqlDataSource dataSource, string consu
             throw;
         }
     }
-}
 
-/// <summary>A transaction that passed the fence (<see cref="PartitionOwnership.BeginFenced"/>), with its own connection.</summary>
-public sealed class FencedTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction) : IDisposable
-{
     public NpgsqlConnection Connection => connection;
 
     public NpgsqlTransaction Transaction => transaction;

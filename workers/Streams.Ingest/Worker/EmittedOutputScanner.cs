@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Streams.Infrastructure.Hosting;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;
@@ -13,7 +14,7 @@ public readonly record struct EmittedOutput(string Topic, int Partition, long Of
 /// idempotent producer rules out duplicates within one session, this rules them out across sessions, without
 /// relying on transaction markers (which the embedded broker does not filter).
 /// </summary>
-public sealed class EmittedOutputScanner(string bootstrapServers, Pseudonymizer sealer, ILogger logger)
+public sealed class EmittedOutputScanner(StreamsEnvironment environment, Pseudonymizer sealer, ILogger logger)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -104,7 +105,7 @@ public sealed class EmittedOutputScanner(string bootstrapServers, Pseudonymizer 
 
     private ConsumerConfig Config() => new()
     {
-        BootstrapServers = bootstrapServers,
+        BootstrapServers = environment.BootstrapServers,
         GroupId = "streams-ingest-recovery",
         EnableAutoCommit = false,
         EnableAutoOffsetStore = false,

@@ -12,25 +12,31 @@ public sealed record IngestCheckpoint(string Topic, int Partition, long NextOffs
 public readonly record struct SeenEvent(string Topic, string EventId, int Partition, long Offset, DateTimeOffset SeenAt);
 
 /// <summary>
-/// Ingest's state in PostgreSQL: checkpoints and the de-duplication window. A batch claims its event ids before it
-/// produces and records its checkpoints after its outputs are on the broker.
+/// Ingest's state in PostgreSQL: checkpoints (next offsets in the runtime's <c>consumer_offsets</c>, output marks in
+/// <c>ingest_output_marks</c>) and the de-duplication window. A batch claims its event ids before it produces and
+/// records its checkpoints after its outputs are on the broker.
 /// </summary>
 public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
 {
-    /// <summary>The checkpoints of the given partitions that exist.</summary>
-    public async Task<IReadOnlyList<IngestCheckpoint>> LoadCheckpointsAsync(
-        IReadOnlyCollection<(string Topic, int Partition)> partitions, CancellationToken cancellationToken)
+    /// <summary>
+    /// The checkpoints of the given partitions that have one: the next offset stored in <c>consumer_offsets</c> with the
+    /// output marks stored beside it (none, and so a scan from the outputs' beginnings, where there are no marks).
+    /// </summary>
+    public IReadOnlyList<IngestCheckpoint> LoadCheckpoints(IReadOnlyCollection<(string Topic, int Partition)> partitions)
     {
-        await using var command = dataSource.CreateCommand("""
-            select c.topic, c.partition, c.next_offset, c.output_marks::text
-            from ingest_checkpoints c
+        using var command = dataSource.CreateCommand("""
+            select o.topic, o.partition, o.next_offset, coalesce(m.output_marks, '{}'::jsonb)::text
+            from consumer_offsets o
             join unnest(@topics, @partitions) as p(topic, partition) using (topic, partition)
+            left join ingest_output_marks m using (topic, partition)
+            where o.consumer = @consumer
             """);
+        command.Parameters.Add(new NpgsqlParameter<string>("consumer", IngestWorker.Consumer));
         command.Parameters.Add(new NpgsqlParameter<string[]>("topics", partitions.Select(p => p.Topic).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", partitions.Select(p => p.Partition).ToArray()));
         var result = new List<IngestCheckpoint>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
             var marks = JsonSerializer.Deserialize(reader.GetString(3), IngestStateJson.Default.DictionaryStringInt64) ?? [];
             result.Add(new IngestCheckpoint(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2), marks));
@@ -57,6 +63,8 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             return held;
         }
 
+        var original = events.ToDictionary(e => (e.Topic, Stored(e.EventId)), e => e.EventId);
+
         // In one order for every instance: two batches that claim the same ids in different orders would otherwise
         // each wait for a row the other has inserted (seen: a deadlock with two instances).
         await using var command = dataSource.CreateCommand("""
@@ -71,7 +79,7 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             returning topic, event_id
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("topics", events.Select(s => s.Topic).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(s => s.EventId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(s => Stored(s.EventId)).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", events.Select(s => s.Partition).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", events.Select(s => s.Offset).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("times", events.Select(s => s.SeenAt).ToArray())
@@ -82,17 +90,27 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            held.Remove((reader.GetString(0), reader.GetString(1)));
+            var topic = reader.GetString(0);
+            held.Remove((topic, original[(topic, reader.GetString(1))]));
         }
 
         return held;
     }
 
+    // PostgreSQL text cannot hold U+0000, which an event id may contain (seen: one such id stopped ingest for good). Such
+    // ids are stored escaped, U+FFFF 0 for U+0000 and U+FFFF doubled, which keeps different ids different; every other
+    // id (all but ones with U+0000 or the noncharacter U+FFFF) is stored as it is, so others can still join on it.
+    private static string Stored(string eventId) => eventId.AsSpan().IndexOfAny('\0', '\uFFFF') < 0
+        ? eventId
+        : eventId.Replace("\uFFFF", "\uFFFF\uFFFF", StringComparison.Ordinal).Replace("\0", "\uFFFF0", StringComparison.Ordinal);
+
     /// <summary>
-    /// Records where each input partition now stands, with the output end offsets known then, in
-    /// <paramref name="fenced"/>: a transaction that passed the fence for these partitions, committed by the caller.
+    /// Records where each input partition now stands (its next offset in <c>consumer_offsets</c>, behind the fence of
+    /// <paramref name="epochs"/>) with the output end offsets known then, in <paramref name="fenced"/>: a transaction that
+    /// passed the fence for these partitions, committed by the caller.
     /// </summary>
-    public static void SaveCheckpoints(FencedTransaction fenced, IReadOnlyList<IngestCheckpoint> checkpoints)
+    public static void SaveCheckpoints(FencedTransaction fenced, IReadOnlyList<IngestCheckpoint> checkpoints,
+        IReadOnlyDictionary<(string Topic, int Partition), long> epochs, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(fenced);
         ArgumentNullException.ThrowIfNull(checkpoints);
@@ -101,19 +119,21 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             return;
         }
 
-        using var upsert = new NpgsqlCommand("""
-            insert into ingest_checkpoints (topic, partition, next_offset, output_marks, updated_at)
-            select topic, partition, next_offset, marks::jsonb, now()
-            from unnest(@topics, @partitions, @offsets, @marks) as c(topic, partition, next_offset, marks)
-            on conflict (topic, partition) do update
-                set next_offset = excluded.next_offset, output_marks = excluded.output_marks, updated_at = now()
-            """, fenced.Connection, fenced.Transaction);
-        upsert.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
-        upsert.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
-        upsert.Parameters.Add(new NpgsqlParameter<long[]>("offsets", checkpoints.Select(c => c.NextOffset).ToArray()));
-        upsert.Parameters.Add(new NpgsqlParameter<string[]>("marks",
+        using var batch = new NpgsqlBatch(fenced.Connection, fenced.Transaction);
+        batch.BatchCommands.Add(ConsumerOffsets.Save(IngestWorker.Consumer, [.. checkpoints.Select(c => (c.Topic, c.Partition, c.NextOffset))], epochs, now));
+        var marks = new NpgsqlBatchCommand("""
+            insert into ingest_output_marks (topic, partition, output_marks, updated_at)
+            select topic, partition, marks::jsonb, @now
+            from unnest(@topics, @partitions, @marks) as c(topic, partition, marks)
+            on conflict (topic, partition) do update set output_marks = excluded.output_marks, updated_at = excluded.updated_at
+            """);
+        marks.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
+        marks.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
+        marks.Parameters.Add(new NpgsqlParameter<string[]>("marks",
             checkpoints.Select(c => JsonSerializer.Serialize(c.OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64)).ToArray()));
-        upsert.ExecuteNonQuery();
+        marks.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+        batch.BatchCommands.Add(marks);
+        PartitionEpochs.Run(batch.ExecuteNonQuery);
     }
 
     /// <summary>

@@ -142,7 +142,7 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
         check(split);
 
         var changes = Changes(state, current, split, kind, mergeId, now);
-        var seqs = ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), now);
+        ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), now);
         using (var batch = new NpgsqlBatch(connection, transaction))
         {
             foreach (var command in LineageStore.SaveSplit(profileId, split, blocks, mergeId, now))
@@ -159,9 +159,8 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
 
         try
         {
-            using var outbox = new TableOutboxPublisher(dataSource, "profile_outbox", bootstrapServers, "streams-" + kind, logger);
-            outbox.Send(changes.Outbox.Select(m => (m.Topic, m.Key, m.Value)));
-            outbox.Forget(seqs);
+            using var outbox = new TableOutboxPublisher(dataSource, ProfileRepository.OutboxTable, bootstrapServers, "streams-" + kind, logger);
+            outbox.PublishPending();
         }
         catch (Exception e) when (e is Confluent.Kafka.KafkaException or NpgsqlException)
         {

@@ -13,9 +13,12 @@ namespace Streams.Profiles.Store;
 /// The profiles worker's SQL: set-based statements over arrays (no round trip per event), all inside the batch's
 /// transaction, which also holds the consumed offsets.
 /// </summary>
-public sealed class ProfileRepository(NpgsqlDataSource dataSource)
+public static class ProfileRepository
 {
     public const string Consumer = "profiles";
+
+    /// <summary>The transactional outbox of profile records and merges (see <c>TableOutboxPublisher</c>).</summary>
+    public const string OutboxTable = "profile_outbox";
 
     /// <summary>Locks and reads the profiles owning any of <c>@pseudonyms</c>, in profile-id order (see <see cref="Load"/>).</summary>
     internal const string LoadProfilesSql = """
@@ -45,8 +48,6 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         cross join lateral (select * from identity_blocks b where b.pseudonym = u.pseudonym offset 0) b
         where exists (select from identity_blocks)
         """;
-
-    public NpgsqlDataSource DataSource => dataSource;
 
     /// <summary>
     /// Loads and locks every profile owning one of <paramref name="pseudonyms"/>, with all their identifiers. Rows are
@@ -208,8 +209,8 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Writes a batch's changes and the offsets it consumed up to; returns the outbox rows' sequence numbers.</summary>
-    public static long[] Save(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
+    /// <summary>Writes a batch's changes, its outbox rows and the offsets it consumed up to.</summary>
+    public static void Save(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchChanges changes,
         IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
         DateTimeOffset now)
     {
@@ -385,7 +386,6 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(Command("""
                 insert into profile_outbox (topic, key, value)
                 select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
-                returning seq
                 """,
                 Array("topics", changes.Outbox.Select(m => m.Topic)),
                 new NpgsqlParameter<byte[]?[]>("keys", changes.Outbox.Select(m => m.Key).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea },
@@ -397,26 +397,10 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(ConsumerOffsets.Save(Consumer, offsets, epochs, now));
         }
 
-        var seqs = new List<long>(changes.Outbox.Count);
         if (batch.BatchCommands.Count > 0)
         {
-            // Only the outbox insert returns rows.
-            PartitionEpochs.Run(() =>
-            {
-                using var reader = batch.ExecuteReader();
-                do
-                {
-                    while (reader.Read())
-                    {
-                        seqs.Add(reader.GetInt64(0));
-                    }
-                }
-                while (reader.NextResult());
-                return seqs.Count;
-            });
+            PartitionEpochs.Run(batch.ExecuteNonQuery);
         }
-
-        return [.. seqs];
     }
 
     private static NpgsqlParameter[] MarkColumns(List<(string Pseudonym, StoredLink Link)> links) =>
@@ -439,9 +423,6 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
 
         return (pseudonyms, types, ids, linkedAt, aliasOf);
     }
-
-    /// <summary>Where each partition resumes: the offsets stored with the last committed batch.</summary>
-    public Dictionary<(string Topic, int Partition), long> LoadOffsets() => ConsumerOffsets.Load(dataSource, Consumer);
 
     /// <summary>Each merge's survivor at the end of the batch: a survivor absorbed later in the same batch hands its
     /// absorbed profiles on. Same order as <see cref="BatchChanges.Merges"/>.</summary>

@@ -61,7 +61,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
 {
     /// <summary>
     /// Applies <paramref name="updates"/>. <paramref name="rows"/> holds the stored rows of the batch's profiles;
-    /// <paramref name="sizes"/> are the current segment sizes (members, published or not). When the model is seeded or
+    /// <paramref name="sizes"/> are the current segment sizes (members, published or not), updated in place to what the
+    /// mini-batch leaves, so a caller may carry them to the next one instead of counting again. When the model is seeded or
     /// re-seeded (<see cref="MiniBatchChanges.Reseeded"/>) only the batch's profiles are assigned here: the caller then
     /// hands every other profile to <see cref="Reassign"/>, a bounded chunk at a time, before the next mini-batch.
     /// </summary>
@@ -98,7 +99,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                         Withdraw(model, space, row, before.GetValueOrDefault(row.ProfileId) ?? row.Raw);
                     }
 
-                    Leave(row, sizes, changes);
+                    Leave(row, model?.Version, sizes, changes);
                     changes.Deletes.Add(row.ProfileId);
                     rows.Remove(row.ProfileId);
                     // Seen earlier in this mini-batch (a profile merged away or opted out right after a change): it
@@ -237,7 +238,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                 continue;
             }
 
-            Leave(row, sizes, changes);
+            Leave(row, model.Version, sizes, changes);
             changes.Deletes.Add(row.ProfileId);
         }
 
@@ -454,9 +455,11 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         }
     }
 
-    private void Leave(MemberRow row, Dictionary<int, long> sizes, MiniBatchChanges changes)
+    // A row counts in sizes (members of the current model version) only if that version assigned it: a row of an older
+    // version whose segment id lives on in the current model is not one of its members.
+    private void Leave(MemberRow row, long? version, Dictionary<int, long> sizes, MiniBatchChanges changes)
     {
-        if (row.SegmentId is { } segment && sizes.ContainsKey(segment))
+        if (row.SegmentId is { } segment && row.ModelVersion == version && version is not null && sizes.ContainsKey(segment))
         {
             sizes[segment]--;
         }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Streams.Infrastructure.Kafka;
@@ -13,24 +12,6 @@ public static class SegmentationRepository
     public const string Consumer = "segmentation";
 
     public const string OutboxTable = "segment_outbox";
-
-    /// <summary>
-    /// The model's checkpoint, locked until <paramref name="transaction"/> ends: instances of the worker (two during a
-    /// rebalance) apply their mini-batches to the one model one after another, also before the first checkpoint row
-    /// exists, so outbox rows are numbered in commit order and no model update is lost.
-    /// </summary>
-    public static SegmentationCheckpoint LoadCheckpoint(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        using (var exclusive = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('segmentation_model'))", connection, transaction))
-        {
-            exclusive.ExecuteNonQuery();
-        }
-
-        using var command = new NpgsqlCommand("select checkpoint::text from segmentation_model where id = 1", connection, transaction);
-        return command.ExecuteScalar() is string json
-            ? JsonSerializer.Deserialize(json, SegmentationJsonContext.Default.SegmentationCheckpoint)!
-            : SegmentationCheckpoint.Empty();
-    }
 
     public static Dictionary<string, MemberRow> LoadRows(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> ids) =>
         Rows(connection, transaction, "where profile_id = any(@ids)", new NpgsqlParameter<string[]>("ids", ids.ToArray()))
@@ -76,17 +57,20 @@ public static class SegmentationRepository
         return sizes;
     }
 
-    public static void Save(NpgsqlConnection connection, NpgsqlTransaction transaction, SegmentationCheckpoint checkpoint, MiniBatchChanges changes,
+    /// <summary>
+    /// Stores a mini-batch in one round trip: the checkpoint (<see cref="SegmentationCheckpointStore.Write"/>), the
+    /// assignments, the outbox and the consumed offsets, fenced with <paramref name="epochs"/>.
+    /// </summary>
+    public static void Save(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<NpgsqlBatchCommand> checkpoint, MiniBatchChanges changes,
         IReadOnlyList<(string Topic, int Partition, long NextOffset)> offsets, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
         DateTimeOffset now)
     {
         using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Command("""
-            insert into segmentation_model (id, checkpoint, updated_at) values (1, @checkpoint::json, @now)
-            on conflict (id) do update set checkpoint = excluded.checkpoint, updated_at = excluded.updated_at
-            """,
-            new NpgsqlParameter<string>("checkpoint", JsonSerializer.Serialize(checkpoint, SegmentationJsonContext.Default.SegmentationCheckpoint)),
-            new NpgsqlParameter<DateTimeOffset>("now", now)));
+        foreach (var command in checkpoint)
+        {
+            batch.BatchCommands.Add(command);
+        }
+
         if (changes.Deletes.Count > 0)
         {
             batch.BatchCommands.Add(Command("delete from segment_assignments where profile_id = any(@ids)",
@@ -154,7 +138,7 @@ public static class SegmentationRepository
         return rows;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters);

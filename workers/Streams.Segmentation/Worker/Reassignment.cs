@@ -13,7 +13,7 @@ namespace Streams.Segmentation.Worker;
 /// yet is assigned in bounded chunks, and members assigned while their segment was too small are published once it
 /// is large enough.
 /// </summary>
-internal sealed class Reassignment(StreamsEnvironment environment, SegmentationEngine engine, SegmentationOptions options,
+internal sealed class Reassignment(StreamsEnvironment environment, SegmentationEngine engine, SegmentationCheckpointStore checkpoints, SegmentationOptions options,
     TimeProvider timeProvider, ILogger logger)
 {
     /// <summary>
@@ -32,10 +32,13 @@ internal sealed class Reassignment(StreamsEnvironment environment, SegmentationE
             using var connection = environment.DataSource.OpenConnection();
             using var transaction = connection.BeginTransaction();
             SegmentationRepository.LimitStatements(connection, transaction, options.ReassignTimeout);
-            var checkpoint = SegmentationRepository.LoadCheckpoint(connection, transaction);
+            var stored = checkpoints.Load(connection, transaction);
+            var checkpoint = stored.Checkpoint;
             // A model of an older release's feature space waits for the next seed; it re-assigns nobody.
             if (checkpoint.Model is not { } model || model.Dimension != FeatureSpace.Dimension)
             {
+                // Unchanged, so still what the database holds.
+                checkpoints.Keep(stored);
                 break;
             }
 
@@ -43,16 +46,20 @@ internal sealed class Reassignment(StreamsEnvironment environment, SegmentationE
             // The chunk after the last (empty) settles the centroids on their members; after that there is nothing to do.
             if (stale.Count == 0 && checkpoint.Settling is null)
             {
+                checkpoints.Keep(stored);
                 break;
             }
 
             var now = timeProvider.GetUtcNow();
-            var sizes = SegmentationRepository.Sizes(connection, transaction, model.Version);
+            var sizes = stored.Sizes ?? SegmentationRepository.Sizes(connection, transaction, model.Version);
             var changes = engine.Reassign(checkpoint, stale, sizes, now);
+            stored.Sizes = sizes;
             ReleaseWaiting(connection, transaction, sizes, model.Version, changes);
-            SegmentationRepository.Save(connection, transaction, checkpoint, changes, [], System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, now);
+            SegmentationRepository.Save(connection, transaction, SegmentationCheckpointStore.Write(stored, now), changes, [],
+                System.Collections.ObjectModel.ReadOnlyDictionary<(string, int), long>.Empty, now);
             CrashPoints.Reach("segmentation.reassign-before-commit");
             transaction.Commit();
+            checkpoints.Keep(stored);
             session.PublishPending();
             if (stale.Count > 0)
             {

@@ -1,7 +1,9 @@
 using Confluent.Kafka;
-using Streams.Profiles.Processing;
 
-namespace Streams.Profiles.Worker;
+namespace Streams.Infrastructure.Hosting;
+
+/// <summary>A record as a worker understood it (<typeparamref name="TItem"/>), with where it sits on its topic.</summary>
+public readonly record struct PendingRecord<TItem>(string Topic, int Partition, long Offset, TItem Item);
 
 /// <summary>
 /// Records read but not in a batch yet, per partition in offset order. A batch is cut from them oldest first across
@@ -13,7 +15,7 @@ namespace Streams.Profiles.Worker;
 /// <remarks>
 /// Each partition gives the batch a prefix of what it holds, so the offsets stored with a batch never skip a record.
 /// </remarks>
-internal sealed class PendingRecords
+internal sealed class PendingRecords<TItem>
 {
     private readonly Dictionary<(string Topic, int Partition), Queue<Entry>> partitions = [];
     private long sequence;
@@ -22,14 +24,14 @@ internal sealed class PendingRecords
     public int Count { get; private set; }
 
     /// <summary>Adds the next record of its partition; <paramref name="spent"/> is the time it took to understand it.</summary>
-    public void Add(string topic, int partition, long timestampMs, BatchItem item, TimeSpan spent)
+    public void Add(PendingRecord<TItem> record, long timestampMs, TimeSpan spent)
     {
-        if (!partitions.TryGetValue((topic, partition), out var queue))
+        if (!partitions.TryGetValue((record.Topic, record.Partition), out var queue))
         {
-            partitions[(topic, partition)] = queue = new Queue<Entry>();
+            partitions[(record.Topic, record.Partition)] = queue = new Queue<Entry>();
         }
 
-        queue.Enqueue(new Entry(timestampMs, sequence++, item));
+        queue.Enqueue(new Entry(timestampMs, sequence++, record));
         Count++;
         readTime += spent;
     }
@@ -38,9 +40,9 @@ internal sealed class PendingRecords
     /// Takes up to <paramref name="max"/> records, oldest first across partitions, and the time spent reading what was
     /// added since the last cut.
     /// </summary>
-    public (List<BatchItem> Items, TimeSpan ReadTime) Cut(int max)
+    public (List<PendingRecord<TItem>> Records, TimeSpan ReadTime) Cut(int max)
     {
-        var items = new List<BatchItem>(Math.Min(max, Count));
+        var records = new List<PendingRecord<TItem>>(Math.Min(max, Count));
         var heads = new PriorityQueue<Queue<Entry>, (long Timestamp, long Sequence)>(partitions.Count);
         foreach (var queue in partitions.Values)
         {
@@ -50,19 +52,19 @@ internal sealed class PendingRecords
             }
         }
 
-        while (items.Count < max && heads.TryDequeue(out var queue, out _))
+        while (records.Count < max && heads.TryDequeue(out var queue, out _))
         {
-            items.Add(queue.Dequeue().Item);
+            records.Add(queue.Dequeue().Record);
             if (queue.Count > 0)
             {
                 heads.Enqueue(queue, Order(queue.Peek()));
             }
         }
 
-        Count -= items.Count;
+        Count -= records.Count;
         var spent = readTime;
         readTime = TimeSpan.Zero;
-        return (items, spent);
+        return (records, spent);
     }
 
     /// <summary>Forgets the records of partitions this worker no longer holds: their next owner reads them again.</summary>
@@ -79,5 +81,5 @@ internal sealed class PendingRecords
 
     private static (long, long) Order(Entry entry) => (entry.TimestampMs, entry.Sequence);
 
-    private readonly record struct Entry(long TimestampMs, long Sequence, BatchItem Item);
+    private readonly record struct Entry(long TimestampMs, long Sequence, PendingRecord<TItem> Record);
 }
