@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Hosting;
 
@@ -56,9 +57,10 @@ public interface IOverlappedBatchHandler<TItem, TPrepared>
 public sealed class OverlappedBatch<TItem>
 {
     internal OverlappedBatch(IReadOnlyList<PendingRecord<TItem>> records, IReadOnlyDictionary<(string Topic, int Partition), long> epochs,
-        TimeSpan readTime)
+        TimeSpan readTime, Activity? span = null)
     {
         Records = records;
+        Span = span;
         Items = [.. records.Select(r => r.Item)];
         Epochs = epochs;
         ReadTime = readTime;
@@ -86,7 +88,10 @@ public sealed class OverlappedBatch<TItem>
 
     internal IReadOnlyList<PendingRecord<TItem>> Records { get; }
 
-    internal OverlappedBatch<TItem> Part(IReadOnlyList<PendingRecord<TItem>> records) => new(records, Epochs, TimeSpan.Zero);
+    /// <summary>Its span (<see cref="RecordTracing"/>), current while it is prepared and saved, on whichever thread; null untraced.</summary>
+    internal Activity? Span { get; }
+
+    internal OverlappedBatch<TItem> Part(IReadOnlyList<PendingRecord<TItem>> records) => new(records, Epochs, TimeSpan.Zero, Span);
 }
 
 /// <summary>
@@ -135,7 +140,10 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                         // A full batch waiting: prepare it meanwhile. It saves nothing before the one in flight has
                         // committed, so that one never waits for it.
                         batch = Cut(session);
-                        next = TryPrepare(batch, finishing.Prepared);
+                        using (RecordTracing.Enter(batch.Span))
+                        {
+                            next = TryPrepare(batch, finishing.Prepared);
+                        }
                     }
 
                     inFlight = null;
@@ -191,6 +199,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 // Nothing may use the consumer or the connection after this; a failure here is already on its way out.
                 inFlight?.Settle();
                 inFlight?.Prepared.Dispose();
+                inFlight?.Batch.Span?.Dispose();
                 WaitPublished();
             }
             catch (Exception e)
@@ -235,14 +244,18 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     {
         var start = Stopwatch.GetTimestamp();
         var item = handler.Read(record);
-        pending.Add(new PendingRecord<TItem>(record.Topic, record.Partition.Value, record.Offset.Value, item),
+        pending.Add(new PendingRecord<TItem>(record.Topic, record.Partition.Value, record.Offset.Value, item)
+            {
+                Producer = RecordTracing.Enabled ? RecordTracing.Producer(record) : default,
+            },
             record.Message.Timestamp.UnixTimestampMs, Stopwatch.GetElapsedTime(start));
     }
 
     private OverlappedBatch<TItem> Cut(CheckpointedBatchSession session)
     {
         var (records, readTime) = pending.Cut(settings.BatchSize);
-        return new OverlappedBatch<TItem>(records, session.Epochs, readTime);
+        return new OverlappedBatch<TItem>(records, session.Epochs, readTime,
+            records.Count == 0 ? null : RecordTracing.StartDetached(settings.Worker, records.Count, records.Select(r => r.Producer)));
     }
 
     /// <summary>Prepares <paramref name="batch"/> with bounded lock waits; null when it collided (it then runs alone).</summary>
@@ -262,6 +275,8 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     /// <summary>Saves <paramref name="batch"/> in the background, prepared now unless it was; runs it alone if it collides.</summary>
     private InFlight Begin(OverlappedBatch<TItem> batch, TPrepared? prepared)
     {
+        // The save task starts inside the span, and so carries it.
+        using var traced = RecordTracing.Enter(batch.Span);
         prepared ??= TryPrepare(batch, saving: null);
         if (prepared is null)
         {
@@ -294,6 +309,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 next?.Dispose();
                 kept = false;
                 logger.LogInformation("Batch collided with another worker ({Reason}); retrying", Reason(e));
+                using var traced = RecordTracing.Enter(finishing.Batch.Span);
                 committed = CommitAlone(finishing.Batch, firstAttempt: 2);
             }
         }
@@ -303,12 +319,17 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
             // quarantine them and store the rest.
             finishing.Prepared.Dispose();
             next?.Dispose();
-            Isolate(consumer, session, finishing.Batch, e);
+            using (RecordTracing.Enter(finishing.Batch.Span))
+            {
+                Isolate(consumer, session, finishing.Batch, e);
+            }
+
             return false;
         }
         finally
         {
             finishing.Prepared.Dispose();
+            finishing.Batch.Span?.Dispose();
         }
 
         var offsets = finishing.Batch.NextOffsets;

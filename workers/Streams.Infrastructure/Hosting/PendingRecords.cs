@@ -1,9 +1,15 @@
+using System.Diagnostics;
 using Confluent.Kafka;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Hosting;
 
 /// <summary>A record as a worker understood it (<typeparamref name="TItem"/>), with where it sits on its topic.</summary>
-public readonly record struct PendingRecord<TItem>(string Topic, int Partition, long Offset, TItem Item);
+public readonly record struct PendingRecord<TItem>(string Topic, int Partition, long Offset, TItem Item)
+{
+    /// <summary>The span that produced it, when it carried trace context and a tracer listens (<see cref="RecordTracing"/>).</summary>
+    public ActivityContext Producer { get; init; }
+}
 
 /// <summary>
 /// Records read but not in a batch yet, per partition in offset order. A batch is cut from them oldest first across

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Hosting;
 
@@ -24,11 +25,15 @@ internal sealed class SequentialBatches(
                 continue;
             }
 
-            var committed = handler.Commit(buffer, session);
-            while (!committed && !stoppingToken.IsCancellationRequested)
+            bool committed;
+            using (RecordTracing.StartBatch(settings.Worker, buffer))
             {
-                handler.Resume(session);
                 committed = handler.Commit(buffer, session);
+                while (!committed && !stoppingToken.IsCancellationRequested)
+                {
+                    handler.Resume(session);
+                    committed = handler.Commit(buffer, session);
+                }
             }
 
             if (!committed)

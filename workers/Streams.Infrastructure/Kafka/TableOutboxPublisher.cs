@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Streams.Infrastructure.Telemetry;
 
 namespace Streams.Infrastructure.Kafka;
 
@@ -64,7 +65,7 @@ public sealed class TableOutboxPublisher : IDisposable
             var rows = Read(connection, transaction);
             if (rows.Count > 0)
             {
-                Send(rows.Select(r => (r.Topic, r.Key, r.Value)));
+                Send(rows);
                 using var delete = DeleteCommand([.. rows.Select(r => r.Seq)], connection, transaction);
                 delete.ExecuteNonQuery();
             }
@@ -97,28 +98,30 @@ public sealed class TableOutboxPublisher : IDisposable
         return command;
     }
 
-    private List<(long Seq, string Topic, byte[]? Key, byte[]? Value)> Read(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    private List<(long Seq, string Topic, byte[]? Key, byte[]? Value, string? TraceParent)> Read(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        using var command = new NpgsqlCommand($"select seq, topic, key, value from {table} order by seq limit {Chunk}", connection, transaction);
+        using var command = new NpgsqlCommand($"select seq, topic, key, value, traceparent from {table} order by seq limit {Chunk}", connection, transaction);
         using var reader = command.ExecuteReader();
-        var rows = new List<(long, string, byte[]?, byte[]?)>();
+        var rows = new List<(long, string, byte[]?, byte[]?, string?)>();
         while (reader.Read())
         {
             rows.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
-                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3)));
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return rows;
     }
 
-    // Produces the rows in order and waits until the broker has every one; throws when any was not delivered.
-    private void Send(IEnumerable<(string Topic, byte[]? Key, byte[]? Value)> messages)
+    // Produces the rows in order, each with the trace context it was written under, and waits until the broker has every
+    // one; throws when any was not delivered.
+    private void Send(IEnumerable<(long Seq, string Topic, byte[]? Key, byte[]? Value, string? TraceParent)> messages)
     {
         Volatile.Write(ref failures, 0);
         var count = 0;
-        foreach (var (topic, key, value) in messages)
+        foreach (var (_, topic, key, value, traceParent) in messages)
         {
-            ProducerBackpressure.Produce(producer, topic, new Message<byte[]?, byte[]?> { Key = key, Value = value }, OnDelivery);
+            ProducerBackpressure.Produce(producer, topic,
+                new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = RecordTracing.With(null, traceParent) }, OnDelivery);
             count++;
         }
 

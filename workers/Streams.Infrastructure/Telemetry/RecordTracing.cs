@@ -37,21 +37,59 @@ public static class RecordTracing
     public static Activity? StartBatch(string worker, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (!Source.HasListeners())
+        return Enabled ? StartBatch(worker, batch.Count, batch.Select(Producer)) : null;
+    }
+
+    /// <summary>
+    /// Starts the span of a batch of <paramref name="count"/> records whose producer spans are <paramref name="producers"/>
+    /// (default for a record without one), without making it current: for a batch handled on more than one thread, each
+    /// part of it inside <see cref="Enter"/>. Null when no tracer listens.
+    /// </summary>
+    public static Activity? StartDetached(string worker, int count, IEnumerable<ActivityContext> producers)
+    {
+        ArgumentNullException.ThrowIfNull(producers);
+        if (!Enabled)
         {
             return null;
         }
 
+        var current = Activity.Current;
+        var span = StartBatch(worker, count, producers);
+        Activity.Current = current;
+        return span;
+    }
+
+    /// <summary>Makes <paramref name="span"/> current until the scope is disposed (tasks started meanwhile carry it along); nothing when null.</summary>
+    public static Scope Enter(Activity? span)
+    {
+        var scope = new Scope(Activity.Current, span is not null);
+        if (span is not null)
+        {
+            Activity.Current = span;
+        }
+
+        return scope;
+    }
+
+    /// <summary>True when a tracer listens: only then are records' headers read for trace context.</summary>
+    public static bool Enabled => Source.HasListeners();
+
+    /// <summary>The producer span <paramref name="record"/> names (see <see cref="TryRead"/>), or default.</summary>
+    public static ActivityContext Producer(ConsumeResult<byte[]?, byte[]?> record) =>
+        record?.Message is { } message && TryRead(message.Headers, out var context) ? context : default;
+
+    private static Activity? StartBatch(string worker, int count, IEnumerable<ActivityContext> producers)
+    {
         var links = new List<ActivityLink>();
         var seen = new HashSet<ActivityContext>();
-        foreach (var record in batch)
+        foreach (var context in producers)
         {
             if (links.Count == MaxLinks)
             {
                 break;
             }
 
-            if (TryRead(record.Message?.Headers, out var context) && seen.Add(context))
+            if (context != default && seen.Add(context))
             {
                 links.Add(new ActivityLink(context));
             }
@@ -60,7 +98,7 @@ public static class RecordTracing
         var activity = Source.StartActivity(ActivityKind.Consumer, parentContext: default, links: links, name: $"{worker} process");
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "process");
-        activity?.SetTag("messaging.batch.message_count", batch.Count);
+        activity?.SetTag("messaging.batch.message_count", count);
         return activity;
     }
 
@@ -96,5 +134,17 @@ public static class RecordTracing
 
         // The header's tracestate, if any, is not read: only the ids and flags are kept.
         return ActivityContext.TryParse(Encoding.ASCII.GetString(bytes), traceState: null, isRemote: true, out context);
+    }
+
+    /// <summary>What <see cref="Enter"/> made current, undone on dispose.</summary>
+    public readonly struct Scope(Activity? previous, bool entered) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (entered)
+            {
+                Activity.Current = previous;
+            }
+        }
     }
 }

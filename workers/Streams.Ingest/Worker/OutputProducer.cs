@@ -4,6 +4,7 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
+using Streams.Infrastructure.Telemetry;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;
@@ -51,9 +52,10 @@ internal sealed class OutputProducer(StreamsEnvironment environment, string cano
             .Build();
         try
         {
+            var traceParent = RecordTracing.CurrentTraceParent();
             for (var i = 0; i < batch.Count; i++)
             {
-                Emit(producer, batch[i], judged[i].Written);
+                Emit(producer, batch[i], judged[i].Written, traceParent);
                 if (i == batch.Count / 2)
                 {
                     CrashPoints.Reach("ingest.mid-produce");
@@ -72,8 +74,9 @@ internal sealed class OutputProducer(StreamsEnvironment environment, string cano
 
     public void Dispose() => producer?.Dispose();
 
-    // A quarantine record goes to the input topic's quarantine, the rest to the canonical topic.
-    private void Emit(IProducer<byte[]?, byte[]> producer, ConsumeResult<byte[]?, byte[]?> record, IngestResult result)
+    // A quarantine record goes to the input topic's quarantine, the rest to the canonical topic; each carries the batch's
+    // trace context when it is traced.
+    private void Emit(IProducer<byte[]?, byte[]> producer, ConsumeResult<byte[]?, byte[]?> record, IngestResult result, string? traceParent)
     {
         var source = new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value);
         foreach (var output in result.Outputs)
@@ -85,7 +88,7 @@ internal sealed class OutputProducer(StreamsEnvironment environment, string cano
 
             var topic = output.Kind == OutputHeaders.KindQuarantine ? TopicsOptions.QuarantineOf(record.Topic) : canonicalTopic;
             ProducerBackpressure.Produce(producer, topic,
-                new Message<byte[]?, byte[]> { Key = output.Key, Value = output.Value, Headers = OutputHeaders.For(source, output.Kind, sealer) },
+                new Message<byte[]?, byte[]> { Key = output.Key, Value = output.Value, Headers = RecordTracing.With(OutputHeaders.For(source, output.Kind, sealer), traceParent) },
                 OnDelivery);
         }
     }

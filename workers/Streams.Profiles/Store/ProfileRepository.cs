@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
@@ -383,13 +384,7 @@ public static class ProfileRepository
 
         if (changes.Outbox.Count > 0)
         {
-            batch.BatchCommands.Add(Command("""
-                insert into profile_outbox (topic, key, value)
-                select topic, key, value from unnest(@topics, @keys, @values) with ordinality as u(topic, key, value, n) order by n
-                """,
-                Array("topics", changes.Outbox.Select(m => m.Topic)),
-                new NpgsqlParameter<byte[]?[]>("keys", changes.Outbox.Select(m => m.Key).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea },
-                new NpgsqlParameter<byte[]?[]>("values", changes.Outbox.Select(m => m.Value).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea }));
+            batch.BatchCommands.Add(TableOutboxRows.Insert(OutboxTable, [.. changes.Outbox.Select(m => (m.Topic, m.Key, m.Value))]));
         }
 
         if (offsets.Count > 0)
