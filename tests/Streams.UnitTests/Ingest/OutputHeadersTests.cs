@@ -82,4 +82,26 @@ public sealed class OutputHeadersTests
         Assert.Null(OutputHeaders.Read(new Headers { { OutputHeaders.Source, oversized }, { OutputHeaders.Kind, kind } }));
         Assert.Null(OutputHeaders.Read(new Headers { { OutputHeaders.Source, [0xFF, 0x2F, 0x30, 0x2F, 0x31] }, { OutputHeaders.Kind, kind } }));
     }
+
+    [Fact]
+    public void Read_HeadersWithoutValues_AreNotThere()
+    {
+        // A producer may send a header without a value: readers of every output topic (ingest's recovery scan, the
+        // figures, the quarantine index) threw on one.
+        var sealer = IngestTestKit.Pseudonymizer();
+        var source = "store/0/1"u8.ToArray();
+        var kind = "quarantine"u8.ToArray();
+        Headers[] valueless =
+        [
+            new() { { OutputHeaders.Source, null }, { OutputHeaders.Kind, kind } },
+            new() { { OutputHeaders.Source, source }, { OutputHeaders.Kind, null } },
+            new() { { OutputHeaders.Source, null }, { OutputHeaders.Kind, null }, { OutputHeaders.Seal, null } },
+        ];
+        foreach (var headers in valueless)
+        {
+            Assert.Null(OutputHeaders.Read(headers));
+            Assert.Null(OutputHeaders.ReadKind(headers));
+            Assert.False(OutputHeaders.IsSealed(headers, new SourcePosition("store", 0, 1), OutputHeaders.KindQuarantine, sealer));
+        }
+    }
 }

@@ -36,6 +36,8 @@ public sealed class ReplayHeadersTests
         Assert.Null(ReplayHeaders.Read([]));
         Assert.Null(ReplayHeaders.Read(new Headers { { ReplayHeaders.ReplayOf, [0xff, 0xfe] }, { ReplayHeaders.Steward, "x"u8.ToArray() } }));
         Assert.Null(ReplayHeaders.Read(new Headers { { ReplayHeaders.ReplayOf, "store/x/1"u8.ToArray() }, { ReplayHeaders.Steward, "x"u8.ToArray() } }));
+        Assert.Null(ReplayHeaders.Read(new Headers { { ReplayHeaders.ReplayOf, null }, { ReplayHeaders.Steward, "x"u8.ToArray() } }));
+        Assert.Null(ReplayHeaders.Read(new Headers { { ReplayHeaders.ReplayOf, "store/0/1"u8.ToArray() }, { ReplayHeaders.Steward, null } }));
     }
 
     [Theory]

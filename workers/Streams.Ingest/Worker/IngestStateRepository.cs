@@ -63,7 +63,7 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             return held;
         }
 
-        var original = events.ToDictionary(e => (e.Topic, Stored(e.EventId)), e => e.EventId);
+        var original = events.ToDictionary(e => (e.Topic, StoredEventId(e.EventId)), e => e.EventId);
 
         // In one order for every instance: two batches that claim the same ids in different orders would otherwise
         // each wait for a row the other has inserted (seen: a deadlock with two instances).
@@ -79,7 +79,7 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
             returning topic, event_id
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("topics", events.Select(s => s.Topic).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(s => Stored(s.EventId)).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", events.Select(s => StoredEventId(s.EventId)).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", events.Select(s => s.Partition).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", events.Select(s => s.Offset).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("times", events.Select(s => s.SeenAt).ToArray())
@@ -97,10 +97,13 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
         return held;
     }
 
-    // PostgreSQL text cannot hold U+0000, which an event id may contain (seen: one such id stopped ingest for good). Such
-    // ids are stored escaped, U+FFFF 0 for U+0000 and U+FFFF doubled, which keeps different ids different; every other
-    // id (all but ones with U+0000 or the noncharacter U+FFFF) is stored as it is, so others can still join on it.
-    private static string Stored(string eventId) => eventId.AsSpan().IndexOfAny('\0', '\uFFFF') < 0
+    /// <summary>
+    /// An event id as PostgreSQL text holds it, here and wherever a table is joined with the de-duplication claims (the
+    /// stewards' quarantine index). PostgreSQL text cannot hold U+0000, which an event id may contain (seen: one such id
+    /// stopped ingest for good). Such ids are stored escaped, U+FFFF 0 for U+0000 and U+FFFF doubled, which keeps
+    /// different ids different; every other id (all but ones with U+0000 or the noncharacter U+FFFF) is stored as it is.
+    /// </summary>
+    public static string StoredEventId(string eventId) => eventId.AsSpan().IndexOfAny('\0', '\uFFFF') < 0
         ? eventId
         : eventId.Replace("\uFFFF", "\uFFFF\uFFFF", StringComparison.Ordinal).Replace("\0", "\uFFFF0", StringComparison.Ordinal);
 

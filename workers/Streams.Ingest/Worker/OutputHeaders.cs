@@ -69,7 +69,7 @@ public static class OutputHeaders
     /// </summary>
     public static string? ReadKind(Headers? headers)
     {
-        if (headers is null || !headers.TryGetLastBytes(Source, out _) || !headers.TryGetLastBytes(Kind, out var kind))
+        if (!TryGetLast(headers, Source, out _) || !TryGetLast(headers, Kind, out var kind))
         {
             return null;
         }
@@ -80,7 +80,7 @@ public static class OutputHeaders
     /// <summary>The source and kind written by <see cref="For"/>, or null for a record ingest did not write.</summary>
     public static (SourcePosition Source, string Kind)? Read(Headers? headers)
     {
-        if (headers is null || !headers.TryGetLastBytes(Source, out var source) || !headers.TryGetLastBytes(Kind, out var kind)
+        if (!TryGetLast(headers, Source, out var source) || !TryGetLast(headers, Kind, out var kind)
             || source.Length > MaxSourceBytes || !System.Text.Unicode.Utf8.IsValid(source))
         {
             return null;
@@ -95,6 +95,13 @@ public static class OutputHeaders
         }
 
         return (new SourcePosition(parts[0], partition, offset), KindOf(kind));
+    }
+
+    /// <summary>The last header named <paramref name="key"/> when it has a value: a producer may send a header without one.</summary>
+    private static bool TryGetLast(Headers? headers, string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
+    {
+        value = null;
+        return headers is not null && headers.TryGetLastBytes(key, out value) && value is not null;
     }
 
     /// <summary>The known kinds as the constants, without a new string per record; anything else is <see cref="KindUnknown"/>.</summary>

@@ -37,8 +37,9 @@ public static class ReplayHeaders
     /// <summary>The original position and steward of a replayed record, or null for a record no steward replayed.</summary>
     public static (SourcePosition Original, string Steward)? Read(Headers? headers)
     {
+        // A producer may send a header without a value.
         if (headers is null || !headers.TryGetLastBytes(ReplayOf, out var of) || !headers.TryGetLastBytes(Steward, out var steward)
-            || !System.Text.Unicode.Utf8.IsValid(of) || !System.Text.Unicode.Utf8.IsValid(steward))
+            || of is null || steward is null || !System.Text.Unicode.Utf8.IsValid(of) || !System.Text.Unicode.Utf8.IsValid(steward))
         {
             return null;
         }
