@@ -10,8 +10,8 @@ public static class BatchCollector
 
     /// <summary>
     /// Clears <paramref name="buffer"/> and fills it with up to <paramref name="maxRecords"/> records, waiting at most
-    /// <paramref name="maxWait"/> on <paramref name="clock"/> once the first one is in (an idle consumer keeps polling
-    /// until then). Beats <paramref name="heartbeat"/> once per batch and on every idle poll (not per record: a beat reads
+    /// <paramref name="maxWait"/> on <paramref name="clock"/> once the first one is in; an idle input gives an empty
+    /// buffer after about <paramref name="maxWait"/> (at least one idle poll), so the caller's upkeep runs while nothing comes. Beats <paramref name="heartbeat"/> once per batch and on every idle poll (not per record: a beat reads
     /// the clock, which is not free at hundreds of thousands of records a second). Being called again tells the heartbeat
     /// that the batch filled before is done, for the runtime's batch meters.
     /// </summary>
@@ -34,8 +34,8 @@ public static class BatchCollector
 
     /// <summary>
     /// Consumes into <paramref name="add"/> until <paramref name="count"/> reaches <paramref name="maxRecords"/>, waiting
-    /// at most <paramref name="maxWait"/> on <paramref name="clock"/> once there is a record (an idle consumer keeps
-    /// polling until then, and beats <paramref name="heartbeat"/> on every idle poll). For a loop that keeps records
+    /// at most <paramref name="maxWait"/> on <paramref name="clock"/> once there is a record; with none it returns after
+    /// about <paramref name="maxWait"/> of idle polls (at least one), beating <paramref name="heartbeat"/> on each. For a loop that keeps records
     /// its own way; <see cref="Fill{TKey, TValue}"/> is this into a list.
     /// </summary>
     public static void Collect<TKey, TValue>(
@@ -47,6 +47,7 @@ public static class BatchCollector
         ArgumentNullException.ThrowIfNull(count);
         ArgumentNullException.ThrowIfNull(add);
         var started = clock.GetTimestamp();
+        var idleSince = started;
         while (count() < maxRecords && !cancellationToken.IsCancellationRequested)
         {
             var wait = count() == 0 ? IdlePoll : maxWait - clock.GetElapsedTime(started);
@@ -64,6 +65,11 @@ public static class BatchCollector
                 }
 
                 heartbeat?.Beat(consumer);
+                if (clock.GetElapsedTime(idleSince) >= maxWait)
+                {
+                    break;
+                }
+
                 started = clock.GetTimestamp();
                 continue;
             }
