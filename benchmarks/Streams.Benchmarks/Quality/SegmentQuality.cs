@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Streams.Benchmarks.Load;
+using Streams.Contracts;
 using Streams.Ingest;
 using Streams.Profiles.Features;
 using Streams.Segmentation;

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Streams.Benchmarks.Load;
+using Streams.Contracts;
 using Streams.Ingest;
 
 namespace Streams.UnitTests.Benchmarks;

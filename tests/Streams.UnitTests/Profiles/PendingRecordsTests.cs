@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Contracts;
 using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Profiles.Processing;
@@ -98,7 +99,7 @@ public sealed class PendingRecordsTests
         pending.Add(Topic, partition, timestampMs, Item(partition, offset), TimeSpan.Zero);
 
     private static InvalidItem Item(int partition, long offset) =>
-        new(new SourcePosition(Topic, partition, offset), null, new QuarantineReason(QuarantineReason.SchemaViolation, null, "test"), 0, "");
+        new(new SourcePosition(Topic, partition, offset), null, new QuarantineReason(ReasonCodes.SchemaViolation, null, "test"), 0, "");
 
     private static string Name(BatchItem item) => $"{item.Position.Partition}/{item.Position.Offset}";
 }

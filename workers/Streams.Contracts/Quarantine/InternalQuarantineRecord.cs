@@ -126,14 +126,3 @@ public static class InternalQuarantineRecord
         return cut;
     }
 }
-
-/// <summary>Why a record was quarantined: a CONTRACT §4 code, the field it concerns (null for the whole record) and a detail
-/// in the worker's own words, never quoting the record.</summary>
-public sealed record QuarantineReason(string Code, string? Field, string Detail)
-{
-    public const string MalformedJson = "malformed_json";
-    public const string OversizedRecord = "oversized_record";
-    public const string SchemaViolation = "schema_violation";
-    public const string OutOfRange = "out_of_range";
-    public const string StoreRejected = "store_rejected";
-}

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
-using Streams.Ingest.Canonical;
 using Streams.Profiles.Features;
 
 namespace Streams.Profiles.Processing;
@@ -86,7 +87,7 @@ public sealed class ProfileRecordWriter
     public byte[] IdentityConflict(CanonicalEvent e, CanonicalIdentifier refused, int cap, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(refused);
-        var type = ProfileBatchProcessor.IdentifierTypeName(refused.Type);
+        var type = IdentifierTypeNames.Name(refused.Type);
         return IdentityConflict(e, refused,
             $"linking {refused.Pseudonym} would give the profile more than {cap} {type} identifiers; the event is used, the link is not made", at);
     }
@@ -96,8 +97,8 @@ public sealed class ProfileRecordWriter
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(refused);
-        var record = JsonSerializer.SerializeToUtf8Bytes(e, Ingest.CanonicalJsonContext.Default.CanonicalEvent);
-        var type = ProfileBatchProcessor.IdentifierTypeName(refused.Type);
+        var record = JsonSerializer.SerializeToUtf8Bytes(e, CanonicalJsonContext.Default.CanonicalEvent);
+        var type = IdentifierTypeNames.Name(refused.Type);
         return Write(w =>
         {
             Source(w, e.Source.Topic, e.Source.Partition, e.Source.Offset);

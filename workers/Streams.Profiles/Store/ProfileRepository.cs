@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;
@@ -434,7 +434,7 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         {
             var (pseudonym, link) = links[i];
             (pseudonyms[i], types[i], ids[i], linkedAt[i], aliasOf[i]) =
-                (pseudonym, ProfileBatchProcessor.IdentifierTypeName(link.Type), link.ProfileId, link.LinkedAt, link.AliasOf);
+                (pseudonym, IdentifierTypeNames.Name(link.Type), link.ProfileId, link.LinkedAt, link.AliasOf);
         }
 
         return (pseudonyms, types, ids, linkedAt, aliasOf);
@@ -469,15 +469,8 @@ public sealed class ProfileRepository(NpgsqlDataSource dataSource)
         return survivors;
     }
 
-    private static IdentifierType ParseType(string type) => type switch
-    {
-        "email" => IdentifierType.Email,
-        "phone" => IdentifierType.Phone,
-        "loyalty" => IdentifierType.Loyalty,
-        "device" => IdentifierType.Device,
-        "social" => IdentifierType.Social,
-        _ => throw new InvalidDataException($"Unknown identifier type '{type}'."),
-    };
+    private static IdentifierType ParseType(string type) =>
+        IdentifierTypeNames.TryParse(type, out var parsed) ? parsed : throw new InvalidDataException($"Unknown identifier type '{type}'.");
 
     internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {

@@ -3,6 +3,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Outputs;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
@@ -109,10 +111,10 @@ public sealed class QuarantineIndexWorker(
             return null;
         }
 
-        Ingest.Quarantine.QuarantineRecord? quarantine;
+        Contracts.Quarantine.QuarantineRecord? quarantine;
         try
         {
-            quarantine = IngestJson.DeserializeQuarantineRecord(value);
+            quarantine = QuarantineJson.Deserialize(value);
         }
         catch (JsonException)
         {
@@ -125,7 +127,7 @@ public sealed class QuarantineIndexWorker(
         }
 
         return new IndexedQuarantine(source, quarantine.EventId,
-            quarantine.Disposition == Ingest.Quarantine.QuarantineDisposition.Flagged ? "flagged" : "quarantined",
+            quarantine.Disposition == Contracts.Quarantine.QuarantineDisposition.Flagged ? "flagged" : "quarantined",
             [.. quarantine.Reasons.Select(r => new QuarantineReason(r.Code, r.Field, r.Detail))],
             quarantine.Record is { ValueKind: JsonValueKind.Object } masked ? masked.GetRawText() : null,
             quarantine.QuarantinedAt);

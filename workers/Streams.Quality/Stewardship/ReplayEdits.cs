@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Streams.Contracts;
 using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;

@@ -1,5 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 

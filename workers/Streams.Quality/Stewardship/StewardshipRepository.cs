@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 

@@ -68,13 +68,13 @@ public static class ProfileRecordReader
 
         if (value.Length > MaxRecordBytes)
         {
-            reason = new QuarantineReason(QuarantineReason.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
+            reason = new QuarantineReason(ReasonCodes.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
             return null;
         }
 
         if (!System.Text.Unicode.Utf8.IsValid(value))
         {
-            reason = new QuarantineReason(QuarantineReason.MalformedJson, null, "is not valid UTF-8");
+            reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not valid UTF-8");
             return null;
         }
 
@@ -85,7 +85,7 @@ public static class ProfileRecordReader
         }
         catch (JsonException)
         {
-            reason = new QuarantineReason(QuarantineReason.MalformedJson, null,
+            reason = new QuarantineReason(ReasonCodes.MalformedJson, null,
                 "is not well-formed JSON, has a duplicate field or nests deeper than 64 levels");
             return null;
         }
@@ -95,7 +95,7 @@ public static class ProfileRecordReader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                reason = new QuarantineReason(QuarantineReason.MalformedJson, null, "is not a JSON object");
+                reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object");
                 return null;
             }
 
@@ -143,7 +143,7 @@ public static class ProfileRecordReader
                 // TryGetDouble refuses what does not fit a double (1e400); the bound keeps the model's sums finite.
                 if (!feature.Value.TryGetDouble(out var number) || !double.IsFinite(number) || Math.Abs(number) > MaxFeatureMagnitude)
                 {
-                    reason = new QuarantineReason(QuarantineReason.OutOfRange, "features", "must be finite numbers of magnitude at most 1e30");
+                    reason = new QuarantineReason(ReasonCodes.OutOfRange, "features", "must be finite numbers of magnitude at most 1e30");
                     return null;
                 }
 
@@ -173,5 +173,5 @@ public static class ProfileRecordReader
         return StrictUtf8.GetString(key);
     }
 
-    private static QuarantineReason Violation(string? field, string detail) => new(QuarantineReason.SchemaViolation, field, detail);
+    private static QuarantineReason Violation(string? field, string detail) => new(ReasonCodes.SchemaViolation, field, detail);
 }
