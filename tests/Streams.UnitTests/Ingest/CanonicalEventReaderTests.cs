@@ -124,6 +124,17 @@ public sealed class CanonicalEventReaderTests
         }
     }
 
+    [Fact]
+    public void TryRead_WhatIngestWrites_TakesTheHandWrittenPath()
+    {
+        // The serializer would give the same events: without this, a hand-written reader that always declined would pass.
+        foreach (var e in Samples())
+        {
+            Assert.True(CanonicalEventReader.TryRead(CanonicalJson.Serialize(e), out var back));
+            Assert.Equal(CanonicalJson.Serialize(e), CanonicalJson.Serialize(back!));
+        }
+    }
+
     // An event compares by what it serializes to (records hold lists, which compare by reference); a failure by its type.
     private static string Outcome(Func<CanonicalEvent?> read)
     {
