@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Streams.Contracts.Profiles;
 using Streams.Benchmarks.Load;
 using Streams.Contracts;
 using Streams.Ingest;

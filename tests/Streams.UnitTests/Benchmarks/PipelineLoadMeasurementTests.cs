@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Contracts.Profiles;
 using Streams.Benchmarks.Load;
 using Streams.Contracts;
 using Streams.Ingest;

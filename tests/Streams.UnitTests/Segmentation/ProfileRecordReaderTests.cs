@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Quarantine;
 using Streams.Segmentation.Worker;
 

@@ -1,16 +1,11 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Topics;
 using Streams.Segmentation.Model;
 
 namespace Streams.Segmentation.Engine;
-
-/// <summary>A profile as the segmentation worker reads it from the <c>profiles</c> topic.</summary>
-/// <param name="ProfileId">The profile.</param>
-/// <param name="Features">Its features; null for a tombstone (erased or merged away).</param>
-/// <param name="PersonalizationAllowed">Consent: false means no centroid update and no assignment.</param>
-public sealed record ProfileUpdate(string ProfileId, IReadOnlyDictionary<string, double>? Features, bool PersonalizationAllowed);
 
 /// <summary>A profile's row: its latest raw vector and where it stands.</summary>
 public sealed class MemberRow
