@@ -4,6 +4,8 @@ using Streams.Contracts.Canonical;
 using Streams.Contracts.Identifiers;
 using Streams.Profiles.Features;
 using Streams.Profiles.Processing;
+using Streams.Segmentation.Engine;
+using Streams.Segmentation.Model;
 
 namespace Streams.UnitTests.Contracts;
 
@@ -36,6 +38,19 @@ public sealed class WireRecordBytesTests
         Assert.Equal(
             """
             {"profile_id":"p-a","identifiers":["k1:a","k1:b"],"first_seen":"2026-12-04T12:00:00.250Z","last_seen":"2026-12-05T12:00:00.250Z","event_counts":{"clickstream":0,"store":1,"callcenter":1,"social":0},"features":{"avg_basket":20.5,"avg_call_duration_s":30,"avg_call_sentiment":-0.5,"avg_discount_pct":10,"call_count":1,"call_resolution_rate":0,"category_count":1,"channel_count":2,"complaint_share":1,"discounted_share":1,"event_count":2,"events_per_week":2,"items_per_transaction":2,"online_share":0,"online_spend":0,"purchase_count":1,"social_interactions":0,"store_spend":20.5,"tenure_days":1,"top_category_share":1,"total_spend":20.5},"personalization_allowed":false,"version":3,"updated_at":"2026-12-06T12:00:00.250Z"}
+            """, record);
+    }
+
+    [Fact]
+    public void SegmentAssignment_WritesTheSegmentsRecord()
+    {
+        FeatureContribution[] explanation = [new("events_per_week", 2.123456, 1.5, 0.987654321), new("online_share", -1.25, -0.75, 0.1)];
+
+        var record = Encoding.UTF8.GetString(SegmentationEngine.AssignmentRecord("p-a", 3, 7, 1.23456789, At, explanation));
+
+        Assert.Equal(
+            """
+            {"profile_id":"p-a","segment_id":3,"model_version":7,"distance":1.234568,"assigned_at":"2026-12-04T12:00:00.250Z","explanation":[{"feature":"events_per_week","profile_z":2.1235,"segment_z":1.5,"contribution":0.9877},{"feature":"online_share","profile_z":-1.25,"segment_z":-0.75,"contribution":0.1}],"summary":"Is active more often than most customers; does most of their shopping in stores."}
             """, record);
     }
 
