@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streams.Contracts;
-using Streams.Ingest;
 using Streams.Profiles.Lineage;
 using Streams.Quality.Stewardship;
 using Streams.Stewards.Pages;

@@ -1,6 +1,5 @@
 using Streams.Contracts;
 using Streams.Contracts.Quarantine;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 

@@ -9,7 +9,6 @@ using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 

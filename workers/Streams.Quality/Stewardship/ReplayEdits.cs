@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Streams.Contracts;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 

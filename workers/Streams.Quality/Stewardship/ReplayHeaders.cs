@@ -2,7 +2,6 @@ using System.Text;
 using Confluent.Kafka;
 using Streams.Contracts;
 using Streams.Contracts.Outputs;
-using Streams.Ingest;
 using Streams.Ingest.Worker;
 
 namespace Streams.Quality.Stewardship;

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Streams.Contracts;
 using Streams.Contracts.Topics;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 

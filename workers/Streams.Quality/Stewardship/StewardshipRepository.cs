@@ -4,7 +4,6 @@ using NpgsqlTypes;
 using Streams.Contracts;
 using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 
