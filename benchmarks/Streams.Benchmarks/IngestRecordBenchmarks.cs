@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 
 namespace Streams.Benchmarks;
@@ -74,17 +77,17 @@ public class IngestRecordBenchmarks
             var outcome = pipeline.Process(Channel, Source, record);
             if (outcome.Event is not null)
             {
-                bytes += IngestJson.Serialize(outcome.Event).Length;
+                bytes += CanonicalJson.Serialize(outcome.Event).Length;
             }
 
             if (outcome.Consent is not null)
             {
-                bytes += IngestJson.Serialize(outcome.Consent).Length;
+                bytes += CanonicalJson.Serialize(outcome.Consent).Length;
             }
 
             if (outcome.Quarantine is not null)
             {
-                bytes += IngestJson.Serialize(outcome.Quarantine).Length;
+                bytes += QuarantineJson.Serialize(outcome.Quarantine).Length;
             }
         }
 

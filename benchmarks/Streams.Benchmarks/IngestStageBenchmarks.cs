@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using BenchmarkDotNet.Attributes;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Ingest;
 
 namespace Streams.Benchmarks;
@@ -74,8 +76,8 @@ public class IngestStageBenchmarks
         long bytes = 0;
         foreach (var outcome in outcomes)
         {
-            bytes += outcome.Event is not null ? IngestJson.Serialize(outcome.Event).Length : 0;
-            bytes += outcome.Consent is not null ? IngestJson.Serialize(outcome.Consent).Length : 0;
+            bytes += outcome.Event is not null ? CanonicalJson.Serialize(outcome.Event).Length : 0;
+            bytes += outcome.Consent is not null ? CanonicalJson.Serialize(outcome.Consent).Length : 0;
         }
 
         return bytes;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 

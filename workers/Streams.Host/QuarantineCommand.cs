@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Streams.Contracts;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Postgres;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
@@ -171,17 +172,5 @@ internal static class TransparencyCommand
         return File.ReadAllText(file).Trim();
     }
 
-    private static bool TryParseType(string name, out IdentifierType type)
-    {
-        (var ok, type) = name.ToLowerInvariant() switch
-        {
-            "email" => (true, IdentifierType.Email),
-            "phone" => (true, IdentifierType.Phone),
-            "loyalty" => (true, IdentifierType.Loyalty),
-            "device" => (true, IdentifierType.Device),
-            "social" => (true, IdentifierType.Social),
-            _ => (false, default),
-        };
-        return ok;
-    }
+    private static bool TryParseType(string name, out IdentifierType type) => IdentifierTypeNames.TryParse(name.ToLowerInvariant(), out type);
 }

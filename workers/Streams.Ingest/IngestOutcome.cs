@@ -1,4 +1,5 @@
-using Streams.Ingest.Canonical;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Quarantine;
 
 namespace Streams.Ingest;

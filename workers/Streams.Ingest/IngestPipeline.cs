@@ -2,7 +2,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Extensions.Options;
-using Streams.Ingest.Canonical;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Outputs;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Channels;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Quarantine;
@@ -108,8 +111,8 @@ public sealed class IngestPipeline
             {
                 { Event: { } canonicalEvent } => new IngestOutput(OutputHeaders.KindEvent,
                     Encoding.UTF8.GetBytes(canonicalEvent.Identifiers.Count > 0 ? canonicalEvent.Identifiers[0].Pseudonym : canonicalEvent.EventId),
-                    IngestJson.Serialize(canonicalEvent)),
-                { Consent: { } consent } => new IngestOutput(OutputHeaders.KindConsent, Encoding.UTF8.GetBytes(consent.Pseudonym), IngestJson.Serialize(consent)),
+                    CanonicalJson.Serialize(canonicalEvent)),
+                { Consent: { } consent } => new IngestOutput(OutputHeaders.KindConsent, Encoding.UTF8.GetBytes(consent.Pseudonym), CanonicalJson.Serialize(consent)),
                 _ => null,
             };
         }
@@ -167,17 +170,17 @@ public sealed class IngestPipeline
     private IngestOutput QuarantineOutput(QuarantineRecord record, byte[]? inputKey, int maxValueBytes)
     {
         var key = QuarantineKey(record, inputKey);
-        var value = IngestJson.Serialize(record);
+        var value = QuarantineJson.Serialize(record);
         if (value.Length > maxValueBytes)
         {
             record = record with { Record = null };
-            value = IngestJson.Serialize(record);
+            value = QuarantineJson.Serialize(record);
         }
 
         if (value.Length > maxValueBytes)
         {
             record = record with { Reasons = record.Reasons.DistinctBy(r => r.Code).ToList() };
-            value = IngestJson.Serialize(record);
+            value = QuarantineJson.Serialize(record);
         }
 
         return new IngestOutput(OutputHeaders.KindQuarantine, key, value);

@@ -1,6 +1,8 @@
-using Streams.Ingest.Validation;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
+using Streams.Ingest.Validation;
 
 namespace Streams.Simulator;
 

@@ -1,3 +1,4 @@
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Validation;
 
 namespace Streams.Simulator;

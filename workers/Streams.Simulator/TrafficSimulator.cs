@@ -1,5 +1,6 @@
-using Streams.Ingest.Validation;
 using System.Globalization;
+using Streams.Contracts.Quarantine;
+using Streams.Ingest.Validation;
 
 namespace Streams.Simulator;
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Streams.Activation;
 using Streams.Activation.Worker;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest.Pseudonymization;

@@ -1,4 +1,6 @@
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 

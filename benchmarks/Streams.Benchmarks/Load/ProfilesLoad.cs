@@ -9,9 +9,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Outputs;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 using Streams.Profiles;
@@ -198,7 +201,7 @@ internal static class ProfilesLoad
         [.. records.Select((e, i) => new Message<byte[], byte[]>
         {
             Key = Encoding.UTF8.GetBytes(e.Identifiers[0].Pseudonym),
-            Value = IngestJson.Serialize(e),
+            Value = CanonicalJson.Serialize(e),
             Headers = OutputHeaders.For(new SourcePosition(e.Source.Topic, 0, i), OutputHeaders.KindEvent),
         })];
 
@@ -248,7 +251,7 @@ internal static class ProfilesLoad
         await checkpoint.ExecuteNonQueryAsync();
     }
 
-    private static List<string> Payloads(List<CanonicalEvent> records) => [.. records.Select(r => Encoding.UTF8.GetString(IngestJson.Serialize(r)))];
+    private static List<string> Payloads(List<CanonicalEvent> records) => [.. records.Select(r => Encoding.UTF8.GetString(CanonicalJson.Serialize(r)))];
 
     /// <summary>Seconds to COPY <paramref name="records"/> into <paramref name="table"/>, emptied first.</summary>
     private static async Task<double> CopyAsync(NpgsqlDataSource dataSource, string table, List<CanonicalEvent> records, List<string> payloads)

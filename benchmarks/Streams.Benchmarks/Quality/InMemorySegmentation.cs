@@ -1,3 +1,4 @@
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Topics;
 using Streams.Segmentation;
 using Streams.Segmentation.Engine;

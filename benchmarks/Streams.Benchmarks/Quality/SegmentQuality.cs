@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Streams.Contracts.Profiles;
 using Streams.Benchmarks.Load;
+using Streams.Contracts;
 using Streams.Ingest;
 using Streams.Profiles.Features;
 using Streams.Segmentation;

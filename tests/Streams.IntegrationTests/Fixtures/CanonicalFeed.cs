@@ -2,8 +2,11 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 
@@ -49,9 +52,9 @@ public sealed class CanonicalFeed(string bootstrap, string topic) : IDisposable
 
     public void Send(CanonicalEvent e) =>
         Produce(Encoding.UTF8.GetBytes(e.Identifiers.Count > 0 ? e.Identifiers[0].Pseudonym : e.EventId),
-            IngestJson.Serialize(e with { Source = e.Source with { Offset = Interlocked.Increment(ref sequence) } }), OutputHeaders.KindEvent);
+            CanonicalJson.Serialize(e with { Source = e.Source with { Offset = Interlocked.Increment(ref sequence) } }), OutputHeaders.KindEvent);
 
-    public void Send(ConsentCommand c) => Produce(Encoding.UTF8.GetBytes(c.Pseudonym), IngestJson.Serialize(c), OutputHeaders.KindConsent);
+    public void Send(ConsentCommand c) => Produce(Encoding.UTF8.GetBytes(c.Pseudonym), CanonicalJson.Serialize(c), OutputHeaders.KindConsent);
 
     public void SendRaw(byte[] value, string? kind) => Produce(Encoding.UTF8.GetBytes("raw"), value, kind);
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using Streams.Contracts.Outputs;
 using Streams.Infrastructure.Diagnostics;
-using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 using Xunit.Abstractions;
 
 namespace Streams.IntegrationTests.Host;

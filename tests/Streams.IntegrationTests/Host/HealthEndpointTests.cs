@@ -65,7 +65,7 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
 
         // A serialization failure (40001) is transient by its class, so each session retries; this one comes back for
         // the same record every time, and the loop only ever replays that batch.
-        var stuck = CanonicalFeed.Id(Streams.Ingest.Pseudonymization.IdentifierType.Loyalty, "stuck");
+        var stuck = CanonicalFeed.Id(Streams.Contracts.Identifiers.IdentifierType.Loyalty, "stuck");
         await Database.RefuseIdentifierAsync(host.ConnectionString, stuck.Pseudonym, "40001");
         using (var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical))
         {

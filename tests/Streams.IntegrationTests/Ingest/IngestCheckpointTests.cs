@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using Streams.Contracts.Outputs;
+using Streams.Ingest.Worker;
 using Streams.IntegrationTests.Fixtures;
 using Streams.IntegrationTests.Host;
-using Streams.Ingest.Worker;
 
 namespace Streams.IntegrationTests.Ingest;
 
@@ -126,7 +127,7 @@ public sealed partial class IngestCheckpointTests(KafkaFixture kafka, PostgresFi
             producer.Produce(topics.Names.Canonical, new Message<Null, byte[]>
             {
                 Value = "{}"u8.ToArray(),
-                Headers = OutputHeaders.For(new Streams.Ingest.SourcePosition(topics.Names.Store, 0, 0), OutputHeaders.KindEvent),
+                Headers = OutputHeaders.For(new Streams.Contracts.SourcePosition(topics.Names.Store, 0, 0), OutputHeaders.KindEvent),
             });
             producer.Flush(Patience);
         }

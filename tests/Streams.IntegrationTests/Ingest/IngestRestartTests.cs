@@ -1,10 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Streams.Contracts.Outputs;
 using Streams.Infrastructure.Diagnostics;
+using Streams.Ingest.Worker;
 using Streams.IntegrationTests.Fixtures;
 using Streams.IntegrationTests.Host;
-using Streams.Ingest.Worker;
 
 namespace Streams.IntegrationTests.Ingest;
 

@@ -3,8 +3,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
-using Streams.IntegrationTests.Fixtures;
+using Streams.Contracts.Outputs;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 
 namespace Streams.IntegrationTests.Ingest;
 
@@ -36,7 +37,7 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
         };
 
         // Measured at the position it will have: the source is part of the canonical event.
-        var atTheLimit = AtTheLimit(host.Get<Streams.Ingest.IngestPipeline>(), new Streams.Ingest.SourcePosition(topics.Names.Store, 0, 2 * cases.Length));
+        var atTheLimit = AtTheLimit(host.Get<Streams.Ingest.IngestPipeline>(), new Streams.Contracts.SourcePosition(topics.Names.Store, 0, 2 * cases.Length));
         var names = new Dictionary<long, string>();
         var sentinels = new List<string>();
         using (var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
@@ -106,10 +107,10 @@ public sealed class IngestUnwritableRecordTests(KafkaFixture kafka, PostgresFixt
     /// A clean store record whose canonical event is within 300 bytes of <see cref="OutputProducer.MaxValueBytes"/>:
     /// lines with long non-ASCII categories, then one whose category fills the rest.
     /// </summary>
-    private static byte[] AtTheLimit(Streams.Ingest.IngestPipeline pipeline, Streams.Ingest.SourcePosition source)
+    private static byte[] AtTheLimit(Streams.Ingest.IngestPipeline pipeline, Streams.Contracts.SourcePosition source)
     {
         int CanonicalBytes(JsonArray items) =>
-            Streams.Ingest.IngestJson.Serialize(pipeline.Process(Streams.Ingest.Channel.Store, source, Store("h-limit", items, total: 0)).Event!).Length;
+            Streams.Contracts.Canonical.CanonicalJson.Serialize(pipeline.Process(Streams.Contracts.Channel.Store, source, Store("h-limit", items, total: 0)).Event!).Length;
 
         // Every long line adds the same number of bytes: start from the estimate, step back until it fits.
         JsonArray Lines(int count) => new([.. DistinctLongCategories().Take(count).Select(i => i!.DeepClone())]);

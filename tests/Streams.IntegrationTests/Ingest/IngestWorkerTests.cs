@@ -2,8 +2,9 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using Streams.IntegrationTests.Fixtures;
+using Streams.Contracts.Outputs;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 
 namespace Streams.IntegrationTests.Ingest;
 

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Kafka;
-using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
+using Streams.IntegrationTests.Fixtures;
 using Streams.Simulator;
 
 namespace Streams.IntegrationTests.Pipeline;

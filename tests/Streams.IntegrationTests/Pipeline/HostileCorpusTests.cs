@@ -4,12 +4,15 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
-using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 
 namespace Streams.IntegrationTests.Pipeline;
 
@@ -377,7 +380,7 @@ public static class HostileProbes
             };
         }
 
-        var o = JsonNode.Parse(IngestJson.Serialize(e))!.AsObject();
+        var o = JsonNode.Parse(CanonicalJson.Serialize(e))!.AsObject();
         if (eventId is null)
         {
             o["event_id"] = null;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest.Pseudonymization;
 using Streams.IntegrationTests.Fixtures;

@@ -93,7 +93,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         var changes = new Streams.Profiles.Processing.BatchChanges();
         var at = DateTimeOffset.UnixEpoch;
         changes.MergeLineage.Add(new Streams.Profiles.Processing.MergeLineage("m-1", "p-a", "p-b", at, "evt\0nul",
-            new Streams.Ingest.SourcePosition("canonical", 0, 1), new Streams.Ingest.SourcePosition("store", 0, 1),
+            new Streams.Contracts.SourcePosition("canonical", 0, 1), new Streams.Contracts.SourcePosition("store", 0, 1),
             new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
 
         await using (var connection = await dataSource.OpenConnectionAsync())

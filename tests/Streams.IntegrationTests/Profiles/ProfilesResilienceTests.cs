@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Streams.Contracts.Canonical;
 using Streams.Infrastructure.Diagnostics;
-using Streams.Ingest.Canonical;
 using Streams.IntegrationTests.Fixtures;
 using Streams.IntegrationTests.Host;
 using Streams.Profiles.Worker;

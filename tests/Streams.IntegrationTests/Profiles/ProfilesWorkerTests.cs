@@ -1,13 +1,15 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
-using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 using Streams.Profiles.Worker;
 
 namespace Streams.IntegrationTests.Profiles;
@@ -108,8 +110,8 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
     private static List<(byte[]? Key, byte[]? Value, Headers Headers, string Code)> ForgedCanonicalRecords()
     {
         var alice = CanonicalFeed.Id(IdentifierType.Email, "alice@example.com");
-        var clean = Encoding.UTF8.GetString(IngestJson.Serialize(CanonicalFeed.StoreEvent("forged-1", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice)));
-        var consent = Encoding.UTF8.GetString(IngestJson.Serialize(CanonicalFeed.Consent("forged-2", alice, ConsentAction.Erase)));
+        var clean = Encoding.UTF8.GetString(CanonicalJson.Serialize(CanonicalFeed.StoreEvent("forged-1", DateTimeOffset.UtcNow.AddDays(-1), 30, "shoes", alice)));
+        var consent = Encoding.UTF8.GetString(CanonicalJson.Serialize(CanonicalFeed.Consent("forged-2", alice, ConsentAction.Erase)));
         var key = Encoding.UTF8.GetBytes("secret-key@example.com");
         var list = new List<(byte[]?, byte[]?, Headers, string)>();
         void Add(string value, string code, string? kind = OutputHeaders.KindEvent, byte[]? withKey = null) =>
@@ -148,7 +150,7 @@ public sealed class ProfilesWorkerTests(KafkaFixture kafka, PostgresFixture post
         Add(consent.Replace("\"forged-2\"", "\"forged\\u00002\"", StringComparison.Ordinal), Sv, OutputHeaders.KindConsent);
         return list;
 
-        static Headers Kind(string? kind) => kind is null ? [] : OutputHeaders.For(new Streams.Ingest.SourcePosition("input", 0, 1), kind);
+        static Headers Kind(string? kind) => kind is null ? [] : OutputHeaders.For(new Streams.Contracts.SourcePosition("input", 0, 1), kind);
     }
 
     [Fact]

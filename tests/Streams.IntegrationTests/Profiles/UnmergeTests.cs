@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using Streams.Ingest.Canonical;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Profiles.Worker;

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Ingest.Worker;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Postgres;
 using Streams.IntegrationTests.Fixtures;

@@ -1,5 +1,6 @@
-using Streams.Ingest.Validation;
 using System.Text;
+using Streams.Contracts.Quarantine;
+using Streams.Ingest.Validation;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Simulator;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Streams.Contracts;
 using Streams.Ingest;
 using Streams.Quality.Stewardship;
 

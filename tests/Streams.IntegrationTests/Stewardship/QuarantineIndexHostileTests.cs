@@ -5,10 +5,12 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
+using Streams.Contracts.Quarantine;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
-using Streams.Ingest.Quarantine;
 using QuarantineReason = Streams.Quality.Stewardship.QuarantineReason;
 using Streams.Ingest.Worker;
 using Streams.Quality.Stewardship;
@@ -119,9 +121,9 @@ public sealed class QuarantineIndexHostileTests(KafkaFixture kafka, PostgresFixt
                 producer.Produce(partition, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers });
                 var normal = SealedAt(offset++);
                 var record = new QuarantineRecord(normal, $"normal-{i}", QuarantineDisposition.Quarantined,
-                    [new Streams.Ingest.Quarantine.QuarantineReason("unknown_currency", "currency", "must be an active ISO 4217 currency code")],
+                    [new Streams.Contracts.Quarantine.QuarantineReason("unknown_currency", "currency", "must be an active ISO 4217 currency code")],
                     JsonDocument.Parse(Masked).RootElement.Clone(), "00", 10, DateTimeOffset.UtcNow);
-                producer.Produce(partition, new Message<byte[]?, byte[]?> { Value = IngestJson.Serialize(record), Headers = Sealed(normal.Offset) });
+                producer.Produce(partition, new Message<byte[]?, byte[]?> { Value = QuarantineJson.Serialize(record), Headers = Sealed(normal.Offset) });
                 normals.Add((normal, name));
             }
 

@@ -3,9 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Streams.IntegrationTests.Fixtures;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
+using Streams.IntegrationTests.Fixtures;
 using Streams.Quality.Stewardship;
 
 namespace Streams.IntegrationTests.Stewardship;

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Streams.Contracts;
 using Streams.Infrastructure.Postgres;
-using Streams.IntegrationTests.Fixtures;
 using Streams.Ingest;
+using Streams.IntegrationTests.Fixtures;
 using Streams.Quality.Stewardship;
 using StewardshipService = Streams.Quality.Stewardship.Stewardship;
 

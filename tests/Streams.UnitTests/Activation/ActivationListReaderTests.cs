@@ -1,4 +1,5 @@
 using Streams.Activation.Requests;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.UnitTests.Activation;

@@ -1,5 +1,6 @@
 using System.Text;
 using Streams.Activation.Requests;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Store;
 using Streams.Segmentation.Store;

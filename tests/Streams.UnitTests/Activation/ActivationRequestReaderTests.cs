@@ -1,5 +1,6 @@
 using System.Text;
 using Streams.Activation.Requests;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.UnitTests.Activation;

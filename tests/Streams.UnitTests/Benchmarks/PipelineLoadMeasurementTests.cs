@@ -1,5 +1,7 @@
 using Confluent.Kafka;
+using Streams.Contracts.Profiles;
 using Streams.Benchmarks.Load;
+using Streams.Contracts;
 using Streams.Ingest;
 
 namespace Streams.UnitTests.Benchmarks;

@@ -1,6 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Quarantine;
@@ -102,7 +106,7 @@ public sealed class BlockedIdentifiersTests
         var reason = Assert.Single(outcome.Quarantine!.Reasons);
         Assert.Equal(("identity_conflict", "email"), (reason.Code, reason.Field));
         Assert.Equal(QuarantineDisposition.Flagged, outcome.Quarantine.Disposition);
-        var written = Encoding.UTF8.GetString(IngestJson.Serialize(outcome.Quarantine)) + Encoding.UTF8.GetString(IngestJson.Serialize(outcome.Event));
+        var written = Encoding.UTF8.GetString(QuarantineJson.Serialize(outcome.Quarantine)) + Encoding.UTF8.GetString(CanonicalJson.Serialize(outcome.Event));
         Assert.DoesNotContain("test@example", written, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(blockedPseudonym!, written, StringComparison.Ordinal);
     }

@@ -1,7 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Quarantine;
 using static Streams.UnitTests.Ingest.IngestTestKit;
@@ -126,7 +129,7 @@ public sealed class CanonicalOutputTests
         Assert.Null(outcome.Event);
         var command = outcome.Consent!;
         Assert.Equal(pseudonym, command.Pseudonym);
-        var json = Encoding.UTF8.GetString(IngestJson.Serialize(command));
+        var json = Encoding.UTF8.GetString(CanonicalJson.Serialize(command));
         Assert.Contains($"\"identifier_type\":\"{type}\"", json, StringComparison.Ordinal);
         Assert.Contains($"\"action\":\"{action}\"", json, StringComparison.Ordinal);
         Assert.Contains("\"occurred_at\":\"2026-11-28T16:45:00Z\"", json, StringComparison.Ordinal);
@@ -137,7 +140,7 @@ public sealed class CanonicalOutputTests
     {
         var e = Process(Channel.Social, Sample(Channel.Social, s => s.Remove("followers"))).Event!;
 
-        var bytes = IngestJson.Serialize(e);
+        var bytes = CanonicalJson.Serialize(e);
         using var json = JsonDocument.Parse(bytes);
         var root = json.RootElement;
 
@@ -150,7 +153,7 @@ public sealed class CanonicalOutputTests
         Assert.False(root.TryGetProperty("store", out _));
         Assert.False(root.GetProperty("social").TryGetProperty("followers", out _));
 
-        var back = IngestJson.DeserializeCanonicalEvent(bytes)!;
+        var back = CanonicalJson.DeserializeCanonicalEvent(bytes)!;
         Assert.Equal(e.Social, back.Social);
         Assert.Equal(e.Identifiers, back.Identifiers);
         Assert.Equal(e.OccurredAt, back.OccurredAt);
@@ -161,7 +164,7 @@ public sealed class CanonicalOutputTests
     {
         var outcome = Process(Channel.Store, Sample(Channel.Store, s => s["email"] = "nobody"));
 
-        var bytes = IngestJson.Serialize(outcome.Quarantine!);
+        var bytes = QuarantineJson.Serialize(outcome.Quarantine!);
         using var json = JsonDocument.Parse(bytes);
         var root = json.RootElement;
 
@@ -178,7 +181,7 @@ public sealed class CanonicalOutputTests
         Assert.Equal("2026-11-28T18:00:00Z", root.GetProperty("quarantined_at").GetString());
         Assert.Equal("n***", root.GetProperty("record").GetProperty("email").GetString());
         Assert.False(root.GetProperty("record").TryGetProperty("customer_name", out _));
-        var back = IngestJson.DeserializeQuarantineRecord(bytes)!;
+        var back = QuarantineJson.Deserialize(bytes)!;
         Assert.Equal(outcome.Quarantine!.Reasons, back.Reasons);
         Assert.Equal((outcome.Quarantine.RawSha256, outcome.Quarantine.QuarantinedAt), (back.RawSha256, back.QuarantinedAt));
     }
@@ -188,7 +191,7 @@ public sealed class CanonicalOutputTests
     {
         var outcome = Process(Channel.Store, "not json");
 
-        using var json = JsonDocument.Parse(IngestJson.Serialize(outcome.Quarantine!));
+        using var json = JsonDocument.Parse(QuarantineJson.Serialize(outcome.Quarantine!));
         var root = json.RootElement;
 
         Assert.Equal(JsonValueKind.Null, root.GetProperty("event_id").ValueKind);

@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.UnitTests.Ingest;
@@ -36,8 +38,8 @@ public sealed class CanonicalWriterTests
             Encoding.UTF8.GetBytes(IngestTestKit.Sample(channel).ToJsonString()), 1_000_000);
         var output = Assert.Single(result.Outputs, o => o.Kind != "quarantine");
         var reference = channel == Channel.Consent
-            ? JsonSerializer.SerializeToUtf8Bytes(IngestJson.DeserializeConsentCommand(output.Value)!, CanonicalJsonContext.Default.ConsentCommand)
-            : JsonSerializer.SerializeToUtf8Bytes(IngestJson.DeserializeCanonicalEvent(output.Value)!, CanonicalJsonContext.Default.CanonicalEvent);
+            ? JsonSerializer.SerializeToUtf8Bytes(CanonicalJson.DeserializeConsentCommand(output.Value)!, CanonicalJsonContext.Default.ConsentCommand)
+            : JsonSerializer.SerializeToUtf8Bytes(CanonicalJson.DeserializeCanonicalEvent(output.Value)!, CanonicalJsonContext.Default.CanonicalEvent);
         Assert.Equal(Encoding.UTF8.GetString(reference), Encoding.UTF8.GetString(output.Value));
     }
 

@@ -1,5 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Quarantine;
 using Streams.Ingest.Validation;
@@ -89,7 +92,7 @@ public sealed class HostileInputTests
 
         Assert.Equal([ReasonCodes.SchemaViolation], outcome.ReasonCodes);
         Assert.Equal("***", outcome.Quarantine!.Record!.Value.GetProperty("handle").GetString());
-        IngestJson.Serialize(outcome.Quarantine);
+        QuarantineJson.Serialize(outcome.Quarantine);
     }
 
     [Fact]
@@ -219,7 +222,7 @@ public sealed class HostileInputTests
 
         // Past its documented length the store id is a schema violation, and the masked copy still holds only its start.
         Assert.Equal([ReasonCodes.SchemaViolation, ReasonCodes.UnknownCurrency], outcome.ReasonCodes);
-        Assert.True(IngestJson.Serialize(outcome.Quarantine!).Length < 4096);
+        Assert.True(QuarantineJson.Serialize(outcome.Quarantine!).Length < 4096);
     }
 
     [Fact]

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Validation;

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Quarantine;
 using Streams.Ingest.Validation;

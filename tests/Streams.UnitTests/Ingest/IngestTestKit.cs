@@ -2,6 +2,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 
@@ -120,8 +123,8 @@ internal static class IngestTestKit
     }
 
     /// <summary>The quarantine value <see cref="IngestPipeline.Handle"/> would produce, read back.</summary>
-    public static Streams.Ingest.Quarantine.QuarantineRecord QuarantineOf(IngestResult result) =>
-        IngestJson.DeserializeQuarantineRecord(Assert.Single(result.Outputs, o => o.Kind == "quarantine").Value)!;
+    public static Streams.Contracts.Quarantine.QuarantineRecord QuarantineOf(IngestResult result) =>
+        QuarantineJson.Deserialize(Assert.Single(result.Outputs, o => o.Kind == "quarantine").Value)!;
 
     /// <summary>
     /// <c>raw_sha256</c> as CONTRACT §4 defines it, computed here from the key rather than through the pipeline:
@@ -139,17 +142,17 @@ internal static class IngestTestKit
         var parts = new List<byte[]>();
         if (outcome.Event is not null)
         {
-            parts.Add(IngestJson.Serialize(outcome.Event));
+            parts.Add(CanonicalJson.Serialize(outcome.Event));
         }
 
         if (outcome.Consent is not null)
         {
-            parts.Add(IngestJson.Serialize(outcome.Consent));
+            parts.Add(CanonicalJson.Serialize(outcome.Consent));
         }
 
         if (outcome.Quarantine is not null)
         {
-            parts.Add(IngestJson.Serialize(outcome.Quarantine));
+            parts.Add(QuarantineJson.Serialize(outcome.Quarantine));
         }
 
         return string.Join("\n", parts.Select(DecodedText));

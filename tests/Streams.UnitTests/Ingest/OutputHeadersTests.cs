@@ -1,5 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 
@@ -28,7 +30,7 @@ public sealed class OutputHeadersTests
         Assert.False(OutputHeaders.IsSealed(headers, source, OutputHeaders.KindQuarantine, sealer));
         Assert.False(OutputHeaders.IsSealed(OutputHeaders.For(source, OutputHeaders.KindEvent), source, OutputHeaders.KindEvent, sealer));
         var forged = OutputHeaders.For(source, OutputHeaders.KindEvent);
-        forged.Add(OutputHeaders.Seal, new byte[Streams.Ingest.Pseudonymization.Pseudonymizer.SealBytes]);
+        forged.Add(OutputHeaders.Seal, new byte[Streams.Contracts.Outputs.OutputHeaders.SealBytes]);
         Assert.False(OutputHeaders.IsSealed(forged, source, OutputHeaders.KindEvent, sealer));
 
         // After a rotation the old key still verifies what was sealed before it; a host without that key does not.

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Streams.Contracts;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Quarantine;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.UnitTests.Ingest;

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Quarantine;
 using Streams.Ingest.Validation;

@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Channels;
 using Streams.Ingest.Quarantine;

@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Processing;
 
@@ -20,35 +22,35 @@ public sealed class CanonicalRecordReaderTests
     private static readonly SourcePosition Position = new("streams.canonical-events", 3, 41);
     private static readonly DateTimeOffset At = new(2026, 11, 1, 8, 0, 0, TimeSpan.Zero);
 
-    private static readonly string StoreJson = Encoding.UTF8.GetString(IngestJson.Serialize(
+    private static readonly string StoreJson = Encoding.UTF8.GetString(CanonicalJson.Serialize(
         new CanonicalEvent(Channel.Store, "pos-1", At, [new CanonicalIdentifier(IdentifierType.Loyalty, "k1:0123456789abcdef0123456789abcdef")], [],
             new SourcePosition("store", 0, 7))
         {
             Store = new StoreAttributes("store-1", 100, "EUR", 10, 2, [new CategoryAmount("food", 2, 90)], "card"),
         }));
 
-    private static readonly string ClickJson = Encoding.UTF8.GetString(IngestJson.Serialize(
+    private static readonly string ClickJson = Encoding.UTF8.GetString(CanonicalJson.Serialize(
         new CanonicalEvent(Channel.Clickstream, "clk-1", At, [new CanonicalIdentifier(IdentifierType.Device, "k1:device")], [],
             new SourcePosition("clickstream", 0, 7))
         {
             Clickstream = new ClickstreamAttributes("purchase", "shoes", 1500, 40, "EUR", "mobile"),
         }));
 
-    private static readonly string CallJson = Encoding.UTF8.GetString(IngestJson.Serialize(
+    private static readonly string CallJson = Encoding.UTF8.GetString(CanonicalJson.Serialize(
         new CanonicalEvent(Channel.Callcenter, "cc-1", At, [new CanonicalIdentifier(IdentifierType.Phone, "k1:phone")], ["invalid_email"],
             new SourcePosition("callcenter", 0, 7))
         {
             Callcenter = new CallcenterAttributes("complaint", 300, -0.5, false),
         }));
 
-    private static readonly string SocialJson = Encoding.UTF8.GetString(IngestJson.Serialize(
+    private static readonly string SocialJson = Encoding.UTF8.GetString(CanonicalJson.Serialize(
         new CanonicalEvent(Channel.Social, "so-1", At, [new CanonicalIdentifier(IdentifierType.Social, "k1:social")], [],
             new SourcePosition("social", 0, 7))
         {
             Social = new SocialAttributes("instagram", "share", 0.8, 500),
         }));
 
-    private static readonly string ConsentJson = Encoding.UTF8.GetString(IngestJson.Serialize(
+    private static readonly string ConsentJson = Encoding.UTF8.GetString(CanonicalJson.Serialize(
         new ConsentCommand("c-1", At, IdentifierType.Email, "k1:email", ConsentAction.Erase, new SourcePosition("consent", 0, 7))));
 
     public static TheoryData<string, string> CleanRecords => new()
@@ -78,7 +80,7 @@ public sealed class CanonicalRecordReaderTests
     {
         var data = new TheoryData<string, byte[], string?, string>();
         void Add(string name, string json, string? kind, string code) => data.Add(name, Encoding.UTF8.GetBytes(json), kind, code);
-        const string Sv = QuarantineReason.SchemaViolation, Mj = QuarantineReason.MalformedJson, Or = QuarantineReason.OutOfRange;
+        const string Sv = ReasonCodes.SchemaViolation, Mj = ReasonCodes.MalformedJson, Or = ReasonCodes.OutOfRange;
 
         // Headers.
         Add("no kind header", StoreJson, null, Sv);
@@ -103,7 +105,7 @@ public sealed class CanonicalRecordReaderTests
         data.Add("overlong UTF-8 encoding", Patch(StoreJson, "store-1", [0xC0, 0xAF]), Event, Mj);
         data.Add("encoded surrogate in UTF-8", Patch(StoreJson, "store-1", [0xED, 0xA0, 0x80]), Event, Mj);
         data.Add("larger than 1 MiB", Encoding.UTF8.GetBytes(Set(StoreJson, "x", new string('x', 1024 * 1024))), Event,
-            QuarantineReason.OversizedRecord);
+            ReasonCodes.OversizedRecord);
 
         // Text: lone surrogates (well-formed JSON, not text), lengths, nulls.
         Add("lone surrogate in event_id", StoreJson.Replace("\"pos-1\"", "\"\\ud800\"", StringComparison.Ordinal), Event, Sv);

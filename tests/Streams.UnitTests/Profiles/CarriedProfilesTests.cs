@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;

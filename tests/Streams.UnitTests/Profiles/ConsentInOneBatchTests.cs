@@ -1,6 +1,8 @@
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;

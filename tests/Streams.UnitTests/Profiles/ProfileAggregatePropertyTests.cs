@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Streams.Ingest.Canonical;
+using Streams.Contracts.Canonical;
 using Streams.Profiles.Features;
 using static Streams.UnitTests.Profiles.ProfileTestKit;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Profiles.Features;
 using static Streams.UnitTests.Profiles.ProfileTestKit;
 

@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
@@ -98,7 +100,7 @@ public sealed class ProfileBatchProcessorTests
     public void Apply_AnInvalidRecord_IsQuarantinedOnTheCanonicalQuarantineTopic_KeyedByItsPosition()
     {
         var invalid = new InvalidItem(new SourcePosition("streams.canonical-events", 2, 9), null,
-            new QuarantineReason(QuarantineReason.MalformedJson, null, "is not JSON"), 5, new string('0', 64));
+            new QuarantineReason(ReasonCodes.MalformedJson, null, "is not JSON"), 5, new string('0', 64));
 
         var changes = Processor.Apply(new ProfileState(), [invalid], T0);
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
 using Streams.Profiles.Lineage;

@@ -1,4 +1,6 @@
 using System.Text;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Ingest.Worker;

@@ -3,6 +3,8 @@ using Confluent.Kafka;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
 using Streams.Ingest;
 using Streams.Ingest.Worker;

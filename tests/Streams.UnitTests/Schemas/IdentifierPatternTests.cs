@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Json.Schema;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.UnitTests.Schemas;

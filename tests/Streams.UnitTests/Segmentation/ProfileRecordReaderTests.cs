@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Quarantine;
 using Streams.Segmentation.Worker;
 
@@ -65,7 +66,7 @@ public sealed class ProfileRecordReaderTests
         void Add(string name, string? value, string code, byte[]? key = null) =>
             data.Add(name, key ?? id, value is null ? null : Encoding.UTF8.GetBytes(value), code);
         string With(string from, string to) => Profile.Replace(from, to, StringComparison.Ordinal);
-        const string Sv = QuarantineReason.SchemaViolation, Mj = QuarantineReason.MalformedJson, Or = QuarantineReason.OutOfRange;
+        const string Sv = ReasonCodes.SchemaViolation, Mj = ReasonCodes.MalformedJson, Or = ReasonCodes.OutOfRange;
 
         // Keys.
         data.Add("null key", null, Encoding.UTF8.GetBytes(Profile), Sv);
@@ -94,7 +95,7 @@ public sealed class ProfileRecordReaderTests
             [.. Encoding.UTF8.GetBytes(Profile[..at]), .. "\""u8.ToArray(), 0xED, 0xA0, 0x80, .. Encoding.UTF8.GetBytes(Profile[(at + 13)..])], Mj);
         data.Add("overlong UTF-8 in a feature name", id,
             [.. Encoding.UTF8.GetBytes(Profile[..at]), .. "\""u8.ToArray(), 0xC0, 0xAF, .. Encoding.UTF8.GetBytes(Profile[(at + 13)..])], Mj);
-        Add("larger than 1 MiB", With("\"version\":4", "\"version\":\"" + new string('v', 1024 * 1024) + "\""), QuarantineReason.OversizedRecord);
+        Add("larger than 1 MiB", With("\"version\":4", "\"version\":\"" + new string('v', 1024 * 1024) + "\""), ReasonCodes.OversizedRecord);
 
         // profile_id.
         Add("profile_id null", With($"\"{Id}\"", "null"), Sv);

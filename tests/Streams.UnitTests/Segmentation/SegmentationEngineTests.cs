@@ -1,4 +1,5 @@
 using System.Text;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Topics;
 using Streams.Segmentation;
 using Streams.Segmentation.Engine;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts.Profiles;
 using Streams.Benchmarks.Quality;
 using Streams.Contracts.Topics;
 using Streams.Segmentation;

@@ -1,7 +1,8 @@
-using Streams.Ingest.Validation;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Streams.Contracts.Quarantine;
+using Streams.Ingest.Validation;
 using Streams.Simulator;
 using Streams.Simulator.Publishing;
 

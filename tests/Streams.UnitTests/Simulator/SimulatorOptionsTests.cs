@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Validation;
 using Streams.Simulator;
 using Streams.Simulator.Publishing;

@@ -1,8 +1,10 @@
-using Streams.Ingest.Validation;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
+using Streams.Ingest.Validation;
 using Streams.Simulator;
 
 namespace Streams.UnitTests.Simulator;

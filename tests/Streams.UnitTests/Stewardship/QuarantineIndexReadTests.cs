@@ -1,4 +1,6 @@
 using System.Text;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest;
 using Streams.Ingest.Worker;
 using Streams.Quality.Stewardship;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Streams.Contracts;
 using Streams.Ingest;
 using Streams.Quality.Stewardship;
 

@@ -1,6 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Outputs;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest;
 using Streams.Ingest.Quarantine;
 using Streams.Ingest.Worker;
@@ -86,8 +90,8 @@ public sealed class ReplayHeadersTests
     {
         using var masked = JsonDocument.Parse("{\"currency\":\"ZZZ\"}");
         var record = new QuarantineRecord(source, "e-1", QuarantineDisposition.Quarantined,
-            [new Streams.Ingest.Quarantine.QuarantineReason("unknown_currency", "currency", "not an ISO 4217 code")], masked.RootElement.Clone(),
+            [new Streams.Contracts.Quarantine.QuarantineReason("unknown_currency", "currency", "not an ISO 4217 code")], masked.RootElement.Clone(),
             "00", 10, IngestTestKit.Now);
-        return (OutputHeaders.For(source, OutputHeaders.KindQuarantine, sealer), IngestJson.Serialize(record));
+        return (OutputHeaders.For(source, OutputHeaders.KindQuarantine, sealer), QuarantineJson.Serialize(record));
     }
 }

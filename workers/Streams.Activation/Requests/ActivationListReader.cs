@@ -1,3 +1,4 @@
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Ingest.Pseudonymization;
 

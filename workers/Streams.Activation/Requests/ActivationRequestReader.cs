@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Ingest.Pseudonymization;
 

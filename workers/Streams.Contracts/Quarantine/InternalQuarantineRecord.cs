@@ -52,49 +52,77 @@ public static class InternalQuarantineRecord
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(reason);
-        var buffer = new ArrayBufferWriter<byte>(512);
+        var bounded = reason with
+        {
+            Field = reason.Field is null ? null : Cut(reason.Field, MaxFieldLength),
+            Detail = Cut(reason.Detail, MaxDetailLength),
+        };
+        // Not echoed: the worker cannot tell what an unusable record holds, so it must not pass it on.
+        return Write(new SourcePosition(topic, partition, offset), eventId is null ? null : Cut(eventId, MaxEventIdLength),
+            QuarantineDisposition.Quarantined, bounded, copy: null, rawBytes, rawSha256, at);
+    }
+
+    /// <summary>
+    /// A <c>flagged</c> record: the event was used, without what <paramref name="reason"/> names. <paramref name="copy"/> is
+    /// the event's own JSON (null when it is too large to copy); <c>raw_sha256</c> and <c>raw_bytes</c> describe it.
+    /// </summary>
+    public static byte[] WriteFlagged(SourcePosition source, string eventId, QuarantineReason reason, byte[] copy, bool withCopy,
+        DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(copy);
+        return Write(source, eventId, QuarantineDisposition.Flagged, reason, withCopy ? copy : null, copy.Length, Digest(copy), at);
+    }
+
+    private static byte[] Write(SourcePosition source, string? eventId, QuarantineDisposition disposition, QuarantineReason reason,
+        byte[]? copy, int rawBytes, string rawSha256, DateTimeOffset at)
+    {
+        var buffer = new ArrayBufferWriter<byte>(copy is null ? 512 : copy.Length + 1024);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteStartObject("source");
-            w.WriteString("topic", topic);
-            w.WriteNumber("partition", partition);
-            w.WriteNumber("offset", offset);
+            w.WriteStartObject(QuarantineRecordNames.Source);
+            w.WriteString(QuarantineRecordNames.Topic, source.Topic);
+            w.WriteNumber(QuarantineRecordNames.Partition, source.Partition);
+            w.WriteNumber(QuarantineRecordNames.Offset, source.Offset);
             w.WriteEndObject();
-            if (eventId is null)
-            {
-                w.WriteNull("event_id");
-            }
-            else
-            {
-                w.WriteString("event_id", Cut(eventId, MaxEventIdLength));
-            }
-
-            w.WriteString("disposition", "quarantined");
-            w.WriteStartArray("reasons");
+            WriteNullable(w, QuarantineRecordNames.EventId, eventId);
+            w.WriteString(QuarantineRecordNames.Disposition, QuarantineRecordNames.DispositionName(disposition));
+            w.WriteStartArray(QuarantineRecordNames.Reasons);
             w.WriteStartObject();
-            w.WriteString("code", reason.Code);
-            if (reason.Field is null)
-            {
-                w.WriteNull("field");
-            }
-            else
-            {
-                w.WriteString("field", Cut(reason.Field, MaxFieldLength));
-            }
-
-            w.WriteString("detail", Cut(reason.Detail, MaxDetailLength));
+            w.WriteString(QuarantineRecordNames.Code, reason.Code);
+            WriteNullable(w, QuarantineRecordNames.Field, reason.Field);
+            w.WriteString(QuarantineRecordNames.Detail, reason.Detail);
             w.WriteEndObject();
             w.WriteEndArray();
-            // Not echoed: the worker cannot tell what an unusable record holds, so it must not pass it on.
-            w.WriteNull("record");
-            w.WriteString("raw_sha256", rawSha256);
-            w.WriteNumber("raw_bytes", rawBytes);
-            w.WriteString("quarantined_at", at.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture));
+            if (copy is null)
+            {
+                w.WriteNull(QuarantineRecordNames.Record);
+            }
+            else
+            {
+                w.WritePropertyName(QuarantineRecordNames.Record);
+                w.WriteRawValue(copy);
+            }
+
+            w.WriteString(QuarantineRecordNames.RawSha256, rawSha256);
+            w.WriteNumber(QuarantineRecordNames.RawBytes, rawBytes);
+            w.WriteString(QuarantineRecordNames.QuarantinedAt, at.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture));
             w.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
     }
 
     /// <summary>At most <paramref name="max"/> UTF-16 units, never half a surrogate pair, and no lone surrogate (the writer
@@ -125,15 +153,4 @@ public static class InternalQuarantineRecord
 
         return cut;
     }
-}
-
-/// <summary>Why a record was quarantined: a CONTRACT §4 code, the field it concerns (null for the whole record) and a detail
-/// in the worker's own words, never quoting the record.</summary>
-public sealed record QuarantineReason(string Code, string? Field, string Detail)
-{
-    public const string MalformedJson = "malformed_json";
-    public const string OversizedRecord = "oversized_record";
-    public const string SchemaViolation = "schema_violation";
-    public const string OutOfRange = "out_of_range";
-    public const string StoreRejected = "store_rejected";
 }

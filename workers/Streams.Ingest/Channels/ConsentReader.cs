@@ -1,4 +1,5 @@
-using Streams.Ingest.Canonical;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Validation;
 

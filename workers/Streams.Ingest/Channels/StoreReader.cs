@@ -1,5 +1,7 @@
 using System.Text.Json;
-using Streams.Ingest.Canonical;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Validation;
 

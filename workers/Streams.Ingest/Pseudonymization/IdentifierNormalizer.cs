@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using PhoneNumbers;
+using Streams.Contracts.Identifiers;
 
 namespace Streams.Ingest.Pseudonymization;
 

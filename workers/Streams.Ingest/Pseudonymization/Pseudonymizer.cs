@@ -3,6 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Outputs;
 
 namespace Streams.Ingest.Pseudonymization;
 
@@ -16,7 +18,7 @@ namespace Streams.Ingest.Pseudonymization;
 /// identifier's pseudonym under the previous key and version comes with it (<see cref="TryPseudonymize(IdentifierType, ReadOnlySpan{char}, out string?, out string?)"/>),
 /// so the profiles worker can link the two; lookups (consent, erasure, <c>whois</c>) try every configured key.
 /// </remarks>
-public sealed class Pseudonymizer
+public sealed class Pseudonymizer : IOutputSealer
 {
     /// <summary>Above this the normalized value is rented rather than put on the stack (the stack is zeroed).</summary>
     private const int StackChars = 512;
@@ -67,7 +69,7 @@ public sealed class Pseudonymizer
     }
 
     /// <summary>Bytes of an output seal (<see cref="Seal"/>).</summary>
-    public const int SealBytes = 16;
+    public const int SealBytes = OutputHeaders.SealBytes;
 
     /// <summary>Separates the seal key from the pseudonym and digest keys: no seal is ever a pseudonym or a digest.</summary>
     private static ReadOnlySpan<byte> SealKeyLabel => "streams output-seal v1"u8;

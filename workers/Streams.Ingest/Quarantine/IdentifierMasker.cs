@@ -1,3 +1,4 @@
+using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Quarantine;

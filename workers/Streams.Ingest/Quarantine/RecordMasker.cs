@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Text.Json;
+using Streams.Contracts;
 using Streams.Ingest.Channels;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Validation;

@@ -1,3 +1,5 @@
+using Streams.Contracts.Quarantine;
+
 namespace Streams.Ingest.Validation;
 
 /// <summary>The fields every input event has (CONTRACT §2): <c>event_id</c> and <c>occurred_at</c>.</summary>

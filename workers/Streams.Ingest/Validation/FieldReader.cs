@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
+using Streams.Contracts.Quarantine;
 
 namespace Streams.Ingest.Validation;
 

@@ -1,3 +1,5 @@
+using Streams.Contracts.Identifiers;
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Validation;

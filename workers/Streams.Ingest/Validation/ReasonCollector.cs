@@ -1,3 +1,4 @@
+using Streams.Contracts.Quarantine;
 using Streams.Ingest.Quarantine;
 
 namespace Streams.Ingest.Validation;

@@ -1,6 +1,8 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Infrastructure.Hosting;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest.Pseudonymization;
 
 namespace Streams.Ingest.Worker;

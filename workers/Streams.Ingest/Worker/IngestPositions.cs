@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Streams.Contracts;
 
 namespace Streams.Ingest.Worker;
 

@@ -2,6 +2,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;

@@ -1,4 +1,6 @@
 using Confluent.Kafka;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Microsoft.Extensions.Logging;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Streams.Contracts;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 
 namespace Streams.Profiles.Features;
 

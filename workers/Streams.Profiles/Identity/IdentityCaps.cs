@@ -1,4 +1,4 @@
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 
 namespace Streams.Profiles.Identity;
 

@@ -1,5 +1,5 @@
-using Streams.Ingest.Canonical;
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 
 namespace Streams.Profiles.Identity;
 

@@ -1,6 +1,6 @@
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Contracts.Topics;
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
 using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;
 

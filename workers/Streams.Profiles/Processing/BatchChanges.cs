@@ -1,5 +1,6 @@
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Profiles.Identity;
 
 namespace Streams.Profiles.Processing;

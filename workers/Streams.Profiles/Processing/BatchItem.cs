@@ -1,6 +1,6 @@
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Contracts.Quarantine;
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
 
 namespace Streams.Profiles.Processing;
 

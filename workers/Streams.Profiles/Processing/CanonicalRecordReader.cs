@@ -1,9 +1,8 @@
 using System.Text.Json;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Quarantine;
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
-using Streams.Ingest.Pseudonymization;
-using Streams.Ingest.Worker;
 using Streams.Profiles.Features;
 
 namespace Streams.Profiles.Processing;
@@ -58,7 +57,7 @@ public static class CanonicalRecordReader
         catch (Exception)
         {
             // A reader bug must not stop the worker either; the record goes to quarantine like any unreadable one.
-            return new InvalidItem(position, null, new QuarantineReason(QuarantineReason.SchemaViolation, null, "could not be read as a canonical record"),
+            return new InvalidItem(position, null, new QuarantineReason(ReasonCodes.SchemaViolation, null, "could not be read as a canonical record"),
                 raw.Length, InternalQuarantineRecord.Digest(raw));
         }
     }
@@ -67,28 +66,28 @@ public static class CanonicalRecordReader
     {
         if (kind is null)
         {
-            return Reject(QuarantineReason.SchemaViolation, "headers", "has no streams-kind or streams-source header");
+            return Reject(ReasonCodes.SchemaViolation, "headers", "has no streams-kind or streams-source header");
         }
 
         if (kind is not (OutputHeaders.KindEvent or OutputHeaders.KindConsent))
         {
             // Not quoted: a header can hold anything, of any size.
-            return Reject(QuarantineReason.SchemaViolation, "headers", "has a streams-kind header that is neither event nor consent");
+            return Reject(ReasonCodes.SchemaViolation, "headers", "has a streams-kind header that is neither event nor consent");
         }
 
         if (raw.Length == 0)
         {
-            return Reject(QuarantineReason.SchemaViolation, null, "has no value");
+            return Reject(ReasonCodes.SchemaViolation, null, "has no value");
         }
 
         if (raw.Length > MaxRecordBytes)
         {
-            return Reject(QuarantineReason.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
+            return Reject(ReasonCodes.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
         }
 
         if (kind == OutputHeaders.KindConsent)
         {
-            var consent = Parse(raw, static r => IngestJson.DeserializeConsentCommand(r), out var parseFailure);
+            var consent = Parse(raw, static r => CanonicalJson.DeserializeConsentCommand(r), out var parseFailure);
             if (consent is null)
             {
                 return Reject(parseFailure!);
@@ -100,7 +99,7 @@ public static class CanonicalRecordReader
         }
         else
         {
-            var e = Parse(raw, static r => IngestJson.DeserializeCanonicalEvent(r), out var parseFailure);
+            var e = Parse(raw, static r => CanonicalJson.DeserializeCanonicalEvent(r), out var parseFailure);
             if (e is null)
             {
                 return Reject(parseFailure!);
@@ -140,7 +139,7 @@ public static class CanonicalRecordReader
     {
         if (!System.Text.Unicode.Utf8.IsValid(raw))
         {
-            return new QuarantineReason(QuarantineReason.MalformedJson, null, "is not valid UTF-8");
+            return new QuarantineReason(ReasonCodes.MalformedJson, null, "is not valid UTF-8");
         }
 
         var outOfRange = false;
@@ -149,7 +148,7 @@ public static class CanonicalRecordReader
             var reader = new Utf8JsonReader(raw, SyntaxOptions);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return new QuarantineReason(QuarantineReason.MalformedJson, null, "is not a JSON object");
+                return new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object");
             }
 
             while (reader.Read())
@@ -162,12 +161,12 @@ public static class CanonicalRecordReader
         }
         catch (JsonException)
         {
-            return new QuarantineReason(QuarantineReason.MalformedJson, null, "is not one well-formed JSON object nesting at most 64 levels");
+            return new QuarantineReason(ReasonCodes.MalformedJson, null, "is not one well-formed JSON object nesting at most 64 levels");
         }
 
         return outOfRange
-            ? new QuarantineReason(QuarantineReason.OutOfRange, null, "has a number beyond the range of its type")
-            : new QuarantineReason(QuarantineReason.SchemaViolation, null,
+            ? new QuarantineReason(ReasonCodes.OutOfRange, null, "has a number beyond the range of its type")
+            : new QuarantineReason(ReasonCodes.SchemaViolation, null,
                 "is not a canonical record: a field is missing, has the wrong type or is not valid text");
     }
 
@@ -404,12 +403,12 @@ public static class CanonicalRecordReader
 
     private static bool Sentiment(double value) => value is >= -1 and <= 1;
 
-    private static QuarantineReason Violation(string field, string detail) => new(QuarantineReason.SchemaViolation, field, detail);
+    private static QuarantineReason Violation(string field, string detail) => new(ReasonCodes.SchemaViolation, field, detail);
 
     private static QuarantineReason TextViolation(string field) =>
         Violation(field, $"a text field is missing or longer than {MaxTextLength} characters");
 
-    private static QuarantineReason OutOfRange(string field, string detail) => new(QuarantineReason.OutOfRange, field, detail);
+    private static QuarantineReason OutOfRange(string field, string detail) => new(ReasonCodes.OutOfRange, field, detail);
 
     private static (BatchItem?, string?, QuarantineReason?) Reject(QuarantineReason reason) => (null, null, reason);
 

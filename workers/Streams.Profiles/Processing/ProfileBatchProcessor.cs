@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
-using Streams.Ingest;
-using Streams.Ingest.Canonical;
-using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
 
@@ -235,7 +235,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             var e = run[index].Event;
             Conflict(changes, e, rule switch
             {
-                Refusal.Shared => writer.IdentityConflict(e, refused, $"{refused.Pseudonym} is a shared {IdentifierTypeName(refused.Type)} " +
+                Refusal.Shared => writer.IdentityConflict(e, refused, $"{refused.Pseudonym} is a shared {IdentifierTypeNames.Name(refused.Type)} " +
                     "identifier (Identity:SharedAfterRefusals): it links no profile; the event is used without it", e.OccurredAt),
                 Refusal.Blocked => writer.IdentityConflict(e, refused, $"an operator undid the link of {refused.Pseudonym} to another identifier " +
                     "of this event (unmerge or detach): the event is used without it", e.OccurredAt),
@@ -304,7 +304,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             ConsentAction.OptIn => "opt_in",
             _ => "erase",
         };
-        var type = IdentifierTypeName(command.IdentifierType);
+        var type = IdentifierTypeNames.Name(command.IdentifierType);
         // Under every configured key: a profile last seen before a key rotation holds only an older pseudonym, and one
         // split before the rotation was understood may hold both; the request reaches each.
         var owners = new List<string>(1);
@@ -398,13 +398,4 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
     }
 
     public static byte[] Key(string id) => Encoding.UTF8.GetBytes(id);
-
-    public static string IdentifierTypeName(IdentifierType type) => type switch
-    {
-        IdentifierType.Email => "email",
-        IdentifierType.Phone => "phone",
-        IdentifierType.Loyalty => "loyalty",
-        IdentifierType.Device => "device",
-        _ => "social",
-    };
 }

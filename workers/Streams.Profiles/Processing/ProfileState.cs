@@ -1,4 +1,4 @@
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 using Streams.Profiles.Identity;
 
 namespace Streams.Profiles.Processing;

@@ -1,4 +1,4 @@
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
 

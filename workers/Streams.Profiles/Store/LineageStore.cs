@@ -1,6 +1,7 @@
 using System.Text;
 using Npgsql;
-using Streams.Ingest;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
 using Streams.Profiles.Lineage;
 using Streams.Profiles.Processing;
 using static Streams.Profiles.Store.ProfileRepository;
@@ -24,7 +25,7 @@ internal static class LineageStore
         Array("topics", events.Select(e => e.Canonical.Topic)),
         Array("partitions", events.Select(e => e.Canonical.Partition)),
         Array("offsets", events.Select(e => e.Canonical.Offset)),
-        Array("events", events.Select(e => Encoding.UTF8.GetString(IngestJson.Serialize(e.Event)))),
+        Array("events", events.Select(e => Encoding.UTF8.GetString(CanonicalJson.Serialize(e.Event)))),
         new NpgsqlParameter<DateTimeOffset>("kept_until", keptUntil));
 
     public static NpgsqlBatchCommand InsertMerges(IReadOnlyList<MergeLineage> merges) => Command("""
@@ -133,7 +134,7 @@ internal static class LineageStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var e = IngestJson.DeserializeCanonicalEvent(Encoding.UTF8.GetBytes(reader.GetString(4)))
+            var e = CanonicalJson.DeserializeCanonicalEvent(Encoding.UTF8.GetBytes(reader.GetString(4)))
                 ?? throw new InvalidDataException($"Lineage event {reader.GetInt64(0)} is empty.");
             events.Add(new RetainedEvent(reader.GetInt64(0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
         }

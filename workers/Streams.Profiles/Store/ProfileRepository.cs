@@ -2,8 +2,8 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Streams.Infrastructure.Kafka;
+using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest.Pseudonymization;
 using Streams.Profiles.Features;
 using Streams.Profiles.Identity;
 using Streams.Profiles.Processing;
@@ -413,7 +413,7 @@ public static class ProfileRepository
         {
             var (pseudonym, link) = links[i];
             (pseudonyms[i], types[i], ids[i], linkedAt[i], aliasOf[i]) =
-                (pseudonym, ProfileBatchProcessor.IdentifierTypeName(link.Type), link.ProfileId, link.LinkedAt, link.AliasOf);
+                (pseudonym, IdentifierTypeNames.Name(link.Type), link.ProfileId, link.LinkedAt, link.AliasOf);
         }
 
         return (pseudonyms, types, ids, linkedAt, aliasOf);
@@ -445,15 +445,8 @@ public static class ProfileRepository
         return survivors;
     }
 
-    private static IdentifierType ParseType(string type) => type switch
-    {
-        "email" => IdentifierType.Email,
-        "phone" => IdentifierType.Phone,
-        "loyalty" => IdentifierType.Loyalty,
-        "device" => IdentifierType.Device,
-        "social" => IdentifierType.Social,
-        _ => throw new InvalidDataException($"Unknown identifier type '{type}'."),
-    };
+    private static IdentifierType ParseType(string type) =>
+        IdentifierTypeNames.TryParse(type, out var parsed) ? parsed : throw new InvalidDataException($"Unknown identifier type '{type}'.");
 
     internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {

@@ -8,8 +8,9 @@ using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;
 using Streams.Infrastructure.Hosting;
-using Streams.Ingest;
-using Streams.Ingest.Worker;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Outputs;
 using Streams.Profiles.Processing;
 using Streams.Profiles.Store;
 using Handler = Streams.Infrastructure.Hosting.IOverlappedBatchHandler<Streams.Profiles.Processing.BatchItem, Streams.Profiles.Worker.PreparedBatch>;
@@ -117,13 +118,13 @@ public sealed class ProfilesWorker(
     {
         var (eventId, value) = item switch
         {
-            EventItem e => (e.Event.EventId, IngestJson.Serialize(e.Event)),
-            ConsentItem c => (c.Command.EventId, IngestJson.Serialize(c.Command)),
+            EventItem e => (e.Event.EventId, CanonicalJson.Serialize(e.Event)),
+            ConsentItem c => (c.Command.EventId, CanonicalJson.Serialize(c.Command)),
             InvalidItem i => (i.EventId, []),
             _ => ((string?)null, Array.Empty<byte>()),
         };
         var state = (failure as PostgresException)?.SqlState ?? "unknown";
-        return new InvalidItem(item.Position, eventId, new QuarantineReason(QuarantineReason.StoreRejected, null,
+        return new InvalidItem(item.Position, eventId, new QuarantineReason(ReasonCodes.StoreRejected, null,
             $"the store refused what was made of this record (SQLSTATE {state})"), value.Length, InternalQuarantineRecord.Digest(value));
     }
 

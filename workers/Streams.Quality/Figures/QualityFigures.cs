@@ -1,3 +1,5 @@
+using Streams.Contracts.Quarantine;
+
 namespace Streams.Quality.Figures;
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using Streams.Contracts.Outputs;
 using Streams.Contracts.Topics;
 using Streams.Ingest.Worker;
 

@@ -1,4 +1,5 @@
-using Streams.Ingest;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 
 namespace Streams.Quality.Stewardship;
 

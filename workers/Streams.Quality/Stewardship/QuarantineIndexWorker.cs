@@ -4,11 +4,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Streams.Contracts.Outputs;
+using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Kafka;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 using Streams.Quality.Figures;
@@ -174,10 +175,10 @@ public sealed class QuarantineIndexWorker(
             return null;
         }
 
-        Ingest.Quarantine.QuarantineRecord? quarantine;
+        Contracts.Quarantine.QuarantineRecord? quarantine;
         try
         {
-            quarantine = IngestJson.DeserializeQuarantineRecord(value);
+            quarantine = QuarantineJson.Deserialize(value);
         }
         catch (JsonException)
         {
@@ -194,7 +195,7 @@ public sealed class QuarantineIndexWorker(
         // is matched with its claim there), U+0000 in a reason's field or detail as the U+FFFD a browser shows for it, a
         // code that is not one as the figures count it (§9.1), the time as the instant it names.
         return new IndexedQuarantine(source, quarantine.EventId is { } eventId ? IngestStateRepository.StoredEventId(eventId) : null,
-            quarantine.Disposition == Ingest.Quarantine.QuarantineDisposition.Flagged ? "flagged" : "quarantined",
+            quarantine.Disposition == Contracts.Quarantine.QuarantineDisposition.Flagged ? "flagged" : "quarantined",
             [.. quarantine.Reasons.Select(r => new QuarantineReason(QualityObservation.CodeOf(r?.Code), Shown(r?.Field), Shown(r?.Detail)))],
             quarantine.Record is { ValueKind: JsonValueKind.Object } masked ? masked.GetRawText() : null,
             quarantine.QuarantinedAt.ToUniversalTime());

@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Streams.Ingest;
+using Streams.Contracts;
 
 namespace Streams.Quality.Stewardship;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
-using Streams.Ingest;
+using Streams.Contracts;
+using Streams.Contracts.Outputs;
 using Streams.Ingest.Worker;
 
 namespace Streams.Quality.Stewardship;

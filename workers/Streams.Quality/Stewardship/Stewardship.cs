@@ -2,8 +2,8 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Streams.Contracts;
 using Streams.Contracts.Topics;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Streams.Contracts.Quarantine;
 
 namespace Streams.Quality.Stewardship;
 

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Streams.Contracts;
+using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Postgres;
-using Streams.Ingest;
 
 namespace Streams.Quality.Stewardship;
 

@@ -1,16 +1,10 @@
-using System.Buffers;
 using System.Text;
-using System.Text.Json;
+using Streams.Contracts.Profiles;
+using Streams.Contracts.Segments;
 using Streams.Contracts.Topics;
 using Streams.Segmentation.Model;
 
 namespace Streams.Segmentation.Engine;
-
-/// <summary>A profile as the segmentation worker reads it from the <c>profiles</c> topic.</summary>
-/// <param name="ProfileId">The profile.</param>
-/// <param name="Features">Its features; null for a tombstone (erased or merged away).</param>
-/// <param name="PersonalizationAllowed">Consent: false means no centroid update and no assignment.</param>
-public sealed record ProfileUpdate(string ProfileId, IReadOnlyDictionary<string, double>? Features, bool PersonalizationAllowed);
 
 /// <summary>A profile's row: its latest raw vector and where it stands.</summary>
 public sealed class MemberRow
@@ -518,71 +512,13 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
     private static byte[] CatalogKey(int segment) => Encoding.UTF8.GetBytes(segment.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     internal static byte[] AssignmentRecord(string profileId, int segment, long version, double distance, DateTimeOffset at,
-        IReadOnlyList<FeatureContribution> explanation) => Write(w =>
-    {
-        w.WriteString("profile_id", profileId);
-        w.WriteNumber("segment_id", segment);
-        w.WriteNumber("model_version", version);
-        w.WriteNumber("distance", Math.Round(distance, 6));
-        w.WriteString("assigned_at", at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-        w.WriteStartArray("explanation");
-        foreach (var item in explanation)
-        {
-            w.WriteStartObject();
-            w.WriteString("feature", item.Feature);
-            w.WriteNumber("profile_z", Math.Round(item.ProfileZ, 4));
-            w.WriteNumber("segment_z", Math.Round(item.SegmentZ, 4));
-            w.WriteNumber("contribution", Math.Round(item.Contribution, 4));
-            w.WriteEndObject();
-        }
+        IReadOnlyList<FeatureContribution> explanation) =>
+        SegmentJson.Assignment(profileId, segment, version, distance, at,
+            explanation.Select(e => (e.Feature, e.ProfileZ, e.SegmentZ, e.Contribution)), Explainer.Summary(explanation));
 
-        w.WriteEndArray();
-        w.WriteString("summary", Explainer.Summary(explanation));
-    });
-
-    private static byte[] CatalogRecord(int segment, long version, long size, ReadOnlySpan<double> centroid, RunningScaler scaler)
-    {
-        var original = FeatureSpace.ToOriginalUnits(centroid, scaler);
-        var top = SegmentDescriber.TopFeatures(centroid);
-        var description = SegmentDescriber.Describe(centroid);
-        return Write(w =>
-        {
-            w.WriteNumber("segment_id", segment);
-            w.WriteNumber("model_version", version);
-            w.WriteNumber("size", size);
-            w.WriteStartObject("centroid");
-            foreach (var (name, value) in original.OrderBy(o => o.Key, StringComparer.Ordinal))
-            {
-                w.WriteNumber(name, Math.Round(value, 4));
-            }
-
-            w.WriteEndObject();
-            w.WriteStartArray("top_features");
-            foreach (var feature in top)
-            {
-                w.WriteStartObject();
-                w.WriteString("feature", feature.Feature);
-                w.WriteNumber("segment_z", Math.Round(feature.SegmentZ, 4));
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteString("description", description);
-        });
-    }
+    private static byte[] CatalogRecord(int segment, long version, long size, ReadOnlySpan<double> centroid, RunningScaler scaler) =>
+        SegmentJson.Catalog(segment, version, size, FeatureSpace.ToOriginalUnits(centroid, scaler),
+            SegmentDescriber.TopFeatures(centroid).Select(f => (f.Feature, f.SegmentZ)), SegmentDescriber.Describe(centroid));
 
     public static byte[] Key(string id) => Encoding.UTF8.GetBytes(id);
-
-    private static byte[] Write(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using Streams.Contracts.Segments;
 using Streams.Segmentation.Engine;
 using Streams.Segmentation.Model;
 
@@ -27,8 +28,8 @@ public static class SegmentDirectory
             return found;
         }
 
-        using var command = new NpgsqlCommand("""
-            select profile_id, segment_id, model_version, assignment->>'summary'
+        using var command = new NpgsqlCommand($"""
+            select profile_id, segment_id, model_version, assignment->>'{SegmentRecordNames.Summary}'
             from segment_assignments
             where profile_id = any(@ids) and published and segment_id is not null and assignment is not null
             """, connection, transaction);

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Streams.Contracts.Profiles;
 using Streams.Contracts.Quarantine;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Diagnostics;

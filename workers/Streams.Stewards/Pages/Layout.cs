@@ -33,7 +33,7 @@ internal static class Layout
     public static string Share(double? share) => share is { } s ? s.ToString("P1", CultureInfo.InvariantCulture) : "–";
 
     /// <summary>A record page's path: the position only, which names no person.</summary>
-    public static string RecordPath(Streams.Ingest.SourcePosition source) =>
+    public static string RecordPath(Streams.Contracts.SourcePosition source) =>
         string.Create(CultureInfo.InvariantCulture, $"/records/{Uri.EscapeDataString(source.Topic)}/{source.Partition}/{source.Offset}");
 
     public const string Stylesheet = """

@@ -1,11 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 
-namespace Streams.Ingest.Canonical;
+namespace Streams.Contracts.Canonical;
 
 /// <summary>
-/// Reads a <see cref="CanonicalEvent"/> in the exact shape <see cref="IngestJson.Serialize(CanonicalEvent)"/> writes,
+/// Reads a <see cref="CanonicalEvent"/> in the exact shape <see cref="CanonicalJson.Serialize(CanonicalEvent)"/> writes,
 /// straight off a <see cref="Utf8JsonReader"/>: the profiles worker reads every canonical event, and the serializer's
 /// metadata path (boxed constructor arguments, property lookups, list converters) cost several times as much.
 /// </summary>
@@ -70,16 +70,16 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("channel"u8) ? 0 :
-                reader.ValueTextEquals("event_id"u8) ? 1 :
-                reader.ValueTextEquals("occurred_at"u8) ? 2 :
-                reader.ValueTextEquals("identifiers"u8) ? 3 :
-                reader.ValueTextEquals("flags"u8) ? 4 :
-                reader.ValueTextEquals("source"u8) ? 5 :
-                reader.ValueTextEquals("clickstream"u8) ? 6 :
-                reader.ValueTextEquals("store"u8) ? 7 :
-                reader.ValueTextEquals("callcenter"u8) ? 8 :
-                reader.ValueTextEquals("social"u8) ? 9 : -1;
+                reader.ValueTextEquals(CanonicalNames.ChannelField.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.EventId.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.OccurredAt.EncodedUtf8Bytes) ? 2 :
+                reader.ValueTextEquals(CanonicalNames.Identifiers.EncodedUtf8Bytes) ? 3 :
+                reader.ValueTextEquals(CanonicalNames.Flags.EncodedUtf8Bytes) ? 4 :
+                reader.ValueTextEquals(CanonicalNames.Source.EncodedUtf8Bytes) ? 5 :
+                reader.ValueTextEquals(CanonicalNames.ClickstreamField.EncodedUtf8Bytes) ? 6 :
+                reader.ValueTextEquals(CanonicalNames.StoreField.EncodedUtf8Bytes) ? 7 :
+                reader.ValueTextEquals(CanonicalNames.CallcenterField.EncodedUtf8Bytes) ? 8 :
+                reader.ValueTextEquals(CanonicalNames.SocialField.EncodedUtf8Bytes) ? 9 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -142,8 +142,8 @@ internal static class CanonicalEventReader
             var seen = 0;
             while (NextProperty(ref reader, out var done) && !done)
             {
-                var property = reader.ValueTextEquals("type"u8) ? 0 : reader.ValueTextEquals("pseudonym"u8) ? 1
-                    : reader.ValueTextEquals("previous"u8) ? 2 : -1;
+                var property = reader.ValueTextEquals(CanonicalNames.Type.EncodedUtf8Bytes) ? 0 : reader.ValueTextEquals(CanonicalNames.Pseudonym.EncodedUtf8Bytes) ? 1
+                    : reader.ValueTextEquals(CanonicalNames.Previous.EncodedUtf8Bytes) ? 2 : -1;
                 if (!ToValue(ref reader, property, ref seen)
                     || !(property switch
                     {
@@ -206,9 +206,9 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("topic"u8) ? 0 :
-                reader.ValueTextEquals("partition"u8) ? 1 :
-                reader.ValueTextEquals("offset"u8) ? 2 : -1;
+                reader.ValueTextEquals(CanonicalNames.Topic.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.Partition.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.Offset.EncodedUtf8Bytes) ? 2 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -245,12 +245,12 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("event_type"u8) ? 0 :
-                reader.ValueTextEquals("page_category"u8) ? 1 :
-                reader.ValueTextEquals("dwell_ms"u8) ? 2 :
-                reader.ValueTextEquals("revenue"u8) ? 3 :
-                reader.ValueTextEquals("currency"u8) ? 4 :
-                reader.ValueTextEquals("device_class"u8) ? 5 : -1;
+                reader.ValueTextEquals(CanonicalNames.EventType.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.PageCategory.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.DwellMs.EncodedUtf8Bytes) ? 2 :
+                reader.ValueTextEquals(CanonicalNames.Revenue.EncodedUtf8Bytes) ? 3 :
+                reader.ValueTextEquals(CanonicalNames.Currency.EncodedUtf8Bytes) ? 4 :
+                reader.ValueTextEquals(CanonicalNames.DeviceClass.EncodedUtf8Bytes) ? 5 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -292,13 +292,13 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("store_id"u8) ? 0 :
-                reader.ValueTextEquals("total"u8) ? 1 :
-                reader.ValueTextEquals("currency"u8) ? 2 :
-                reader.ValueTextEquals("discount_pct"u8) ? 3 :
-                reader.ValueTextEquals("item_count"u8) ? 4 :
-                reader.ValueTextEquals("categories"u8) ? 5 :
-                reader.ValueTextEquals("payment"u8) ? 6 : -1;
+                reader.ValueTextEquals(CanonicalNames.StoreId.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.Total.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.Currency.EncodedUtf8Bytes) ? 2 :
+                reader.ValueTextEquals(CanonicalNames.DiscountPct.EncodedUtf8Bytes) ? 3 :
+                reader.ValueTextEquals(CanonicalNames.ItemCount.EncodedUtf8Bytes) ? 4 :
+                reader.ValueTextEquals(CanonicalNames.Categories.EncodedUtf8Bytes) ? 5 :
+                reader.ValueTextEquals(CanonicalNames.Payment.EncodedUtf8Bytes) ? 6 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -347,9 +347,9 @@ internal static class CanonicalEventReader
             while (NextProperty(ref reader, out var done) && !done)
             {
                 var property =
-                    reader.ValueTextEquals("category"u8) ? 0 :
-                    reader.ValueTextEquals("quantity"u8) ? 1 :
-                    reader.ValueTextEquals("amount"u8) ? 2 : -1;
+                    reader.ValueTextEquals(CanonicalNames.Category.EncodedUtf8Bytes) ? 0 :
+                    reader.ValueTextEquals(CanonicalNames.Quantity.EncodedUtf8Bytes) ? 1 :
+                    reader.ValueTextEquals(CanonicalNames.Amount.EncodedUtf8Bytes) ? 2 : -1;
                 if (!ToValue(ref reader, property, ref seen))
                 {
                     return false;
@@ -395,10 +395,10 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("reason"u8) ? 0 :
-                reader.ValueTextEquals("duration_s"u8) ? 1 :
-                reader.ValueTextEquals("sentiment"u8) ? 2 :
-                reader.ValueTextEquals("resolved"u8) ? 3 : -1;
+                reader.ValueTextEquals(CanonicalNames.Reason.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.DurationS.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.Sentiment.EncodedUtf8Bytes) ? 2 :
+                reader.ValueTextEquals(CanonicalNames.Resolved.EncodedUtf8Bytes) ? 3 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -436,10 +436,10 @@ internal static class CanonicalEventReader
         while (NextProperty(ref reader, out var done) && !done)
         {
             var property =
-                reader.ValueTextEquals("platform"u8) ? 0 :
-                reader.ValueTextEquals("interaction"u8) ? 1 :
-                reader.ValueTextEquals("sentiment"u8) ? 2 :
-                reader.ValueTextEquals("followers"u8) ? 3 : -1;
+                reader.ValueTextEquals(CanonicalNames.Platform.EncodedUtf8Bytes) ? 0 :
+                reader.ValueTextEquals(CanonicalNames.Interaction.EncodedUtf8Bytes) ? 1 :
+                reader.ValueTextEquals(CanonicalNames.Sentiment.EncodedUtf8Bytes) ? 2 :
+                reader.ValueTextEquals(CanonicalNames.Followers.EncodedUtf8Bytes) ? 3 : -1;
             if (!ToValue(ref reader, property, ref seen))
             {
                 return false;
@@ -520,22 +520,9 @@ internal static class CanonicalEventReader
         return reader.TokenType is JsonTokenType.True or JsonTokenType.False;
     }
 
-    private static readonly (byte[] Name, Channel Value)[] Channels =
-    [
-        ("clickstream"u8.ToArray(), Channel.Clickstream), ("store"u8.ToArray(), Channel.Store),
-        ("callcenter"u8.ToArray(), Channel.Callcenter), ("social"u8.ToArray(), Channel.Social), ("consent"u8.ToArray(), Channel.Consent),
-    ];
+    private static bool TryChannel(ref Utf8JsonReader reader, out Channel channel) => TryName(ref reader, CanonicalNames.Utf8Channels, out channel);
 
-    private static readonly (byte[] Name, IdentifierType Value)[] IdentifierTypes =
-    [
-        ("email"u8.ToArray(), IdentifierType.Email), ("phone"u8.ToArray(), IdentifierType.Phone),
-        ("loyalty"u8.ToArray(), IdentifierType.Loyalty), ("device"u8.ToArray(), IdentifierType.Device),
-        ("social"u8.ToArray(), IdentifierType.Social),
-    ];
-
-    private static bool TryChannel(ref Utf8JsonReader reader, out Channel channel) => TryName(ref reader, Channels, out channel);
-
-    private static bool TryIdentifierType(ref Utf8JsonReader reader, out IdentifierType type) => TryName(ref reader, IdentifierTypes, out type);
+    private static bool TryIdentifierType(ref Utf8JsonReader reader, out IdentifierType type) => TryName(ref reader, CanonicalNames.Utf8IdentifierTypes, out type);
 
     /// <summary>An unescaped string token that is exactly one of <paramref name="names"/>, compared as UTF-8 bytes.</summary>
     private static bool TryName<T>(ref Utf8JsonReader reader, (byte[] Name, T Value)[] names, out T value)

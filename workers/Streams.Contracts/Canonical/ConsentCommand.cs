@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 
-namespace Streams.Ingest.Canonical;
+namespace Streams.Contracts.Canonical;
 
 /// <summary>
 /// A consent or erasure request with its identifier pseudonymized: what the profiles worker acts on (CONTRACT §6).

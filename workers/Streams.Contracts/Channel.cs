@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Streams.Ingest;
+namespace Streams.Contracts;
 
 /// <summary>The input channels of CONTRACT §2. Topic names are configurable; the channel decides the rules.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<Channel>))]

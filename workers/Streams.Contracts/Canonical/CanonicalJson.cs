@@ -1,21 +1,16 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Streams.Ingest.Canonical;
-using Streams.Ingest.Quarantine;
 
-namespace Streams.Ingest;
+namespace Streams.Contracts.Canonical;
 
-/// <summary>Serialization of ingest's outputs, source-generated so the hot path uses no reflection.</summary>
-public static class IngestJson
+/// <summary>The one writer and the one reader of the canonical topic's values (CONTRACT §5.0): events and consent commands.</summary>
+public static class CanonicalJson
 {
     /// <summary>A canonical event's bytes: <see cref="CanonicalJsonContext"/>'s, written in one pass (<see cref="CanonicalWriter"/>).</summary>
     public static byte[] Serialize(CanonicalEvent value) => CanonicalWriter.Write(value);
 
     /// <summary>A consent command's bytes: <see cref="CanonicalJsonContext"/>'s, written in one pass (<see cref="CanonicalWriter"/>).</summary>
     public static byte[] Serialize(ConsentCommand value) => CanonicalWriter.Write(value);
-
-    public static byte[] Serialize(QuarantineRecord value) =>
-        JsonSerializer.SerializeToUtf8Bytes(value, QuarantineJsonContext.Default.QuarantineRecord);
 
     /// <summary>
     /// Reads a canonical event. The shape ingest writes takes a hand-written path; anything else goes to the serializer,
@@ -26,9 +21,6 @@ public static class IngestJson
 
     public static ConsentCommand? DeserializeConsentCommand(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, CanonicalJsonContext.Default.ConsentCommand);
-
-    public static QuarantineRecord? DeserializeQuarantineRecord(ReadOnlySpan<byte> utf8) =>
-        JsonSerializer.Deserialize(utf8, QuarantineJsonContext.Default.QuarantineRecord);
 }
 
 /// <summary>
@@ -42,10 +34,3 @@ public static class IngestJson
 [JsonSerializable(typeof(CanonicalEvent))]
 [JsonSerializable(typeof(ConsentCommand))]
 public sealed partial class CanonicalJsonContext : JsonSerializerContext;
-
-/// <summary>Quarantine records write nulls: CONTRACT §4 shows <c>event_id</c> and <c>record</c> as nullable, not optional.</summary>
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    Converters = [typeof(UtcTimestampConverter)])]
-[JsonSerializable(typeof(QuarantineRecord))]
-public sealed partial class QuarantineJsonContext : JsonSerializerContext;

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Streams.Ingest.Pseudonymization;
+namespace Streams.Contracts.Identifiers;
 
 /// <summary>The kinds of identifier a pseudonym can stand for (CONTRACT §3). The wire name is part of the HMAC input.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<IdentifierType>))]
@@ -22,30 +22,26 @@ public enum IdentifierType
     [JsonStringEnumMemberName("social")] Social,
 }
 
-internal static class IdentifierTypeNames
+/// <summary>The wire names of <see cref="IdentifierType"/> (CONTRACT §3), written and read in one place.</summary>
+public static class IdentifierTypeNames
 {
-    /// <summary>The HMAC input starts with the type name and a colon, so equal values of different types never collide.</summary>
-    public static ReadOnlySpan<byte> Utf8Prefix(IdentifierType type) => type switch
-    {
-        IdentifierType.Email => "email:"u8,
-        IdentifierType.Phone => "phone:"u8,
-        IdentifierType.Loyalty => "loyalty:"u8,
-        IdentifierType.Device => "device:"u8,
-        IdentifierType.Social => "social:"u8,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
+    private static readonly string[] Names = ["email", "phone", "loyalty", "device", "social"];
 
+    private static readonly byte[][] Prefixes = [.. Names.Select(name => System.Text.Encoding.UTF8.GetBytes(name + ":"))];
+
+    /// <summary>The wire name: <c>email</c>, <c>phone</c>, <c>loyalty</c>, <c>device</c> or <c>social</c>.</summary>
+    public static string Name(IdentifierType type) =>
+        (uint)type < (uint)Names.Length ? Names[(int)type] : throw new ArgumentOutOfRangeException(nameof(type), type, null);
+
+    /// <summary>The HMAC input starts with the type name and a colon, so equal values of different types never collide.</summary>
+    public static ReadOnlySpan<byte> Utf8Prefix(IdentifierType type) =>
+        (uint)type < (uint)Prefixes.Length ? Prefixes[(int)type] : throw new ArgumentOutOfRangeException(nameof(type), type, null);
+
+    /// <summary>The type whose wire name is exactly <paramref name="name"/>.</summary>
     public static bool TryParse(string name, out IdentifierType type)
     {
-        (var found, type) = name switch
-        {
-            "email" => (true, IdentifierType.Email),
-            "phone" => (true, IdentifierType.Phone),
-            "loyalty" => (true, IdentifierType.Loyalty),
-            "device" => (true, IdentifierType.Device),
-            "social" => (true, IdentifierType.Social),
-            _ => (false, default),
-        };
-        return found;
+        var index = Array.IndexOf(Names, name);
+        type = (IdentifierType)Math.Max(index, 0);
+        return index >= 0;
     }
 }

@@ -1,4 +1,4 @@
-namespace Streams.Ingest.Validation;
+namespace Streams.Contracts.Quarantine;
 
 /// <summary>The reason codes of CONTRACT §4, as they appear in quarantine records and in metrics.</summary>
 public static class ReasonCodes
@@ -13,7 +13,7 @@ public static class ReasonCodes
     public const string UnknownCurrency = "unknown_currency";
     public const string TotalMismatch = "total_mismatch";
 
-    /// <summary>Decided by the stateful de-duplication around ingest; see <see cref="IngestPipeline.HandleDuplicate"/>.</summary>
+    /// <summary>Decided by the stateful de-duplication around ingest; see <c>IngestPipeline.HandleDuplicate</c>.</summary>
     public const string DuplicateEvent = "duplicate_event";
 
     /// <summary>

@@ -1,6 +1,6 @@
-using Streams.Ingest.Pseudonymization;
+using Streams.Contracts.Identifiers;
 
-namespace Streams.Ingest.Canonical;
+namespace Streams.Contracts.Canonical;
 
 /// <summary>
 /// A validated, pseudonymous event: the value of the internal canonical topic that the profiles worker consumes.

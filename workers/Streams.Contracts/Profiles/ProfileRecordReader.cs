@@ -1,9 +1,14 @@
 using System.Text;
 using System.Text.Json;
 using Streams.Contracts.Quarantine;
-using Streams.Segmentation.Engine;
 
-namespace Streams.Segmentation.Worker;
+namespace Streams.Contracts.Profiles;
+
+/// <summary>A profile as the segmentation worker reads it from the <c>profiles</c> topic.</summary>
+/// <param name="ProfileId">The profile.</param>
+/// <param name="Features">Its features; null for a tombstone (erased or merged away).</param>
+/// <param name="PersonalizationAllowed">Consent: false means no centroid update and no assignment.</param>
+public sealed record ProfileUpdate(string ProfileId, IReadOnlyDictionary<string, double>? Features, bool PersonalizationAllowed);
 
 /// <summary>
 /// Understands one record of the <c>profiles</c> topic, whatever its bytes: a profile (CONTRACT §5.1) or a tombstone
@@ -68,13 +73,13 @@ public static class ProfileRecordReader
 
         if (value.Length > MaxRecordBytes)
         {
-            reason = new QuarantineReason(QuarantineReason.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
+            reason = new QuarantineReason(ReasonCodes.OversizedRecord, null, $"is larger than {MaxRecordBytes} bytes");
             return null;
         }
 
         if (!System.Text.Unicode.Utf8.IsValid(value))
         {
-            reason = new QuarantineReason(QuarantineReason.MalformedJson, null, "is not valid UTF-8");
+            reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not valid UTF-8");
             return null;
         }
 
@@ -85,7 +90,7 @@ public static class ProfileRecordReader
         }
         catch (JsonException)
         {
-            reason = new QuarantineReason(QuarantineReason.MalformedJson, null,
+            reason = new QuarantineReason(ReasonCodes.MalformedJson, null,
                 "is not well-formed JSON, has a duplicate field or nests deeper than 64 levels");
             return null;
         }
@@ -95,26 +100,26 @@ public static class ProfileRecordReader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                reason = new QuarantineReason(QuarantineReason.MalformedJson, null, "is not a JSON object");
+                reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object");
                 return null;
             }
 
-            if (!root.TryGetProperty("profile_id"u8, out var profileId) || profileId.ValueKind != JsonValueKind.String
+            if (!root.TryGetProperty(ProfileRecordNames.ProfileId, out var profileId) || profileId.ValueKind != JsonValueKind.String
                 || !profileId.ValueEquals(id))
             {
-                reason = Violation("profile_id", "must be a string equal to the record's key");
+                reason = Violation(ProfileRecordNames.ProfileId, "must be a string equal to the record's key");
                 return null;
             }
 
-            if (!root.TryGetProperty("personalization_allowed"u8, out var allowed) || allowed.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            if (!root.TryGetProperty(ProfileRecordNames.PersonalizationAllowed, out var allowed) || allowed.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
             {
-                reason = Violation("personalization_allowed", "must be true or false");
+                reason = Violation(ProfileRecordNames.PersonalizationAllowed, "must be true or false");
                 return null;
             }
 
-            if (!root.TryGetProperty("features"u8, out var features) || features.ValueKind != JsonValueKind.Object)
+            if (!root.TryGetProperty(ProfileRecordNames.Features, out var features) || features.ValueKind != JsonValueKind.Object)
             {
-                reason = Violation("features", "must be an object");
+                reason = Violation(ProfileRecordNames.Features, "must be an object");
                 return null;
             }
 
@@ -123,27 +128,27 @@ public static class ProfileRecordReader
             {
                 if (values.Count == MaxFeatures)
                 {
-                    reason = Violation("features", $"must have at most {MaxFeatures} features");
+                    reason = Violation(ProfileRecordNames.Features, $"must have at most {MaxFeatures} features");
                     return null;
                 }
 
                 var name = feature.Name;
                 if (name.Length is 0 or > MaxFeatureNameLength)
                 {
-                    reason = Violation("features", $"names must be 1–{MaxFeatureNameLength} characters");
+                    reason = Violation(ProfileRecordNames.Features, $"names must be 1–{MaxFeatureNameLength} characters");
                     return null;
                 }
 
                 if (feature.Value.ValueKind != JsonValueKind.Number)
                 {
-                    reason = Violation("features", "must all be numbers");
+                    reason = Violation(ProfileRecordNames.Features, "must all be numbers");
                     return null;
                 }
 
                 // TryGetDouble refuses what does not fit a double (1e400); the bound keeps the model's sums finite.
                 if (!feature.Value.TryGetDouble(out var number) || !double.IsFinite(number) || Math.Abs(number) > MaxFeatureMagnitude)
                 {
-                    reason = new QuarantineReason(QuarantineReason.OutOfRange, "features", "must be finite numbers of magnitude at most 1e30");
+                    reason = new QuarantineReason(ReasonCodes.OutOfRange, ProfileRecordNames.Features, "must be finite numbers of magnitude at most 1e30");
                     return null;
                 }
 
@@ -173,5 +178,5 @@ public static class ProfileRecordReader
         return StrictUtf8.GetString(key);
     }
 
-    private static QuarantineReason Violation(string? field, string detail) => new(QuarantineReason.SchemaViolation, field, detail);
+    private static QuarantineReason Violation(string? field, string detail) => new(ReasonCodes.SchemaViolation, field, detail);
 }

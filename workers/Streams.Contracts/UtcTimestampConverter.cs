@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Streams.Ingest;
+namespace Streams.Contracts;
 
 /// <summary>Writes instants as UTC with <c>Z</c> (<c>2026-11-28T14:03:11.25Z</c>), the form CONTRACT §1 shows.</summary>
 internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using Streams.Ingest.Pseudonymization;
 
-namespace Streams.Ingest.Worker;
+namespace Streams.Contracts.Outputs;
 
 /// <summary>What ingest writes on every output record so that a restart can tell which inputs already have output.</summary>
 public static class OutputHeaders
@@ -15,10 +14,13 @@ public static class OutputHeaders
     public const string Kind = "streams-kind";
 
     /// <summary>
-    /// The output's seal: <see cref="Pseudonymizer.Seal"/> of <c>source/kind</c>, 16 bytes. Ingest's recovery scan takes
-    /// only sealed records for its own outputs; consumers may ignore it.
+    /// The output's seal: <see cref="IOutputSealer.Seal"/> of <c>source/kind</c>, <see cref="SealBytes"/> bytes. Ingest's
+    /// recovery scan takes only sealed records for its own outputs; consumers may ignore it.
     /// </summary>
     public const string Seal = "streams-seal";
+
+    /// <summary>Bytes of a <see cref="Seal"/> header.</summary>
+    public const int SealBytes = 16;
 
     public const string KindEvent = "event";
     public const string KindConsent = "consent";
@@ -41,21 +43,21 @@ public static class OutputHeaders
     };
 
     /// <summary>The headers of an output ingest writes: <see cref="For(SourcePosition, string)"/> and its <see cref="Seal"/>.</summary>
-    public static Headers For(SourcePosition source, string kind, Pseudonymizer sealer)
+    public static Headers For(SourcePosition source, string kind, IOutputSealer sealer)
     {
         ArgumentNullException.ThrowIfNull(sealer);
         var headers = For(source, kind);
-        var seal = new byte[Pseudonymizer.SealBytes];
+        var seal = new byte[SealBytes];
         sealer.Seal(Sealed(source, kind), seal);
         headers.Add(Seal, seal);
         return headers;
     }
 
     /// <summary>True when <paramref name="headers"/> carry the seal of <paramref name="source"/> and <paramref name="kind"/>.</summary>
-    public static bool IsSealed(Headers? headers, SourcePosition source, string kind, Pseudonymizer sealer)
+    public static bool IsSealed(Headers? headers, SourcePosition source, string kind, IOutputSealer sealer)
     {
         ArgumentNullException.ThrowIfNull(sealer);
-        return headers is not null && headers.TryGetLastBytes(Seal, out var seal) && sealer.IsSealed(Sealed(source, kind), seal);
+        return TryGetLast(headers, Seal, out var seal) && sealer.IsSealed(Sealed(source, kind), seal);
     }
 
     private static byte[] Sealed(SourcePosition source, string kind) => Encoding.UTF8.GetBytes(Format(source) + "/" + kind);
@@ -106,8 +108,26 @@ public static class OutputHeaders
 
     /// <summary>The known kinds as the constants, without a new string per record; anything else is <see cref="KindUnknown"/>.</summary>
     private static string KindOf(ReadOnlySpan<byte> kind) =>
-        kind.SequenceEqual("event"u8) ? KindEvent
-        : kind.SequenceEqual("consent"u8) ? KindConsent
-        : kind.SequenceEqual("quarantine"u8) ? KindQuarantine
+        kind.SequenceEqual(KindEventUtf8) ? KindEvent
+        : kind.SequenceEqual(KindConsentUtf8) ? KindConsent
+        : kind.SequenceEqual(KindQuarantineUtf8) ? KindQuarantine
         : KindUnknown;
+
+    private static readonly byte[] KindEventUtf8 = Encoding.UTF8.GetBytes(KindEvent);
+    private static readonly byte[] KindConsentUtf8 = Encoding.UTF8.GetBytes(KindConsent);
+    private static readonly byte[] KindQuarantineUtf8 = Encoding.UTF8.GetBytes(KindQuarantine);
+}
+
+/// <summary>
+/// Makes and checks the <see cref="OutputHeaders.Seal"/> of an output: a keyed MAC truncated to
+/// <see cref="OutputHeaders.SealBytes"/> bytes. The key is the writer's (ingest's pseudonymization key); the header's
+/// shape is the contract's.
+/// </summary>
+public interface IOutputSealer
+{
+    /// <summary>Writes the seal of <paramref name="message"/> into <paramref name="seal"/> (<see cref="OutputHeaders.SealBytes"/> bytes).</summary>
+    void Seal(ReadOnlySpan<byte> message, Span<byte> seal);
+
+    /// <summary>True when <paramref name="seal"/> is the seal of <paramref name="message"/> under a key the sealer holds.</summary>
+    bool IsSealed(ReadOnlySpan<byte> message, ReadOnlySpan<byte> seal);
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Streams.Ingest.Quarantine;
+namespace Streams.Contracts.Quarantine;
 
 /// <summary>
 /// The value written to <c>&lt;input topic&gt;.quarantine</c> for every dirty input (CONTRACT §4). Snake-case JSON;

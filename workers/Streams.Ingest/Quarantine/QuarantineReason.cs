@@ -1,7 +1,0 @@
-namespace Streams.Ingest.Quarantine;
-
-/// <summary>One problem found in a record.</summary>
-/// <param name="Code">One of <see cref="Validation.ReasonCodes"/>.</param>
-/// <param name="Field">JSON path of the offending field (<c>items[2].quantity</c>), or null for the whole record.</param>
-/// <param name="Detail">What was expected. Never the offending value: it may be personal data.</param>
-public sealed record QuarantineReason(string Code, string? Field, string Detail);
