@@ -108,6 +108,41 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
         : eventId.Replace("\uFFFF", "\uFFFF\uFFFF", StringComparison.Ordinal).Replace("\0", "\uFFFF0", StringComparison.Ordinal);
 
     /// <summary>
+    /// Of <paramref name="records"/> (topic, event id in its <see cref="StoredEventId"/> form, and the record's position),
+    /// those whose record holds the claim on its event id: ingest accepted that record, it was not a duplicate. The one
+    /// way other capabilities learn about the claims (the stewards, whether a replay went through).
+    /// </summary>
+    public static async Task<List<(string Topic, string EventId, int Partition, long Offset)>> HoldersAsync(NpgsqlDataSource dataSource,
+        IReadOnlyCollection<(string Topic, string EventId, int Partition, long Offset)> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(records);
+        var holders = new List<(string, string, int, long)>();
+        if (records.Count == 0)
+        {
+            return holders;
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            select s.topic, s.event_id, s.first_partition, s.first_offset
+            from unnest(@topics, @ids, @partitions, @offsets) as r(topic, event_id, partition, "offset")
+            join ingest_seen_events s on s.topic = r.topic and s.event_id = r.event_id
+             and s.first_partition = r.partition and s.first_offset = r."offset"
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("topics", [.. records.Select(r => r.Topic)]));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", [.. records.Select(r => r.EventId)]));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("partitions", [.. records.Select(r => r.Partition)]));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("offsets", [.. records.Select(r => r.Offset)]));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            holders.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)));
+        }
+
+        return holders;
+    }
+
+    /// <summary>
     /// Records where each input partition now stands (its next offset in <c>consumer_offsets</c>, behind the fence of
     /// <paramref name="epochs"/>) with the output end offsets known then, in <paramref name="fenced"/>: a transaction that
     /// passed the fence for these partitions, committed by the caller.

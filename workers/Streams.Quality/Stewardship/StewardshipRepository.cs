@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using Streams.Contracts;
 using Streams.Contracts.Quarantine;
 using Streams.Infrastructure.Postgres;
+using Streams.Ingest.Worker;
 
 namespace Streams.Quality.Stewardship;
 
@@ -96,6 +97,7 @@ public static class StewardshipRepository
             where (@topic::text is null or q.topic = @topic) and (@reason::text is null or q.reason_codes @> array[@reason::text])
               and (@from::timestamptz is null or q.quarantined_at >= @from) and (@to::timestamptz is null or q.quarantined_at < @to)
             """;
+        await LearnAcceptedAsync(dataSource, cancellationToken).ConfigureAwait(false);
         await using var batch = dataSource.CreateBatch();
         var page = new NpgsqlBatchCommand($"""
             select {Columns} {Filter}
@@ -114,7 +116,6 @@ public static class StewardshipRepository
         var size = Math.Clamp(query.PageSize, 1, 1000);
         page.Parameters.Add(new NpgsqlParameter<int>("limit", size));
         page.Parameters.Add(new NpgsqlParameter<long>("skip", (long)Math.Max(query.Page, 0) * size));
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
         batch.BatchCommands.Add(page);
         batch.BatchCommands.Add(count);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -133,8 +134,8 @@ public static class StewardshipRepository
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(source);
+        await LearnAcceptedAsync(dataSource, cancellationToken).ConfigureAwait(false);
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
         var find = new NpgsqlBatchCommand($"""
             select {Columns} from quarantine_index q where q.topic = @topic and q.partition = @partition and q."offset" = @offset
             """);
@@ -260,8 +261,8 @@ public static class StewardshipRepository
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(query);
+        await LearnAcceptedAsync(dataSource, cancellationToken).ConfigureAwait(false);
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(LearnAccepted));
         var list = new NpgsqlBatchCommand("""
             select a.id, a.at, a.steward, a.action, a.topic, a.partition, a."offset", coalesce(r.outcome, a.outcome)
             from steward_audit a left join steward_replays r on r.audit_id = a.id
@@ -310,15 +311,40 @@ public static class StewardshipRepository
     }
 
     /// <summary>
-    /// Replays whose record holds the claim on its event id in ingest's de-duplication table were accepted: learnt when
-    /// someone looks (the audit, the browser, a record), a statement over the replays not yet judged.
+    /// Replays whose record holds the claim on its event id in ingest's de-duplication were accepted: learnt when someone
+    /// looks (the audit, the browser, a record), from ingest's reader of its claims, for the replays not yet judged.
     /// </summary>
-    private const string LearnAccepted = """
-        update steward_replays r set outcome = 'accepted'
-        from ingest_seen_events s
-        where r.outcome = 'replayed' and s.topic = r.topic and s.event_id = r.event_id
-          and s.first_partition = r.replayed_partition and s.first_offset = r.replayed_offset
-        """;
+    private static async Task LearnAcceptedAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        var waiting = new List<(string Topic, string EventId, int Partition, long Offset)>();
+        await using (var pending = dataSource.CreateCommand("""
+            select topic, event_id, replayed_partition, replayed_offset from steward_replays
+            where outcome = 'replayed' and event_id is not null and replayed_partition is not null and replayed_offset is not null
+            """))
+        await using (var reader = await pending.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                waiting.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)));
+            }
+        }
+
+        var accepted = await IngestStateRepository.HoldersAsync(dataSource, waiting, cancellationToken).ConfigureAwait(false);
+        if (accepted.Count == 0)
+        {
+            return;
+        }
+
+        await using var learn = dataSource.CreateCommand("""
+            update steward_replays r set outcome = 'accepted'
+            from unnest(@topics, @partitions, @offsets) as a(topic, partition, "offset")
+            where r.outcome = 'replayed' and r.topic = a.topic and r.replayed_partition = a.partition and r.replayed_offset = a."offset"
+            """);
+        learn.Parameters.Add(new NpgsqlParameter<string[]>("topics", [.. accepted.Select(a => a.Topic)]));
+        learn.Parameters.Add(new NpgsqlParameter<int[]>("partitions", [.. accepted.Select(a => a.Partition)]));
+        learn.Parameters.Add(new NpgsqlParameter<long[]>("offsets", [.. accepted.Select(a => a.Offset)]));
+        await learn.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     internal static string ReasonsJson(IReadOnlyList<QuarantineReason> reasons) =>
         JsonSerializer.Serialize([.. reasons], StewardshipJsonContext.Default.ListQuarantineReason);
