@@ -101,8 +101,14 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
     {
         ArgumentNullException.ThrowIfNull(settings);
         return Task.Factory.StartNew(
-            () => RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), token),
-                settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider),
+            () =>
+            {
+                // The loop thread is this worker's alone: named ("segmentation"), its CPU shows apart in profilers and
+                // in the load benchmark's figures by thread.
+                Thread.CurrentThread.Name = settings.Worker.ToLowerInvariant().Replace(' ', '-');
+                RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), token),
+                    settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider);
+            },
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 

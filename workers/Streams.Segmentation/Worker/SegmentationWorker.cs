@@ -40,12 +40,7 @@ public sealed class SegmentationWorker(
             this, stoppingToken);
 
     /// <summary>A re-seed committed before a crash, or another instance's still running, may have left profiles to re-assign.</summary>
-    public void Resume(CheckpointedBatchSession session)
-    {
-        // The runtime's loop thread is this worker's alone: named, its CPU shows apart in profilers and the load benchmark.
-        Thread.CurrentThread.Name = "segmentation";
-        reassignment.Run(session);
-    }
+    public void Resume(CheckpointedBatchSession session) => reassignment.Run(session);
 
     /// <summary>Applies <paramref name="batch"/> in one transaction; false (nothing stored) while a re-seed's re-assignment is unfinished.</summary>
     public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session)
