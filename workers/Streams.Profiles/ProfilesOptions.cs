@@ -10,7 +10,7 @@ public sealed class ProfilesOptions
     /// <summary>Consumer group of the profiles workers (default <c>streams-profiles</c>).</summary>
     [Required] public string GroupId { get; set; } = "streams-profiles";
 
-    /// <summary>Most canonical records per batch, that is per PostgreSQL transaction (default 2000).</summary>
+    /// <summary>Most canonical records per batch, that is per PostgreSQL transaction (default 5000).</summary>
     [Range(1, 100_000)] public int BatchSize { get; set; } = 5000;
 
     /// <summary>Longest a batch waits to fill up (default 200 ms).</summary>
