@@ -135,6 +135,18 @@ public sealed class CanonicalEventReaderTests
         }
     }
 
+    [Fact]
+    public void TryRead_EscapedPropertyName_ReadsItUnescaped()
+    {
+        // Names are compared as bytes when unescaped; an escaped one still matches its name instead of declining.
+        var e = Samples()[0];
+        var json = Encoding.UTF8.GetString(CanonicalJson.Serialize(e))
+            .Replace("\"event_id\":\"", "\"\\u0065vent_id\":\"", StringComparison.Ordinal);
+
+        Assert.True(CanonicalEventReader.TryRead(Encoding.UTF8.GetBytes(json), out var back));
+        Assert.Equal(CanonicalJson.Serialize(e), CanonicalJson.Serialize(back!));
+    }
+
     // An event compares by what it serializes to (records hold lists, which compare by reference); a failure by its type.
     private static string Outcome(Func<CanonicalEvent?> read)
     {
