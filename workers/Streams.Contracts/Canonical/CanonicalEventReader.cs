@@ -197,7 +197,8 @@ internal static class CanonicalEventReader
             Social = social,
         };
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryChannel(ref reader, out channel),
             1 => TryString(ref reader, out eventId),
@@ -230,7 +231,8 @@ internal static class CanonicalEventReader
 
         public readonly CanonicalIdentifier Build() => new(type, pseudonym!, previous);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryIdentifierType(ref reader, out type),
             1 => TryString(ref reader, out pseudonym),
@@ -248,7 +250,8 @@ internal static class CanonicalEventReader
 
         public readonly SourcePosition Build() => new(topic!, partition, offset);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out topic),
             1 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out partition),
@@ -270,7 +273,8 @@ internal static class CanonicalEventReader
 
         public readonly ClickstreamAttributes Build() => new(eventType!, pageCategory, dwellMs, revenue, currency, deviceClass!);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out eventType),
             1 => TryString(ref reader, out pageCategory),
@@ -297,7 +301,8 @@ internal static class CanonicalEventReader
 
         public readonly StoreAttributes Build() => new(storeId!, total, currency!, discountPct, itemCount, categories!, payment);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out storeId),
             1 => TryDouble(ref reader, out total),
@@ -321,7 +326,8 @@ internal static class CanonicalEventReader
 
         public readonly CallcenterAttributes Build() => new(reason!, durationS, sentiment, resolved);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out reason),
             1 => TryInt64(ref reader, out durationS),
@@ -343,7 +349,8 @@ internal static class CanonicalEventReader
 
         public readonly CategoryAmount Build() => new(category!, quantity, amount);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out category),
             1 => TryInt64(ref reader, out quantity),
@@ -362,7 +369,8 @@ internal static class CanonicalEventReader
 
         public readonly SocialAttributes Build() => new(platform!, interaction!, sentiment, followers);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public bool Read(ref Utf8JsonReader reader, int property) => property switch
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Read(ref Utf8JsonReader reader, int property) => property switch
         {
             0 => TryString(ref reader, out platform),
             1 => TryString(ref reader, out interaction),
