@@ -312,7 +312,8 @@ public static class StewardshipRepository
 
     /// <summary>
     /// Replays whose record holds the claim on its event id in ingest's de-duplication were accepted: learnt when someone
-    /// looks (the audit, the browser, a record), from ingest's reader of its claims, for the replays not yet judged.
+    /// looks (the audit, the browser, a record), from ingest's reader of its claims, for the replays not yet judged (the
+    /// oldest 10,000 at a look: after a bulk replay of more, each look learns the next ones).
     /// </summary>
     private static async Task LearnAcceptedAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
@@ -320,6 +321,7 @@ public static class StewardshipRepository
         await using (var pending = dataSource.CreateCommand("""
             select topic, event_id, replayed_partition, replayed_offset from steward_replays
             where outcome = 'replayed' and event_id is not null and replayed_partition is not null and replayed_offset is not null
+            order by replayed_at limit 10000
             """))
         await using (var reader = await pending.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
