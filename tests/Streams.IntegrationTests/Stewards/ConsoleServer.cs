@@ -100,7 +100,9 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
         [
             .. Enumerable.Range(0, 60).Select(i =>
             {
-                var start = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(i - 59);
+                // The hour before the page's own "to": a page drawn in the minute after the server started still gets 60.
+                var last = to.UtcDateTime;
+                var start = new DateTimeOffset(last.Year, last.Month, last.Day, last.Hour, last.Minute, 0, TimeSpan.Zero).AddMinutes(i - 59);
                 var quarantined = i == 50 ? 40 : 2;
                 return QualityMinute.Of(topic, start, TimeSpan.FromMinutes(1),
                     new QualityFigures(100, quarantined, 1, new Dictionary<string, long> { ["invalid_currency"] = quarantined }));
