@@ -30,6 +30,7 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
         var judged = new Judgement[batch.Count];
         var now = timeProvider.GetUtcNow();
         var first = new Dictionary<(string Topic, string EventId), int>();
+        var repeats = new List<(int Index, string EventId)>();
         var claims = new List<SeenEvent>();
         for (var i = 0; i < batch.Count; i++)
         {
@@ -47,17 +48,43 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
             }
             else
             {
-                judged[i] = Duplicate(record, judged[i]);
+                repeats.Add((i, eventId));
             }
         }
 
         var held = new IngestStateRepository(environment.DataSource).ClaimAsync(claims, now - dedupWindow, CancellationToken.None).GetAwaiter().GetResult();
+        // A repeat later in the batch may hold the claim itself: a batch before a crash claimed it, and the records are
+        // read again in another order (another partition's first). Then it keeps it, and the first one is the duplicate.
+        var holders = HeldByRepeats(batch, repeats, held);
+        foreach (var (i, eventId) in repeats)
+        {
+            if (!holders.Contains(Position(batch[i])))
+            {
+                judged[i] = Duplicate(batch[i], judged[i]);
+            }
+        }
+
         foreach (var id in held)
         {
             judged[first[id]] = Duplicate(batch[first[id]], judged[first[id]]);
         }
 
         return judged;
+    }
+
+    private HashSet<SourcePosition> HeldByRepeats(
+        IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, List<(int Index, string EventId)> repeats, IReadOnlySet<(string Topic, string EventId)> held)
+    {
+        var candidates = repeats.Where(r => held.Contains((batch[r.Index].Topic, r.EventId)))
+            .Select(r => (batch[r.Index].Topic, IngestStateRepository.StoredEventId(r.EventId), batch[r.Index].Partition.Value, batch[r.Index].Offset.Value))
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var holders = IngestStateRepository.HoldersAsync(environment.DataSource, candidates, CancellationToken.None).GetAwaiter().GetResult();
+        return [.. holders.Select(h => new SourcePosition(h.Topic, h.Partition, h.Offset))];
     }
 
     private Judgement Duplicate(ConsumeResult<byte[]?, byte[]?> record, Judgement judged) => judged with
