@@ -58,7 +58,7 @@ public sealed class IngestWorker : BackgroundService, ICheckpointedBatchHandler
         settings = new CheckpointedBatchSettings("Ingest", Consumer, OutboxTable: null, options.GroupId, "streams-ingest", catalog.Inputs,
             options.BatchSize, options.MaxBatchWait, options.RetryDelay, options.MaxRetryDelay);
         runtime = new CheckpointedBatchRuntime(environment, heartbeats.For(WorkerSelection.Ingest), timeProvider, logger);
-        judge = new RecordJudge(pipeline, environment, catalog, window, timeProvider);
+        judge = new RecordJudge(pipeline, catalog, window, timeProvider);
         recovery = new RecoveryScan(environment, catalog, scanner, positions, timeProvider, logger);
         upkeep = new IngestUpkeep(environment, positions, scanner, metrics, options.SummaryInterval, window, timeProvider, logger);
         producer = new OutputProducer(environment, catalog.Names.Canonical, positions, sealer, logger);
@@ -96,7 +96,7 @@ public sealed class IngestWorker : BackgroundService, ICheckpointedBatchHandler
         }
 
         using var fenced = FencedTransaction.Begin(environment.DataSource, Consumer, positions.Partitions, session.Epochs);
-        var judged = judge.Judge(batch);
+        var judged = judge.Judge(batch, environment.DataSource);
         producer.Write(batch, judged, session.Beat);
         CrashPoints.Reach("ingest.after-flush");
         var checkpoints = positions.Checkpoints(batch);

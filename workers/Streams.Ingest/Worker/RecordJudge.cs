@@ -1,7 +1,7 @@
 using Confluent.Kafka;
+using Npgsql;
 using Streams.Contracts;
 using Streams.Contracts.Topics;
-using Streams.Infrastructure.Hosting;
 
 namespace Streams.Ingest.Worker;
 
@@ -14,7 +14,7 @@ internal readonly record struct Judgement(IngestResult Written, IngestDispositio
 /// order keeps the id), or an id another record has claimed in PostgreSQL within the window. The claim is committed
 /// before anything is produced, so another instance never uses the same id at the same time.
 /// </summary>
-internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment environment, TopicCatalog catalog, TimeSpan dedupWindow, TimeProvider timeProvider)
+internal sealed class RecordJudge(IngestPipeline pipeline, TopicCatalog catalog, TimeSpan dedupWindow, TimeProvider timeProvider)
 {
     private readonly Dictionary<string, Channel> channels = new(StringComparer.Ordinal)
     {
@@ -25,7 +25,7 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
         [catalog.Names.Consent] = Channel.Consent,
     };
 
-    public Judgement[] Judge(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch)
+    public Judgement[] Judge(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, NpgsqlDataSource dataSource)
     {
         var judged = new Judgement[batch.Count];
         var now = timeProvider.GetUtcNow();
@@ -52,10 +52,10 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
             }
         }
 
-        var held = new IngestStateRepository(environment.DataSource).ClaimAsync(claims, now - dedupWindow, CancellationToken.None).GetAwaiter().GetResult();
+        var held = new IngestStateRepository(dataSource).ClaimAsync(claims, now - dedupWindow, CancellationToken.None).GetAwaiter().GetResult();
         // A repeat later in the batch may hold the claim itself: a batch before a crash claimed it, and the records are
         // read again in another order (another partition's first). Then it keeps it, and the first one is the duplicate.
-        var holders = HeldByRepeats(batch, repeats, held);
+        var holders = HeldByRepeats(batch, repeats, held, dataSource);
         foreach (var (i, eventId) in repeats)
         {
             if (!holders.Contains(Position(batch[i])))
@@ -73,7 +73,8 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
     }
 
     private HashSet<SourcePosition> HeldByRepeats(
-        IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, List<(int Index, string EventId)> repeats, IReadOnlySet<(string Topic, string EventId)> held)
+        IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, List<(int Index, string EventId)> repeats, IReadOnlySet<(string Topic, string EventId)> held,
+        NpgsqlDataSource dataSource)
     {
         var candidates = repeats.Where(r => held.Contains((batch[r.Index].Topic, r.EventId)))
             .Select(r => (batch[r.Index].Topic, IngestStateRepository.StoredEventId(r.EventId), batch[r.Index].Partition.Value, batch[r.Index].Offset.Value))
@@ -83,7 +84,7 @@ internal sealed class RecordJudge(IngestPipeline pipeline, StreamsEnvironment en
             return [];
         }
 
-        var holders = IngestStateRepository.HoldersAsync(environment.DataSource, candidates, CancellationToken.None).GetAwaiter().GetResult();
+        var holders = IngestStateRepository.HoldersAsync(dataSource, candidates, CancellationToken.None).GetAwaiter().GetResult();
         return [.. holders.Select(h => new SourcePosition(h.Topic, h.Partition, h.Offset))];
     }
 
