@@ -31,6 +31,16 @@ public sealed class IngestPipeline
         AllowDuplicateProperties = false,
     };
 
+    /// <summary>
+    /// The first parse: duplicates are found by the pass that indexes the fields (<see cref="FieldIndex"/>) instead of a
+    /// second walk over the document; a record of an unusual shape is parsed again with <see cref="DocumentOptions"/>.
+    /// </summary>
+    private static readonly JsonDocumentOptions IndexedDocumentOptions = new()
+    {
+        MaxDepth = MaxDepth,
+        AllowDuplicateProperties = true,
+    };
+
     private static readonly SourcePosition NoSource = new("", -1, -1);
 
     private readonly Pseudonymizer pseudonymizer;
@@ -47,6 +57,12 @@ public sealed class IngestPipeline
         this.options = options.Value;
         this.timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
+
+    /// <summary>
+    /// False: every record takes the thorough path (a strict parse, a look-up per field), as before fields were indexed
+    /// in one pass; for the tests that compare both paths.
+    /// </summary>
+    internal bool IndexFields { get; init; } = true;
 
     /// <summary>Judges one input record read from <paramref name="source"/>.</summary>
     public IngestOutcome Process(Channel channel, SourcePosition source, ReadOnlyMemory<byte> value) =>
@@ -204,28 +220,48 @@ public sealed class IngestPipeline
             return Reject(source, value.Span, now, forced, new QuarantineReason(ReasonCodes.MalformedJson, null, "is not valid UTF-8"));
         }
 
-        JsonDocument document;
+        var table = IndexFields && Enum.IsDefined(channel) ? FieldTable.For(channel) : null;
+        JsonDocument? document = null;
         try
         {
-            document = JsonDocument.Parse(value, DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            // The exception's message can quote the input; the detail must not.
-            return Reject(source, value.Span, now, forced, new QuarantineReason(
-                ReasonCodes.MalformedJson, null, $"is not well-formed JSON, has a duplicate field or nests deeper than {MaxDepth}"));
-        }
+            FieldIndex? fields = null;
+            try
+            {
+                document = JsonDocument.Parse(value, IndexedDocumentOptions);
+                if (table is not null && FieldIndex.TryIndexRecord(document.RootElement, table))
+                {
+                    fields = FieldIndex.ForRoot;
+                }
+                else
+                {
+                    // An unusual shape (escaped or unknown names, nested values, a duplicate): the thorough check decides.
+                    document.Dispose();
+                    document = null;
+                    document = JsonDocument.Parse(value, DocumentOptions);
+                }
+            }
+            catch (JsonException)
+            {
+                // The exception's message can quote the input; the detail must not.
+                return Reject(source, value.Span, now, forced, new QuarantineReason(
+                    ReasonCodes.MalformedJson, null, $"is not well-formed JSON, has a duplicate field or nests deeper than {MaxDepth}"));
+            }
 
-        using (document)
-        {
             return document.RootElement.ValueKind == JsonValueKind.Object
-                ? Judge(channel, source, value.Span, document.RootElement, now, forced)
+                ? Judge(channel, source, value.Span, document.RootElement, fields, now, forced)
                 : Reject(source, value.Span, now, forced, new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object"));
+        }
+        finally
+        {
+            FieldIndex.ForRoot.Clear();
+            FieldIndex.ForItem.Clear();
+            document?.Dispose();
         }
     }
 
     private IngestOutcome Judge(
-        Channel channel, SourcePosition source, ReadOnlySpan<byte> raw, JsonElement root, DateTimeOffset now, QuarantineReason? forced)
+        Channel channel, SourcePosition source, ReadOnlySpan<byte> raw, JsonElement root, FieldIndex? fields, DateTimeOffset now,
+        QuarantineReason? forced)
     {
         var reasons = new ReasonCollector();
         if (forced is not null)
@@ -233,7 +269,7 @@ public sealed class IngestPipeline
             reasons.Add(forced.Code, forced.Field, forced.Detail);
         }
 
-        var f = new FieldReader(root, reasons);
+        var f = new FieldReader(root, reasons, fields);
         // Consent is not blocked: an erasure must still reach profiles an identifier linked before it was blocked.
         var identifiers = new IdentifierSet(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);

@@ -181,15 +181,16 @@ public sealed class Pseudonymizer : IOutputSealer
     /// one first, without repeats. Empty when the value is not valid under the active rules. For consent, erasure and
     /// <c>whois</c>, which must find a profile whichever key it was last seen under.
     /// </summary>
-    public IReadOnlyList<string> LookupPseudonyms(IdentifierType type, ReadOnlySpan<char> raw)
-    {
-        var found = new List<string>(lookups.Length);
-        if (!TryPseudonymize(active, type, raw, socialPlatform: null, out var first))
-        {
-            return found;
-        }
+    public IReadOnlyList<string> LookupPseudonyms(IdentifierType type, ReadOnlySpan<char> raw) =>
+        TryPseudonymize(active, type, raw, socialPlatform: null, out var first) ? LookupPseudonyms(type, raw, first) : [];
 
-        found.Add(first);
+    /// <summary>
+    /// As <see cref="LookupPseudonyms(IdentifierType, ReadOnlySpan{char})"/> for a value whose active pseudonym the
+    /// caller already made (<paramref name="first"/>): a consent request does not normalize and MAC it twice.
+    /// </summary>
+    internal List<string> LookupPseudonyms(IdentifierType type, ReadOnlySpan<char> raw, string first)
+    {
+        var found = new List<string>(lookups.Length) { first };
         foreach (var generation in lookups.AsSpan(1))
         {
             // Versions differ only for phones: another type under a key already tried would give the same pseudonym.

@@ -18,30 +18,50 @@ internal readonly struct FieldReader
     private readonly JsonElement obj;
     private readonly string? arrayName;
     private readonly int index;
+    private readonly FieldIndex? fields;
 
-    public FieldReader(JsonElement obj, ReasonCollector reasons)
-        : this(obj, reasons, null, -1)
+    /// <param name="fields">The object's fields found in one pass, or null to look each one up in the object.</param>
+    public FieldReader(JsonElement obj, ReasonCollector reasons, FieldIndex? fields = null)
+        : this(obj, reasons, null, -1, fields)
     {
     }
 
-    private FieldReader(JsonElement obj, ReasonCollector reasons, string? arrayName, int index)
+    private FieldReader(JsonElement obj, ReasonCollector reasons, string? arrayName, int index, FieldIndex? fields)
     {
         this.obj = obj;
         Reasons = reasons;
         this.arrayName = arrayName;
         this.index = index;
+        this.fields = fields;
     }
 
     public ReasonCollector Reasons { get; }
 
-    /// <summary>A reader for element <paramref name="i"/> of the array field <paramref name="name"/>.</summary>
-    public FieldReader Item(string name, int i, JsonElement item) => new(item, Reasons, name, i);
+    /// <summary>A reader for element <paramref name="i"/> of the array field <paramref name="name"/>, a store item.</summary>
+    /// <remarks>Items are read one after the other, so they share one index; it is rebuilt for each.</remarks>
+    public FieldReader Item(string name, int i, JsonElement item)
+    {
+        var itemFields = fields is not null && FieldIndex.ForItem.TryBuild(item, FieldTable.StoreItem) ? FieldIndex.ForItem : null;
+        return new(item, Reasons, name, i, itemFields);
+    }
 
     /// <summary>The field's path, built only when a problem is reported.</summary>
     public string Path(string name) => arrayName is null ? name : $"{arrayName}[{index}].{name}";
 
     public bool TryGet(string name, out JsonElement value)
     {
+        if (fields is not null && fields.Table.IndexOf(name) is >= 0 and var i)
+        {
+            value = fields[i];
+            if (value.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+            {
+                return true;
+            }
+
+            value = default;
+            return false;
+        }
+
         if (obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
         {
             return true;

@@ -63,9 +63,10 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
         if (raw is not null)
         {
             Resolve(f, field, type, raw);
-            if (lookup && items[^1].Pseudonym is not null)
+            if (lookup && items[^1].Pseudonym is { } first)
             {
-                items[^1] = items[^1] with { Others = pseudonymizer.LookupPseudonyms(type, raw).Skip(1).ToList() };
+                var all = pseudonymizer.LookupPseudonyms(type, raw, first);
+                items[^1] = items[^1] with { Others = all.GetRange(1, all.Count - 1) };
             }
         }
     }

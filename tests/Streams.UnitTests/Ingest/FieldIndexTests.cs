@@ -1,0 +1,188 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Streams.Contracts;
+using Streams.Contracts.Canonical;
+using Streams.Contracts.Quarantine;
+using Streams.Ingest;
+
+namespace Streams.UnitTests.Ingest;
+
+/// <summary>
+/// The one-pass field index (and the duplicate check folded into it) against the thorough path it replaced: a strict
+/// parse and a look-up per field. Records of every channel, spoiled at random in the ways the index treats specially,
+/// must give byte-identical outputs, reason codes and dispositions both ways.
+/// </summary>
+public sealed class FieldIndexTests
+{
+    private static readonly string[] UnknownNames = ["extra", "note", "x", "emai", "email2", "event_idx", "Email", "ítem"];
+
+    private static readonly string[] OddValues =
+    [
+        "null", "0", "-1", "1.5", "1e400", "true", "false", "\"\"", "\" \"", "\"\\ud800\"", "\"caf\\u00e9\"", "{}", "{\"a\":1}",
+        "{\"a\":1,\"a\":2}", "[]", "[1,[2]]", "[{\"a\":1,\"\\u0061\":2}]", "\"jane.doe@example.com\"", "\"EUR\"", "9007199254740993",
+    ];
+
+    private readonly IngestPipeline indexed = IngestTestKit.Pipeline();
+
+    private readonly IngestPipeline thorough = new(
+        IngestTestKit.Pseudonymizer(), Options.Create(new IngestOptions()), new FixedTimeProvider(IngestTestKit.Now)) { IndexFields = false };
+
+    [Theory]
+    [MemberData(nameof(ReasonCodeTests.Channels), MemberType = typeof(ReasonCodeTests))]
+    public void Process_RandomlySpoiledRecords_SameOutputsAsThoroughPath(Channel channel)
+    {
+        var random = new Random(20261205 + (int)channel);
+        var indexedCount = 0;
+        for (var n = 0; n < 2000; n++)
+        {
+            var fields = Fields(IngestTestKit.Sample(channel));
+            var mutations = random.Next(0, 4);
+            for (var m = 0; m < mutations; m++)
+            {
+                Spoil(random, fields);
+            }
+
+            var raw = Encoding.UTF8.GetBytes(Write(fields));
+            var expected = Judged(thorough, channel, raw);
+            var actual = Judged(indexed, channel, raw);
+            Assert.True(expected == actual, $"differs for {Encoding.UTF8.GetString(raw)}");
+            indexedCount += actual.StartsWith(nameof(IngestDisposition.Accepted), StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        // The comparison is only worth something if many records took the fast path and were accepted there.
+        Assert.True(indexedCount > 100, $"only {indexedCount} accepted");
+    }
+
+    [Theory]
+    [InlineData("\"event_id\": \"clk-2\"")]
+    [InlineData("\"\\u0065vent_id\": \"clk-2\"")]
+    [InlineData("\"ip\": null")]
+    public void Process_DuplicateTopLevelField_IsMalformedJson(string duplicate)
+    {
+        var json = IngestTestKit.Sample(Channel.Clickstream).ToJsonString();
+        var outcome = IngestTestKit.Process(Channel.Clickstream, "{" + duplicate + "," + json[1..]);
+        Assert.Equal([ReasonCodes.MalformedJson], outcome.ReasonCodes);
+    }
+
+    [Fact]
+    public void Process_DuplicateFieldInStoreItem_IsMalformedJson()
+    {
+        var json = IngestTestKit.Sample(Channel.Store).ToJsonString().Replace("\"sku\":\"SKU-2\"", "\"sku\":\"SKU-2\",\"sku\":\"SKU-3\"", StringComparison.Ordinal);
+        Assert.Equal([ReasonCodes.MalformedJson], IngestTestKit.Process(Channel.Store, json).ReasonCodes);
+    }
+
+    [Fact]
+    public void Process_DuplicateUnknownField_IsMalformedJson()
+    {
+        var json = IngestTestKit.Sample(Channel.Social).ToJsonString();
+        var outcome = IngestTestKit.Process(Channel.Social, "{\"extra\":1,\"extra\":1," + json[1..]);
+        Assert.Equal([ReasonCodes.MalformedJson], outcome.ReasonCodes);
+    }
+
+    /// <summary>
+    /// What the pipeline makes of the record, serialized; or the exception it throws (a lone surrogate escaped in an
+    /// enum field throws from <see cref="System.Text.Json.JsonElement.ValueEquals(string)"/> on both paths alike, and
+    /// <see cref="IngestPipeline.Handle"/> quarantines it as <c>processing_error</c>).
+    /// </summary>
+    private static string Judged(IngestPipeline pipeline, Channel channel, byte[] raw)
+    {
+        IngestOutcome outcome;
+        try
+        {
+            outcome = pipeline.Process(channel, IngestTestKit.Source, raw);
+        }
+        catch (InvalidOperationException e)
+        {
+            return "throws " + e.GetType().Name;
+        }
+
+
+        var parts = new List<string> { outcome.Disposition.ToString(), string.Join(",", outcome.ReasonCodes) };
+        if (outcome.Event is not null)
+        {
+            parts.Add(Convert.ToBase64String(CanonicalJson.Serialize(outcome.Event)));
+        }
+
+        if (outcome.Consent is not null)
+        {
+            parts.Add(Convert.ToBase64String(CanonicalJson.Serialize(outcome.Consent)));
+        }
+
+        if (outcome.Quarantine is not null)
+        {
+            parts.Add(Convert.ToBase64String(QuarantineJson.Serialize(outcome.Quarantine)));
+        }
+
+        return string.Join("|", parts);
+    }
+
+    private static List<(string Name, string Value)> Fields(JsonObject sample) =>
+        [.. sample.Select(p => ($"\"{p.Key}\"", p.Value?.ToJsonString() ?? "null"))];
+
+    private static string Write(List<(string Name, string Value)> fields) =>
+        "{" + string.Join(",", fields.Select(f => f.Name + ":" + f.Value)) + "}";
+
+    private static void Spoil(Random random, List<(string Name, string Value)> fields)
+    {
+        var i = random.Next(fields.Count);
+        switch (random.Next(9))
+        {
+            case 0: // the same field twice, with its own or another value
+                fields.Insert(random.Next(fields.Count + 1), (fields[i].Name, random.Next(2) == 0 ? fields[i].Value : Pick(random, OddValues)));
+                break;
+            case 1: // a name spelled with an escape
+                fields[i] = ($"\"\\u{(int)fields[i].Name[1]:x4}{fields[i].Name[2..]}", fields[i].Value);
+                break;
+            case 2: // an unknown field, perhaps twice
+                fields.Insert(random.Next(fields.Count + 1), ($"\"{Pick(random, UnknownNames)}\"", Pick(random, OddValues)));
+                break;
+            case 3: // a value of another kind
+                fields[i] = (fields[i].Name, Pick(random, OddValues));
+                break;
+            case 4:
+                fields.RemoveAt(i);
+                break;
+            case 5: // more unknown fields than the index compares
+                for (var u = 0; u < 9; u++)
+                {
+                    fields.Add(($"\"extra{u}\"", "1"));
+                }
+
+                break;
+            case 6:
+                var moved = fields[i];
+                fields.RemoveAt(i);
+                fields.Insert(random.Next(fields.Count + 1), moved);
+                break;
+            case 7: // a store item spoiled the same ways
+                var items = fields.FindIndex(f => f.Name == "\"items\"");
+                if (items >= 0)
+                {
+                    fields[items] = (fields[items].Name, SpoilItems(random, fields[items].Value));
+                }
+
+                break;
+            default: // a field of another channel
+                fields.Insert(random.Next(fields.Count + 1), ("\"items\"", "[{\"sku\":\"A\",\"category\":\"x\",\"quantity\":1,\"unit_price\":1}]"));
+                break;
+        }
+    }
+
+    private static string SpoilItems(Random random, string items)
+    {
+        var spoiled = random.Next(6) switch
+        {
+            0 => "\"sku\":\"SKU-9\",\"sku\":",
+            1 => "\"\\u0073ku\":",
+            2 => "\"note\":1,\"note\":2,\"sku\":",
+            3 => "\"nested\":{\"a\":1},\"sku\":",
+            4 => "\"note\":[1],\"sku\":",
+            _ => "\"sku\":null,\"x\":",
+        };
+        var text = items.Replace("\"sku\":", spoiled, StringComparison.Ordinal);
+        return random.Next(4) == 0 ? text[..^1] + ",[1],2,\"x\"]" : text;
+    }
+
+    private static string Pick(Random random, string[] values) => values[random.Next(values.Length)];
+}
