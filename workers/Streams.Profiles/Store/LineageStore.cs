@@ -1,5 +1,6 @@
 using System.Text;
 using Npgsql;
+using NpgsqlTypes;
 using Streams.Contracts;
 using Streams.Contracts.Canonical;
 using Streams.Profiles.Lineage;
@@ -14,19 +15,35 @@ namespace Streams.Profiles.Store;
 /// </summary>
 internal static class LineageStore
 {
-    /// <summary>The events of a batch as used, in the order applied (seq grows in that order).</summary>
-    public static NpgsqlBatchCommand InsertEvents(IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil) => Command("""
-        insert into lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until)
-        select id, topic, part, off, event::json, @kept_until
-        from unnest(@ids, @topics, @partitions, @offsets, @events) with ordinality as u(id, topic, part, off, event, n)
-        order by n
-        """,
-        Array("ids", events.Select(e => e.ProfileId)),
-        Array("topics", events.Select(e => e.Canonical.Topic)),
-        Array("partitions", events.Select(e => e.Canonical.Partition)),
-        Array("offsets", events.Select(e => e.Canonical.Offset)),
-        Array("events", events.Select(e => Encoding.UTF8.GetString(CanonicalJson.Serialize(e.Event)))),
-        new NpgsqlParameter<DateTimeOffset>("kept_until", keptUntil));
+    /// <summary>
+    /// The events of a batch as used, in the order applied: binary COPY assigns seq in the order of its rows. A batch's
+    /// largest row set (one row per event, each with the event's JSON), written without unnest's arrays.
+    /// </summary>
+    public static void CopyEvents(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil)
+    {
+        // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes.
+        var json = new string[events.Count];
+        for (var i = 0; i < json.Length; i++)
+        {
+            json[i] = Encoding.UTF8.GetString(CanonicalJson.Serialize(events[i].Event));
+        }
+
+        using var writer = connection.BeginBinaryImport(
+            "copy lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until) from stdin (format binary)");
+        for (var i = 0; i < json.Length; i++)
+        {
+            var e = events[i];
+            writer.StartRow();
+            writer.Write(e.ProfileId, NpgsqlDbType.Text);
+            writer.Write(e.Canonical.Topic, NpgsqlDbType.Text);
+            writer.Write(e.Canonical.Partition, NpgsqlDbType.Integer);
+            writer.Write(e.Canonical.Offset, NpgsqlDbType.Bigint);
+            writer.Write(json[i], NpgsqlDbType.Json);
+            writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
+        }
+
+        writer.Complete();
+    }
 
     public static NpgsqlBatchCommand InsertMerges(IReadOnlyList<MergeLineage> merges) => Command("""
         insert into merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
