@@ -60,64 +60,63 @@ internal sealed class CommitTimeline
 
 /// <summary>
 /// An upper bound on when a downstream group (segmentation) had handled what an upstream stage (profiles) had published
-/// by some moment. Each poll reads, in this order, the upstream group's committed offsets (noted in a
-/// <see cref="CommitTimeline"/> at <c>upstreamAtMs</c>), the end of every partition of the topic between the two stages,
-/// and the downstream group's committed offsets on that topic. An upstream stage commits only after its outputs are
-/// acknowledged, so whatever it had committed by a poll's first read lies below that poll's ends; the downstream stage
-/// commits only after publishing its own outputs, so once its committed offsets reach those ends on every partition,
-/// the record is handled and its results out.
+/// by some moment. Each observation is one read of the downstream group's committed offsets and of the ends of the
+/// topic between the two stages, with the time before the read began and after it returned. An upstream stage commits
+/// only after its outputs are acknowledged, so whatever it had committed when its offsets were seen lies below the ends
+/// of any read that began later; the downstream stage commits only after publishing its own outputs, so once its
+/// committed offsets reach those ends on every partition, the record is handled and its results are out.
 /// </summary>
 /// <remarks>
-/// An upper bound twice over: every partition must reach its end, where the record went to one of them, and a poll
-/// sees a commit up to one poll interval late. It needs no link from the downstream records back to the events
-/// (profile records carry none).
+/// An upper bound three times over: every partition must reach its end, where the record went to one of them; the ends
+/// are those of the first read after the upstream commit was seen (the lag sampler's, every 250 ms, 100 ms while
+/// draining), and a read sees a commit up to one interval late. It needs no link from the downstream records back to
+/// the events (profile records carry none) and no request beyond the lag sampler's.
 /// </remarks>
 internal sealed class DownstreamTimeline
 {
-    private readonly List<(long UpstreamAtMs, long[] Ends, long AtMs, long[] Committed)> polls = [];
+    private readonly List<(long ReadFromMs, long[] Ends, long AtMs, long[] Committed)> polls = [];
     private long[]? doneAt;
 
     /// <summary>
-    /// Notes one poll: when the upstream group's offsets were read, the ends of the topic between the stages read after
-    /// them (by partition number), and the downstream group's committed offsets read after those, at <paramref name="atMs"/>.
+    /// Notes one read that began at <paramref name="readFromMs"/> and returned at <paramref name="atMs"/>: the ends of the
+    /// topic between the stages and the downstream group's committed offsets, by partition number.
     /// </summary>
-    public void Observe(long upstreamAtMs, IReadOnlyList<long> ends, long atMs, IReadOnlyList<long> committed)
+    public void Observe(long readFromMs, IReadOnlyList<long> ends, long atMs, IReadOnlyList<long> committed)
     {
-        polls.Add((upstreamAtMs, [.. ends], atMs, [.. committed]));
+        polls.Add((readFromMs, [.. ends], atMs, [.. committed]));
         doneAt = null;
     }
 
     /// <summary>
-    /// When the downstream group had handled everything published by the poll at <paramref name="upstreamDoneAtMs"/>
-    /// (a time <see cref="CommitTimeline.TryFirstPast"/> returned): the first poll from that one on whose committed offsets
-    /// reach that poll's ends on every partition. False when no poll did, or none was at that time.
+    /// When the downstream group had handled everything the upstream group had committed by <paramref name="upstreamDoneAtMs"/>
+    /// (a time <see cref="CommitTimeline.TryFirstPast"/> returned): the first read whose committed offsets reach, on
+    /// every partition, the ends of the first read that began after that time. False when there is none.
     /// </summary>
     public bool TryDone(long upstreamDoneAtMs, out long atMs)
     {
         atMs = 0;
-        // The last poll read at that time: a later one's ends are no lower, so the bound stays an upper one.
+        // Strictly after: a read begun in the same millisecond may have begun before the upstream offsets were seen.
         int low = 0, high = polls.Count;
         while (low < high)
         {
             var mid = (low + high) / 2;
-            if (polls[mid].UpstreamAtMs <= upstreamDoneAtMs)
-            {
-                low = mid + 1;
-            }
-            else
+            if (polls[mid].ReadFromMs > upstreamDoneAtMs)
             {
                 high = mid;
             }
+            else
+            {
+                low = mid + 1;
+            }
         }
 
-        var poll = low - 1;
-        if (poll < 0 || polls[poll].UpstreamAtMs != upstreamDoneAtMs)
+        if (low == polls.Count)
         {
             return false;
         }
 
         doneAt ??= DoneAtEachPoll();
-        atMs = doneAt[poll];
+        atMs = doneAt[low];
         return atMs >= 0;
     }
 

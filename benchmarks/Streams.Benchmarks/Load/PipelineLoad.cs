@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -212,7 +211,7 @@ internal static class PipelineLoad
         ];
         var timeline = new CommitTimeline();
         var downstream = new DownstreamTimeline();
-        using var probe = new CommitProbe(bootstrap, profilesGroup, segmentationGroup, names.Canonical, names.Profiles, settings.Partitions);
+        using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
         try
         {
             if (warmup.Count > 0)
@@ -270,6 +269,19 @@ internal static class PipelineLoad
         }
     }
 
+    /// <summary>The segmentation stage's read of the sample just taken, as a point of the segment latency's bound.</summary>
+    private static void Observe(DownstreamTimeline downstream, StageRead read, int partitions)
+    {
+        var (ends, committed) = (new long[partitions], new long[partitions]);
+        foreach (var lag in read.Lags.Where(l => l.Partition.Partition.Value < partitions))
+        {
+            ends[lag.Partition.Partition.Value] = lag.End;
+            committed[lag.Partition.Partition.Value] = lag.Committed;
+        }
+
+        downstream.Observe(read.FromMs, ends, read.AtMs, committed);
+    }
+
     private static Dictionary<TKey, TValue> Sum<TKey, TValue>(IEnumerable<IReadOnlyDictionary<TKey, TValue>> parts)
         where TKey : notnull
         where TValue : System.Numerics.INumber<TValue>
@@ -295,7 +307,8 @@ internal static class PipelineLoad
         using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
             settings.MaxBacklog > 0 ? settings.MaxBacklog : long.MaxValue);
         var before = monitor.Sample();
-        probe.Poll(timeline, downstream);
+        Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
+        probe.Poll(timeline);
         using var stop = new CancellationTokenSource();
         var producedLog = log;
         var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token),
@@ -312,7 +325,7 @@ internal static class PipelineLoad
         {
             while (true)
             {
-                probe.Poll(timeline, downstream);
+                probe.Poll(timeline);
                 var produced = produce.IsCompleted;
                 if (produce.IsFaulted)
                 {
@@ -336,6 +349,7 @@ internal static class PipelineLoad
 
                     nextDrainSample = clock.Elapsed + DrainSample;
                     var stageSamples = monitor.Sample();
+                    Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
                     var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     long? processBytes = memory ? ProcessResources.OwnResidentBytes() : null;
                     long? postgresBytes = memory ? ProcessResources.PostgresMemoryBytes(environment) : null;
@@ -351,7 +365,7 @@ internal static class PipelineLoad
                         }
 
                         ends = monitor.Ends(stages.Skip(1));
-                        probe.Poll(timeline, downstream);
+                        probe.Poll(timeline);
                         return new PhaseResult(before, samples, seconds, (log.LastMs - log.FirstMs) / 1000.0, peakProcess, peakPostgres);
                     }
 
@@ -411,79 +425,33 @@ internal static class PipelineLoad
         }
     }
 
-    /// <summary>
-    /// The profiles group's committed offsets on the canonical topic, then the ends of the profiles topic, then the
-    /// segmentation group's committed offsets on it, read without joining either group: the points of the latency
-    /// join's <see cref="CommitTimeline"/> and <see cref="DownstreamTimeline"/>.
-    /// </summary>
-    private sealed class CommitProbe : IDisposable
+    /// <summary>The profiles group's committed offsets on the canonical topic, read without joining the group.</summary>
+    private sealed class CommitProbe(string bootstrapServers, string group, string topic, int partitions) : IDisposable
     {
-        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-        private readonly IConsumer<Ignore, Ignore> profiles;
-        private readonly IConsumer<Ignore, Ignore> segmentation;
-        private readonly IAdminClient admin;
-        private readonly List<TopicPartition> canonical;
-        private readonly List<TopicPartition> profileRecords;
+        private readonly IConsumer<Ignore, Ignore> consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+            {
+                BootstrapServers = bootstrapServers,
+                GroupId = group,
+                ClientId = "bench-commit-probe",
+                EnableAutoCommit = false,
+            })
+            .Build();
 
-        public CommitProbe(string bootstrapServers, string profilesGroup, string segmentationGroup, string canonicalTopic, string profilesTopic,
-            int partitions)
-        {
-            profiles = Consumer(bootstrapServers, profilesGroup);
-            segmentation = Consumer(bootstrapServers, segmentationGroup);
-            admin = new DependentAdminClientBuilder(profiles.Handle).Build();
-            canonical = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(canonicalTopic, p))];
-            profileRecords = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(profilesTopic, p))];
-        }
+        private readonly List<TopicPartition> topicPartitions = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))];
 
-        /// <summary>
-        /// Notes each canonical partition's committed offset with the time the answer came back (an upper bound on when it
-        /// was committed), and the segmentation group's progress against the profiles topic's ends read after it.
-        /// </summary>
-        public void Poll(CommitTimeline timeline, DownstreamTimeline downstream)
+        /// <summary>Notes each partition's committed offset with the time the answer came back (an upper bound on when it was committed).</summary>
+        public void Poll(CommitTimeline timeline)
         {
-            var committed = profiles.Committed(canonical, Timeout);
+            var committed = consumer.Committed(topicPartitions, TimeSpan.FromSeconds(10));
             var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var offset in committed.Where(c => c.Offset != Offset.Unset))
             {
                 timeline.Observe(offset.Partition.Value, offset.Offset.Value, at);
             }
-
-            // One ListOffsets request for every partition, where a watermark query costs a round trip each.
-            var ends = new long[profileRecords.Count];
-            foreach (var info in admin.ListOffsetsAsync(
-                             profileRecords.Select(p => new TopicPartitionOffsetSpec { TopicPartition = p, OffsetSpec = OffsetSpec.Latest() }),
-                             new ListOffsetsOptions { RequestTimeout = Timeout })
-                         .GetAwaiter().GetResult().ResultInfos)
-            {
-                ends[info.TopicPartitionOffsetError.Partition.Value] = info.TopicPartitionOffsetError.Offset.Value;
-            }
-
-            var done = new long[profileRecords.Count];
-            foreach (var offset in segmentation.Committed(profileRecords, Timeout).Where(c => c.Offset != Offset.Unset))
-            {
-                done[offset.Partition.Value] = offset.Offset.Value;
-            }
-
-            downstream.Observe(at, ends, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), done);
         }
 
-        // Never joined the groups, so nothing to leave: Dispose only.
-        public void Dispose()
-        {
-            admin.Dispose();
-            segmentation.Dispose();
-            profiles.Dispose();
-        }
-
-        private static IConsumer<Ignore, Ignore> Consumer(string bootstrapServers, string group) =>
-            new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
-                {
-                    BootstrapServers = bootstrapServers,
-                    GroupId = group,
-                    ClientId = "bench-commit-probe",
-                    EnableAutoCommit = false,
-                })
-                .Build();
+        // Never joined the group, so nothing to leave: Dispose only.
+        public void Dispose() => consumer.Dispose();
     }
 }
 
