@@ -18,14 +18,15 @@ using Streams.Segmentation.Worker;
 namespace Streams.Benchmarks.Load;
 
 /// <summary>
-/// <c>pipeline-load [--events N] [--partitions P] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B] [--sample-ms S] [--stall-s T]
-/// [--Section:Key=value …]</c>:
+/// <c>pipeline-load [--events N] [--partitions P[,P…]] [--hosts H] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B]
+/// [--sample-ms S] [--stall-s T] [--Section:Key=value …]</c>:
 /// simulated raw input through every worker of the real host (ingest → canonical topic → profiles → segmentation; embedded
 /// broker, throwaway PostgreSQL), timed from the first produce until the segmentation group has committed the last profile
-/// record, against the same run's bare consume→produce copy of the same records; with produce→profile latencies, each
-/// stage's lag over time, CPU per event and peak memory. W records go through first, untimed. Without a rate the producer
-/// keeps E events waiting in ingest and profiles (throughput at saturation, latency with that backlog); with
-/// <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
+/// record, against the same run's bare consume→produce copy of the same records; with produce→profile and (bounded)
+/// produce→segment latencies, each stage's lag over time, CPU per event and by part (broker, workers, benchmark,
+/// PostgreSQL) and peak memory. H hosts share the work, P partitions each (one run per P). W records go through first,
+/// untimed. Without a rate the producer keeps E events waiting in ingest and profiles (throughput at saturation, latency
+/// with that backlog); with <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
 /// </summary>
 internal static class PipelineLoad
 {
