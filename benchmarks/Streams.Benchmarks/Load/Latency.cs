@@ -58,6 +58,127 @@ internal sealed class CommitTimeline
     }
 }
 
+/// <summary>
+/// An upper bound on when a downstream group (segmentation) had handled what an upstream stage (profiles) had published
+/// by some moment. Each observation is one read of the downstream group's committed offsets and of the ends of the
+/// topic between the two stages, with the time before the read began and after it returned. An upstream stage commits
+/// only after its outputs are acknowledged, so whatever it had committed when its offsets were seen lies below the ends
+/// of any read that began later; the downstream stage commits only after publishing its own outputs, so once its
+/// committed offsets reach those ends on every partition, the record is handled and its results are out.
+/// </summary>
+/// <remarks>
+/// An upper bound three times over: every partition must reach its end, where the record went to one of them; the ends
+/// are those of the first read after the upstream commit was seen (the lag sampler's, every 250 ms, 100 ms while
+/// draining), and a read sees a commit up to one interval late. It needs no link from the downstream records back to
+/// the events (profile records carry none) and no request beyond the lag sampler's.
+/// </remarks>
+internal sealed class DownstreamTimeline
+{
+    private readonly List<(long ReadFromMs, long[] Ends, long AtMs, long[] Committed)> polls = [];
+    private long[]? doneAt;
+
+    /// <summary>
+    /// Notes one read that began at <paramref name="readFromMs"/> and returned at <paramref name="atMs"/>: the ends of the
+    /// topic between the stages and the downstream group's committed offsets, by partition number.
+    /// </summary>
+    public void Observe(long readFromMs, IReadOnlyList<long> ends, long atMs, IReadOnlyList<long> committed)
+    {
+        polls.Add((readFromMs, [.. ends], atMs, [.. committed]));
+        doneAt = null;
+    }
+
+    /// <summary>
+    /// When the downstream group had handled everything the upstream group had committed by <paramref name="upstreamDoneAtMs"/>
+    /// (a time <see cref="CommitTimeline.TryFirstPast"/> returned): the first read whose committed offsets reach, on
+    /// every partition, the ends of the first read that began after that time. False when there is none.
+    /// </summary>
+    public bool TryDone(long upstreamDoneAtMs, out long atMs)
+    {
+        atMs = 0;
+        // Strictly after: a read begun in the same millisecond may have begun before the upstream offsets were seen.
+        int low = 0, high = polls.Count;
+        while (low < high)
+        {
+            var mid = (low + high) / 2;
+            if (polls[mid].ReadFromMs > upstreamDoneAtMs)
+            {
+                high = mid;
+            }
+            else
+            {
+                low = mid + 1;
+            }
+        }
+
+        if (low == polls.Count)
+        {
+            return false;
+        }
+
+        doneAt ??= DoneAtEachPoll();
+        atMs = doneAt[low];
+        return atMs >= 0;
+    }
+
+    // For every poll, the time of the first poll from it on whose committed offsets reach its ends everywhere (-1: none):
+    // committed offsets only grow (their running maximum is taken, as a group's may be read back lower for a moment),
+    // so each partition's first poll is a binary search, and the answer the latest of them.
+    private long[] DoneAtEachPoll()
+    {
+        var partitions = polls.Count == 0 ? 0 : polls.Max(p => Math.Max(p.Ends.Length, p.Committed.Length));
+        var reached = new long[partitions][];
+        for (var p = 0; p < partitions; p++)
+        {
+            reached[p] = new long[polls.Count];
+            var max = 0L;
+            for (var i = 0; i < polls.Count; i++)
+            {
+                max = Math.Max(max, p < polls[i].Committed.Length ? polls[i].Committed[p] : 0);
+                reached[p][i] = max;
+            }
+        }
+
+        var result = new long[polls.Count];
+        for (var i = 0; i < polls.Count; i++)
+        {
+            var first = i;
+            for (var p = 0; p < polls[i].Ends.Length && first >= 0; p++)
+            {
+                var j = FirstAtLeast(reached[p], i, polls[i].Ends[p]);
+                first = j < 0 ? -1 : Math.Max(first, j);
+            }
+
+            result[i] = first < 0 ? -1 : polls[first].AtMs;
+        }
+
+        return result;
+    }
+
+    private static int FirstAtLeast(long[] ascending, int from, long value)
+    {
+        if (ascending.Length == 0 || ascending[^1] < value)
+        {
+            return value <= 0 ? from : -1;
+        }
+
+        int low = from, high = ascending.Length - 1;
+        while (low < high)
+        {
+            var mid = (low + high) / 2;
+            if (ascending[mid] >= value)
+            {
+                high = mid;
+            }
+            else
+            {
+                low = mid + 1;
+            }
+        }
+
+        return low;
+    }
+}
+
 /// <summary>A canonical record as the tap read it: where it is, when ingest wrote it, and the input record it came from.</summary>
 internal readonly record struct CanonicalRecord(int Partition, long Offset, long WrittenMs, SourcePosition Source);
 
@@ -81,21 +202,31 @@ internal sealed record LatencySummary(int Count, double P50, double P90, double 
         sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length - 1e-9) - 1, 0, sorted.Length - 1)];
 }
 
-/// <summary>The three latencies of each input record the pipeline turned into a canonical event, per stage and end to end.</summary>
+/// <summary>
+/// The latencies of each input record the pipeline turned into a canonical event, per stage and end to end: to the
+/// canonical event, to its profile update, and (an upper bound, see <see cref="DownstreamTimeline"/>) to its segment
+/// assignment.
+/// </summary>
+/// <param name="SegmentUnmatched">Events whose profile update was seen but no segmentation poll reached its bound.</param>
 internal sealed record LatencyReport(LatencySummary ProduceToProfile, LatencySummary ProduceToCanonical, LatencySummary CanonicalToProfile,
-    int Unmatched)
+    int Unmatched, LatencySummary ProduceToSegment, LatencySummary ProfileToSegment, int SegmentUnmatched)
 {
     /// <summary>
-    /// Joins each canonical record to its input's produce timestamp (through ingest's <c>streams-source</c> header) and to
-    /// the time the profiles group's committed offset passed it. Records of inputs <paramref name="produced"/> did not
+    /// Joins each canonical record to its input's produce timestamp (through ingest's <c>streams-source</c> header), to
+    /// the time the profiles group's committed offset passed it and, through <paramref name="segments"/>, to the time
+    /// segmentation had handled what was published by then. Records of inputs <paramref name="produced"/> did not
     /// write (the warm-up) are left out; records whose profile update was not seen count as unmatched.
     /// </summary>
-    public static LatencyReport Join(IEnumerable<CanonicalRecord> canonical, ProduceLog produced, CommitTimeline profiles)
+    public static LatencyReport Join(IEnumerable<CanonicalRecord> canonical, ProduceLog produced, CommitTimeline profiles,
+        DownstreamTimeline? segments = null)
     {
         var total = new List<long>();
         var ingest = new List<long>();
         var profile = new List<long>();
+        var segment = new List<long>();
+        var profileToSegment = new List<long>();
         var unmatched = 0;
+        var segmentUnmatched = 0;
         foreach (var record in canonical)
         {
             if (!produced.TryGetTimestamp(record.Source.Topic, record.Source.Partition, record.Source.Offset, out var producedMs))
@@ -104,18 +235,32 @@ internal sealed record LatencyReport(LatencySummary ProduceToProfile, LatencySum
             }
 
             ingest.Add(record.WrittenMs - producedMs);
-            if (profiles.TryFirstPast(record.Partition, record.Offset, out var doneMs))
+            if (!profiles.TryFirstPast(record.Partition, record.Offset, out var doneMs))
             {
-                total.Add(doneMs - producedMs);
-                profile.Add(doneMs - record.WrittenMs);
+                unmatched++;
+                continue;
+            }
+
+            total.Add(doneMs - producedMs);
+            profile.Add(doneMs - record.WrittenMs);
+            if (segments is null)
+            {
+                continue;
+            }
+
+            if (segments.TryDone(doneMs, out var segmentMs))
+            {
+                segment.Add(segmentMs - producedMs);
+                profileToSegment.Add(segmentMs - doneMs);
             }
             else
             {
-                unmatched++;
+                segmentUnmatched++;
             }
         }
 
-        return new LatencyReport(LatencySummary.Of(total), LatencySummary.Of(ingest), LatencySummary.Of(profile), unmatched);
+        return new LatencyReport(LatencySummary.Of(total), LatencySummary.Of(ingest), LatencySummary.Of(profile), unmatched,
+            LatencySummary.Of(segment), LatencySummary.Of(profileToSegment), segmentUnmatched);
     }
 }
 

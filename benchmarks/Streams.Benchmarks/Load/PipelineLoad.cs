@@ -8,6 +8,7 @@ using Streams.Contracts.Topics;
 using Streams.Host;
 using Streams.Infrastructure.Hosting;
 using Streams.Ingest;
+using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
 using Streams.Profiles;
 using Streams.Profiles.Worker;
@@ -17,14 +18,15 @@ using Streams.Segmentation.Worker;
 namespace Streams.Benchmarks.Load;
 
 /// <summary>
-/// <c>pipeline-load [--events N] [--partitions P] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B] [--sample-ms S] [--stall-s T]
-/// [--Section:Key=value …]</c>:
+/// <c>pipeline-load [--events N] [--partitions P[,P…]] [--hosts H] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B]
+/// [--sample-ms S] [--stall-s T] [--Section:Key=value …]</c>:
 /// simulated raw input through every worker of the real host (ingest → canonical topic → profiles → segmentation; embedded
 /// broker, throwaway PostgreSQL), timed from the first produce until the segmentation group has committed the last profile
-/// record, against the same run's bare consume→produce copy of the same records; with produce→profile latencies, each
-/// stage's lag over time, CPU per event and peak memory. W records go through first, untimed. Without a rate the producer
-/// keeps E events waiting in ingest and profiles (throughput at saturation, latency with that backlog); with
-/// <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
+/// record, against the same run's bare consume→produce copy of the same records; with produce→profile and (bounded)
+/// produce→segment latencies, each stage's lag over time, CPU per event and by part (broker, workers, benchmark,
+/// PostgreSQL) and peak memory. H hosts share the work, P partitions each (one run per P). W records go through first,
+/// untimed. Without a rate the producer keeps E events waiting in ingest and profiles (throughput at saturation, latency
+/// with that backlog); with <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
 /// </summary>
 internal static class PipelineLoad
 {
@@ -35,10 +37,12 @@ internal static class PipelineLoad
 
     public static async Task<int> RunAsync(string[] args)
     {
-        LoadRun.RejectUnknown(args, "--events", "--partitions", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms", "--stall-s");
+        LoadRun.RejectUnknown(args, "--events", "--partitions", "--hosts", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms",
+            "--stall-s");
+        var hosts = LoadRun.Option(args, "--hosts", 1, min: 1, max: 8);
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
-            Partitions: LoadRun.Option(args, "--partitions", 16, min: 1, max: 1000),
+            Partitions: 0,
             Warmup: LoadRun.Option(args, "--warmup", 20_000, min: 0, max: 1_000_000),
             Rate: LoadRun.Option(args, "--rate", 0, min: 0),
             // Four ingest batches: enough to keep every stage busy, small enough not to be the latency measured.
@@ -46,11 +50,56 @@ internal static class PipelineLoad
             // Under the embedded broker's ~5 MiB a partition, with room for a batch in flight and uneven partitions.
             BudgetBytes: LoadRun.Option(args, "--budget-kib", 2048, min: 64, max: 4096) * 1024L,
             SampleEvery: TimeSpan.FromMilliseconds(LoadRun.Option(args, "--sample-ms", 250, min: 50, max: 10_000)),
-            StallAfter: TimeSpan.FromSeconds(LoadRun.Option(args, "--stall-s", 120, min: 5, max: 3600)));
-        var state = Path.Combine(Path.GetTempPath(), "streams-pipeline-load-" + Guid.NewGuid().ToString("N")[..8]);
-        string[] hostArgs =
+            StallAfter: TimeSpan.FromSeconds(LoadRun.Option(args, "--stall-s", 120, min: 5, max: 3600)),
+            Hosts: hosts);
+        var perHost = PartitionsPerHost(args, fallback: 16);
+        if (perHost.Count == 1)
+        {
+            var result = await RunOnceAsync(settings with { Partitions = perHost[0] * hosts }, args, Name);
+            return result.Valid ? 0 : 1;
+        }
+
+        // One run per partition count, each in an environment of its own, then their figures side by side.
+        var results = new List<PipelineResult>();
+        foreach (var partitions in perHost)
+        {
+            results.Add(await RunOnceAsync(settings with { Partitions = partitions * hosts }, args, $"{Name}-h{hosts}-p{partitions}"));
+        }
+
+        var scaling = PipelineReport.ScalingMarkdown(results);
+        Console.WriteLine(scaling);
+        await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), $"{Name}-h{hosts}-scaling.md"), scaling);
+        return results.All(r => r.Valid) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// <c>--partitions</c>: partitions per host, one number or several separated by commas (one run each); every topic
+    /// then has that many times the host count.
+    /// </summary>
+    internal static IReadOnlyList<int> PartitionsPerHost(string[] args, int fallback)
+    {
+        var i = Array.IndexOf(args, "--partitions");
+        if (i < 0)
+        {
+            return [fallback];
+        }
+
+        var text = i + 1 < args.Length ? args[i + 1] : "";
+        var values = text.Split(',', StringSplitOptions.TrimEntries);
+        return [.. values.Select(v => LoadRun.Option(["--partitions", v], "--partitions", fallback, min: 1, max: 1000))];
+    }
+
+    /// <summary>
+    /// One run: H hosts in this process, each built by <c>StreamsHost.CreateBuilder</c>; the first starts the embedded
+    /// broker and the throwaway PostgreSQL, the others are pointed at both (and given the first's pseudonymization key),
+    /// so they share the work through the consumer groups and the partition epochs as hosts on separate machines would.
+    /// </summary>
+    private static async Task<PipelineResult> RunOnceAsync(Settings settings, string[] args, string name)
+    {
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        string[] HostArgs(int index) =>
         [
-            $"--Streams:StateDir={state}",
+            $"--Streams:StateDir={StateDir(runId, index)}",
             $"--Topics:Partitions={settings.Partitions}",
             // Small enough that the simulator's oversized records stay far below the broker's message limit.
             "--Ingest:MaxRecordBytes=65536",
@@ -61,57 +110,92 @@ internal static class PipelineLoad
             "--Console:Report=false",
             .. args.Where(LoadRun.IsHostSetting),
         ];
-        using var host = StreamsHost.CreateBuilder(hostArgs).Build();
-        var streams = host.Services.GetRequiredService<IOptions<StreamsOptions>>().Value;
-        if (!(streams.Runs("ingest") && streams.Runs("profiles") && streams.Runs("segmentation")))
-        {
-            throw new LoadOptionException("the pipeline needs every worker: leave Streams:Workers at 'all'.");
-        }
-
-        if (!host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value.UseEmbedded)
-        {
-            throw new LoadOptionException("the run needs the embedded broker (its baseline topics are created through it): leave Kafka:BootstrapServers unset.");
-        }
-
-        var maxRecordBytes = host.Services.GetRequiredService<IOptions<IngestOptions>>().Value.MaxRecordBytes;
-        Console.WriteLine($"{Name}: simulating {settings.Warmup:N0} warm-up and {settings.Events:N0} timed records …");
-        var now = DateTimeOffset.UtcNow;
-        // One simulation: the warm-up is its first records, so the timed ones are not duplicates of them, and some of
-        // their customers already have profiles, as in a running system.
-        var (warmup, inputs) = InputSet.Simulate(settings.Warmup + settings.Events, seed: 1, now, maxRecordBytes).Split(settings.Warmup);
-
-        await host.StartAsync();
+        var hosts = new List<IHost> { StreamsHost.CreateBuilder(HostArgs(0)).Build() };
         try
         {
-            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(host, settings, warmup, inputs));
+            var host = hosts[0];
+            var streams = host.Services.GetRequiredService<IOptions<StreamsOptions>>().Value;
+            if (!(streams.Runs("ingest") && streams.Runs("profiles") && streams.Runs("segmentation")))
+            {
+                throw new LoadOptionException("the pipeline needs every worker: leave Streams:Workers at 'all'.");
+            }
+
+            if (!host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value.UseEmbedded)
+            {
+                throw new LoadOptionException(
+                    "the run needs the embedded broker (its baseline topics are created through it): leave Kafka:BootstrapServers unset.");
+            }
+
+            var maxRecordBytes = host.Services.GetRequiredService<IOptions<IngestOptions>>().Value.MaxRecordBytes;
+            Console.WriteLine($"{name}: simulating {settings.Warmup:N0} warm-up and {settings.Events:N0} timed records …");
+            var now = DateTimeOffset.UtcNow;
+            // One simulation: the warm-up is its first records, so the timed ones are not duplicates of them, and some of
+            // their customers already have profiles, as in a running system.
+            var (warmup, inputs) = InputSet.Simulate(settings.Warmup + settings.Events, seed: 1, now, maxRecordBytes).Split(settings.Warmup);
+
+            await host.StartAsync();
+            var environment = host.Services.GetRequiredService<StreamsEnvironment>();
+            for (var i = 1; i < settings.Hosts; i++)
+            {
+                var other = StreamsHost.CreateBuilder([.. HostArgs(i), .. SharedWith(environment, StateDir(runId, 0))]).Build();
+                hosts.Add(other);
+                await other.StartAsync();
+            }
+
+            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(hosts, settings, warmup, inputs));
             var markdown = PipelineReport.Markdown(result);
             Console.WriteLine(markdown);
-            await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), Name + ".md"), markdown);
-            await LoadRun.WriteJsonAsync(Name, PipelineReport.Json(result));
-            return result.Valid ? 0 : 1;
+            await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), name + ".md"), markdown);
+            await LoadRun.WriteJsonAsync(name, PipelineReport.Json(result));
+            return result;
         }
         finally
         {
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            // The first host last: it holds the broker and the database the others use.
+            for (var i = hosts.Count - 1; i >= 0; i--)
             {
-                await host.StopAsync(timeout.Token);
-            }
+                using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+                {
+                    await hosts[i].StopAsync(timeout.Token);
+                }
 
-            TryDelete(state);
+                hosts[i].Dispose();
+                TryDelete(StateDir(runId, i));
+            }
         }
     }
 
-    private static PipelineResult Measure(IHost host, Settings settings, InputSet warmup, InputSet inputs)
+    private static string StateDir(string runId, int host) =>
+        Path.Combine(Path.GetTempPath(), $"streams-pipeline-load-{runId}" + (host == 0 ? "" : $"-{host}"));
+
+    /// <summary>
+    /// What points another host at the first one's broker and database: they are then not embedded for it, so it needs
+    /// the pseudonymization key spelt out (the first's development key, or pseudonyms would not match across hosts).
+    /// </summary>
+    private static string[] SharedWith(StreamsEnvironment first, string firstStateDir) =>
+    [
+        $"--Kafka:BootstrapServers={first.BootstrapServers}",
+        $"--ConnectionStrings:{StreamsEnvironment.ConnectionName}={first.LocalPostgres?.ConnectionString
+            ?? throw new LoadOptionException("--hosts above 1 needs the throwaway PostgreSQL: leave ConnectionStrings:Profiles unset.")}",
+        $"--Pseudonymization:ActiveKeyId={DevelopmentKey.KeyId}",
+        $"--Pseudonymization:Keys:{DevelopmentKey.KeyId}={File.ReadAllText(DevelopmentKey.PathIn(firstStateDir)).Trim()}",
+    ];
+
+    private static PipelineResult Measure(IReadOnlyList<IHost> hosts, Settings settings, InputSet warmup, InputSet inputs)
     {
-        var services = host.Services;
+        var services = hosts[0].Services;
         var environment = services.GetRequiredService<StreamsEnvironment>();
         var catalog = services.GetRequiredService<TopicCatalog>();
         var ingest = services.GetRequiredService<IOptions<IngestWorkerOptions>>().Value;
         var profilesGroup = services.GetRequiredService<IOptions<ProfilesOptions>>().Value.GroupId;
         var segmentationGroup = services.GetRequiredService<IOptions<SegmentationOptions>>().Value.GroupId;
-        var profilesMetrics = services.GetRequiredService<ProfilesMetrics>();
-        var ingestMetrics = services.GetRequiredService<IngestMetrics>();
-        var segmentationMetrics = services.GetRequiredService<SegmentationMetrics>();
+        // Every host counts its own share: the figures are their sums.
+        var profilesMetrics = hosts.Select(h => h.Services.GetRequiredService<ProfilesMetrics>()).ToList();
+        var ingestMetrics = hosts.Select(h => h.Services.GetRequiredService<IngestMetrics>()).ToList();
+        var segmentationMetrics = hosts.Select(h => h.Services.GetRequiredService<SegmentationMetrics>()).ToList();
+        IReadOnlyDictionary<string, double> StageTotals() => Sum(profilesMetrics.Select(m => m.StageTotals));
+        IReadOnlyDictionary<(string Topic, string Name), long> IngestTotals() => Sum(ingestMetrics.Select(m => m.Snapshot()));
+        long SegmentationProfiles() => segmentationMetrics.Sum(m => m.Profiles);
         var bootstrap = environment.BootstrapServers;
         var names = catalog.Names;
 
@@ -127,25 +211,26 @@ internal static class PipelineLoad
             new("segmentation", segmentationGroup, [names.Profiles], () => Known(tap.MeanProfileBytes)),
         ];
         var timeline = new CommitTimeline();
+        var downstream = new DownstreamTimeline();
         using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
         try
         {
             if (warmup.Count > 0)
             {
                 Console.WriteLine($"{Name}: warm-up …");
-                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, environment, out _, out _);
+                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, out _, out _);
             }
 
             Console.WriteLine($"{Name}: timed run of {inputs.Count:N0} records …");
-            var stagesBefore = profilesMetrics.StageTotals;
-            var ingestBefore = ingestMetrics.Snapshot();
-            var segmentationBefore = segmentationMetrics.Profiles;
+            var stagesBefore = StageTotals();
+            var ingestBefore = IngestTotals();
+            var segmentationBefore = SegmentationProfiles();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
             var loadBefore = LoadRun.LoadAverage();
             var checkpointBefore = SegmentationCheckpoint(environment.DataSource);
             var threads = ProcessResources.ThreadCpuSeconds();
-            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, environment, out var log, out var ends);
+            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
@@ -158,9 +243,9 @@ internal static class PipelineLoad
                 throw new TimeoutException("The output tap did not reach the end of the canonical and profiles topics within 60 s.");
             }
 
-            var latency = LatencyReport.Join(tap.Canonical, log, timeline);
-            var profileStages = profilesMetrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
-            var outcomes = ingestMetrics.Snapshot()
+            var latency = LatencyReport.Join(tap.Canonical, log, timeline, downstream);
+            var profileStages = StageTotals().ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
+            var outcomes = IngestTotals()
                 .Where(kv => !kv.Key.Name.StartsWith("reason:", StringComparison.Ordinal))
                 .GroupBy(kv => kv.Key.Name)
                 .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value - ingestBefore.GetValueOrDefault(kv.Key)));
@@ -169,7 +254,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, CancellationToken.None);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                segmentationMetrics.Profiles - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()));
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()));
         }
         finally
         {
@@ -185,18 +270,45 @@ internal static class PipelineLoad
         }
     }
 
+    /// <summary>The segmentation stage's read of the sample just taken, as a point of the segment latency's bound.</summary>
+    private static void Observe(DownstreamTimeline downstream, StageRead read, int partitions)
+    {
+        var (ends, committed) = (new long[partitions], new long[partitions]);
+        foreach (var lag in read.Lags.Where(l => l.Partition.Partition.Value < partitions))
+        {
+            ends[lag.Partition.Partition.Value] = lag.End;
+            committed[lag.Partition.Partition.Value] = lag.Committed;
+        }
+
+        downstream.Observe(read.FromMs, ends, read.AtMs, committed);
+    }
+
+    private static Dictionary<TKey, TValue> Sum<TKey, TValue>(IEnumerable<IReadOnlyDictionary<TKey, TValue>> parts)
+        where TKey : notnull
+        where TValue : System.Numerics.INumber<TValue>
+    {
+        var sum = new Dictionary<TKey, TValue>();
+        foreach (var (key, value) in parts.SelectMany(p => p))
+        {
+            sum[key] = sum.GetValueOrDefault(key, TValue.Zero) + value;
+        }
+
+        return sum;
+    }
+
     /// <summary>
     /// Produces <paramref name="inputs"/> paced on the stages' lag and samples until every stage has caught up with
     /// everything produced. Returns the samples; <paramref name="ends"/> is each output partition's end at that moment.
     /// </summary>
     private static PhaseResult RunPhase(string bootstrap, Stage[] stages, Settings settings, InputSet inputs, int rate, CommitProbe probe,
-        CommitTimeline timeline, StreamsEnvironment environment, out ProduceLog log, out IReadOnlyDictionary<TopicPartition, long> ends)
+        CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, out ProduceLog log, out IReadOnlyDictionary<TopicPartition, long> ends)
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
         log = new ProduceLog();
         using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
             settings.MaxBacklog > 0 ? settings.MaxBacklog : long.MaxValue);
         var before = monitor.Sample();
+        Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
         probe.Poll(timeline);
         using var stop = new CancellationTokenSource();
         var producedLog = log;
@@ -238,6 +350,7 @@ internal static class PipelineLoad
 
                     nextDrainSample = clock.Elapsed + DrainSample;
                     var stageSamples = monitor.Sample();
+                    Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
                     var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     long? processBytes = memory ? ProcessResources.OwnResidentBytes() : null;
                     long? postgresBytes = memory ? ProcessResources.PostgresMemoryBytes(environment) : null;
@@ -346,8 +459,10 @@ internal static class PipelineLoad
 /// <summary>The command's settings.</summary>
 /// <param name="Rate">Records a second the producer offers in the timed run; 0 for as fast as the lag budget allows.</param>
 /// <param name="MaxBacklog">Input events the producer may keep waiting in ingest and profiles together; 0 for no limit but the budget.</param>
+/// <param name="Partitions">Partitions of every topic: the partitions per host times <paramref name="Hosts"/>.</param>
+/// <param name="Hosts">Hosts sharing the work in this process (one broker, one database).</param>
 internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
-    TimeSpan StallAfter);
+    TimeSpan StallAfter, int Hosts = 1);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had

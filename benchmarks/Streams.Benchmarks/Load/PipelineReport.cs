@@ -64,6 +64,65 @@ internal sealed record StageSummary(string Stage, long Processed, long MaxLag, l
     }
 }
 
+/// <summary>
+/// The run's CPU by part of the process (from the CPU by thread name) and PostgreSQL: the embedded broker apart from
+/// the workers, and the benchmark's own threads apart from both.
+/// </summary>
+internal static class CpuParts
+{
+    public const string Broker = "embedded broker (rdk:mock)";
+    public const string Clients = "librdkafka client threads (rdk:*, the benchmark's clients included)";
+    public const string ThreadPool = "thread pool (.NET TP Worker)";
+    public const string Bench = "the benchmark's own threads (bench-*)";
+    public const string Runtime = "other .NET threads (GC, JIT, timers, the clients' poll loops, main)";
+    public const string Postgres = "PostgreSQL";
+
+    /// <summary>The loop threads the runtime names after each worker (<c>CheckpointedBatchRuntime</c>).</summary>
+    public static readonly IReadOnlyList<string> WorkerLoops = ["ingest", "profiles", "segmentation", "activation", "quarantine-index"];
+
+    /// <summary>
+    /// CPU seconds by part, in a fixed order (broker, clients, each worker's loop, thread pool, benchmark, other threads,
+    /// PostgreSQL); a worker's loop only when its thread used CPU. NaN PostgreSQL (not readable) is left out.
+    /// </summary>
+    public static IReadOnlyList<(string Part, double Seconds)> Of(IReadOnlyDictionary<string, double> byThreadName, double postgresSeconds)
+    {
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (name, seconds) in byThreadName)
+        {
+            var part = PartOf(name);
+            sums[part] = sums.GetValueOrDefault(part) + seconds;
+        }
+
+        var result = new List<(string, double)> { (Broker, sums.GetValueOrDefault(Broker)), (Clients, sums.GetValueOrDefault(Clients)) };
+        result.AddRange(WorkerLoops.Where(sums.ContainsKey).Select(w => (Loop(w), sums[w])));
+        result.Add((ThreadPool, sums.GetValueOrDefault(ThreadPool)));
+        result.Add((Bench, sums.GetValueOrDefault(Bench)));
+        result.Add((Runtime, sums.GetValueOrDefault(Runtime)));
+        if (!double.IsNaN(postgresSeconds))
+        {
+            result.Add((Postgres, postgresSeconds));
+        }
+
+        return [.. result.Select(r => (r.Item1, Math.Round(r.Item2, 2)))];
+    }
+
+    /// <summary>What the workers themselves cost: their loops, the thread pool (saves, publishing) and PostgreSQL, without the broker and the benchmark.</summary>
+    public static double WorkersSeconds(IReadOnlyList<(string Part, double Seconds)> parts) =>
+        parts.Where(p => p.Part is ThreadPool or Postgres || WorkerLoops.Any(w => p.Part == Loop(w))).Sum(p => p.Seconds);
+
+    public static string Loop(string worker) => $"{worker}'s loop thread";
+
+    private static string PartOf(string threadName) => threadName switch
+    {
+        "rdk:mock" => Broker,
+        _ when threadName.StartsWith("rdk:", StringComparison.Ordinal) => Clients,
+        _ when WorkerLoops.Contains(threadName, StringComparer.Ordinal) => threadName,
+        ".NET TP Worker" => ThreadPool,
+        _ when threadName.StartsWith("bench-", StringComparison.Ordinal) => Bench,
+        _ => Runtime,
+    };
+}
+
 /// <summary>The readable table and the JSON document of a pipeline-load run.</summary>
 internal static class PipelineReport
 {
@@ -79,7 +138,9 @@ internal static class PipelineReport
         void Line(string line) => text.AppendLine(line);
         void Row(params object[] cells) => text.AppendLine("| " + string.Join(" | ", cells.Select(Format)) + " |");
 
-        Line($"## pipeline-load: {n:N0} events, {r.Settings.Partitions} partitions, warm-up {r.Settings.Warmup:N0}, "
+        Line($"## pipeline-load: {n:N0} events, {r.Settings.Partitions} partitions"
+            + (r.Settings.Hosts > 1 ? $" shared by {r.Settings.Hosts} hosts ({r.Settings.Partitions / r.Settings.Hosts} each)" : "")
+            + $", warm-up {r.Settings.Warmup:N0}, "
             + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
             + (r.Settings.MaxBacklog > 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
         Line("");
@@ -131,6 +192,17 @@ internal static class PipelineReport
         Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
         Row("load average 1 min: before / after run / after baseline", $"{Format(r.LoadAverage.Before)} / {Format(r.LoadAverage.After)} / {Format(r.LoadAverage.End)}");
         Line("");
+        var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds);
+        Line("| CPU by part (timed run) | CPU s | µs / event |");
+        Line("|---|---:|---:|");
+        foreach (var (part, seconds) in parts)
+        {
+            Row(part, seconds, Math.Round(seconds * 1e6 / n, 1));
+        }
+
+        var workers = CpuParts.WorkersSeconds(parts);
+        Row("**workers' CPU per event (loops + thread pool + PostgreSQL, without broker and benchmark)**", workers, Math.Round(workers * 1e6 / n, 1));
+        Line("");
         Line("| process CPU s by thread name | " + string.Join(" | ", r.ThreadCpuSeconds.Keys.Take(10)) + " |");
         Line("|---|" + string.Concat(r.ThreadCpuSeconds.Keys.Take(10).Select(_ => "---:|")));
         Row(["CPU s", .. r.ThreadCpuSeconds.Values.Take(10).Select(v => (object)v)]);
@@ -164,6 +236,8 @@ internal static class PipelineReport
         {
             ["events"] = n,
             ["partitions"] = r.Settings.Partitions,
+            ["hosts"] = r.Settings.Hosts,
+            ["partitions_per_host"] = r.Settings.Partitions / r.Settings.Hosts,
             ["warmup_events"] = r.Settings.Warmup,
             ["offered_rate_per_s"] = r.Settings.Rate,
             ["max_backlog_events"] = r.Settings.MaxBacklog,
@@ -177,11 +251,18 @@ internal static class PipelineReport
             ["ratio_pipeline_to_baseline"] = Math.Round(eventsPerSecond / r.Baseline.RecordsPerSecond, 4),
             ["latency_ms"] = Latencies(r).ToDictionary(l => l.Name, l => (object)l.Summary),
             ["unmatched_events"] = r.Latency.Unmatched,
+            ["segment_unmatched_events"] = r.Latency.SegmentUnmatched,
             ["latency_resolution_ms"] = 50,
             ["process_cpu_s"] = Math.Round(r.ProcessCpuSeconds, 2),
             ["postgres_cpu_s"] = Math.Round(r.PostgresCpuSeconds, 2),
             ["cpu_us_per_event"] = Math.Round(CpuPerEvent(r), 1),
             ["process_cpu_s_by_thread_name"] = r.ThreadCpuSeconds,
+            ["cpu_by_part"] = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds).ToDictionary(p => p.Part, p => new Dictionary<string, double>
+            {
+                ["cpu_s"] = p.Seconds,
+                ["us_per_event"] = Math.Round(p.Seconds * 1e6 / n, 1),
+            }),
+            ["workers_cpu_us_per_event"] = Math.Round(CpuParts.WorkersSeconds(CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds)) * 1e6 / n, 1),
             ["baseline_process_cpu_s"] = Math.Round(r.Baseline.ProcessCpuSeconds, 2),
             ["peak_process_rss_bytes"] = r.Pipeline.PeakProcessBytes,
             ["input_value_bytes"] = r.Inputs.Bytes,
@@ -209,6 +290,46 @@ internal static class PipelineReport
         };
     }
 
+    /// <summary>Runs of one command with several partition counts, side by side: the scaling table.</summary>
+    public static string ScalingMarkdown(IReadOnlyList<PipelineResult> runs)
+    {
+        var text = new StringBuilder();
+        string[] loops = [.. CpuParts.WorkerLoops.Where(w => runs.Any(r => r.ThreadCpuSeconds.ContainsKey(w)))];
+        text.AppendLine("| hosts × partitions each (topic partitions) | valid | events/s | raw copy records/s | ratio | CPU µs / event: all | workers | "
+            + string.Join(" | ", loops) + " | thread pool | PostgreSQL | broker | librdkafka clients | bench | p50 / p99 produce → profile, ms | "
+            + "p99 produce → segment, ms (upper bound) | slowest stage (input events/s with a backlog) | load average before / after |");
+        text.AppendLine("|---|---|" + string.Concat(Enumerable.Repeat("---:|", 12 + loops.Length)) + "---|---:|");
+        foreach (var r in runs)
+        {
+            var n = r.Settings.Events;
+            var eventsPerSecond = n / r.Pipeline.Seconds;
+            var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds).ToDictionary(p => p.Part, p => p.Seconds);
+            string PerEvent(double seconds) => Format(Math.Round(seconds * 1e6 / n, 1));
+            var bottleneck = StageSummary.Of(r.Pipeline, n).Where(s => !double.IsNaN(s.EventsPerSecondCapacity)).MinBy(s => s.EventsPerSecondCapacity);
+            text.AppendLine("| " + string.Join(" | ", [
+                $"{r.Settings.Hosts} × {r.Settings.Partitions / r.Settings.Hosts} ({r.Settings.Partitions})",
+                r.Valid ? "yes" : "**no**",
+                Format(Math.Round(eventsPerSecond)),
+                Format(Math.Round(r.Baseline.RecordsPerSecond)),
+                Ratio(eventsPerSecond, r.Baseline.RecordsPerSecond),
+                Format(Math.Round(CpuPerEvent(r), 1)),
+                PerEvent(CpuParts.WorkersSeconds([.. parts.Select(p => (p.Key, p.Value))])),
+                .. loops.Select(w => PerEvent(parts.GetValueOrDefault(CpuParts.Loop(w)))),
+                PerEvent(parts.GetValueOrDefault(CpuParts.ThreadPool)),
+                PerEvent(parts.GetValueOrDefault(CpuParts.Postgres)),
+                PerEvent(parts.GetValueOrDefault(CpuParts.Broker)),
+                PerEvent(parts.GetValueOrDefault(CpuParts.Clients)),
+                PerEvent(parts.GetValueOrDefault(CpuParts.Bench)),
+                $"{Format(r.Latency.ProduceToProfile.P50)} / {Format(r.Latency.ProduceToProfile.P99)}",
+                Format(r.Latency.ProduceToSegment.P99),
+                bottleneck is null ? "none" : $"{bottleneck.Stage} {Format(Math.Round(bottleneck.EventsPerSecondCapacity))}",
+                $"{Format(r.LoadAverage.Before)} / {Format(r.LoadAverage.After)}",
+            ]) + " |");
+        }
+
+        return text.ToString();
+    }
+
     private static double CpuPerEvent(PipelineResult r) =>
         (r.ProcessCpuSeconds + (double.IsNaN(r.PostgresCpuSeconds) ? 0 : r.PostgresCpuSeconds)) * 1e6 / r.Settings.Events;
 
@@ -219,6 +340,8 @@ internal static class PipelineReport
         ("produce → profile update out", r.Latency.ProduceToProfile),
         ("produce → canonical event (ingest)", r.Latency.ProduceToCanonical),
         ("canonical event → profile update out (profiles)", r.Latency.CanonicalToProfile),
+        ("produce → segment assignment out (upper bound)", r.Latency.ProduceToSegment),
+        ("profile update out → segment assignment out (segmentation, upper bound)", r.Latency.ProfileToSegment),
     ];
 
     /// <summary>At most <paramref name="rows"/> samples, evenly spread, the last one always included.</summary>

@@ -12,6 +12,9 @@ internal sealed record Stage(string Name, string Group, IReadOnlyList<string> To
 /// <summary>A stage at one moment: records not yet committed (in all, and on its most loaded partition), and committed.</summary>
 internal sealed record StageSample(string Stage, long Lag, long MaxPartitionLag, long Committed);
 
+/// <summary>One stage's read of a sample: when it began, every partition's position, when it returned (Unix ms).</summary>
+internal sealed record StageRead(long FromMs, IReadOnlyList<PartitionLag> Lags, long AtMs);
+
 /// <summary>The run at one moment: seconds since the first produce, records produced, every stage, memory when read.</summary>
 internal sealed record RunSample(double Seconds, long Produced, IReadOnlyList<StageSample> Stages, long? ProcessBytes, long? PostgresBytes);
 
@@ -38,7 +41,7 @@ internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly ConsumerLagReader reader = new(bootstrapServers);
-    private readonly Dictionary<string, IReadOnlyList<PartitionLag>> last = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StageRead> last = new(StringComparer.Ordinal);
 
     public IReadOnlyList<Stage> Stages => stages;
 
@@ -51,8 +54,9 @@ internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage>
         var backlog = 0L;
         foreach (var stage in stages)
         {
+            var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var lags = reader.Read(stage.Group, stage.Topics, Timeout);
-            last[stage.Name] = lags;
+            last[stage.Name] = new StageRead(from, lags, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var sample = new StageSample(stage.Name, lags.Sum(l => l.Lag), lags.Count == 0 ? 0 : lags.Max(l => l.Lag), lags.Sum(l => l.Committed));
             result.Add(sample);
             headroom = Math.Min(headroom, Headroom(budgetBytes, stage.MeanRecordBytes(), sample.MaxPartitionLag, partitions));
@@ -67,7 +71,10 @@ internal sealed class StageMonitor(string bootstrapServers, IReadOnlyList<Stage>
 
     /// <summary>The end offset of every partition of <paramref name="of"/>'s topics at the last sample.</summary>
     public IReadOnlyDictionary<TopicPartition, long> Ends(IEnumerable<Stage> of) =>
-        of.SelectMany(s => last.GetValueOrDefault(s.Name) ?? []).ToDictionary(l => l.Partition, l => l.End);
+        of.SelectMany(s => last.GetValueOrDefault(s.Name)?.Lags ?? []).ToDictionary(l => l.Partition, l => l.End);
+
+    /// <summary>What the last sample read of <paramref name="stage"/>.</summary>
+    public StageRead LastRead(string stage) => last[stage];
 
     /// <summary>Records a stage can still take before its most loaded partition holds <paramref name="budgetBytes"/>.</summary>
     public static long Headroom(long budgetBytes, double meanRecordBytes, long maxPartitionLag, int partitions)

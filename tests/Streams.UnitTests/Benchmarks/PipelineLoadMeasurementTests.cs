@@ -49,6 +49,147 @@ public sealed class PipelineLoadMeasurementTests
         Assert.Equal(100, at);
     }
 
+    [Fact]
+    public void DownstreamTimeline_TryDone_IsTheFirstReadReachingTheEndsOfTheFirstReadBegunAfterThat()
+    {
+        var timeline = new DownstreamTimeline();
+        // Two partitions of the topic between the stages: each read's start, the ends, its return, the downstream offsets.
+        timeline.Observe(readFromMs: 1_000, ends: [10, 20], atMs: 1_002, committed: [10, 20]);
+        timeline.Observe(readFromMs: 1_050, ends: [15, 20], atMs: 1_052, committed: [10, 20]);
+        timeline.Observe(readFromMs: 1_100, ends: [15, 30], atMs: 1_102, committed: [15, 25]);
+        timeline.Observe(readFromMs: 1_150, ends: [18, 30], atMs: 1_152, committed: [16, 30]);
+        timeline.Observe(readFromMs: 1_200, ends: [18, 30], atMs: 1_202, committed: [18, 30]);
+
+        // Reached by the same read that saw those ends.
+        Assert.True(timeline.TryDone(999, out var first));
+        Assert.Equal(1_002, first);
+        // The ends of the read begun at 1_050; partition 0 reaches 15 at 1_102, partition 1 is already past.
+        Assert.True(timeline.TryDone(1_000, out var second));
+        Assert.Equal(1_102, second);
+        // Partition 0 reaches 15 at 1_102 but partition 1 reaches 30 only at 1_152: the later of the two.
+        Assert.True(timeline.TryDone(1_060, out var third));
+        Assert.Equal(1_152, third);
+        Assert.True(timeline.TryDone(1_149, out var fourth));
+        Assert.Equal(1_202, fourth);
+        Assert.False(timeline.TryDone(1_200, out _));
+    }
+
+    [Fact]
+    public void DownstreamTimeline_NeverReached_IsFalse()
+    {
+        var timeline = new DownstreamTimeline();
+        timeline.Observe(readFromMs: 100, ends: [5], atMs: 101, committed: [4]);
+        timeline.Observe(readFromMs: 150, ends: [6], atMs: 151, committed: [5]);
+
+        Assert.True(timeline.TryDone(50, out var at));
+        Assert.Equal(151, at);
+        Assert.False(timeline.TryDone(100, out _));
+        Assert.False(new DownstreamTimeline().TryDone(0, out _));
+    }
+
+    [Fact]
+    public void DownstreamTimeline_AnOffsetReadBackLower_StillCountsAsReached()
+    {
+        var timeline = new DownstreamTimeline();
+        timeline.Observe(readFromMs: 100, ends: [8], atMs: 101, committed: [2]);
+        timeline.Observe(readFromMs: 150, ends: [8], atMs: 151, committed: [9]);
+        timeline.Observe(readFromMs: 200, ends: [9], atMs: 201, committed: [4]);
+        timeline.Observe(readFromMs: 250, ends: [9], atMs: 251, committed: [4]);
+        timeline.Observe(readFromMs: 300, ends: [9], atMs: 301, committed: [9]);
+
+        Assert.True(timeline.TryDone(99, out var at));
+        Assert.Equal(151, at);
+    }
+
+    [Fact]
+    public void DownstreamTimeline_AReadBegunInTheSameMillisecond_IsNotTheBound()
+    {
+        var timeline = new DownstreamTimeline();
+        timeline.Observe(readFromMs: 100, ends: [5], atMs: 101, committed: [5]);
+        timeline.Observe(readFromMs: 120, ends: [8], atMs: 121, committed: [5]);
+        timeline.Observe(readFromMs: 150, ends: [8], atMs: 151, committed: [8]);
+
+        // The read begun at 100 may have begun before the upstream offsets were seen at 100: its ends may miss the record.
+        Assert.True(timeline.TryDone(100, out var at));
+        Assert.Equal(151, at);
+    }
+
+    [Fact]
+    public void LatencyReport_Join_BoundsTheSegmentAssignmentByTheFirstReadAfterTheProfileUpdate()
+    {
+        var produced = new ProduceLog();
+        produced.OnDelivery(Delivered("store", 2, 7), timestampMs: 1_000);
+        produced.OnDelivery(Delivered("store", 2, 8), timestampMs: 1_010);
+        var profiles = new CommitTimeline();
+        var segments = new DownstreamTimeline();
+        segments.Observe(1_850, ends: [40], atMs: 1_851, committed: [30]);
+        profiles.Observe(5, 101, atMs: 1_900);
+        segments.Observe(1_920, ends: [40], atMs: 1_921, committed: [35]);
+        profiles.Observe(5, 102, atMs: 1_950);
+        segments.Observe(1_960, ends: [45], atMs: 1_961, committed: [40]);
+        segments.Observe(2_000, ends: [45], atMs: 2_001, committed: [42]);
+        CanonicalRecord[] canonical =
+        [
+            new(5, 100, WrittenMs: 1_400, new SourcePosition("store", 2, 7)),
+            // Its profile update is out at 1_950, and segmentation never reached the next read's end (45).
+            new(5, 101, WrittenMs: 1_410, new SourcePosition("store", 2, 8)),
+        ];
+
+        var report = LatencyReport.Join(canonical, produced, profiles, segments);
+
+        Assert.Equal(2, report.ProduceToProfile.Count);
+        Assert.Equal(1, report.ProduceToSegment.Count);
+        Assert.Equal(961, report.ProduceToSegment.P50);
+        Assert.Equal(61, report.ProfileToSegment.P50);
+        Assert.Equal(1, report.SegmentUnmatched);
+        Assert.Equal(0, report.Unmatched);
+    }
+
+    [Theory]
+    [InlineData(new[] { "pipeline-load" }, new[] { 16 })]
+    [InlineData(new[] { "pipeline-load", "--partitions", "4" }, new[] { 4 })]
+    [InlineData(new[] { "pipeline-load", "--partitions", "1,2, 4" }, new[] { 1, 2, 4 })]
+    public void PipelineLoad_Partitions_TakesOneCountOrAList(string[] args, int[] expected) =>
+        Assert.Equal(expected, PipelineLoad.PartitionsPerHost(args, fallback: 16));
+
+    [Theory]
+    [InlineData("1,,4")]
+    [InlineData("1,0")]
+    [InlineData("two")]
+    public void PipelineLoad_Partitions_RefusesAnythingButWholeNumbers(string value) =>
+        Assert.Throws<LoadOptionException>(() => PipelineLoad.PartitionsPerHost(["pipeline-load", "--partitions", value], fallback: 16));
+
+    [Fact]
+    public void CpuParts_Of_SeparatesBrokerClientsWorkersBenchAndPostgres()
+    {
+        var byThread = new Dictionary<string, double>
+        {
+            ["rdk:mock"] = 10,
+            ["rdk:broker"] = 3,
+            ["rdk:main"] = 1,
+            ["profiles"] = 4,
+            ["segmentation"] = 5,
+            ["ingest"] = 2,
+            [".NET TP Worker"] = 6,
+            ["bench-monitor"] = 0.5,
+            ["bench-producer"] = 1.5,
+            [".NET BGC"] = 0.25,
+            ["Streams.Benchma"] = 0.25,
+        };
+
+        var parts = CpuParts.Of(byThread, postgresSeconds: 20);
+
+        Assert.Equal(
+            [
+                (CpuParts.Broker, 10), (CpuParts.Clients, 4), (CpuParts.Loop("ingest"), 2), (CpuParts.Loop("profiles"), 4),
+                (CpuParts.Loop("segmentation"), 5), (CpuParts.ThreadPool, 6), (CpuParts.Bench, 2), (CpuParts.Runtime, 0.5),
+                (CpuParts.Postgres, 20),
+            ],
+            parts);
+        Assert.Equal(2 + 4 + 5 + 6 + 20, CpuParts.WorkersSeconds(parts));
+        Assert.DoesNotContain(CpuParts.Of(byThread, double.NaN), p => p.Part == CpuParts.Postgres);
+    }
+
     [Theory]
     [InlineData(0.50, 50)]
     [InlineData(0.90, 90)]

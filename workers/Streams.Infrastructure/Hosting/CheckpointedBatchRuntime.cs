@@ -126,7 +126,7 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
             // and a checkpoint that still named it would be refused.
             .SetPartitionsRevokedHandler((_, revoked) => Release(revoked.Select(r => r.TopicPartition)))
             .SetPartitionsLostHandler((_, lost) => Release(lost.Select(r => r.TopicPartition)))
-            .SetPartitionsAssignedHandler((_, partitions) =>
+            .SetPartitionsAssignedHandler((assignedTo, partitions) =>
             {
                 strategy.Assigning();
                 // Claimed before the offsets are read: a previous owner's checkpoint committed before (and is read here)
@@ -136,8 +136,13 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
                 // The callback runs inside Consume, so after the session below exists.
                 strategy.Assigned(session!);
                 var stored = ConsumerOffsets.Load(environment.DataSource, settings.Consumer);
-                return partitions.Select(p => new TopicPartitionOffset(p,
-                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning));
+                var positions = partitions.Select(p => new TopicPartitionOffset(p,
+                    stored.TryGetValue((p.Topic, p.Partition.Value), out var next) ? new Offset(next) : Offset.Beginning)).ToList();
+                // The group's offsets show what is stored even for a partition that gets no record after it moved: the
+                // previous owner's last commit to the group may have been refused by the rebalance, and its lag would
+                // otherwise stay until the next record (for good, once the input has ended).
+                CommitToGroup(assignedTo, positions.Where(p => p.Offset != Offset.Beginning), logger);
+                return positions;
             })
             .Build();
         session = new CheckpointedBatchSession(publisher, ownership, () => heartbeat.Beat(consumer), stoppingToken);
