@@ -48,7 +48,7 @@ public sealed partial class IngestCheckpointTests(KafkaFixture kafka, PostgresFi
         Assert.Equal(partitions, await Database.CountAsync(connectionString, "select count(*) from ingest_output_marks"));
         var outputPartitions = (topics.Catalog.Inputs.Count + 1) * 2;
         Assert.Equal(0, await Database.CountAsync(connectionString,
-            $"select count(*) from ingest_output_marks where (select count(*) from jsonb_object_keys(output_marks)) < {outputPartitions}"));
+            $"select count(*) from ingest_output_marks where (select count(*) from json_object_keys(output_marks)) < {outputPartitions}"));
         Assert.Equal(0, await Database.CountAsync(connectionString,
             "select count(*) from ingest_seen_events where seen_at > now() + interval '5 minutes'"));
         Assert.Equal(count, await Database.CountAsync(connectionString, "select count(*) from ingest_seen_events"));

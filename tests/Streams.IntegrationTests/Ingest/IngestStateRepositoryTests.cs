@@ -133,10 +133,7 @@ public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
         // What the runtime resumes each partition from, and what the recovery scan starts from.
         Assert.Equal(new Dictionary<(string, int), long> { [("store", 0)] = 4200, [("store", 1)] = 0, [("social", 3)] = 77 },
             ConsumerOffsets.Load(dataSource, IngestWorker.Consumer));
-        var loaded = new IngestStateRepository(dataSource).LoadCheckpoints([("store", 0), ("store", 1), ("social", 3), ("social", 0)])
-            .OrderBy(c => c.Topic, StringComparer.Ordinal).ThenBy(c => c.Partition)
-            .Select(c => (c.Topic, c.Partition, c.NextOffset, Marks: string.Join(",", c.OutputMarks.OrderBy(m => m.Key, StringComparer.Ordinal))))
-            .ToList();
+        var loaded = Loaded(dataSource, [("store", 0), ("store", 1), ("social", 3), ("social", 0)]);
         Assert.Equal(
         [
             ("social", 3, 77L, ""),
@@ -148,6 +145,38 @@ public sealed class IngestStateRepositoryTests(PostgresFixture postgres)
         await using var table = dataSource.CreateCommand("select to_regclass('ingest_checkpoints') is null");
         Assert.True((bool)(await table.ExecuteScalarAsync())!);
     }
+
+    [Fact]
+    public async Task SaveCheckpoints_PartitionsSharingMarksAndOneHeldBack_EachLoadsItsOwnMarks()
+    {
+        await using var dataSource = await MigratedAsync();
+        var partitions = new[] { ("store", 0), ("store", 1), ("social", 2) };
+        var epochs = PartitionEpochs.Claim(dataSource, IngestWorker.Consumer, partitions);
+        // Two partitions share one set of marks (stored as one document); the third is held back by the recovery scan.
+        IReadOnlyDictionary<string, long> shared = new Dictionary<string, long> { ["canonical/0"] = 17, ["store.quarantine/0"] = 3 };
+        IReadOnlyDictionary<string, long> heldBack = new Dictionary<string, long> { ["canonical/0"] = 5 };
+        using (var fenced = FencedTransaction.Begin(dataSource, IngestWorker.Consumer, partitions, epochs))
+        {
+            IngestStateRepository.SaveCheckpoints(fenced,
+                [new("store", 0, 40, shared), new("social", 2, 7, heldBack), new("store", 1, 12, shared)], epochs, Now);
+            fenced.Commit();
+        }
+
+        var loaded = Loaded(dataSource, partitions);
+        Assert.Equal(
+        [
+            ("social", 2, 7L, "[canonical/0, 5]"),
+            ("store", 0, 40L, "[canonical/0, 17],[store.quarantine/0, 3]"),
+            ("store", 1, 12L, "[canonical/0, 17],[store.quarantine/0, 3]"),
+        ], loaded);
+    }
+
+    // The checkpoints of partitions as ingest loads them, in a fixed order, each one's marks as one string.
+    private static List<(string Topic, int Partition, long NextOffset, string Marks)> Loaded(NpgsqlDataSource dataSource,
+        IReadOnlyCollection<(string Topic, int Partition)> partitions) =>
+        [.. new IngestStateRepository(dataSource).LoadCheckpoints(partitions)
+            .OrderBy(c => c.Topic, StringComparer.Ordinal).ThenBy(c => c.Partition)
+            .Select(c => (c.Topic, c.Partition, c.NextOffset, string.Join(",", c.OutputMarks.OrderBy(m => m.Key, StringComparer.Ordinal))))];
 
     private async Task<NpgsqlDataSource> MigratedAsync(Func<Migration, bool>? upTo = null)
     {

@@ -101,6 +101,34 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Upgrade_AssignmentsStoredAsJsonb_AreReadBackAfterMigration0304_AndOnlyTheUnpublishedOfTheVersionWait()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        var migrations = Migrations();
+        var runner = new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance);
+        await runner.MigrateAsync([.. migrations.Where(m => string.CompareOrdinal(m.Id, "0304") < 0)]);
+        await using (var insert = dataSource.CreateCommand("""
+            insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at) values
+                ('p-1', '{1.5,2}', 3, 7, true, '{"summary": "Buys shoes.", "segment_id": 3}', now()),
+                ('p-2', '{3,4}', 3, 7, false, '{"summary": "Buys hats.", "segment_id": 3}', now()),
+                ('p-3', '{5,6}', 3, 6, false, null, null)
+            """))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        Assert.Contains("0304_segment_assignments_hot_path_storage", await runner.MigrateAsync(migrations));
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var rows = SegmentationRepository.LoadRows(connection, transaction, ["p-1", "p-2", "p-3"]);
+        Assert.Equal([1.5, 2], rows["p-1"].Raw);
+        Assert.Equal("Buys shoes.", JsonDocument.Parse(rows["p-1"].Assignment!).RootElement.GetProperty("summary").GetString());
+        Assert.Null(rows["p-3"].Assignment);
+        Assert.Equal(["p-2"], SegmentationRepository.LoadWaiting(connection, transaction, [3], 7).Select(r => r.ProfileId));
+    }
+
+    [Fact]
     public async Task Load_WhenAnotherInstanceWroteSince_ReadsItsCheckpoint_OtherwiseUsesTheModelInMemory()
     {
         await using var dataSource = await MigratedAsync();

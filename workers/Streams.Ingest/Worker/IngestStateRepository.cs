@@ -25,7 +25,7 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
     public IReadOnlyList<IngestCheckpoint> LoadCheckpoints(IReadOnlyCollection<(string Topic, int Partition)> partitions)
     {
         using var command = dataSource.CreateCommand("""
-            select o.topic, o.partition, o.next_offset, coalesce(m.output_marks, '{}'::jsonb)::text
+            select o.topic, o.partition, o.next_offset, coalesce(m.output_marks, '{}'::json)::text
             from consumer_offsets o
             join unnest(@topics, @partitions) as p(topic, partition) using (topic, partition)
             left join ingest_output_marks m using (topic, partition)
@@ -70,7 +70,7 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             insert into ingest_seen_events (topic, event_id, first_partition, first_offset, seen_at)
             select * from unnest(@topics, @ids, @partitions, @offsets, @times) as c(topic, event_id, first_partition, first_offset, seen_at)
-            order by topic, event_id
+            order by topic collate "C", event_id collate "C"
             on conflict (topic, event_id) do update
                 set first_partition = excluded.first_partition, first_offset = excluded.first_offset, seen_at = excluded.seen_at
                 where ingest_seen_events.seen_at < @expired_before
@@ -159,16 +159,34 @@ public sealed class IngestStateRepository(NpgsqlDataSource dataSource)
 
         using var batch = new NpgsqlBatch(fenced.Connection, fenced.Transaction);
         batch.BatchCommands.Add(ConsumerOffsets.Save(IngestWorker.Consumer, [.. checkpoints.Select(c => (c.Topic, c.Partition, c.NextOffset))], epochs, now));
+        // Partitions that share one set of marks (all but those the recovery scan holds back) share one document: it is
+        // serialized and parsed once, not once per partition.
+        var documents = new Dictionary<IReadOnlyDictionary<string, long>, int>(ReferenceEqualityComparer.Instance);
+        var texts = new List<string>();
+        var indexes = new int[checkpoints.Count];
+        for (var i = 0; i < checkpoints.Count; i++)
+        {
+            if (!documents.TryGetValue(checkpoints[i].OutputMarks, out var index))
+            {
+                index = documents[checkpoints[i].OutputMarks] = texts.Count + 1;
+                texts.Add(JsonSerializer.Serialize(checkpoints[i].OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64));
+            }
+
+            indexes[i] = index;
+        }
+
         var marks = new NpgsqlBatchCommand("""
+            with d (marks, n) as materialized (select m::json, n from unnest(@marks) with ordinality as u(m, n))
             insert into ingest_output_marks (topic, partition, output_marks, updated_at)
-            select topic, partition, marks::jsonb, @now
-            from unnest(@topics, @partitions, @marks) as c(topic, partition, marks)
+            select c.topic, c.partition, d.marks, @now
+            from unnest(@topics, @partitions, @documents) as c(topic, partition, document)
+            join d on d.n = c.document
             on conflict (topic, partition) do update set output_marks = excluded.output_marks, updated_at = excluded.updated_at
             """);
         marks.Parameters.Add(new NpgsqlParameter<string[]>("topics", checkpoints.Select(c => c.Topic).ToArray()));
         marks.Parameters.Add(new NpgsqlParameter<int[]>("partitions", checkpoints.Select(c => c.Partition).ToArray()));
-        marks.Parameters.Add(new NpgsqlParameter<string[]>("marks",
-            checkpoints.Select(c => JsonSerializer.Serialize(c.OutputMarks, IngestStateJson.Default.IReadOnlyDictionaryStringInt64)).ToArray()));
+        marks.Parameters.Add(new NpgsqlParameter<int[]>("documents", indexes));
+        marks.Parameters.Add(new NpgsqlParameter<string[]>("marks", [.. texts]));
         marks.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
         batch.BatchCommands.Add(marks);
         PartitionEpochs.Run(batch.ExecuteNonQuery);

@@ -84,7 +84,7 @@ public static class SegmentationRepository
             var d = upserts[0].Raw.Length;
             batch.BatchCommands.Add(Command("""
                 insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at)
-                select u.id, @raw[(u.n - 1) * @d + 1 : u.n * @d], u.segment, u.version, u.published, u.assignment::jsonb, @now
+                select u.id, @raw[(u.n - 1) * @d + 1 : u.n * @d], u.segment, u.version, u.published, u.assignment::json, @now
                 from unnest(@ids, @segments, @versions, @published, @assignments) with ordinality
                      as u(id, segment, version, published, assignment, n)
                 on conflict (profile_id) do update set raw = excluded.raw, segment_id = excluded.segment_id,
