@@ -95,6 +95,27 @@ public sealed class HostileInputTests
         QuarantineJson.Serialize(outcome.Quarantine);
     }
 
+    [Theory]
+    [InlineData(Channel.Social, "platform")]
+    [InlineData(Channel.Social, "interaction")]
+    [InlineData(Channel.Clickstream, "event_type")]
+    [InlineData(Channel.Callcenter, "reason")]
+    [InlineData(Channel.Store, "payment")]
+    [InlineData(Channel.Consent, "action")]
+    [InlineData(Channel.Consent, "identifier_type")]
+    public void Process_LoneSurrogateEscapeInAnEnumField_IsSchemaViolation_AndTheQuarantineRecordMasksIt(Channel channel, string field)
+    {
+        var sample = Sample(channel);
+        sample[field] = "x";
+        var value = sample.ToJsonString().Replace("\"x\"", "\"\\ud800\"", StringComparison.Ordinal);
+
+        var outcome = Process(channel, value);
+
+        Assert.Equal([ReasonCodes.SchemaViolation], outcome.ReasonCodes);
+        Assert.Contains(outcome.Quarantine!.Reasons, r => r.Field == field);
+        QuarantineJson.Serialize(outcome.Quarantine);
+    }
+
     [Fact]
     public void Process_FiveMebibyteValue_IsOversizedWithoutParsing()
     {

@@ -115,7 +115,7 @@ internal static class RecordMasker
             case Kind.Text or Kind.Url when valueKind == JsonValueKind.String:
                 WriteText(writer, value, field.Kind == Kind.Url);
                 break;
-            case Kind.Enum when valueKind == JsonValueKind.String && field.Allowed!.Any(value.ValueEquals):
+            case Kind.Enum when valueKind == JsonValueKind.String && FieldReader.IsText(value) && field.Allowed!.Any(value.ValueEquals):
             case Kind.Currency when valueKind == JsonValueKind.String && IsCurrencyShaped(value):
             case Kind.Timestamp when valueKind == JsonValueKind.String && FieldReader.TryGetString(value, out var t)
                 && Rfc3339Timestamp.TryParse(t, out _):

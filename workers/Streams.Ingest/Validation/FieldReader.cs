@@ -189,6 +189,12 @@ internal readonly struct FieldReader
             return null;
         }
 
+        if (!IsText(value))
+        {
+            Violation(name, "must be valid Unicode text");
+            return null;
+        }
+
         foreach (var candidate in allowed)
         {
             if (value.ValueEquals(candidate))
@@ -264,6 +270,13 @@ internal readonly struct FieldReader
 
         return code;
     }
+
+    /// <summary>
+    /// Whether a JSON string is text: one without an escape is (the document was checked as UTF-8); one with an escape
+    /// may hide a lone surrogate, on which <see cref="JsonElement.ValueEquals(string)"/> and <see cref="JsonElement.GetString"/> throw.
+    /// </summary>
+    public static bool IsText(JsonElement value) =>
+        !JsonMarshal.GetRawUtf8Value(value)[1..^1].Contains((byte)'\\') || TryGetString(value, out _);
 
     /// <summary>
     /// A JSON string can escape a lone surrogate (<c>"\ud800"</c>), which is well-formed JSON but not text;
