@@ -59,6 +59,16 @@ public sealed class BatchCollectorSizingTests
     }
 
     [Fact]
+    public void Collect_FetchedRecordsSlowToTake_ClosesAtTheLongestWaitAnyway()
+    {
+        // 100 records fetched at once, each taking 5 ms to understand as it is added: the batch stops at 200 ms.
+        var stream = new ScriptedStream([.. Enumerable.Repeat(0, 100)]) { AddCost = TimeSpan.FromMilliseconds(5) };
+        var batch = stream.Collect(maxRecords: 1000, backlog: 1);
+        Assert.Equal(40, batch.Count);
+        Assert.Equal(MaxWait, stream.Elapsed);
+    }
+
+    [Fact]
     public void Collect_TakesWhatIsFetchedWithoutAskingForTheBacklog()
     {
         // Reading the backlog costs a call per partition: it is asked only when the fetched records run out after the linger.
@@ -117,6 +127,8 @@ public sealed class BatchCollectorSizingTests
 
         public int IdlePolls { get; private set; }
 
+        public TimeSpan AddCost { get; init; }
+
         public List<object> Collect(int maxRecords, long backlog, int readAhead = 0, TimeSpan waited = default)
         {
             clock.SetUtcNow(start);
@@ -126,7 +138,12 @@ public sealed class BatchCollectorSizingTests
                     BacklogReads++;
                     return backlog;
                 },
-                () => batch.Count, batch.Add, maxRecords, MaxWait, Linger, waited, () => IdlePolls++, clock, CancellationToken.None);
+                () => batch.Count, record =>
+                {
+                    batch.Add(record);
+                    clock.Advance(AddCost);
+                },
+                maxRecords, MaxWait, Linger, waited, () => IdlePolls++, clock, CancellationToken.None);
             return batch;
         }
 

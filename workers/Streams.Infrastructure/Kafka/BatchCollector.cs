@@ -91,9 +91,9 @@ public static class BatchCollector
             {
                 if (poll(IdlePoll) is { } first)
                 {
-                    add(first);
                     (open, opened) = (true, clock.GetTimestamp());
                     lingerEnds = opened + Ticks(linger, clock);
+                    add(first);
                     continue;
                 }
 
@@ -106,7 +106,13 @@ public static class BatchCollector
                 continue;
             }
 
-            // What the consumer has fetched already is taken without waiting.
+            // What the consumer has fetched already is taken without waiting, but not past the first record's longest wait
+            // (understanding each record as it is added takes time too).
+            if (clock.GetElapsedTime(opened) >= maxWait)
+            {
+                break;
+            }
+
             if (poll(TimeSpan.Zero) is { } ready)
             {
                 add(ready);
