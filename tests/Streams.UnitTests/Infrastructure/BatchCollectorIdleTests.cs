@@ -16,7 +16,7 @@ public sealed class BatchCollectorIdleTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         var buffer = new List<ConsumeResult<byte[]?, byte[]?>>();
         var clock = Stopwatch.StartNew();
-        BatchCollector.Fill(consumer, buffer, 100, TimeSpan.FromMilliseconds(200), null, TimeProvider.System, stop.Token);
+        BatchCollector.Fill(consumer, buffer, 100, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50), null, TimeProvider.System, stop.Token);
         Assert.False(stop.IsCancellationRequested, $"Fill returned only when stopped, after {clock.Elapsed}: BetweenBatches never runs while the input is idle");
         Assert.Empty(buffer);
     }

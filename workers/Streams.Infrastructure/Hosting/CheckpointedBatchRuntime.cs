@@ -10,9 +10,22 @@ namespace Streams.Infrastructure.Hosting;
 /// <param name="Consumer">The name its offsets and partition epochs are stored under (<see cref="ConsumerOffsets"/>).</param>
 /// <param name="OutboxTable">Its transactional outbox table (see <see cref="TableOutboxPublisher"/>); null for a worker
 /// whose effects stay in PostgreSQL.</param>
+/// <param name="BatchSize">Most records a batch holds.</param>
+/// <param name="MaxBatchWait">Longest a record waits for its batch to close.</param>
+/// <param name="BatchLinger">How long a batch with no backlog behind it stays open after its first record (see
+/// <see cref="BatchCollector"/>); null for <see cref="Linger"/>'s default.</param>
 public sealed record CheckpointedBatchSettings(
     string Worker, string Consumer, string? OutboxTable, string GroupId, string ClientId, IReadOnlyCollection<string> Topics,
-    int BatchSize, TimeSpan MaxBatchWait, TimeSpan RetryDelay, TimeSpan MaxRetryDelay);
+    int BatchSize, TimeSpan MaxBatchWait, TimeSpan RetryDelay, TimeSpan MaxRetryDelay, TimeSpan? BatchLinger = null)
+{
+    /// <summary>
+    /// How long a batch with no backlog behind it (a thin stream) waits for more after its first record: by default a
+    /// quarter of <see cref="MaxBatchWait"/>. Closing at once would make a batch of every few records of a moderate
+    /// stream, each paying a batch's fixed costs (a transaction, a flush, an outbox round: measured, open loop at 2,500
+    /// events/s, 60 % more CPU per event than batches that waited); a short linger bounds what a thin stream's record waits.
+    /// </summary>
+    public TimeSpan Linger => BatchLinger is { } linger ? TimeSpan.FromTicks(Math.Min(linger.Ticks, MaxBatchWait.Ticks)) : MaxBatchWait / 4;
+}
 
 /// <summary>The capability's part of a checkpointed batch worker: what one batch does, in one transaction with its offsets.</summary>
 public interface ICheckpointedBatchHandler
@@ -120,7 +133,7 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
         publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
         CheckpointedBatchSession? session = null;
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId))
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(WorkerConsumerConfig.Checkpointed(environment.BootstrapServers, settings.GroupId, settings.ClientId, settings.Linger))
             .SetLogHandler((_, m) => logger.LogDebug("consumer: {Message}", m.Message))
             // Records of a partition read but not committed are dropped when it goes: its next owner reads them again,
             // and a checkpoint that still named it would be refused.

@@ -121,6 +121,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private InFlight? inFlight;
     private Task publishing = Task.CompletedTask;
     private bool rebalanced;
+    private long pendingSince;
 
     public void Run(IConsumer<byte[]?, byte[]?> consumer, CheckpointedBatchSession session)
     {
@@ -167,8 +168,10 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 rebalanced = false;
                 if (batch is null)
                 {
+                    // Records read ahead opened the batch when the first of them came: a batch they make lingers no more.
+                    var waited = pending.Count > 0 ? timeProvider.GetElapsedTime(pendingSince) : TimeSpan.Zero;
                     BatchCollector.Collect(consumer, () => pending.Count, record => Add(record), settings.BatchSize, settings.MaxBatchWait,
-                        heartbeat, timeProvider, stopping);
+                        settings.Linger, waited, heartbeat, timeProvider, stopping);
                     batch = Cut(session);
                 }
 
@@ -242,6 +245,11 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
 
     private void Add(ConsumeResult<byte[]?, byte[]?> record)
     {
+        if (pending.Count == 0)
+        {
+            pendingSince = timeProvider.GetTimestamp();
+        }
+
         var start = Stopwatch.GetTimestamp();
         var item = handler.Read(record);
         pending.Add(new PendingRecord<TItem>(record.Topic, record.Partition.Value, record.Offset.Value, item)
@@ -254,6 +262,8 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private OverlappedBatch<TItem> Cut(CheckpointedBatchSession session)
     {
         var (records, readTime) = pending.Cut(settings.BatchSize);
+        // What stays behind was read after the batch's first record; counting its wait from now errs on the long side.
+        pendingSince = timeProvider.GetTimestamp();
         return new OverlappedBatch<TItem>(records, session.Epochs, readTime,
             records.Count == 0 ? null : RecordTracing.StartDetached(settings.Worker, records.Count, records.Select(r => r.Producer)));
     }

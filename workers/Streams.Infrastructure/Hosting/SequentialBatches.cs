@@ -19,7 +19,7 @@ internal sealed class SequentialBatches(
         while (!stoppingToken.IsCancellationRequested)
         {
             handler.BetweenBatches(session);
-            BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, heartbeat, timeProvider, stoppingToken);
+            BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, settings.Linger, heartbeat, timeProvider, stoppingToken);
             if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
             {
                 continue;

@@ -36,7 +36,10 @@ public sealed class SegmentationWorker(
         new CheckpointedBatchRuntime(environment, heartbeats.For(WorkerSelection.Segmentation), timeProvider, logger).Start(
             new CheckpointedBatchSettings("Segmentation", SegmentationRepository.Consumer, SegmentationRepository.OutboxTable, options.GroupId,
                 "streams-segmentation", [catalog.Names.Profiles], options.MiniBatchSize, options.MaxBatchWait, options.RetryDelay,
-                options.MaxRetryDelay),
+                options.MaxRetryDelay,
+                // A mini-batch is a step of the model (its quality check runs every so many of them), not a unit of latency:
+                // it waits to fill, up to MaxBatchWait, however thin the stream.
+                BatchLinger: options.MaxBatchWait),
             this, stoppingToken);
 
     /// <summary>A re-seed committed before a crash, or another instance's still running, may have left profiles to re-assign.</summary>
