@@ -79,6 +79,9 @@ internal sealed class FieldTable
         "event_id", "occurred_at", "platform", "handle", "email", "interaction", "sentiment", "followers", "text");
 
     public static readonly FieldTable Consent = new("event_id", "occurred_at", "identifier_type", "identifier", "action");
+
+    /// <summary>The most fields any table has: the room a <see cref="FieldIndex"/> keeps for values.</summary>
+    public static readonly int MaxCount = new[] { Clickstream, Store, StoreItem, Callcenter, Social, Consent }.Max(t => t.Count);
 }
 
 /// <summary>
@@ -98,7 +101,7 @@ internal sealed class FieldIndex
     [ThreadStatic]
     private static FieldIndex? threadItem;
 
-    private readonly JsonElement[] values = new JsonElement[16];
+    private readonly JsonElement[] values = new JsonElement[FieldTable.MaxCount];
     private readonly JsonProperty[] unknown = new JsonProperty[MaxUnknown];
 
     public FieldTable Table { get; private set; } = FieldTable.Consent;
