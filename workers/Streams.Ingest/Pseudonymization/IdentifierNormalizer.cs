@@ -106,15 +106,27 @@ public static class IdentifierNormalizer
     /// so a national prefix is understood (<c>1 212 555 0100</c> and <c>+1 212 555 0100</c> are one number). The
     /// characters allowed and the leading <c>00</c> are v1's; the number is valid when libphonenumber finds it possible
     /// (a known country code and a length its plan allows), not when it is assigned: a numbering-plan change must never
-    /// turn a customer's number invalid.
+    /// turn a customer's number invalid. Common shapes take <see cref="PhoneNumberFastPath"/>, which gives the same
+    /// result without libphonenumber's allocations; every other number is parsed by libphonenumber.
     /// </summary>
-    public static bool TryNormalizePhone(ReadOnlySpan<char> raw, string defaultRegion, Span<char> destination, out int written)
+    public static bool TryNormalizePhone(ReadOnlySpan<char> raw, string defaultRegion, Span<char> destination, out int written) =>
+        TryNormalizePhone(raw, defaultRegion, fastPath: true, destination, out written);
+
+    /// <summary>Version 2 with or without <see cref="PhoneNumberFastPath"/>; without, it is the reference the fast path
+    /// must equal.</summary>
+    internal static bool TryNormalizePhone(
+        ReadOnlySpan<char> raw, string defaultRegion, bool fastPath, Span<char> destination, out int written)
     {
         written = 0;
         Span<char> text = stackalloc char[1 + MaxPhoneDigits + 2];
         if (!TryCompactPhone(raw, text[1..], out var international, out var count))
         {
             return false;
+        }
+
+        if (fastPath && PhoneNumberFastPath.TryFormat(text.Slice(1, count), international, defaultRegion, destination, out written))
+        {
+            return true;
         }
 
         text[0] = '+';
@@ -180,7 +192,7 @@ public static class IdentifierNormalizer
     /// The digits of a phone number, and whether it is international: a leading <c>+</c>, or <c>00</c> (removed).
     /// Separators are dropped; any other character, or more digits than <paramref name="digits"/> holds, fails.
     /// </summary>
-    private static bool TryCompactPhone(ReadOnlySpan<char> raw, Span<char> digits, out bool international, out int count)
+    internal static bool TryCompactPhone(ReadOnlySpan<char> raw, Span<char> digits, out bool international, out int count)
     {
         count = 0;
         var value = raw.Trim();
