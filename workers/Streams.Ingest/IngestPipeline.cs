@@ -253,8 +253,7 @@ public sealed class IngestPipeline
         }
         finally
         {
-            FieldIndex.ForRoot.Clear();
-            FieldIndex.ForItem.Clear();
+            FieldIndex.ClearThread();
             document?.Dispose();
         }
     }

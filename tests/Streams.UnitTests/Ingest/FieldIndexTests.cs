@@ -23,6 +23,33 @@ public sealed class FieldIndexTests
         "{\"a\":1,\"a\":2}", "[]", "[1,[2]]", "[{\"a\":1,\"\\u0061\":2}]", "\"jane.doe@example.com\"", "\"EUR\"", "9007199254740993",
     ];
 
+    /// <summary>
+    /// Values for the fields the indexed path reads from UTF-8 without a string when they are short ASCII without an
+    /// escape: each side of every condition of that path.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> TextValues = new()
+    {
+        ["\"occurred_at\""] =
+        [
+            "\"2026-11-28T14:03:11.250Z\"", "\"2026-11-28T14:03:11+14:30\"", "\"2026-11-28T14:03:11.123456789-03:00\"",
+            "\"2026-02-30T14:03:11Z\"", "\"2026-11-28t14:03:11Z\"", "\"2026-11-28T14:03:60Z\"", "\"2099-01-01T00:00:00Z\"",
+            "\"\\u0032026-11-28T14:03:11Z\"", "\"２026-11-28T14:03:11Z\"", "\"2026-11-28T14:03:11.25Zé\"", "\"\"", "\" \"",
+            "\"2026-11-28T14:03:11." + new string('1', 40) + "Z\"", "\"2026-11-28T14:03:11." + new string('1', 44) + "Z\"",
+            "\"2026-11-28T14:03:11." + new string('1', 45) + "Z\"", "\"\\ud800\"",
+        ],
+        ["\"currency\""] =
+        [
+            "\"EUR\"", "\"eur\"", "\"EU\\u0052\"", "\"XTS\"", "\"ÉUR\"", "\"EURO\"", "\"\"", "\" EUR\"", "\"HRK\"", "\"\\ud800\"",
+            "\"" + new string('E', 17) + "\"",
+        ],
+    };
+
+    private static readonly string[] Categories =
+    [
+        "\"shoes\"", "\"Shoes\"", "\"  SHOES \"", "\"sho\\u0065s\"", "\"Ünïcode\"", "\"" + new string('k', 32) + "\"",
+        "\"" + new string('K', 33) + "\"", "\"" + new string('k', 257) + "\"", "\"\"", "\" \"", "\"\\ud800\"", "\"\\t\"", "\"İstanbul\"",
+    ];
+
     private readonly IngestPipeline indexed = IngestTestKit.Pipeline();
 
     private readonly IngestPipeline thorough = new(
@@ -126,8 +153,17 @@ public sealed class FieldIndexTests
     private static void Spoil(Random random, List<(string Name, string Value)> fields)
     {
         var i = random.Next(fields.Count);
-        switch (random.Next(9))
+        switch (random.Next(10))
         {
+            case 9: // a value the indexed path reads from UTF-8
+                var texts = Enumerable.Range(0, fields.Count).Where(t => TextValues.ContainsKey(fields[t].Name)).ToList();
+                if (texts.Count > 0)
+                {
+                    var at = texts[random.Next(texts.Count)];
+                    fields[at] = (fields[at].Name, Pick(random, TextValues[fields[at].Name]));
+                }
+
+                break;
             case 0: // the same field twice, with its own or another value
                 fields.Insert(random.Next(fields.Count + 1), (fields[i].Name, random.Next(2) == 0 ? fields[i].Value : Pick(random, OddValues)));
                 break;
@@ -171,6 +207,15 @@ public sealed class FieldIndexTests
 
     private static string SpoilItems(Random random, string items)
     {
+        var category = items.IndexOf("\"category\":", StringComparison.Ordinal);
+        if (category >= 0 && items.IndexOf(',', category) is > 0 and var end && random.Next(3) == 0)
+        {
+            // Another category for one item, and perhaps something other than an object before the items.
+            var at = category + "\"category\":".Length;
+            var changed = items[..at] + Pick(random, Categories) + items[end..];
+            return random.Next(2) == 0 ? changed : "[2," + changed[1..];
+        }
+
         var spoiled = random.Next(6) switch
         {
             0 => "\"sku\":\"SKU-9\",\"sku\":",

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Streams.Ingest.Validation;
 
@@ -24,5 +25,15 @@ internal static class CurrencyCodes
         "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA", "YER", "ZAR", "ZMW", "ZWG",
     ]);
 
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> ActiveBySpan =
+        Active.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>The length of every ISO 4217 code.</summary>
+    public const int Length = 3;
+
     public static bool IsActive(string code) => Active.Contains(code);
+
+    /// <summary>The set's own instance of <paramref name="code"/> when it is active, so a caller need not allocate one.</summary>
+    public static bool TryGetActive(ReadOnlySpan<char> code, [NotNullWhen(true)] out string? active) =>
+        ActiveBySpan.TryGetValue(code, out active);
 }

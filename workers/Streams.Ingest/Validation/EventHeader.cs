@@ -21,7 +21,20 @@ internal readonly record struct EventHeader(string? EventId, DateTimeOffset? Occ
         }
 
         DateTimeOffset? occurredAt = null;
-        if (f.String("occurred_at", FieldLengths.Timestamp, required: true) is { } text)
+        Span<char> buffer = stackalloc char[FieldLengths.Timestamp];
+        scoped ReadOnlySpan<char> text = default;
+        var hasText = f.TryGetShortAscii("occurred_at", buffer, out var length);
+        if (hasText)
+        {
+            text = buffer[..length];
+        }
+        else if (f.String("occurred_at", FieldLengths.Timestamp, required: true) is { } read)
+        {
+            text = read;
+            hasText = true;
+        }
+
+        if (hasText)
         {
             if (!Rfc3339Timestamp.TryParse(text, out var parsed))
             {

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Streams.Contracts;
+using Streams.Ingest.Channels;
 
 namespace Streams.Ingest.Validation;
 
@@ -99,19 +100,33 @@ internal sealed class FieldIndex
     private static FieldIndex? threadRoot;
 
     [ThreadStatic]
-    private static FieldIndex? threadItem;
+    private static List<FieldIndex>? threadItems;
 
-    private readonly JsonElement[] values = new JsonElement[FieldTable.MaxCount];
-    private readonly JsonProperty[] unknown = new JsonProperty[MaxUnknown];
+    /// <summary>How many of <see cref="threadItems"/> hold references into the current document.</summary>
+    [ThreadStatic]
+    private static int itemsIndexed;
+
+    /// <summary>Only for the build in progress, so each store item's index keeps no room of its own for it.</summary>
+    [ThreadStatic]
+    private static JsonProperty[]? threadUnknown;
+
+    private readonly JsonElement[] values;
+
+    private FieldIndex(int capacity) => values = new JsonElement[capacity];
 
     public FieldTable Table { get; private set; } = FieldTable.Consent;
 
-    public static FieldIndex ForRoot => threadRoot ??= new FieldIndex();
-
-    public static FieldIndex ForItem => threadItem ??= new FieldIndex();
+    public static FieldIndex ForRoot => threadRoot ??= new FieldIndex(FieldTable.MaxCount);
 
     /// <summary>The field's value; <see cref="JsonValueKind.Undefined"/> when absent.</summary>
     public JsonElement this[int index] => values[index];
+
+    /// <summary>
+    /// The index of the store item at <paramref name="position"/> of the items array, built by the
+    /// <see cref="TryIndexRecord"/> that returned true for this document: an item is indexed once, in the pass that
+    /// checks it for duplicates, and read from that index.
+    /// </summary>
+    public static FieldIndex ForItemAt(int position) => threadItems![position];
 
     /// <summary>
     /// Indexes <paramref name="obj"/> by <paramref name="table"/>. False (and nothing may be concluded) unless every
@@ -123,54 +138,63 @@ internal sealed class FieldIndex
     {
         Array.Clear(values);
         Table = table;
+        var unknown = threadUnknown ??= new JsonProperty[MaxUnknown];
         var container = containerField is null ? -1 : table.IndexOf(containerField);
         var unknownCount = 0;
-        foreach (var property in obj.EnumerateObject())
+        try
         {
-            var name = JsonMarshal.GetRawUtf8PropertyName(property);
-            if (name.Contains((byte)'\\'))
+            foreach (var property in obj.EnumerateObject())
             {
-                return false;
-            }
-
-            var kind = property.Value.ValueKind;
-            var index = table.IndexOf(name);
-            if (index >= 0)
-            {
-                if (values[index].ValueKind != JsonValueKind.Undefined
-                    || (kind is JsonValueKind.Object or JsonValueKind.Array && !(index == container && kind == JsonValueKind.Array)))
+                var name = JsonMarshal.GetRawUtf8PropertyName(property);
+                if (name.Contains((byte)'\\'))
                 {
                     return false;
                 }
 
-                values[index] = property.Value;
-                continue;
-            }
+                var kind = property.Value.ValueKind;
+                var index = table.IndexOf(name);
+                if (index >= 0)
+                {
+                    if (values[index].ValueKind != JsonValueKind.Undefined
+                        || (kind is JsonValueKind.Object or JsonValueKind.Array && !(index == container && kind == JsonValueKind.Array)))
+                    {
+                        return false;
+                    }
 
-            if (unknownCount == MaxUnknown || kind is JsonValueKind.Object or JsonValueKind.Array)
-            {
-                return false;
-            }
+                    values[index] = property.Value;
+                    continue;
+                }
 
-            for (var u = 0; u < unknownCount; u++)
-            {
-                if (JsonMarshal.GetRawUtf8PropertyName(unknown[u]).SequenceEqual(name))
+                if (unknownCount == MaxUnknown || kind is JsonValueKind.Object or JsonValueKind.Array)
                 {
                     return false;
                 }
+
+                for (var u = 0; u < unknownCount; u++)
+                {
+                    if (JsonMarshal.GetRawUtf8PropertyName(unknown[u]).SequenceEqual(name))
+                    {
+                        return false;
+                    }
+                }
+
+                unknown[unknownCount++] = property;
             }
 
-            unknown[unknownCount++] = property;
+            return true;
         }
-
-        Array.Clear(unknown);
-        return true;
+        finally
+        {
+            Array.Clear(unknown, 0, unknownCount);
+        }
     }
 
     /// <summary>
     /// True when a document read with duplicate names allowed has none after all: its root is an object of
-    /// <paramref name="table"/>'s usual shape (see <see cref="TryBuild"/>), and so is every object in its items array.
-    /// Leaves <see cref="ForRoot"/> indexed for the root.
+    /// <paramref name="table"/>'s usual shape (see <see cref="TryBuild"/>), and so is every object in its items array,
+    /// of which there are at most <see cref="StoreReader.MaxItems"/> (more are rejected anyway; the thorough path
+    /// decides, and no thread keeps an index for each of 100,000 items). Leaves <see cref="ForRoot"/> indexed for the
+    /// root and <see cref="ForItemAt"/> for each object in the items array.
     /// </summary>
     public static bool TryIndexRecord(JsonElement root, FieldTable table)
     {
@@ -190,22 +214,51 @@ internal sealed class FieldIndex
             return true;
         }
 
-        var item = ForItem;
+        if (items.GetArrayLength() > StoreReader.MaxItems)
+        {
+            return false;
+        }
+
+        var indexes = threadItems ??= [];
+        var position = 0;
         foreach (var element in items.EnumerateArray())
         {
-            if (element.ValueKind == JsonValueKind.Array || (element.ValueKind == JsonValueKind.Object && !item.TryBuild(element, FieldTable.StoreItem)))
+            if (element.ValueKind == JsonValueKind.Array)
             {
                 return false;
             }
+
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                if (position == indexes.Count)
+                {
+                    indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
+                }
+
+                itemsIndexed = Math.Max(itemsIndexed, position + 1);
+                if (!indexes[position].TryBuild(element, FieldTable.StoreItem))
+                {
+                    return false;
+                }
+            }
+
+            position++;
         }
 
         return true;
     }
 
-    /// <summary>Drops the references into a document that is about to be disposed.</summary>
-    public void Clear()
+    /// <summary>Drops this thread's references into a document that is about to be disposed.</summary>
+    public static void ClearThread()
     {
-        Array.Clear(values);
-        Array.Clear(unknown);
+        threadRoot?.Clear();
+        for (var i = 0; i < itemsIndexed; i++)
+        {
+            threadItems![i].Clear();
+        }
+
+        itemsIndexed = 0;
     }
+
+    private void Clear() => Array.Clear(values);
 }

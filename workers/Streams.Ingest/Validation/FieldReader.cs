@@ -38,12 +38,12 @@ internal readonly struct FieldReader
     public ReasonCollector Reasons { get; }
 
     /// <summary>A reader for element <paramref name="i"/> of the array field <paramref name="name"/>, a store item.</summary>
-    /// <remarks>Items are read one after the other, so they share one index; it is rebuilt for each.</remarks>
-    public FieldReader Item(string name, int i, JsonElement item)
-    {
-        var itemFields = fields is not null && FieldIndex.ForItem.TryBuild(item, FieldTable.StoreItem) ? FieldIndex.ForItem : null;
-        return new(item, Reasons, name, i, itemFields);
-    }
+    /// <remarks>
+    /// With an index for the record, every object in the array was indexed by position when the record was (see
+    /// <see cref="FieldIndex.TryIndexRecord"/>), so <paramref name="i"/> must be <paramref name="item"/>'s position.
+    /// </remarks>
+    public FieldReader Item(string name, int i, JsonElement item) =>
+        new(item, Reasons, name, i, fields is not null ? FieldIndex.ForItemAt(i) : null);
 
     /// <summary>The field's path, built only when a problem is reported.</summary>
     public string Path(string name) => arrayName is null ? name : $"{arrayName}[{index}].{name}";
@@ -258,9 +258,35 @@ internal readonly struct FieldReader
     public bool? Boolean(string name, bool required = false) =>
         TryGetKind(name, JsonValueKind.True, "true or false", required, out var value) ? value.GetBoolean() : null;
 
+    /// <summary>
+    /// With an index for the record (the usual shape): true and the field's text in <paramref name="buffer"/> when the
+    /// field is a string of at most <paramref name="buffer"/>'s length in ASCII without an escape, which is then exactly
+    /// what <see cref="String"/> would return for any limit at least that long, without making a string of it. False
+    /// (and nothing reported) otherwise: the caller reads the field with <see cref="String"/>.
+    /// </summary>
+    public bool TryGetShortAscii(string name, Span<char> buffer, out int length)
+    {
+        length = 0;
+        if (fields is null || !TryGet(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        return raw.Length <= buffer.Length && !raw.Contains((byte)'\\')
+            && System.Text.Ascii.ToUtf16(raw, buffer, out length) == System.Buffers.OperationStatus.Done;
+    }
+
     /// <summary>An active ISO 4217 code. Any string is schema-valid; membership is a semantic check with its own code.</summary>
     public string? Currency(string name, bool required = false)
     {
+        Span<char> buffer = stackalloc char[CurrencyCodes.Length];
+        if (TryGetShortAscii(name, buffer, out var length) && CurrencyCodes.TryGetActive(buffer[..length], out var active))
+        {
+            // The code as the set holds it: no string per record.
+            return active;
+        }
+
         var code = String(name, FieldLengths.Currency, required);
         if (code is not null && !CurrencyCodes.IsActive(code))
         {
