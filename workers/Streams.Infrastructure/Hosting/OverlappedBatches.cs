@@ -96,11 +96,10 @@ public sealed class OverlappedBatch<TItem>
 
 /// <summary>
 /// The runtime's overlapped strategy: two batches overlap. While one is saved and committed in the background, the next
-/// is read from the consumer and, as soon as it closes by the batching rule (<see cref="BatchCollector"/>: full, at its
-/// longest wait, or after its linger with no backlog), prepared (loaded and applied in its own transaction). It saves and commits
+/// is read from the consumer and, once full, prepared (loaded and applied in its own transaction). It saves and commits
 /// only after the one before has committed, so commits (and the offsets stored with them) stay in consumption order,
 /// and whatever it shares with that batch it takes over from it or reads after that commit (PostgreSQL makes its load
-/// wait for those locks). Records are read into pending ones first (up to four batches' worth when a batch fills while one commits)
+/// wait for those locks). Records are read into pending ones first (up to four batches' worth while a batch commits)
 /// and each batch is cut from them oldest first across partitions (see <see cref="PendingRecords{TItem}"/>). A
 /// committed batch's outbox is published in the background, read back from the table like every worker's.
 /// </summary>
@@ -136,11 +135,11 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 TPrepared? next = null;
                 if (inFlight is { } finishing)
                 {
-                    if (ReadAhead(consumer, finishing, stopping) && !rebalanced)
+                    ReadAhead(consumer, finishing, stopping);
+                    if (pending.Count >= settings.BatchSize && !finishing.Task.IsCompleted && !rebalanced)
                     {
-                        // The next batch closed during the save: prepare it meanwhile rather than after the save (its
-                        // records would wait for both). It saves nothing before the one in flight has committed, so that
-                        // one never waits for it.
+                        // A full batch waiting: prepare it meanwhile. It saves nothing before the one in flight has
+                        // committed, so that one never waits for it.
                         batch = Cut(session);
                         using (RecordTracing.Enter(batch.Span))
                         {
@@ -229,30 +228,19 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     }
 
     /// <summary>
-    /// Reads records while the batch before is being committed, without waiting past that, into a batch that closes by
-    /// the collector's rule (<see cref="BatchCollector"/>): true when it closed before the commit, so that it is prepared
-    /// during it. A full batch first takes what else is fetched already, up to four batches' worth, so that it is cut from
-    /// more partitions than the consumer's last fetches happened to bring (measured with 16 partitions: two batches'
-    /// worth still left some runs writing twice the profile rows, four did not).
+    /// Reads records while the batch before is being committed, without waiting past that: up to four batches' worth, so
+    /// that the next batch is cut from more partitions than the consumer's last fetches happened to bring (measured with
+    /// 16 partitions: two batches' worth still left some runs writing twice the profile rows, four did not).
     /// </summary>
-    private bool ReadAhead(IConsumer<byte[]?, byte[]?> consumer, InFlight finishing, CancellationToken stopping)
+    private void ReadAhead(IConsumer<byte[]?, byte[]?> consumer, InFlight finishing, CancellationToken stopping)
     {
-        var waited = pending.Count > 0 ? timeProvider.GetElapsedTime(pendingSince) : TimeSpan.Zero;
-        if (!BatchCollector.CollectUntil(
-                wait => consumer.Consume(wait) is { IsPartitionEOF: false } record ? record : null, () => BatchCollector.Backlog(consumer),
-                () => pending.Count, record => Add(record), settings.BatchSize, settings.MaxBatchWait, settings.Linger, waited,
-                () => finishing.Task.IsCompleted, ReadAheadPoll, timeProvider, stopping))
+        while (pending.Count < 4 * settings.BatchSize && !finishing.Task.IsCompleted && !stopping.IsCancellationRequested)
         {
-            return false;
+            if (consumer.Consume(ReadAheadPoll) is { IsPartitionEOF: false } record)
+            {
+                Add(record);
+            }
         }
-
-        while (pending.Count >= settings.BatchSize && pending.Count < 4 * settings.BatchSize
-            && consumer.Consume(TimeSpan.Zero) is { IsPartitionEOF: false } more)
-        {
-            Add(more);
-        }
-
-        return !finishing.Task.IsCompleted;
     }
 
     private void Add(ConsumeResult<byte[]?, byte[]?> record)

@@ -71,42 +71,6 @@ public static class BatchCollector
     internal static void Collect<TRecord>(
         Func<TimeSpan, TRecord?> poll, Func<long> backlog, Func<int> count, Action<TRecord> add, int maxRecords, TimeSpan maxWait,
         TimeSpan linger, TimeSpan waited, Action idle, TimeProvider clock, CancellationToken cancellationToken)
-        where TRecord : class =>
-        Collect(poll, backlog, count, add, maxRecords, maxWait, linger, waited, idle, static () => false, Timeout.InfiniteTimeSpan, clock,
-            cancellationToken);
-
-    /// <summary>
-    /// <see cref="Collect{TRecord}(Func{TimeSpan, TRecord}, Func{long}, Func{int}, Action{TRecord}, int, TimeSpan, TimeSpan, TimeSpan, Action, TimeProvider, CancellationToken)"/>
-    /// while something else goes on (the batch before being saved): it also stops as soon as <paramref name="until"/>
-    /// is true, which it checks at least every <paramref name="longestPoll"/>, and an idle input does not end it. True
-    /// when the batch closed by the batching rule (full, at its longest wait, or after its linger with no backlog on the
-    /// broker), so it can be handled now; false when <paramref name="until"/> came first or the caller stops, the batch
-    /// then still open.
-    /// </summary>
-    internal static bool CollectUntil<TRecord>(
-        Func<TimeSpan, TRecord?> poll, Func<long> backlog, Func<int> count, Action<TRecord> add, int maxRecords, TimeSpan maxWait,
-        TimeSpan linger, TimeSpan waited, Func<bool> until, TimeSpan longestPoll, TimeProvider clock, CancellationToken cancellationToken)
-        where TRecord : class
-    {
-        while (!until() && !cancellationToken.IsCancellationRequested)
-        {
-            if (Collect(poll, backlog, count, add, maxRecords, maxWait, linger, waited, static () => { }, until, longestPoll, clock,
-                    cancellationToken))
-            {
-                return true;
-            }
-
-            // Idle (the batch empty for its longest wait): nothing to close yet, keep reading while the other work goes on.
-            waited = TimeSpan.Zero;
-        }
-
-        return false;
-    }
-
-    private static bool Collect<TRecord>(
-        Func<TimeSpan, TRecord?> poll, Func<long> backlog, Func<int> count, Action<TRecord> add, int maxRecords, TimeSpan maxWait,
-        TimeSpan linger, TimeSpan waited, Action idle, Func<bool> until, TimeSpan longestPoll, TimeProvider clock,
-        CancellationToken cancellationToken)
         where TRecord : class
     {
         ArgumentNullException.ThrowIfNull(poll);
@@ -120,22 +84,12 @@ public static class BatchCollector
         var open = count() > 0;
         var opened = idleSince - Ticks(waited, clock);
         var lingerEnds = opened + Ticks(linger, clock);
-        while (!cancellationToken.IsCancellationRequested)
+        while (count() < maxRecords && !cancellationToken.IsCancellationRequested)
         {
-            if (count() >= maxRecords)
-            {
-                return true;
-            }
-
-            if (until())
-            {
-                return false;
-            }
-
             // A rebalance inside poll may take every record of the batch away: it is then as if none had come.
             if (!open || count() == 0)
             {
-                if (poll(Shorter(IdlePoll, longestPoll)) is { } first)
+                if (poll(IdlePoll) is { } first)
                 {
                     (open, opened) = (true, clock.GetTimestamp());
                     lingerEnds = opened + Ticks(linger, clock);
@@ -146,7 +100,7 @@ public static class BatchCollector
                 idle();
                 if (clock.GetElapsedTime(idleSince) >= maxWait)
                 {
-                    return false;
+                    break;
                 }
 
                 continue;
@@ -156,7 +110,7 @@ public static class BatchCollector
             // (understanding each record as it is added takes time too).
             if (clock.GetElapsedTime(opened) >= maxWait)
             {
-                return true;
+                break;
             }
 
             if (poll(TimeSpan.Zero) is { } ready)
@@ -180,24 +134,20 @@ public static class BatchCollector
             }
             else
             {
-                return true;
+                break;
             }
 
             if (left <= TimeSpan.Zero)
             {
-                return true;
+                break;
             }
 
-            if (poll(Shorter(left, longestPoll)) is { } next)
+            if (poll(left) is { } next)
             {
                 add(next);
             }
         }
-
-        return false;
     }
-
-    private static TimeSpan Shorter(TimeSpan wait, TimeSpan longest) => longest == Timeout.InfiniteTimeSpan || wait < longest ? wait : longest;
 
     private static long Ticks(TimeSpan span, TimeProvider clock) => (long)(span.TotalSeconds * clock.TimestampFrequency);
 
