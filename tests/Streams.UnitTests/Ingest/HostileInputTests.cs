@@ -212,6 +212,32 @@ public sealed class HostileInputTests
         Assert.Equal(50, outcome.Quarantine.Record!.Value.GetProperty("items").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("\"sku\"")]
+    [InlineData("null")]
+    [InlineData("true")]
+    public async Task Process_ScalarItemsBeforeAnItemObject_AreSchemaViolationsOnAFreshThread(string scalar)
+    {
+        // A thread that has indexed no store items yet: the items' indexes are kept by position, and a scalar takes a
+        // position without an index.
+        var value = Sample(Channel.Store, s =>
+        {
+            var items = new JsonArray
+            {
+                JsonNode.Parse(scalar), JsonNode.Parse(scalar),
+                new JsonObject { ["sku"] = "SKU-1", ["category"] = "c", ["quantity"] = 1, ["unit_price"] = 1 },
+            };
+            s["items"] = items;
+            s["total"] = 1;
+        });
+        var outcome = await Task.Factory.StartNew(
+            () => Process(Channel.Store, value), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        Assert.Equal([ReasonCodes.SchemaViolation], outcome.ReasonCodes);
+        Assert.Equal(["items[0]", "items[1]"], outcome.Quarantine!.Reasons.Select(r => r.Field));
+    }
+
     [Fact]
     public void Process_ThousandItems_IsAccepted()
     {

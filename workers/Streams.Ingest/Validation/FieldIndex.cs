@@ -230,7 +230,8 @@ internal sealed class FieldIndex
 
             if (element.ValueKind == JsonValueKind.Object)
             {
-                if (position == indexes.Count)
+                // Scalars before it take positions without an index: every position up to this one gets one.
+                while (indexes.Count <= position)
                 {
                     indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
                 }
