@@ -2,6 +2,9 @@ using Streams.Profiles.Lineage;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -99,7 +102,15 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         }
         else
         {
+            // Keys in memory only. The key manager stays registered and its start-up service loads the key ring, which
+            // would create a key in the user's home (~/.aspnet) that the ephemeral provider never uses: it must not
+            // make one.
             web.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+            web.Services.Configure<KeyManagementOptions>(o =>
+            {
+                o.XmlRepository = new MemoryKeyRepository();
+                o.XmlEncryptor = new NullXmlEncryptor(); // a key that never leaves the process needs no encryption at rest
+            });
         }
 
         web.WebHost.ConfigureKestrel(kestrel =>
@@ -129,4 +140,14 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new Uri(address.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", IPAddress.Loopback.ToString(), StringComparison.Ordinal));
     }
+}
+
+/// <summary>The key manager's repository while the keys are ephemeral: in memory, gone with the process.</summary>
+internal sealed class MemoryKeyRepository : IXmlRepository
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<System.Xml.Linq.XElement> elements = new();
+
+    public IReadOnlyCollection<System.Xml.Linq.XElement> GetAllElements() => [.. elements.Select(e => new System.Xml.Linq.XElement(e))];
+
+    public void StoreElement(System.Xml.Linq.XElement element, string friendlyName) => elements.Enqueue(new System.Xml.Linq.XElement(element));
 }

@@ -118,6 +118,8 @@ public sealed class StewardsConsoleTests(ConsoleServerFixture fixture) : IClassF
 
         // Nothing for an operator to chase: no warning from the web stack (cache headers overridden, keys, lifetime).
         Assert.DoesNotContain(Server.Logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal));
+        // Without a keys directory the sign-in keys stay in memory: none is read from or written to the user's home.
+        Assert.DoesNotContain(Server.Logs.Lines, line => line.Contains("FileSystemXmlRepository", StringComparison.Ordinal));
     }
 
     [Fact]
