@@ -39,7 +39,7 @@ internal static class QualityCommand
             return StreamsHost.ExitConfiguration;
         }
 
-        var address = health.Address is "0.0.0.0" or "*" or "+" ? "127.0.0.1" : health.Address is "::" ? "[::1]" : health.Address;
+        var address = health.ClientHost;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var url = string.Create(CultureInfo.InvariantCulture, $"http://{address}:{health.Port}/quality?topic={Uri.EscapeDataString(topic)}&minutes={minutes}");
         HttpResponseMessage response;

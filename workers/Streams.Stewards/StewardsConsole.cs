@@ -1,20 +1,16 @@
-using Streams.Profiles.Lineage;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streams.Contracts.Topics;
 using Streams.Infrastructure.Hosting;
+using Streams.Profiles.Lineage;
 using Streams.Quality.Figures;
 using Streams.Quality.Stewardship;
 using Streams.Stewards.Security;
@@ -30,8 +26,8 @@ internal sealed record StewardsServices(
     IMergeOperations? Merges = null);
 
 /// <summary>
-/// Serves the stewards' console on its own Kestrel server inside the host: the host stays a worker host (its health
-/// endpoint needs no ASP.NET Core), and the console's web services (authentication, antiforgery, data protection)
+/// Serves the stewards' console on its own Kestrel server inside the host (not the health endpoint's: the console has
+/// its own port and bind address), and the console's web services (authentication, antiforgery, data protection)
 /// live in their own container, fed with the host's stewardship service, quality figures and logging.
 /// </summary>
 internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
@@ -48,18 +44,11 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         app = Build(settings, new StewardsServices(stewardship, services.GetService<IQualityReader>(),
             services.GetRequiredService<TopicCatalog>().Inputs, services.GetService<TimeProvider>() ?? TimeProvider.System, keys,
             services.GetService<IMergeOperations>()), loggerFactory, settings.Port);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            throw new StreamsConfigurationException(
-                $"{StewardsOptions.Section}:Port {settings.Port} on {settings.Bind} cannot be served: {e.Message}", e);
-        }
+        await EmbeddedWeb.StartAsync(app, $"{StewardsOptions.Section}:Port {settings.Port} on {settings.Bind}", cancellationToken)
+            .ConfigureAwait(false);
 
         // Printed like the health endpoint's address: a person starting the host reads it.
-        Console.WriteLine($"Stewards' console: {Address(app)}");
+        Console.WriteLine($"Stewards' console: {EmbeddedWeb.Address(app)}");
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -81,19 +70,7 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
     /// <summary>The console's web application on <paramref name="port"/> (0: any free port, for tests), not yet started.</summary>
     internal static WebApplication Build(StewardsOptions options, StewardsServices services, ILoggerFactory loggerFactory, int port)
     {
-        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(StewardsConsole).Assembly.GetName().Name,
-            EnvironmentName = Environments.Production,
-            ContentRootPath = AppContext.BaseDirectory,
-            Args = [],
-        });
-        // The host's own configuration and logging apply; the console adds no configuration source of its own.
-        web.Configuration.Sources.Clear();
-        web.Logging.ClearProviders();
-        web.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
-        // The host owns the process: Ctrl-C and SIGTERM stop it, and it stops the console; the console listens for neither.
-        web.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, HostedLifetime>());
+        var web = EmbeddedWeb.CreateBuilder(typeof(StewardsConsole), loggerFactory);
         if (services.KeysDirectory is { } keys)
         {
             // In the state dir (0700), so a sign-in outlives a restart and no key lands in the user's home.
@@ -113,11 +90,7 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
             });
         }
 
-        web.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Listen(options.BindAddress, port);
-        });
+        web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.BindAddress, port));
         web.Services.AddSingleton(services);
         web.Services.AddSingleton(Options.Create(options));
         web.AddStewardsSecurity(options);
@@ -125,20 +98,6 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
         application.UseStewardsSecurity();
         application.MapStewardsPages();
         return application;
-    }
-
-    private sealed class HostedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    /// <summary>Where a started console answers.</summary>
-    internal static Uri Address(WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(address.Replace("[::]", "[::1]", StringComparison.Ordinal).Replace("0.0.0.0", IPAddress.Loopback.ToString(), StringComparison.Ordinal));
     }
 }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using Streams.Infrastructure.Hosting;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Quality.Alerts;
 using Streams.Quality.Figures;
@@ -26,7 +27,7 @@ internal sealed partial class ConsoleServer : IAsyncDisposable
     private ConsoleServer(WebApplication app, ILoggerFactory loggers, FakeStewardship stewardship, CapturingLoggerProvider logs, StewardsOptions options)
     {
         (this.app, this.loggers, Stewardship, Logs, Options) = (app, loggers, stewardship, logs, options);
-        Address = StewardsConsole.Address(app);
+        Address = EmbeddedWeb.Address(app);
     }
 
     public Uri Address { get; }

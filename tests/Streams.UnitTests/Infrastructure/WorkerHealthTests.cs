@@ -226,13 +226,19 @@ public sealed class WorkerHealthTests
     }
 
     [Theory]
-    [InlineData("127.0.0.1", 8080, "http://127.0.0.1:8080/,http://localhost:8080/")]
-    [InlineData("0.0.0.0", 9000, "http://+:9000/")]
-    [InlineData("::", 9000, "http://+:9000/")]
-    [InlineData("::1", 9000, "http://[::1]:9000/,http://localhost:9000/")]
-    [InlineData("10.1.2.3", 9000, "http://10.1.2.3:9000/")]
-    public void Prefixes_FollowTheAddress(string address, int port, string expected) =>
-        Assert.Equal(expected, string.Join(',', new HealthOptions { Address = address, Port = port }.Prefixes));
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("0.0.0.0", "127.0.0.1")]
+    [InlineData("+", "127.0.0.1")]
+    [InlineData("::", "[::1]")]
+    [InlineData("::1", "[::1]")]
+    [InlineData("[fe80::1]", "[fe80::1]")]
+    [InlineData("localhost", "localhost")]
+    public void ClientHost_IsAnAddressAUrlCanHold(string address, string expected)
+    {
+        var host = new HealthOptions { Address = address, Port = 8081 }.ClientHost;
+        Assert.Equal(expected, host);
+        Assert.Equal(8081, new Uri($"http://{host}:8081/quality").Port);
+    }
 
     [Theory]
     [InlineData("db.internal", false)]

@@ -1,4 +1,8 @@
+using System.Collections.Specialized;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,185 +13,155 @@ using Streams.Infrastructure.Telemetry;
 namespace Streams.Infrastructure.Health;
 
 /// <summary>
-/// Serves <c>GET /health/live</c>, <c>GET /health/ready</c> and the Prometheus scrape <c>GET /metrics</c> with
-/// <see cref="HttpListener"/>: part of the plain .NET runtime, so the host needs neither ASP.NET Core nor its larger
-/// container image for three read-only endpoints.
+/// Serves <c>GET /health/live</c>, <c>GET /health/ready</c>, the Prometheus scrape <c>GET /metrics</c> and the
+/// capabilities' <see cref="IEndpointRoute"/>s on a Kestrel server of its own inside the host.
 /// </summary>
+/// <remarks>
+/// Kestrel rather than the runtime's HttpListener: the managed HttpListener on Linux has a start-up race (a connection
+/// arriving while it binds throws from its accept loop on a thread-pool thread), which ends the process, and an
+/// orchestrator probes from the first moment.
+/// </remarks>
 internal sealed class HealthEndpoint(
-    IOptions<HealthOptions> options, HealthCheckService checks, ILogger<HealthEndpoint> logger, PrometheusScrape? metrics = null,
+    IOptions<HealthOptions> options, HealthCheckService checks, ILoggerFactory loggerFactory, PrometheusScrape? metrics = null,
     IEnumerable<IEndpointRoute>? routes = null)
-    : IHostedService, IDisposable
+    : IHostedService, IAsyncDisposable
 {
     // Probes answer concurrently (a slow database check must not hold up liveness), but a flood does not pile up checks.
-    private const int MaxConcurrentRequests = 8;
+    internal const int MaxConcurrentRequests = 8;
+    private const string Json = "application/json; charset=utf-8";
     private readonly SemaphoreSlim slots = new(MaxConcurrentRequests, MaxConcurrentRequests);
-    private HttpListener? listener;
-    private Task? accepting;
+    private readonly ILogger logger = loggerFactory.CreateLogger<HealthEndpoint>();
+    private readonly IReadOnlyList<IEndpointRoute> routes = routes?.ToList() ?? [];
+    private WebApplication? app;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Where the started endpoint answers.</summary>
+    internal Uri Address => EmbeddedWeb.Address(app ?? throw new InvalidOperationException("the health endpoint has not started"));
+
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        listener = Listen(settings);
+        var web = EmbeddedWeb.CreateBuilder(typeof(HealthEndpoint), loggerFactory);
+        web.WebHost.ConfigureKestrel(kestrel =>
+        {
+            settings.Listen(kestrel);
+            // Probes send no body and few headers; a connection flood is refused rather than queued.
+            kestrel.Limits.MaxRequestBodySize = 0;
+            kestrel.Limits.MaxConcurrentConnections = 64;
+        });
+        app = web.Build();
+        app.Run(AnswerAsync);
+        await EmbeddedWeb.StartAsync(app, $"{HealthOptions.Section}:Port {settings.Port} on {settings.Address}", cancellationToken)
+            .ConfigureAwait(false);
 
         // Printed like the broker and database addresses: a person or a script starting the host reads it.
-        Console.WriteLine($"Health: {settings.Prefixes[0]}health/live, {settings.Prefixes[0]}health/ready" +
-                          (metrics is null ? string.Empty : $"; metrics: {settings.Prefixes[0]}metrics"));
-        accepting = AcceptAsync(listener);
-        return Task.CompletedTask;
+        var address = Address;
+        Console.WriteLine($"Health: {new Uri(address, HealthResponse.LivePath)}, {new Uri(address, HealthResponse.ReadyPath)}" +
+                          (metrics is null ? string.Empty : $"; metrics: {new Uri(address, HealthResponse.MetricsPath)}"));
     }
 
-    // The managed HttpListener (Linux) has a start-up race: a probe that connects while Start() binds the port makes it
-    // throw ArgumentNullException from its accept loop (dotnet/runtime, known since .NET Core 2.1), leaving the bound
-    // socket to its finalizer. A prober that polls from the first moment (an orchestrator, the chaos test) hits it now and
-    // then, and a host must not fail to start for that: the leaked socket is finalized and the start tried again.
-    private HttpListener Listen(HealthOptions settings)
+    private async Task AnswerAsync(HttpContext context)
     {
-        const int attempts = 10;
-        for (var attempt = 1; ; attempt++)
-        {
-            var server = new HttpListener();
-            foreach (var prefix in settings.Prefixes)
-            {
-                server.Prefixes.Add(prefix);
-            }
-
-            try
-            {
-                server.Start();
-                return server;
-            }
-            catch (HttpListenerException e)
-            {
-                server.Close();
-                throw new StreamsConfigurationException(
-                    $"{HealthOptions.Section}:Port {settings.Port} on {settings.Address} cannot be served: {e.Message}", e);
-            }
-            catch (ArgumentNullException e) when (attempt < attempts)
-            {
-                server.Close();
-                logger.LogWarning(e, "The health endpoint lost a start-up race with an early request; starting it again ({Attempt} of {Attempts})",
-                    attempt + 1, attempts);
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                Thread.Sleep(TimeSpan.FromMilliseconds(50 * attempt));
-            }
-        }
-    }
-
-    private async Task AcceptAsync(HttpListener server)
-    {
-        while (server.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await server.GetContextAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                // Stop() ends the wait this way.
-                return;
-            }
-
-            if (!await slots.WaitAsync(0).ConfigureAwait(false))
-            {
-                Respond(context, HttpStatusCode.ServiceUnavailable, HealthResponse.Busy);
-                continue;
-            }
-
-            _ = AnswerAsync(context);
-        }
-    }
-
-    private async Task AnswerAsync(HttpListenerContext context)
-    {
+        var slot = slots.Wait(0);
         try
         {
-            var request = context.Request;
-            var path = request.Url?.AbsolutePath;
-            var scrape = metrics is not null && HealthResponse.IsMetrics(path);
-            var tag = HealthResponse.TagOf(path);
-            var route = routes?.FirstOrDefault(r => r.Path == path);
-            if (tag is null && !scrape && route is null)
+            var (status, body, contentType) = slot
+                ? await AnswerAsync(context.Request).ConfigureAwait(false)
+                : (HttpStatusCode.ServiceUnavailable, HealthResponse.Busy, Json);
+            if (status == HttpStatusCode.MethodNotAllowed)
             {
-                Respond(context, HttpStatusCode.NotFound, HealthResponse.NotFound);
-                return;
+                context.Response.Headers.Allow = "GET, HEAD";
             }
 
-            if (request.HttpMethod is not ("GET" or "HEAD"))
-            {
-                context.Response.Headers["Allow"] = "GET, HEAD";
-                Respond(context, HttpStatusCode.MethodNotAllowed, HealthResponse.MethodNotAllowed);
-                return;
-            }
-
-            if (route is not null)
-            {
-                var (status, body) = route.Answer(request.QueryString);
-                Respond(context, status, request.HttpMethod == "HEAD" ? [] : body);
-                return;
-            }
-
-            if (scrape)
-            {
-                // Collecting runs the observable instruments' callbacks: cheap, they read figures sampled elsewhere.
-                var text = metrics!.Collect();
-                if (text is null)
-                {
-                    Respond(context, HttpStatusCode.ServiceUnavailable, HealthResponse.MetricsUnavailable);
-                }
-                else
-                {
-                    Respond(context, HttpStatusCode.OK, request.HttpMethod == "HEAD" ? [] : text, PrometheusText.ContentType);
-                }
-
-                return;
-            }
-
-            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag!), CancellationToken.None).ConfigureAwait(false);
-            Respond(context, HealthResponse.StatusCodeOf(report), request.HttpMethod == "HEAD" ? [] : HealthResponse.Json(report));
+            await RespondAsync(context, status, body, contentType).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            // A client that went away, or a bug: never take the host down for a probe.
+            // A client that went away, or a bug: a probe gets no answer rather than the server's error page and log.
             logger.LogDebug(e, "A health request failed");
-            context.Response.Abort();
+            context.Abort();
         }
         finally
         {
-            slots.Release();
+            if (slot)
+            {
+                slots.Release();
+            }
         }
     }
 
-    private static void Respond(HttpListenerContext context, HttpStatusCode status, byte[] body, string contentType = "application/json; charset=utf-8")
+    private async Task<(HttpStatusCode Status, byte[] Body, string ContentType)> AnswerAsync(HttpRequest request)
+    {
+        var path = request.Path.Value;
+        var scrape = metrics is not null && HealthResponse.IsMetrics(path);
+        var tag = HealthResponse.TagOf(path);
+        var route = routes.FirstOrDefault(r => r.Path == path);
+        if (tag is null && !scrape && route is null)
+        {
+            return (HttpStatusCode.NotFound, HealthResponse.NotFound, Json);
+        }
+
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return (HttpStatusCode.MethodNotAllowed, HealthResponse.MethodNotAllowed, Json);
+        }
+
+        if (route is not null)
+        {
+            var (status, body) = route.Answer(Query(request));
+            return (status, body, Json);
+        }
+
+        if (scrape)
+        {
+            // Collecting runs the observable instruments' callbacks: cheap, they read figures sampled elsewhere.
+            return metrics!.Collect() is { } text
+                ? (HttpStatusCode.OK, text, PrometheusText.ContentType)
+                : (HttpStatusCode.ServiceUnavailable, HealthResponse.MetricsUnavailable, Json);
+        }
+
+        var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag!), CancellationToken.None).ConfigureAwait(false);
+        return (HealthResponse.StatusCodeOf(report), HealthResponse.Json(report), Json);
+    }
+
+    private static NameValueCollection Query(HttpRequest request)
+    {
+        var query = new NameValueCollection();
+        foreach (var (key, values) in request.Query)
+        {
+            foreach (var value in values)
+            {
+                query.Add(key, value);
+            }
+        }
+
+        return query;
+    }
+
+    // A HEAD answer carries the length and headers a GET would, without the body.
+    private static Task RespondAsync(HttpContext context, HttpStatusCode status, byte[] body, string contentType)
     {
         var response = context.Response;
-        try
-        {
-            response.StatusCode = (int)status;
-            response.ContentType = contentType;
-            response.Headers["Cache-Control"] = "no-store";
-            response.ContentLength64 = body.Length;
-            response.OutputStream.Write(body);
-            response.Close();
-        }
-        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
-        {
-            response.Abort();
-        }
+        response.StatusCode = (int)status;
+        response.ContentType = contentType;
+        response.Headers.CacheControl = "no-store";
+        response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Close, not Stop: closing a stopped managed HttpListener binds its port once more to unregister it, which runs
-        // into the same race with a prober as Start does.
-        listener?.Close();
-        if (accepting is not null)
+        if (app is not null)
         {
-            await accepting.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await app.StopAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     // The semaphore is left to the collector: an answer still running after Stop releases it afterwards.
-    public void Dispose() => listener?.Close();
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Streams.Infrastructure.Health;
 
@@ -28,19 +29,31 @@ public sealed class HealthOptions : IValidatableObject
 
     public bool Enabled => Port > 0;
 
-    /// <summary>The <see cref="System.Net.HttpListener"/> prefixes for <see cref="Address"/> and <see cref="Port"/>; the first is the one to show.</summary>
-    public IReadOnlyList<string> Prefixes => Address.Trim().Trim('[', ']') switch
+    /// <summary>Binds <paramref name="kestrel"/> to <see cref="Address"/> and <see cref="Port"/>.</summary>
+    internal void Listen(KestrelServerOptions kestrel)
     {
-        // HttpListener matches requests on the Host header as well as the address: "+" accepts any host on any
-        // interface, and a loopback address also answers to "localhost".
-        "0.0.0.0" or "::" or "*" or "+" => [$"http://+:{Port}/"],
-        "localhost" => [$"http://localhost:{Port}/"],
-        var a when IPAddress.TryParse(a, out var ip) => IPAddress.IsLoopback(ip) ? [Http(ip), $"http://localhost:{Port}/"] : [Http(ip)],
-        var a => [$"http://{a}:{Port}/"],
-    };
+        switch (Address.Trim().Trim('[', ']'))
+        {
+            case "0.0.0.0" or "::" or "*" or "+":
+                kestrel.ListenAnyIP(Port); // both families where the machine has IPv6
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(Port); // 127.0.0.1 and ::1
+                break;
+            case var ip:
+                kestrel.Listen(IPAddress.Parse(ip), Port);
+                break;
+        }
+    }
 
-    private string Http(IPAddress ip) =>
-        ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"http://[{ip}]:{Port}/" : $"http://{ip}:{Port}/";
+    /// <summary>The host a client on this machine asks (a command talking to a running host): any-address is loopback.</summary>
+    public string ClientHost => Address.Trim().Trim('[', ']') switch
+    {
+        "0.0.0.0" or "*" or "+" => "127.0.0.1",
+        "::" => "[::1]",
+        var a when IPAddress.TryParse(a, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 => $"[{ip}]",
+        var a => a,
+    };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
