@@ -9,9 +9,8 @@ namespace Streams.Infrastructure.Telemetry;
 /// when scraped and renders them with <see cref="PrometheusText"/>. Served on the health port as <c>GET /metrics</c>.
 /// </summary>
 /// <remarks>
-/// OpenTelemetry's own Prometheus exporters are prerelease; the HttpListener one says it is for development only and
-/// would need a listener of its own, the ASP.NET Core one needs Kestrel. A reader of our own keeps one port, one
-/// listener, and the SDK's aggregation.
+/// OpenTelemetry's own Prometheus exporters are prerelease (the HttpListener one says it is for development only). A
+/// reader of our own keeps the SDK's aggregation and one port with the health checks, and needs no prerelease package.
 /// </remarks>
 public sealed class PrometheusScrape
 {
