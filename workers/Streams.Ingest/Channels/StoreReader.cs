@@ -66,7 +66,8 @@ internal static class StoreReader
             return null;
         }
 
-        var length = items.GetArrayLength();
+        var elements = f.Elements("items", items);
+        var length = elements.Length;
         if (length is 0 or > MaxItems)
         {
             f.Violation("items", $"must have 1–{MaxItems} items");
@@ -77,10 +78,10 @@ internal static class StoreReader
         long itemCount = 0;
         double expected = 0;
         var allValid = true;
-        var i = 0;
-        foreach (var element in items.EnumerateArray())
+        while (elements.MoveNext())
         {
-            var line = ReadLine(f, i++, element);
+            var i = elements.Position;
+            var line = ReadLine(f, i, elements);
             if (line is not { } l)
             {
                 allValid = false;
@@ -91,7 +92,7 @@ internal static class StoreReader
             if (!double.IsFinite(amount))
             {
                 // 1e308 × 2 passes every field's own range; the product does not fit a double and cannot be written.
-                f.Reasons.Add(ReasonCodes.OutOfRange, $"items[{i - 1}]", "quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
+                f.Reasons.Add(ReasonCodes.OutOfRange, $"items[{i}]", "quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
                 allValid = false;
                 continue;
             }
@@ -143,15 +144,15 @@ internal static class StoreReader
         categories.Add(new CategoryAmount(category, quantity, amount));
     }
 
-    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, JsonElement element)
+    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, in FieldReader.ArrayElements element)
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        if (element.Kind != JsonValueKind.Object)
         {
             f.Reasons.Add(ReasonCodes.SchemaViolation, $"items[{i}]", "must be an object");
             return null;
         }
 
-        var item = f.Item("items", i, element);
+        var item = element.Item;
         var hasSku = item.CheckString("sku", FieldLengths.Sku, required: true);
         Span<char> buffer = stackalloc char[MaxRememberedCategory];
         var category = item.TryGetShortAscii("category", buffer, out var length)
