@@ -32,8 +32,8 @@ public sealed class IngestPipeline
     };
 
     /// <summary>
-    /// The first parse: duplicates are found by the pass that indexes the fields (<see cref="FieldIndex"/>) instead of a
-    /// second walk over the document; a record of an unusual shape is parsed again with <see cref="DocumentOptions"/>.
+    /// For the masked copy of a record the field index has read (<see cref="FieldIndex"/>): that pass already found it
+    /// well-formed and free of duplicate names, so the document need not look for them again.
     /// </summary>
     private static readonly JsonDocumentOptions IndexedDocumentOptions = new()
     {
@@ -224,19 +224,13 @@ public sealed class IngestPipeline
         JsonDocument? document = null;
         try
         {
-            FieldIndex? fields = null;
             try
             {
-                document = JsonDocument.Parse(value, IndexedDocumentOptions);
-                if (table is not null && FieldIndex.TryIndexRecord(document.RootElement, table))
+                // The usual shape is read from the record's bytes, without a document. An unusual one (escaped or
+                // unknown names, nested values, a duplicate, not an object) is left to the thorough check.
+                if (table is null || !FieldIndex.TryIndexRecord(value, table))
                 {
-                    fields = FieldIndex.ForRoot;
-                }
-                else
-                {
-                    // An unusual shape (escaped or unknown names, nested values, a duplicate): the thorough check decides.
-                    document.Dispose();
-                    document = null;
+                    FieldIndex.ClearThread();
                     document = JsonDocument.Parse(value, DocumentOptions);
                 }
             }
@@ -247,8 +241,13 @@ public sealed class IngestPipeline
                     ReasonCodes.MalformedJson, null, $"is not well-formed JSON, has a duplicate field or nests deeper than {MaxDepth}"));
             }
 
+            if (document is null)
+            {
+                return Judge(channel, source, value, null, FieldIndex.ForRoot, now, forced);
+            }
+
             return document.RootElement.ValueKind == JsonValueKind.Object
-                ? Judge(channel, source, value.Span, document.RootElement, fields, now, forced)
+                ? Judge(channel, source, value, document.RootElement, null, now, forced)
                 : Reject(source, value.Span, now, forced, new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object"));
         }
         finally
@@ -258,17 +257,19 @@ public sealed class IngestPipeline
         }
     }
 
+    /// <param name="root">The parsed record on the thorough path; null when <paramref name="fields"/> indexed it.</param>
     private IngestOutcome Judge(
-        Channel channel, SourcePosition source, ReadOnlySpan<byte> raw, JsonElement root, FieldIndex? fields, DateTimeOffset now,
+        Channel channel, SourcePosition source, ReadOnlyMemory<byte> value, JsonElement? root, FieldIndex? fields, DateTimeOffset now,
         QuarantineReason? forced)
     {
+        var raw = value.Span;
         var reasons = new ReasonCollector();
         if (forced is not null)
         {
             reasons.Add(forced.Code, forced.Field, forced.Detail);
         }
 
-        var f = new FieldReader(root, reasons, fields);
+        var f = new FieldReader(root ?? default, reasons, fields);
         // Consent is not blocked: an erasure must still reach profiles an identifier linked before it was blocked.
         var identifiers = new IdentifierSet(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);
@@ -295,7 +296,7 @@ public sealed class IngestPipeline
                 header.EventId,
                 disposition == IngestDisposition.Quarantined ? QuarantineDisposition.Quarantined : QuarantineDisposition.Flagged,
                 reasons.Reasons,
-                RecordMasker.Mask(channel, root, identifiers),
+                Mask(channel, value, root, identifiers),
                 pseudonymizer.Digest(raw),
                 raw.Length,
                 now);
@@ -323,6 +324,18 @@ public sealed class IngestPipeline
             Social = social,
         };
         return new IngestOutcome(disposition, eventId, canonical, null, quarantine) { ReasonCodes = reasons.Codes };
+    }
+
+    /// <summary>The masked copy, from a document parsed only now when the record was read from its bytes.</summary>
+    private static JsonElement Mask(Channel channel, ReadOnlyMemory<byte> value, JsonElement? root, IdentifierSet identifiers)
+    {
+        if (root is { } element)
+        {
+            return RecordMasker.Mask(channel, element, identifiers);
+        }
+
+        using var document = JsonDocument.Parse(value, IndexedDocumentOptions);
+        return RecordMasker.Mask(channel, document.RootElement, identifiers);
     }
 
     private static IngestDisposition Decide(

@@ -81,6 +81,33 @@ public sealed class FieldIndexTests
         Assert.True(indexedCount > 100, $"only {indexedCount} accepted");
     }
 
+    /// <summary>
+    /// A record of the usual shape is checked for well-formedness only by the index's own pass (no document is parsed):
+    /// a syntax error anywhere in it, at its end or after it is still <c>malformed_json</c>, as on the thorough path.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ReasonCodeTests.Channels), MemberType = typeof(ReasonCodeTests))]
+    public void Process_UsualShapeWithASyntaxError_IsMalformedJsonBothWays(Channel channel)
+    {
+        var json = IngestTestKit.Sample(channel).ToJsonString();
+        // The comma before the last field (a comma inside a text would not break anything).
+        var lastComma = json.LastIndexOf(",\"", StringComparison.Ordinal);
+        string[] broken =
+        [
+            json + "x", json + " {}", json + ",", json + "]", json + " null", json[..^1], json[..^1] + ",}", json[..^1] + ",\"extra\":}",
+            json.Remove(lastComma, 1), json.Insert(lastComma + 1, "/*c*/"), json.Insert(lastComma + 2, "\t"),
+            json.Replace(":", "=", StringComparison.Ordinal), json[..(json.Length / 2)],
+        ];
+
+        foreach (var value in broken)
+        {
+            var raw = Encoding.UTF8.GetBytes(value);
+            var codes = indexed.Process(channel, IngestTestKit.Source, raw).ReasonCodes;
+            Assert.True(codes is [ReasonCodes.MalformedJson], $"[{string.Join(",", codes)}] for {value}");
+            Assert.Equal(Judged(thorough, channel, raw), Judged(indexed, channel, raw));
+        }
+    }
+
     [Theory]
     [InlineData("\"event_id\": \"clk-2\"")]
     [InlineData("\"\\u0065vent_id\": \"clk-2\"")]

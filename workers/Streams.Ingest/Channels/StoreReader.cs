@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Streams.Contracts.Canonical;
 using Streams.Contracts.Identifiers;
@@ -29,6 +30,10 @@ internal static class StoreReader
 
     [ThreadStatic]
     private static Dictionary<string, string>? rememberedCategories;
+
+    /// <summary>The record's sums per category while its items are read, reused from record to record.</summary>
+    [ThreadStatic]
+    private static List<CategorySum>? threadSums;
 
     public static StoreAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
@@ -66,21 +71,23 @@ internal static class StoreReader
             return null;
         }
 
-        var length = items.GetArrayLength();
+        var elements = f.Elements("items", items);
+        var length = elements.Length;
         if (length is 0 or > MaxItems)
         {
             f.Violation("items", $"must have 1–{MaxItems} items");
             return null;
         }
 
-        var categories = new List<CategoryAmount>();
+        var sums = threadSums ??= [];
+        sums.Clear();
         long itemCount = 0;
         double expected = 0;
         var allValid = true;
-        var i = 0;
-        foreach (var element in items.EnumerateArray())
+        while (elements.MoveNext())
         {
-            var line = ReadLine(f, i++, element);
+            var i = elements.Position;
+            var line = ReadLine(f, i, elements);
             if (line is not { } l)
             {
                 allValid = false;
@@ -91,14 +98,14 @@ internal static class StoreReader
             if (!double.IsFinite(amount))
             {
                 // 1e308 × 2 passes every field's own range; the product does not fit a double and cannot be written.
-                f.Reasons.Add(ReasonCodes.OutOfRange, $"items[{i - 1}]", "quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
+                f.Reasons.Add(ReasonCodes.OutOfRange, $"items[{i}]", "quantity × unit_price must be a finite number (at most 1.7976931348623157e308)");
                 allValid = false;
                 continue;
             }
 
             itemCount += l.Quantity;
             expected += amount;
-            AddTo(categories, l.Category, l.Quantity, amount);
+            AddTo(sums, l.Category, l.Quantity, amount);
         }
 
         if (!allValid)
@@ -120,38 +127,41 @@ internal static class StoreReader
             return null;
         }
 
-        for (var c = 0; c < categories.Count; c++)
+        var categories = new List<CategoryAmount>(sums.Count);
+        foreach (var sum in sums)
         {
-            categories[c] = categories[c] with { Amount = Math.Round(categories[c].Amount, 4) };
+            categories.Add(new CategoryAmount(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4)));
         }
 
         return (itemCount, categories, expected);
     }
 
-    private static void AddTo(List<CategoryAmount> categories, string category, long quantity, double amount)
+    /// <summary>Sums in place: one <see cref="CategoryAmount"/> per category at the end instead of a new one per item.</summary>
+    private static void AddTo(List<CategorySum> sums, string category, long quantity, double amount)
     {
-        for (var c = 0; c < categories.Count; c++)
+        var span = CollectionsMarshal.AsSpan(sums);
+        for (var c = 0; c < span.Length; c++)
         {
-            if (categories[c].Category == category)
+            if (span[c].Category == category)
             {
-                var sum = categories[c];
-                categories[c] = sum with { Quantity = sum.Quantity + quantity, Amount = sum.Amount + amount };
+                span[c].Quantity += quantity;
+                span[c].Amount += amount;
                 return;
             }
         }
 
-        categories.Add(new CategoryAmount(category, quantity, amount));
+        sums.Add(new CategorySum { Category = category, Quantity = quantity, Amount = amount });
     }
 
-    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, JsonElement element)
+    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, in FieldReader.ArrayElements element)
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        if (element.Kind != JsonValueKind.Object)
         {
             f.Reasons.Add(ReasonCodes.SchemaViolation, $"items[{i}]", "must be an object");
             return null;
         }
 
-        var item = f.Item("items", i, element);
+        var item = element.Item;
         var hasSku = item.CheckString("sku", FieldLengths.Sku, required: true);
         Span<char> buffer = stackalloc char[MaxRememberedCategory];
         var category = item.TryGetShortAscii("category", buffer, out var length)
@@ -162,6 +172,13 @@ internal static class StoreReader
         return !hasSku || category is null || quantity is null || unitPrice is null
             ? null
             : (category, quantity.Value, unitPrice.Value);
+    }
+
+    private struct CategorySum
+    {
+        public string Category;
+        public long Quantity;
+        public double Amount;
     }
 
     private static string Normalize(string category) => category.Trim().ToLowerInvariant();

@@ -86,15 +86,47 @@ internal sealed class FieldTable
 }
 
 /// <summary>
-/// One object's known fields, found in a single pass over its properties instead of a <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>
-/// scan (and a UTF-16 to UTF-8 transcoding of the name) per field. The same pass finds duplicate names, so a document
-/// of the usual shape needs no separate duplicate check: see <see cref="TryBuild"/>. One instance per thread and
-/// nesting level, reused from record to record.
+/// A field's value: its kind and its JSON text as the record holds it (a string with its quotes, escapes undecoded).
+/// On the thorough path it also holds the <see cref="JsonElement"/> it came from, whose own reads stay the reference.
+/// </summary>
+internal readonly ref struct FieldValue
+{
+    public FieldValue(JsonValueKind kind, ReadOnlySpan<byte> raw)
+    {
+        Kind = kind;
+        Raw = raw;
+    }
+
+    public FieldValue(JsonElement element)
+    {
+        Kind = element.ValueKind;
+        Raw = JsonMarshal.GetRawUtf8Value(element);
+        Element = element;
+        HasElement = true;
+    }
+
+    public JsonValueKind Kind { get; }
+
+    public ReadOnlySpan<byte> Raw { get; }
+
+    public JsonElement Element { get; }
+
+    public bool HasElement { get; }
+}
+
+/// <summary>
+/// One object's known fields, found in a single forward pass of a <see cref="Utf8JsonReader"/> over the record: no
+/// <see cref="JsonDocument"/> is built for a record of the usual shape, and each field is then read from its bytes
+/// instead of a <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> scan per field. The same pass finds
+/// duplicate names and checks the whole record is well-formed JSON, so a record of the usual shape needs no other
+/// parse: see <see cref="TryIndexRecord"/>. One instance per thread and nesting level, reused from record to record.
 /// </summary>
 internal sealed class FieldIndex
 {
     /// <summary>Fields outside the table an object may have and still be indexed (each compared with the others).</summary>
     private const int MaxUnknown = 8;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = IngestPipeline.MaxDepth };
 
     [ThreadStatic]
     private static FieldIndex? threadRoot;
@@ -102,154 +134,74 @@ internal sealed class FieldIndex
     [ThreadStatic]
     private static List<FieldIndex>? threadItems;
 
-    /// <summary>How many of <see cref="threadItems"/> hold references into the current document.</summary>
+    /// <summary>The kind of each element of the items array, by position.</summary>
+    [ThreadStatic]
+    private static JsonValueKind[]? threadItemKinds;
+
+    /// <summary>How many of <see cref="threadItems"/> hold a reference to the current record.</summary>
     [ThreadStatic]
     private static int itemsIndexed;
 
-    /// <summary>Only for the build in progress, so each store item's index keeps no room of its own for it.</summary>
-    [ThreadStatic]
-    private static JsonProperty[]? threadUnknown;
+    private readonly Slot[] values;
+    private ReadOnlyMemory<byte> record;
 
-    private readonly JsonElement[] values;
-
-    private FieldIndex(int capacity) => values = new JsonElement[capacity];
+    private FieldIndex(int capacity) => values = new Slot[capacity];
 
     public FieldTable Table { get; private set; } = FieldTable.Consent;
 
+    [ThreadStatic]
+    private static int itemCount;
+
+    /// <summary>How many elements the items array of the record indexed last on this thread has.</summary>
+    public static int ItemCount => itemCount;
+
     public static FieldIndex ForRoot => threadRoot ??= new FieldIndex(FieldTable.MaxCount);
 
-    /// <summary>The field's value; <see cref="JsonValueKind.Undefined"/> when absent.</summary>
-    public JsonElement this[int index] => values[index];
+    /// <summary>The field's value; of kind <see cref="JsonValueKind.Undefined"/> when absent.</summary>
+    public FieldValue this[int index] =>
+        values[index] is { Kind: not JsonValueKind.Undefined } slot ? new FieldValue(slot.Kind, record.Span.Slice(slot.Start, slot.Length)) : default;
+
+    /// <summary>The kind of the element at <paramref name="position"/> of the items array (below <see cref="ItemCount"/>).</summary>
+    public static JsonValueKind ItemKindAt(int position) => threadItemKinds![position];
 
     /// <summary>
-    /// The index of the store item at <paramref name="position"/> of the items array, built by the
-    /// <see cref="TryIndexRecord"/> that returned true for this document: an item is indexed once, in the pass that
-    /// checks it for duplicates, and read from that index.
+    /// The index of the store item object at <paramref name="position"/> of the items array, built by the
+    /// <see cref="TryIndexRecord"/> that returned true for this record: an item is indexed once, in the pass that
+    /// checks it for duplicates, and read from that index. Only for a position whose kind is an object.
     /// </summary>
     public static FieldIndex ForItemAt(int position) => threadItems![position];
 
     /// <summary>
-    /// Indexes <paramref name="obj"/> by <paramref name="table"/>. False (and nothing may be concluded) unless every
-    /// property name is free of escapes, no name occurs twice, at most <see cref="MaxUnknown"/> names are outside the
-    /// table, and no value is an object or array except an array in <paramref name="containerField"/>: the caller then
-    /// has the document checked the thorough way. When true, this object has no duplicate property.
+    /// Indexes <paramref name="utf8"/> by <paramref name="table"/> in one pass. False (and nothing may be concluded)
+    /// unless the record is an object, every property name is free of escapes, no name occurs twice in an object, at
+    /// most <see cref="MaxUnknown"/> names of an object are outside its table, no value is an object or array except
+    /// store's items array, whose elements are scalars or objects of <see cref="FieldTable.StoreItem"/>'s usual shape
+    /// and number at most <see cref="StoreReader.MaxItems"/> (more are rejected anyway; the thorough path decides, and no
+    /// thread keeps an index for each of 100,000 items): the caller then has the record checked the thorough way. When
+    /// true, the record is well-formed JSON without a duplicate property, and <see cref="ForRoot"/> holds its fields.
     /// </summary>
-    public bool TryBuild(JsonElement obj, FieldTable table, string? containerField = null)
+    /// <exception cref="JsonException">The record is not well-formed JSON (or nests deeper than <see cref="IngestPipeline.MaxDepth"/>).</exception>
+    public static bool TryIndexRecord(ReadOnlyMemory<byte> utf8, FieldTable table)
     {
-        Array.Clear(values);
-        Table = table;
-        var unknown = threadUnknown ??= new JsonProperty[MaxUnknown];
-        var container = containerField is null ? -1 : table.IndexOf(containerField);
-        var unknownCount = 0;
-        try
+        var reader = new Utf8JsonReader(utf8.Span, ReaderOptions);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            foreach (var property in obj.EnumerateObject())
-            {
-                var name = JsonMarshal.GetRawUtf8PropertyName(property);
-                if (name.Contains((byte)'\\'))
-                {
-                    return false;
-                }
-
-                var kind = property.Value.ValueKind;
-                var index = table.IndexOf(name);
-                if (index >= 0)
-                {
-                    if (values[index].ValueKind != JsonValueKind.Undefined
-                        || (kind is JsonValueKind.Object or JsonValueKind.Array && !(index == container && kind == JsonValueKind.Array)))
-                    {
-                        return false;
-                    }
-
-                    values[index] = property.Value;
-                    continue;
-                }
-
-                if (unknownCount == MaxUnknown || kind is JsonValueKind.Object or JsonValueKind.Array)
-                {
-                    return false;
-                }
-
-                for (var u = 0; u < unknownCount; u++)
-                {
-                    if (JsonMarshal.GetRawUtf8PropertyName(unknown[u]).SequenceEqual(name))
-                    {
-                        return false;
-                    }
-                }
-
-                unknown[unknownCount++] = property;
-            }
-
-            return true;
+            return false;
         }
-        finally
+
+        itemCount = 0;
+        var root = ForRoot;
+        root.Begin(utf8, table);
+        if (!root.TryReadObject(ref reader, table == FieldTable.Store ? table.IndexOf(FieldTable.ItemsField) : -1))
         {
-            Array.Clear(unknown, 0, unknownCount);
+            return false;
         }
+
+        // Only white space may follow (the reader throws on anything else): the whole record has now been checked.
+        return !reader.Read();
     }
 
-    /// <summary>
-    /// True when a document read with duplicate names allowed has none after all: its root is an object of
-    /// <paramref name="table"/>'s usual shape (see <see cref="TryBuild"/>), and so is every object in its items array,
-    /// of which there are at most <see cref="StoreReader.MaxItems"/> (more are rejected anyway; the thorough path
-    /// decides, and no thread keeps an index for each of 100,000 items). Leaves <see cref="ForRoot"/> indexed for the
-    /// root and <see cref="ForItemAt"/> for each object in the items array.
-    /// </summary>
-    public static bool TryIndexRecord(JsonElement root, FieldTable table)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return false;
-        }
-
-        var index = ForRoot;
-        if (!index.TryBuild(root, table, table == FieldTable.Store ? FieldTable.ItemsField : null))
-        {
-            return false;
-        }
-
-        if (table != FieldTable.Store || index[table.IndexOf(FieldTable.ItemsField)] is not { ValueKind: JsonValueKind.Array } items)
-        {
-            return true;
-        }
-
-        if (items.GetArrayLength() > StoreReader.MaxItems)
-        {
-            return false;
-        }
-
-        var indexes = threadItems ??= [];
-        var position = 0;
-        foreach (var element in items.EnumerateArray())
-        {
-            if (element.ValueKind == JsonValueKind.Array)
-            {
-                return false;
-            }
-
-            if (element.ValueKind == JsonValueKind.Object)
-            {
-                // Scalars before it take positions without an index: every position up to this one gets one.
-                while (indexes.Count <= position)
-                {
-                    indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
-                }
-
-                itemsIndexed = Math.Max(itemsIndexed, position + 1);
-                if (!indexes[position].TryBuild(element, FieldTable.StoreItem))
-                {
-                    return false;
-                }
-            }
-
-            position++;
-        }
-
-        return true;
-    }
-
-    /// <summary>Drops this thread's references into a document that is about to be disposed.</summary>
+    /// <summary>Drops this thread's references to the record just judged.</summary>
     public static void ClearThread()
     {
         threadRoot?.Clear();
@@ -259,7 +211,124 @@ internal sealed class FieldIndex
         }
 
         itemsIndexed = 0;
+        itemCount = 0;
     }
 
-    private void Clear() => Array.Clear(values);
+    private static JsonValueKind KindOf(JsonTokenType token) => token switch
+    {
+        JsonTokenType.String => JsonValueKind.String,
+        JsonTokenType.Number => JsonValueKind.Number,
+        JsonTokenType.True => JsonValueKind.True,
+        JsonTokenType.False => JsonValueKind.False,
+        JsonTokenType.Null => JsonValueKind.Null,
+        JsonTokenType.StartObject => JsonValueKind.Object,
+        JsonTokenType.StartArray => JsonValueKind.Array,
+        _ => JsonValueKind.Undefined,
+    };
+
+    private void Begin(ReadOnlyMemory<byte> utf8, FieldTable table)
+    {
+        Array.Clear(values);
+        record = utf8;
+        Table = table;
+    }
+
+    /// <summary>Reads the object whose start the reader is on, up to and including its end.</summary>
+    private bool TryReadObject(ref Utf8JsonReader reader, int container)
+    {
+        Span<int> unknownStarts = stackalloc int[MaxUnknown];
+        Span<int> unknownLengths = stackalloc int[MaxUnknown];
+        var unknownCount = 0;
+        var span = record.Span;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return false;
+            }
+
+            var name = reader.ValueSpan;
+            var nameStart = (int)reader.TokenStartIndex + 1;
+            var index = Table.IndexOf(name);
+            reader.Read();
+            var token = reader.TokenType;
+            var start = (int)reader.TokenStartIndex;
+            if (index >= 0)
+            {
+                if (values[index].Kind != JsonValueKind.Undefined || token == JsonTokenType.StartObject
+                    || (token == JsonTokenType.StartArray && (index != container || !TryReadItems(ref reader))))
+                {
+                    return false;
+                }
+
+                values[index] = new Slot(KindOf(token), start, (int)reader.BytesConsumed - start);
+                continue;
+            }
+
+            if (unknownCount == MaxUnknown || token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                return false;
+            }
+
+            for (var u = 0; u < unknownCount; u++)
+            {
+                if (span.Slice(unknownStarts[u], unknownLengths[u]).SequenceEqual(name))
+                {
+                    return false;
+                }
+            }
+
+            unknownStarts[unknownCount] = nameStart;
+            unknownLengths[unknownCount++] = name.Length;
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
+
+    /// <summary>Reads store's items array whose start the reader is on, up to and including its end.</summary>
+    private bool TryReadItems(ref Utf8JsonReader reader)
+    {
+        var kinds = threadItemKinds ??= new JsonValueKind[StoreReader.MaxItems];
+        var indexes = threadItems ??= [];
+        var position = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var token = reader.TokenType;
+            if (position == StoreReader.MaxItems || token == JsonTokenType.StartArray)
+            {
+                return false;
+            }
+
+            if (token == JsonTokenType.StartObject)
+            {
+                // Scalars before it take positions without an index: every position up to this one gets one.
+                while (indexes.Count <= position)
+                {
+                    indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
+                }
+
+                itemsIndexed = Math.Max(itemsIndexed, position + 1);
+                var item = indexes[position];
+                item.Begin(record, FieldTable.StoreItem);
+                if (!item.TryReadObject(ref reader, container: -1))
+                {
+                    return false;
+                }
+            }
+
+            kinds[position++] = KindOf(token);
+        }
+
+        itemCount = position;
+        return reader.TokenType == JsonTokenType.EndArray;
+    }
+
+    private void Clear()
+    {
+        Array.Clear(values);
+        record = default;
+    }
+
+    /// <summary>Where a field's value is in the record.</summary>
+    private readonly record struct Slot(JsonValueKind Kind, int Start, int Length);
 }

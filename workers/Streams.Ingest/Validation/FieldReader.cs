@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Streams.Contracts.Quarantine;
@@ -20,6 +22,7 @@ internal readonly struct FieldReader
     private readonly int index;
     private readonly FieldIndex? fields;
 
+    /// <param name="obj">The object, on the thorough path; unused (default) when <paramref name="fields"/> is given.</param>
     /// <param name="fields">The object's fields found in one pass, or null to look each one up in the object.</param>
     public FieldReader(JsonElement obj, ReasonCollector reasons, FieldIndex? fields = null)
         : this(obj, reasons, null, -1, fields)
@@ -37,23 +40,23 @@ internal readonly struct FieldReader
 
     public ReasonCollector Reasons { get; }
 
-    /// <summary>A reader for element <paramref name="i"/> of the array field <paramref name="name"/>, a store item.</summary>
+    /// <summary>The elements of the array field <paramref name="name"/> (store's items), as <see cref="TryGetKind"/> found it.</summary>
     /// <remarks>
-    /// With an index for the record, every object in the array was indexed by position when the record was (see
-    /// <see cref="FieldIndex.TryIndexRecord"/>), so <paramref name="i"/> must be <paramref name="item"/>'s position.
+    /// With an index for the record, every element of the array was indexed by position when the record was (see
+    /// <see cref="FieldIndex.TryIndexRecord"/>); otherwise the array's own elements are enumerated.
     /// </remarks>
-    public FieldReader Item(string name, int i, JsonElement item) =>
-        new(item, Reasons, name, i, fields is not null ? FieldIndex.ForItemAt(i) : null);
+    public ArrayElements Elements(string name, FieldValue array) =>
+        fields is not null ? new(this, name, FieldIndex.ItemCount) : new(this, name, array.Element);
 
     /// <summary>The field's path, built only when a problem is reported.</summary>
     public string Path(string name) => arrayName is null ? name : $"{arrayName}[{index}].{name}";
 
-    public bool TryGet(string name, out JsonElement value)
+    public bool TryGet(string name, out FieldValue value)
     {
         if (fields is not null && fields.Table.IndexOf(name) is >= 0 and var i)
         {
             value = fields[i];
-            if (value.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+            if (value.Kind is not (JsonValueKind.Undefined or JsonValueKind.Null))
             {
                 return true;
             }
@@ -62,8 +65,9 @@ internal readonly struct FieldReader
             return false;
         }
 
-        if (obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+        if (fields is null && obj.TryGetProperty(name, out var element) && element.ValueKind != JsonValueKind.Null)
         {
+            value = new FieldValue(element);
             return true;
         }
 
@@ -76,7 +80,7 @@ internal readonly struct FieldReader
     public void Violation(string name, string detail) => Reasons.Add(ReasonCodes.SchemaViolation, Path(name), detail);
 
     /// <summary>The field if present with the expected kind; a missing required or mistyped field is a violation.</summary>
-    public bool TryGetKind(string name, JsonValueKind kind, string expected, bool required, out JsonElement value)
+    public bool TryGetKind(string name, JsonValueKind kind, string expected, bool required, out FieldValue value)
     {
         if (!TryGet(name, out value))
         {
@@ -88,10 +92,10 @@ internal readonly struct FieldReader
             return false;
         }
 
-        var matches = value.ValueKind == kind || (kind == JsonValueKind.True && value.ValueKind == JsonValueKind.False);
+        var matches = value.Kind == kind || (kind == JsonValueKind.True && value.Kind == JsonValueKind.False);
         if (!matches)
         {
-            Violation(name, $"must be {expected}, not {Describe(value.ValueKind)}");
+            Violation(name, $"must be {expected}, not {Describe(value.Kind)}");
         }
 
         return matches;
@@ -133,7 +137,7 @@ internal readonly struct FieldReader
         }
 
         // The raw value of a string includes its quotes.
-        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        var raw = value.Raw[1..^1];
         if (raw.Contains((byte)'\\'))
         {
             // An escape can hide a lone surrogate, and the decoded length differs from the raw one: decode it.
@@ -197,7 +201,7 @@ internal readonly struct FieldReader
 
         foreach (var candidate in allowed)
         {
-            if (value.ValueEquals(candidate))
+            if (TextEquals(value, candidate))
             {
                 return candidate;
             }
@@ -215,7 +219,7 @@ internal readonly struct FieldReader
             return null;
         }
 
-        if (!value.TryGetDouble(out var number))
+        if (!TryGetDouble(value, out var number))
         {
             Reasons.Add(ReasonCodes.OutOfRange, Path(name), $"must be an integer from {min} to {MaxSafeInteger:0}");
             return null;
@@ -245,7 +249,7 @@ internal readonly struct FieldReader
         }
 
         // TryGetDouble fails for values beyond double's range (1e400), which are out of any range we accept.
-        if (!value.TryGetDouble(out var number) || number < min || number > max)
+        if (!TryGetDouble(value, out var number) || number < min || number > max)
         {
             var range = max == double.MaxValue ? $"≥ {min}" : $"from {min} to {max}";
             Reasons.Add(ReasonCodes.OutOfRange, Path(name), $"must be a number {range}");
@@ -256,7 +260,7 @@ internal readonly struct FieldReader
     }
 
     public bool? Boolean(string name, bool required = false) =>
-        TryGetKind(name, JsonValueKind.True, "true or false", required, out var value) ? value.GetBoolean() : null;
+        TryGetKind(name, JsonValueKind.True, "true or false", required, out var value) ? value.Kind == JsonValueKind.True : null;
 
     /// <summary>
     /// With an index for the record (the usual shape): true and the field's text in <paramref name="buffer"/> when the
@@ -267,12 +271,12 @@ internal readonly struct FieldReader
     public bool TryGetShortAscii(string name, Span<char> buffer, out int length)
     {
         length = 0;
-        if (fields is null || !TryGet(name, out var value) || value.ValueKind != JsonValueKind.String)
+        if (fields is null || !TryGet(name, out var value) || value.Kind != JsonValueKind.String)
         {
             return false;
         }
 
-        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        var raw = value.Raw[1..^1];
         return raw.Length <= buffer.Length && !raw.Contains((byte)'\\')
             && System.Text.Ascii.ToUtf16(raw, buffer, out length) == System.Buffers.OperationStatus.Done;
     }
@@ -322,6 +326,43 @@ internal readonly struct FieldReader
         }
     }
 
+    /// <summary><see cref="IsText(JsonElement)"/> of a field's value.</summary>
+    public static bool IsText(FieldValue value) =>
+        value.HasElement ? IsText(value.Element) : !value.Raw[1..^1].Contains((byte)'\\') || TryGetString(value, out _);
+
+    /// <summary>
+    /// <see cref="TryGetString(JsonElement, out string?)"/> of a field's value. From the record's bytes, the text is what
+    /// <see cref="JsonElement.GetString"/> makes of them: the UTF-8 itself without an escape (the record was checked as
+    /// UTF-8), otherwise the reader's own unescaping, which refuses a lone surrogate as the element does.
+    /// </summary>
+    public static bool TryGetString(FieldValue value, out string? text)
+    {
+        if (value.HasElement)
+        {
+            return TryGetString(value.Element, out text);
+        }
+
+        var inner = value.Raw[1..^1];
+        if (!inner.Contains((byte)'\\'))
+        {
+            text = Encoding.UTF8.GetString(inner);
+            return true;
+        }
+
+        var reader = new Utf8JsonReader(value.Raw);
+        reader.Read();
+        try
+        {
+            text = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
     /// <summary>Surrogate pairs count once; a lone surrogate counts as one, as a JSON Schema validator would.</summary>
     public static int CodePoints(string value)
     {
@@ -337,6 +378,37 @@ internal readonly struct FieldReader
         }
 
         return count;
+    }
+
+    /// <summary><see cref="JsonElement.ValueEquals(string)"/> of a string value that <see cref="IsText(FieldValue)"/>.</summary>
+    private static bool TextEquals(FieldValue value, string text)
+    {
+        if (value.HasElement)
+        {
+            return value.Element.ValueEquals(text);
+        }
+
+        var inner = value.Raw[1..^1];
+        if (!inner.Contains((byte)'\\') && Ascii.IsValid(text))
+        {
+            // Unescaped, the bytes are the text; an ASCII text equals only the same ASCII bytes.
+            return Ascii.Equals(inner, text);
+        }
+
+        var reader = new Utf8JsonReader(value.Raw);
+        reader.Read();
+        return reader.ValueTextEquals(text);
+    }
+
+    /// <summary><see cref="JsonElement.TryGetDouble"/> of a number: the number's whole text parsed as a double.</summary>
+    private static bool TryGetDouble(FieldValue value, out double number)
+    {
+        if (value.HasElement)
+        {
+            return value.Element.TryGetDouble(out number);
+        }
+
+        return Utf8Parser.TryParse(value.Raw, out number, out var consumed) && consumed == value.Raw.Length;
     }
 
     private void TooLong(string name, int maxLength) => Violation(name, $"must be at most {maxLength} characters");
@@ -361,4 +433,50 @@ internal readonly struct FieldReader
         JsonValueKind.Array => "an array",
         _ => "null",
     };
+
+    /// <summary>The elements of an array field, each with a reader for it when it is an object.</summary>
+    public struct ArrayElements
+    {
+        private readonly FieldReader parent;
+        private readonly string name;
+        private readonly bool indexed;
+        private JsonElement.ArrayEnumerator elements;
+        private int position;
+
+        internal ArrayElements(FieldReader parent, string name, int indexedLength)
+        {
+            this.parent = parent;
+            this.name = name;
+            indexed = true;
+            Length = indexedLength;
+            position = -1;
+        }
+
+        internal ArrayElements(FieldReader parent, string name, JsonElement array)
+        {
+            this.parent = parent;
+            this.name = name;
+            elements = array.EnumerateArray();
+            Length = array.GetArrayLength();
+            position = -1;
+        }
+
+        public int Length { get; }
+
+        /// <summary>The current element's position in the array.</summary>
+        public readonly int Position => position;
+
+        public readonly JsonValueKind Kind => indexed ? FieldIndex.ItemKindAt(position) : elements.Current.ValueKind;
+
+        /// <summary>A reader for the current element, which must be an object.</summary>
+        public readonly FieldReader Item => indexed
+            ? new FieldReader(default, parent.Reasons, name, position, FieldIndex.ForItemAt(position))
+            : new FieldReader(elements.Current, parent.Reasons, name, position, null);
+
+        public bool MoveNext()
+        {
+            position++;
+            return indexed ? position < Length : elements.MoveNext();
+        }
+    }
 }

@@ -18,6 +18,9 @@ internal sealed record ResolvedIdentifier(
 /// </summary>
 internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifiers? blocked = null)
 {
+    /// <summary>Longer identifiers (or ones with an escape or non-ASCII text) are read as a string first.</summary>
+    private const int MaxShortIdentifier = 128;
+
     private readonly List<ResolvedIdentifier> items = new(3);
 
     public IReadOnlyList<ResolvedIdentifier> Items => items;
@@ -56,18 +59,23 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
     /// <remarks>With <paramref name="lookup"/> (a consent request) every configured key's pseudonym is kept too.</remarks>
     public void Read(FieldReader f, string field, IdentifierType type, int maxLength, bool required = false, bool lookup = false)
     {
+        // A short ASCII value without an escape is the text itself: pseudonymized from the stack, without a string of
+        // the raw value. A blank loyalty or device id is left to the read below, which reports it.
+        Span<char> buffer = stackalloc char[MaxShortIdentifier];
+        if (f.TryGetShortAscii(field, buffer[..Math.Min(maxLength, MaxShortIdentifier)], out var length)
+            && (type is IdentifierType.Email or IdentifierType.Phone || !buffer[..length].IsWhiteSpace()))
+        {
+            Resolve(f, field, type, buffer[..length], lookup);
+            return;
+        }
+
         // Any string short enough is a schema-valid email or phone: their validity is semantic and has its own codes.
         var raw = type is IdentifierType.Email or IdentifierType.Phone
             ? f.String(field, maxLength, required)
             : f.NonBlankString(field, maxLength, required);
         if (raw is not null)
         {
-            Resolve(f, field, type, raw);
-            if (lookup && items[^1].Pseudonym is { } first)
-            {
-                var all = pseudonymizer.LookupPseudonyms(type, raw, first);
-                items[^1] = items[^1] with { Others = all.GetRange(1, all.Count - 1) };
-            }
+            Resolve(f, field, type, raw, lookup);
         }
     }
 
@@ -101,9 +109,9 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
     /// A blocked identifier (<c>Identity:Blocked</c>) is left out like an invalid one, with <c>identity_conflict</c>: the
     /// event is used without it, and quarantined when it was the only identifier. Its pseudonym never leaves ingest.
     /// </summary>
-    private bool IsBlocked(FieldReader f, string field, IdentifierType type, string raw)
+    private bool IsBlocked(FieldReader f, string field, IdentifierType type, ReadOnlySpan<char> raw)
     {
-        if (blocked is null || !blocked.Covers(type) || !blocked.IsBlocked(type, raw))
+        if (blocked is null || !blocked.Covers(type) || !blocked.IsBlocked(type, new string(raw)))
         {
             return false;
         }
@@ -112,7 +120,8 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
         return true;
     }
 
-    private void Resolve(FieldReader f, string field, IdentifierType type, string raw)
+    /// <param name="lookup">A consent request: every configured key's pseudonym is kept too.</param>
+    private void Resolve(FieldReader f, string field, IdentifierType type, ReadOnlySpan<char> raw, bool lookup)
     {
         var valid = pseudonymizer.TryPseudonymize(type, raw, out var pseudonym, out var previous);
         if (valid && IsBlocked(f, field, type, raw))
@@ -124,6 +133,12 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
         items.Add(new ResolvedIdentifier(field, type, pseudonym, previous));
         if (valid)
         {
+            if (lookup)
+            {
+                var all = pseudonymizer.LookupPseudonyms(type, raw, pseudonym!);
+                items[^1] = items[^1] with { Others = all.GetRange(1, all.Count - 1) };
+            }
+
             return;
         }
 
