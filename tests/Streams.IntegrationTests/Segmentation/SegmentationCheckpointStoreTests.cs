@@ -123,9 +123,48 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         await using var transaction = await connection.BeginTransactionAsync();
         var rows = SegmentationRepository.LoadRows(connection, transaction, ["p-1", "p-2", "p-3"]);
         Assert.Equal([1.5, 2], rows["p-1"].Raw);
-        Assert.Equal("Buys shoes.", JsonDocument.Parse(rows["p-1"].Assignment!).RootElement.GetProperty("summary").GetString());
-        Assert.Null(rows["p-3"].Assignment);
-        Assert.Equal(["p-2"], SegmentationRepository.LoadWaiting(connection, transaction, [3], 7).Select(r => r.ProfileId));
+        var stale = SegmentationRepository.LoadStale(connection, transaction, 8, 10).ToDictionary(r => r.ProfileId);
+        Assert.Equal("Buys shoes.", JsonDocument.Parse(stale["p-1"].Assignment!).RootElement.GetProperty("summary").GetString());
+        Assert.Null(stale["p-3"].Assignment);
+        var waiting = Assert.Single(SegmentationRepository.LoadWaiting(connection, transaction, [3], 7));
+        Assert.Equal("p-2", waiting.ProfileId);
+        Assert.Equal("Buys hats.", JsonDocument.Parse(waiting.Assignment!).RootElement.GetProperty("summary").GetString());
+    }
+
+    /// <summary>
+    /// A mini-batch's rows are loaded without their assignment (each is assigned again or deleted), so a row saved without
+    /// a new one, as before the first seed after an older release's model was retired, must keep the stored assignment.
+    /// </summary>
+    [Fact]
+    public async Task Save_ALoadedRowWithoutANewAssignment_KeepsTheStoredOne()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var insert = dataSource.CreateCommand("""
+            insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at)
+            values ('p-1', '{1.5,2}', 3, 7, true, '{"summary": "Buys shoes."}', now())
+            """))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var row = SegmentationRepository.LoadRows(connection, transaction, ["p-1"])["p-1"];
+            Assert.Null(row.Assignment);
+            row.Raw = [2.5, 3];
+            var changes = new MiniBatchChanges();
+            changes.Upserts.Add(row);
+            SegmentationRepository.Save(connection, transaction, [], changes, [], new Dictionary<(string, int), long>(), Now);
+            await transaction.CommitAsync();
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var stored = Assert.Single(SegmentationRepository.LoadStale(connection, transaction, 8, 10));
+            Assert.Equal([2.5, 3], stored.Raw);
+            Assert.Equal("Buys shoes.", JsonDocument.Parse(stored.Assignment!).RootElement.GetProperty("summary").GetString());
+        }
     }
 
     [Fact]

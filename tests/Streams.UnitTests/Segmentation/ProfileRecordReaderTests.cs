@@ -43,6 +43,17 @@ public sealed class ProfileRecordReaderTests
         Assert.Null(update.Features);
     }
 
+    [Fact]
+    public void Read_EscapedFeatureNames_AreReadUnescaped()
+    {
+        var update = ProfileRecordReader.Read(Encoding.UTF8.GetBytes(Id),
+            Encoding.UTF8.GetBytes(Profile.Replace("\"store_spend\"", "\"store\\u005fspend\"", StringComparison.Ordinal)), out var reason);
+
+        Assert.Null(reason);
+        Assert.Equal(120.5, update!.Features!["store_spend"]);
+        Assert.Equal(3, update.Features.Count);
+    }
+
     [Theory]
     [InlineData("1e30")]
     [InlineData("-1e30")]
@@ -87,6 +98,13 @@ public sealed class ProfileRecordReaderTests
         Add("null literal", "null", Mj);
         Add("nested 100 deep", With("\"version\":4", "\"version\":" + new string('[', 100) + new string(']', 100)), Mj);
         Add("duplicate profile_id", With("\"identifiers\"", "\"profile_id\":\"p-other\",\"identifiers\""), Mj);
+        Add("duplicate profile_id, escaped", With("\"identifiers\"", "\"profile\\u005fid\":\"p-other\",\"identifiers\""), Mj);
+        Add("duplicate feature", With("\"store_spend\":120.5", "\"store_spend\":120.5,\"store_spend\":1"), Mj);
+        Add("duplicate in event_counts", With("\"store\":2", "\"store\":2,\"store\":3"), Mj);
+        Add("duplicate deep in an unknown field", With("\"version\":4", "\"version\":4,\"extra\":[{\"a\":{\"b\":1,\"b\":2}}]"), Mj);
+        Add("a second value after the object", Profile + " {}", Mj);
+        Add("a feature out of range, then truncated", With("120.5", "1e400")[..^3], Mj);
+        Add("consent missing, then a duplicate", With("\"personalization_allowed\":true,", "\"version\":5,"), Mj);
         Add("NaN literal", With("120.5", "NaN"), Mj);
         Add("Infinity literal", With("120.5", "-Infinity"), Mj);
         data.Add("invalid UTF-8", id, [.. Encoding.UTF8.GetBytes(Profile[..20]), 0xFF, .. Encoding.UTF8.GetBytes(Profile[20..])], Mj);

@@ -38,7 +38,10 @@ public static class ProfileRecordReader
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    [ThreadStatic]
+    private static PropertyNames? names;
 
     /// <summary>The update of the record with <paramref name="key"/> and <paramref name="value"/> (null for a tombstone), or
     /// null and the reason it cannot be used.</summary>
@@ -50,7 +53,7 @@ public static class ProfileRecordReader
         }
         catch (Exception)
         {
-            // Whatever the parser throws (a lone surrogate in a name, a number it cannot convert), the record is unusable.
+            // Whatever the reader throws (a lone surrogate in a name, a number it cannot convert), the record is unusable.
             reason = Violation(null, "could not be read as a profile");
             return null;
         }
@@ -83,10 +86,10 @@ public static class ProfileRecordReader
             return null;
         }
 
-        JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(value, DocumentOptions);
+            var reader = new Utf8JsonReader(value, ReaderOptions);
+            return ReadProfile(ref reader, id, names ??= new PropertyNames(), out reason);
         }
         catch (JsonException)
         {
@@ -94,68 +97,186 @@ public static class ProfileRecordReader
                 "is not well-formed JSON, has a duplicate field or nests deeper than 64 levels");
             return null;
         }
+    }
 
-        using (document)
+    /// <summary>
+    /// One pass over the record. The whole record is read before any field's problem is reported, so a record that is
+    /// not well-formed anywhere (syntax, a duplicate field at any depth, nesting) is <c>malformed_json</c> whatever else is
+    /// wrong with it, and the other problems are reported in the order profile id, consent, features.
+    /// </summary>
+    private static ProfileUpdate? ReadProfile(ref Utf8JsonReader reader, string id, PropertyNames names, out QuarantineReason? reason)
+    {
+        reason = null;
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            SkipValue(ref reader, names, 0);
+            ReadEnd(ref reader);
+            reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object");
+            return null;
+        }
+
+        var seen = names.Level(0);
+        var idMatches = false;
+        JsonTokenType? allowed = null;
+        Dictionary<string, double>? features = null;
+        QuarantineReason? featuresReason = Violation(ProfileRecordNames.Features, "must be an object");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = names.Read(ref reader);
+            Unique(seen.Add(name));
+            reader.Read();
+            switch (name)
             {
-                reason = new QuarantineReason(ReasonCodes.MalformedJson, null, "is not a JSON object");
-                return null;
+                case ProfileRecordNames.ProfileId:
+                    idMatches = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(id);
+                    break;
+                case ProfileRecordNames.PersonalizationAllowed when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                    allowed = reader.TokenType;
+                    break;
+                case ProfileRecordNames.Features when reader.TokenType == JsonTokenType.StartObject:
+                    features = ReadFeatures(ref reader, names, out featuresReason);
+                    continue;
             }
 
-            if (!root.TryGetProperty(ProfileRecordNames.ProfileId, out var profileId) || profileId.ValueKind != JsonValueKind.String
-                || !profileId.ValueEquals(id))
+            SkipValue(ref reader, names, 1);
+        }
+
+        ReadEnd(ref reader);
+        reason = !idMatches ? Violation(ProfileRecordNames.ProfileId, "must be a string equal to the record's key")
+            : allowed is null ? Violation(ProfileRecordNames.PersonalizationAllowed, "must be true or false")
+            : featuresReason;
+        return reason is null ? new ProfileUpdate(id, features, allowed == JsonTokenType.True) : null;
+    }
+
+    // The features object, the reader on its start; every name is read (a duplicate is malformed JSON even after a problem).
+    private static Dictionary<string, double> ReadFeatures(ref Utf8JsonReader reader, PropertyNames names, out QuarantineReason? reason)
+    {
+        reason = null;
+        var values = new Dictionary<string, double>(32, StringComparer.Ordinal);
+        var count = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = names.Read(ref reader);
+            reader.Read();
+            var number = 0d;
+            if (reason is not null)
             {
-                reason = Violation(ProfileRecordNames.ProfileId, "must be a string equal to the record's key");
-                return null;
+                // A problem is already known: only the rest of the record's form still matters.
+            }
+            else if (count == MaxFeatures)
+            {
+                reason = Violation(ProfileRecordNames.Features, $"must have at most {MaxFeatures} features");
+            }
+            else if (name.Length is 0 or > MaxFeatureNameLength)
+            {
+                reason = Violation(ProfileRecordNames.Features, $"names must be 1–{MaxFeatureNameLength} characters");
+            }
+            else if (reader.TokenType != JsonTokenType.Number)
+            {
+                reason = Violation(ProfileRecordNames.Features, "must all be numbers");
+            }
+            // TryGetDouble refuses what does not fit a double (1e400); the bound keeps the model's sums finite.
+            else if (!reader.TryGetDouble(out number) || !double.IsFinite(number) || Math.Abs(number) > MaxFeatureMagnitude)
+            {
+                reason = new QuarantineReason(ReasonCodes.OutOfRange, ProfileRecordNames.Features, "must be finite numbers of magnitude at most 1e30");
+            }
+            else
+            {
+                count++;
             }
 
-            if (!root.TryGetProperty(ProfileRecordNames.PersonalizationAllowed, out var allowed) || allowed.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            SkipValue(ref reader, names, 2);
+            Unique(values.TryAdd(name, number));
+        }
+
+        return values;
+    }
+
+    // Skips the value the reader is on, checking that no object in it repeats a name.
+    private static void SkipValue(ref Utf8JsonReader reader, PropertyNames names, int depth)
+    {
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            var seen = names.Level(depth);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                reason = Violation(ProfileRecordNames.PersonalizationAllowed, "must be true or false");
-                return null;
+                Unique(seen.Add(names.Read(ref reader)));
+                reader.Read();
+                SkipValue(ref reader, names, depth + 1);
+            }
+        }
+        else if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                SkipValue(ref reader, names, depth + 1);
+            }
+        }
+    }
+
+    // Nothing but white space may follow the record's value (the reader throws on anything else).
+    private static void ReadEnd(ref Utf8JsonReader reader)
+    {
+        if (reader.Read())
+        {
+            throw new JsonException("More than one JSON value.");
+        }
+    }
+
+    private static void Unique(bool added)
+    {
+        if (!added)
+        {
+            throw new JsonException("A duplicate property name.");
+        }
+    }
+
+    /// <summary>
+    /// Property names as strings without a new string for the names the profiles worker writes on every record (a bounded
+    /// pool of names seen before), and one reusable set per depth for finding duplicates.
+    /// </summary>
+    private sealed class PropertyNames
+    {
+        private const int MaxPooled = 1024;
+        private readonly Dictionary<string, string> pool = new(StringComparer.Ordinal);
+        private readonly List<HashSet<string>> levels = [];
+
+        public HashSet<string> Level(int depth)
+        {
+            while (levels.Count <= depth)
+            {
+                levels.Add(new HashSet<string>(StringComparer.Ordinal));
             }
 
-            if (!root.TryGetProperty(ProfileRecordNames.Features, out var features) || features.ValueKind != JsonValueKind.Object)
+            var level = levels[depth];
+            level.Clear();
+            return level;
+        }
+
+        public string Read(ref Utf8JsonReader reader)
+        {
+            // A name of up to MaxFeatureNameLength bytes has at most as many characters, escaped or not.
+            if (reader.ValueSpan.Length > MaxFeatureNameLength)
             {
-                reason = Violation(ProfileRecordNames.Features, "must be an object");
-                return null;
+                return reader.GetString()!;
             }
 
-            var values = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var feature in features.EnumerateObject())
+            Span<char> buffer = stackalloc char[MaxFeatureNameLength];
+            var name = buffer[..reader.CopyString(buffer)];
+            var lookup = pool.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(name, out var pooled))
             {
-                if (values.Count == MaxFeatures)
-                {
-                    reason = Violation(ProfileRecordNames.Features, $"must have at most {MaxFeatures} features");
-                    return null;
-                }
-
-                var name = feature.Name;
-                if (name.Length is 0 or > MaxFeatureNameLength)
-                {
-                    reason = Violation(ProfileRecordNames.Features, $"names must be 1–{MaxFeatureNameLength} characters");
-                    return null;
-                }
-
-                if (feature.Value.ValueKind != JsonValueKind.Number)
-                {
-                    reason = Violation(ProfileRecordNames.Features, "must all be numbers");
-                    return null;
-                }
-
-                // TryGetDouble refuses what does not fit a double (1e400); the bound keeps the model's sums finite.
-                if (!feature.Value.TryGetDouble(out var number) || !double.IsFinite(number) || Math.Abs(number) > MaxFeatureMagnitude)
-                {
-                    reason = new QuarantineReason(ReasonCodes.OutOfRange, ProfileRecordNames.Features, "must be finite numbers of magnitude at most 1e30");
-                    return null;
-                }
-
-                values[name] = number;
+                return pooled;
             }
 
-            return new ProfileUpdate(id, values, allowed.ValueKind == JsonValueKind.True);
+            var text = name.ToString();
+            if (pool.Count < MaxPooled)
+            {
+                pool.Add(text, text);
+            }
+
+            return text;
         }
     }
 

@@ -22,7 +22,9 @@ public static class SegmentJson
             w.WriteNumber(SegmentRecordNames.SegmentId, segment);
             w.WriteNumber(SegmentRecordNames.ModelVersion, version);
             w.WriteNumber(SegmentRecordNames.Distance, Math.Round(distance, 6));
-            w.WriteString(SegmentRecordNames.AssignedAt, at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            Span<char> assignedAt = stackalloc char[24];
+            at.UtcDateTime.TryFormat(assignedAt, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            w.WriteString(SegmentRecordNames.AssignedAt, assignedAt[..length]);
             w.WriteStartArray(SegmentRecordNames.Explanation);
             foreach (var item in explanation)
             {
@@ -71,16 +73,23 @@ public static class SegmentJson
         });
     }
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? cachedBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? cachedWriter;
+
+    // One buffer and writer per thread: an assignment is written for every profile record.
     private static byte[] Write(Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
+        var buffer = cachedBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = cachedWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer);
+        writer.WriteEndObject();
+        writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 }

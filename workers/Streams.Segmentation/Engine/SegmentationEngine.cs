@@ -76,6 +76,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
 
         var space = new ModelSpace(checkpoint.Scaler);
         var touched = new List<MemberRow>();
+        // Membership of touched, so a profile seen again in the mini-batch costs a lookup, not a scan of the list.
+        var touchedSet = new HashSet<MemberRow>(ReferenceEqualityComparer.Instance);
         // A touched row's vector as it was before this mini-batch: what it contributes to the model now.
         var before = new Dictionary<string, double[]>(StringComparer.Ordinal);
 
@@ -98,7 +100,10 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                     rows.Remove(row.ProfileId);
                     // Seen earlier in this mini-batch (a profile merged away or opted out right after a change): it
                     // must not be assigned and stored again below.
-                    touched.Remove(row);
+                    if (touchedSet.Remove(row))
+                    {
+                        touched.Remove(row);
+                    }
                 }
 
                 continue;
@@ -126,7 +131,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
 
             row.Raw = raw;
             // Several versions of one profile in a mini-batch: the row is assigned (and counted in its segment) once.
-            if (!touched.Contains(row))
+            if (touchedSet.Add(row))
             {
                 touched.Add(row);
             }
@@ -405,7 +410,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
     private void Assign(MiniBatchKMeans model, ModelSpace space, List<MemberRow> rows, Dictionary<int, long> sizes,
         MiniBatchChanges changes, DateTimeOffset now)
     {
-        var assignments = new List<(MemberRow Row, int Index, double Distance, int RunnerUp)>(rows.Count);
+        var assignments = new List<(MemberRow Row, double[] X, int Index, double Distance, int RunnerUp)>(rows.Count);
         foreach (var row in rows)
         {
             var x = space.Vector(row.Raw);
@@ -421,14 +426,13 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
                 sizes[segment] = sizes.GetValueOrDefault(segment) + 1;
             }
 
-            assignments.Add((row, index, distance, runnerUp));
+            assignments.Add((row, x, index, distance, runnerUp));
         }
 
-        foreach (var (row, index, distance, runnerUp) in assignments)
+        foreach (var (row, x, index, distance, runnerUp) in assignments)
         {
             var segment = model.SegmentIds[index];
             var changed = row.SegmentId != segment || row.ModelVersion != model.Version;
-            var x = space.Vector(row.Raw);
             var explanation = Explainer.Explain(x, model.Centroid(index), model.Centroid(runnerUp < 0 ? index : runnerUp), row.Raw);
             row.Assignment = Encoding.UTF8.GetString(AssignmentRecord(row.ProfileId, segment, model.Version, distance, now, explanation));
             row.SegmentId = segment;

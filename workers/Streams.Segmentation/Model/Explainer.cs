@@ -54,15 +54,20 @@ public static class Explainer
         Span<double> contributions = stackalloc double[profile.Length];
         Contributions(profile, segment, runnerUp, contributions);
 
-        // Stable order: larger contribution first, then dimension order.
-        var order = new int[profile.Length];
+        // Stable order: larger contribution first, then dimension order (an insertion sort keeps equal ones in dimension
+        // order, and for a few dozen dimensions needs neither a copy of the keys nor a comparison delegate).
+        Span<int> order = stackalloc int[profile.Length];
         for (var j = 0; j < order.Length; j++)
         {
-            order[j] = j;
-        }
+            var i = j;
+            while (i > 0 && contributions[order[i - 1]].CompareTo(contributions[j]) < 0)
+            {
+                order[i] = order[i - 1];
+                i--;
+            }
 
-        var keys = contributions.ToArray();
-        Array.Sort(order, (p, q) => keys[q].CompareTo(keys[p]) is var byValue && byValue != 0 ? byValue : p.CompareTo(q));
+            order[i] = j;
+        }
 
         var result = new List<FeatureContribution>(maxFeatures);
         foreach (var j in order)

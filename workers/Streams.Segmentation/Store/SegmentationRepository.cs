@@ -13,8 +13,13 @@ public static class SegmentationRepository
 
     public const string OutboxTable = "segment_outbox";
 
+    /// <summary>
+    /// The stored rows of a mini-batch's profiles, without their assignment: the mini-batch assigns every row it keeps
+    /// again and deletes the others, so the stored explanation (~1 KiB a row) would only be read to be replaced. A row
+    /// saved with no assignment keeps the stored one (<see cref="Save"/>).
+    /// </summary>
     public static Dictionary<string, MemberRow> LoadRows(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> ids) =>
-        Rows(connection, transaction, "where profile_id = any(@ids)", new NpgsqlParameter<string[]>("ids", ids.ToArray()))
+        Rows(connection, transaction, "null", "where profile_id = any(@ids)", new NpgsqlParameter<string[]>("ids", ids.ToArray()))
             .ToDictionary(r => r.ProfileId, StringComparer.Ordinal);
 
     /// <summary>
@@ -24,7 +29,7 @@ public static class SegmentationRepository
     /// on (coalesce(model_version, 0), profile_id) serves it without reading the rows already done.
     /// </summary>
     public static List<MemberRow> LoadStale(NpgsqlConnection connection, NpgsqlTransaction transaction, long version, int limit) =>
-        Rows(connection, transaction, "where coalesce(model_version, 0) < @version order by coalesce(model_version, 0), profile_id limit @limit",
+        Rows(connection, transaction, Assignment, "where coalesce(model_version, 0) < @version order by coalesce(model_version, 0), profile_id limit @limit",
             new NpgsqlParameter<long>("version", version), new NpgsqlParameter<int>("limit", limit));
 
     /// <summary>Every statement of <paramref name="transaction"/> from here on is cancelled after <paramref name="timeout"/>.</summary>
@@ -37,7 +42,7 @@ public static class SegmentationRepository
 
     /// <summary>Members not published yet of segments that may now be large enough.</summary>
     public static List<MemberRow> LoadWaiting(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<int> segments, long version) =>
-        Rows(connection, transaction, "where segment_id = any(@segments) and model_version = @version and not published",
+        Rows(connection, transaction, Assignment, "where segment_id = any(@segments) and model_version = @version and not published",
             new NpgsqlParameter<int[]>("segments", segments.ToArray()), new NpgsqlParameter<long>("version", version));
 
     /// <summary>Members per segment of the given model version.</summary>
@@ -88,7 +93,8 @@ public static class SegmentationRepository
                 from unnest(@ids, @segments, @versions, @published, @assignments) with ordinality
                      as u(id, segment, version, published, assignment, n)
                 on conflict (profile_id) do update set raw = excluded.raw, segment_id = excluded.segment_id,
-                    model_version = excluded.model_version, published = excluded.published, assignment = excluded.assignment,
+                    model_version = excluded.model_version, published = excluded.published,
+                    assignment = coalesce(excluded.assignment, segment_assignments.assignment),
                     assigned_at = excluded.assigned_at
                 """,
                 new NpgsqlParameter<double[]>("raw", upserts.SelectMany(r => r.Raw).ToArray()),
@@ -114,10 +120,13 @@ public static class SegmentationRepository
         PartitionEpochs.Run(batch.ExecuteNonQuery);
     }
 
-    private static List<MemberRow> Rows(NpgsqlConnection connection, NpgsqlTransaction transaction, string where, params NpgsqlParameter[] parameters)
+    private const string Assignment = "assignment::text";
+
+    private static List<MemberRow> Rows(NpgsqlConnection connection, NpgsqlTransaction transaction, string assignment, string where,
+        params NpgsqlParameter[] parameters)
     {
         using var command = new NpgsqlCommand(
-            $"select profile_id, raw, segment_id, model_version, published, assignment::text from segment_assignments {where}",
+            $"select profile_id, raw, segment_id, model_version, published, {assignment} from segment_assignments {where}",
             connection, transaction);
         command.Parameters.AddRange(parameters);
         using var reader = command.ExecuteReader();
