@@ -87,18 +87,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     public async Task Save_AMergeWhoseEventIdHoldsNul_IsStored()
     {
         await using var dataSource = await MigratedAsync();
-        var changes = new Streams.Profiles.Processing.BatchChanges();
-        var at = DateTimeOffset.UnixEpoch;
-        changes.MergeLineage.Add(new Streams.Profiles.Processing.MergeLineage("m-1", "p-a", "p-b", at, "evt\0nul",
-            new Streams.Contracts.SourcePosition("canonical", 0, 1), new Streams.Contracts.SourcePosition("store", 0, 1),
-            new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
-
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), at);
-            await transaction.CommitAsync();
-        }
+        await SaveAsync(dataSource, Merge("evt\0nul"));
 
         await using var read = dataSource.CreateCommand("select event_id, identifiers, bridge from merge_lineage");
         await using var reader = await read.ExecuteReaderAsync();
@@ -124,12 +113,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         changes.Created.Add("p-new");
         changes.Upserts.AddRange([created, loaded]);
 
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), at);
-            await transaction.CommitAsync();
-        }
+        await SaveAsync(dataSource, changes);
 
         await using (var connection = await dataSource.OpenConnectionAsync())
         await using (var transaction = await connection.BeginTransactionAsync())
@@ -179,6 +163,37 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.True(await reader.ReadAsync());
         Assert.Equal(["k1:old"], reader.GetFieldValue<string[]>(0));
         Assert.Equal(1, reader.GetInt64(1));
+    }
+
+    /// <summary>
+    /// A merge id derives from the bridging record's position, which a committed batch never applies again: a merge
+    /// recorded twice would mean a record applied twice, and is refused on the unique key rather than passed over.
+    /// </summary>
+    [Fact]
+    public async Task Save_AMergeAlreadyRecorded_IsRefused()
+    {
+        await using var dataSource = await MigratedAsync();
+        await SaveAsync(dataSource, Merge("evt-1"));
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => SaveAsync(dataSource, Merge("evt-1")));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, refused.SqlState);
+    }
+
+    private static BatchChanges Merge(string eventId)
+    {
+        var changes = new BatchChanges();
+        changes.MergeLineage.Add(new MergeLineage("m-1", "p-a", "p-b", DateTimeOffset.UnixEpoch, eventId,
+            new Streams.Contracts.SourcePosition("canonical", 0, 1), new Streams.Contracts.SourcePosition("store", 0, 1),
+            new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
+        return changes;
+    }
+
+    private static async Task SaveAsync(NpgsqlDataSource dataSource, BatchChanges changes)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), DateTimeOffset.UnixEpoch);
+        await transaction.CommitAsync();
     }
 
     private async Task<NpgsqlDataSource> MigratedAsync()

@@ -217,8 +217,9 @@ public static class ProfileRepository
         DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        // The batch's large row sets (new links, lineage events; the outbox after the statements below) go by binary
-        // COPY, each a round trip of its own, before the statements that may delete some of them again (erasure).
+        // The batch's large row sets (new links, lineage events and merges, new profiles; the outbox after the statements
+        // below) go by binary COPY, each a round trip of its own, before the statements that may delete some of them again
+        // (erasure).
         if (changes.NewLinks.Count > 0)
         {
             CopyNewLinks(connection, changes.NewLinks);
@@ -227,6 +228,11 @@ public static class ProfileRepository
         if (changes.Lineage.Count > 0 && changes.LineageKeptUntil is { } keptUntil)
         {
             LineageStore.CopyEvents(connection, changes.Lineage, keptUntil);
+        }
+
+        if (changes.MergeLineage.Count > 0)
+        {
+            LineageStore.CopyMerges(connection, changes.MergeLineage);
         }
 
         // Profiles this batch created by binary COPY too: most of a batch's profile rows under load (new customers), and a
@@ -317,11 +323,6 @@ public static class ProfileRepository
         // Past their retention, also when Identity:LineageRetention has since been set to 0: an index range that is empty
         // almost every batch.
         batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
-
-        if (changes.MergeLineage.Count > 0)
-        {
-            batch.BatchCommands.Add(LineageStore.InsertMerges(changes.MergeLineage));
-        }
 
         if (changes.Merges.Count > 0)
         {
