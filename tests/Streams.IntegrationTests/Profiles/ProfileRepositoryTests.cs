@@ -138,7 +138,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
 
     /// <summary>
     /// A profile the batch created is a plain insert: should its id already have a row, the save fails on the unique key
-    /// (the batch runs again against what is stored) rather than overwriting the stored profile.
+    /// (the worker quarantines the record, see PoisonRecordTests) rather than overwriting the stored profile.
     /// </summary>
     [Fact]
     public async Task Save_ACreatedProfileWhoseIdHasARow_IsRefusedAndTheRowKept()

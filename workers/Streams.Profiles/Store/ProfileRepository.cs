@@ -235,8 +235,8 @@ public static class ProfileRepository
             LineageStore.CopyMerges(connection, changes.MergeLineage);
         }
 
-        // Profiles this batch created by binary COPY too: most of a batch's profile rows under load (new customers), and a
-        // plain insert, like the new links (an id is derived from the record that created the profile, see NewProfileId).
+        // Profiles this batch created by binary COPY too: most of a batch's profile rows under load (new customers). A plain
+        // insert: an id derives from the record that created the profile (see NewProfileId), so none can be stored yet.
         var loaded = new List<StoredProfile>(changes.Upserts.Count);
         var created = new List<StoredProfile>();
         foreach (var profile in changes.Upserts)
@@ -438,8 +438,8 @@ public static class ProfileRepository
     }
 
     /// <summary>
-    /// Profiles the batch created, by binary COPY. A plain insert: a row already holding the id is a unique violation and
-    /// the batch runs again, never an overwrite.
+    /// Profiles the batch created, by binary COPY. A plain insert: a row already holding the id is a unique violation,
+    /// never an overwrite (the worker then quarantines the record, see <c>ProfilesWorker</c>'s collisions).
     /// </summary>
     private static void CopyNewProfiles(NpgsqlConnection connection, List<StoredProfile> profiles, DateTimeOffset now)
     {
