@@ -44,13 +44,7 @@ public static class Database
     /// </summary>
     public static async Task RefuseIdentifierAsync(string connectionString, string pseudonym, string sqlState)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (await CountAsync(connectionString, "select count(*) from pg_tables where tablename = 'identifiers'") == 0)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the host never created its tables");
-            await Task.Delay(100);
-        }
-
+        await WaitForColumnAsync(connectionString, "identifiers", "pseudonym");
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var install = dataSource.CreateCommand($$"""
             create function refuse_identifier() returns trigger language plpgsql as $$
@@ -64,5 +58,24 @@ public static class Database
             create trigger refuse_identifier before insert or update on identifiers for each row execute function refuse_identifier();
             """);
         await install.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Waits until the host's migrations have given <paramref name="table"/> its <paramref name="column"/>.</summary>
+    public static async Task WaitForColumnAsync(string connectionString, string table, string column)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await CountAsync(connectionString,
+            $"select count(*) from information_schema.columns where table_schema = current_schema() and table_name = '{table}' and column_name = '{column}'") == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the host never created its tables");
+            await Task.Delay(100);
+        }
+    }
+
+    public static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
     }
 }

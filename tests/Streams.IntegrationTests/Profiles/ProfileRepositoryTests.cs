@@ -1,8 +1,11 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Postgres;
 using Streams.IntegrationTests.Fixtures;
+using Streams.Profiles.Features;
+using Streams.Profiles.Processing;
 using Streams.Profiles.Store;
 
 namespace Streams.IntegrationTests.Profiles;
@@ -21,9 +24,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     [Fact]
     public async Task Load_ReachesProfilesThroughIndexes_WhenTheBatchIsLargeAndTheTablesLarger()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
-        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
-            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        await using var dataSource = await MigratedAsync();
         await using (var fill = dataSource.CreateCommand($$"""
             insert into profiles (profile_id, first_seen, last_seen, aggregate, personalization_allowed, version, updated_at, pseudonyms)
             select 'p-' || g, now(), now(), '{}', true, 1, now(),
@@ -65,9 +66,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     [Fact]
     public async Task Load_ReadsTheBlocksOfEveryPseudonymOfTheBatch_AlsoWhenNoProfileIsToBeLoaded()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
-        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
-            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        await using var dataSource = await MigratedAsync();
         await using (var fill = dataSource.CreateCommand(
             "insert into identity_blocks (pseudonym, keep, blocked_at) values ('k1:device', 'k1:email-2', now()), ('k1:device', 'k1:email-3', now())"))
         {
@@ -87,21 +86,8 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     [Fact]
     public async Task Save_AMergeWhoseEventIdHoldsNul_IsStored()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
-        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
-            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
-        var changes = new Streams.Profiles.Processing.BatchChanges();
-        var at = DateTimeOffset.UnixEpoch;
-        changes.MergeLineage.Add(new Streams.Profiles.Processing.MergeLineage("m-1", "p-a", "p-b", at, "evt\0nul",
-            new Streams.Contracts.SourcePosition("canonical", 0, 1), new Streams.Contracts.SourcePosition("store", 0, 1),
-            new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
-
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), at);
-            await transaction.CommitAsync();
-        }
+        await using var dataSource = await MigratedAsync();
+        await SaveAsync(dataSource, Merge("evt\0nul"));
 
         await using var read = dataSource.CreateCommand("select event_id, identifiers, bridge from merge_lineage");
         await using var reader = await read.ExecuteReaderAsync();
@@ -110,6 +96,137 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.Equal(["k1:a", "k1:b"], reader.GetFieldValue<string[]>(1));
         Assert.Equal(["k1:b"], reader.GetFieldValue<string[]>(2));
     }
+
+    /// <summary>
+    /// A batch writes the profiles it created by COPY and the ones it loaded by upsert: both must read back as written,
+    /// aggregate, pseudonyms, version and consent alike.
+    /// </summary>
+    [Fact]
+    public async Task Save_CreatedAndLoadedProfiles_ReadBackAsWritten()
+    {
+        await using var dataSource = await MigratedAsync();
+        var at = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        await InsertProfileAsync(dataSource, "p-loaded", "k1:old");
+        var created = Profile("p-new", at, 3, false, 42.5m, "k1:b", "k1:a");
+        var loaded = Profile("p-loaded", at.AddDays(1), 7, true, 0.1m, "k1:old", "k1:c");
+        var changes = new BatchChanges();
+        changes.Created.Add("p-new");
+        changes.Upserts.AddRange([created, loaded]);
+
+        await SaveAsync(dataSource, changes);
+
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using (var link = new NpgsqlCommand(
+                "insert into identifiers (pseudonym, type, profile_id, linked_at) values ('k1:a', 'email', 'p-new', now()), ('k1:b', 'email', 'p-new', now()), " +
+                "('k1:old', 'email', 'p-loaded', now()), ('k1:c', 'email', 'p-loaded', now())", connection, transaction))
+            {
+                await link.ExecuteNonQueryAsync();
+            }
+
+            var state = ProfileRepository.Load(connection, transaction, ["k1:a", "k1:old"]);
+            foreach (var written in new[] { created, loaded })
+            {
+                var read = state.Profiles[written.ProfileId];
+                Assert.Equal(Json(written), Json(read));
+                Assert.Equal((written.Version, written.PersonalizationAllowed), (read.Version, read.PersonalizationAllowed));
+                Assert.Equal(written.SortedPseudonyms(), read.SortedPseudonyms());
+            }
+        }
+    }
+
+    /// <summary>
+    /// A profile the batch created is a plain insert: should its id already have a row, the save fails on the unique key
+    /// (the worker quarantines the record, see PoisonRecordTests) rather than overwriting the stored profile.
+    /// </summary>
+    [Fact]
+    public async Task Save_ACreatedProfileWhoseIdHasARow_IsRefusedAndTheRowKept()
+    {
+        await using var dataSource = await MigratedAsync();
+        var at = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        await InsertProfileAsync(dataSource, "p-taken", "k1:old");
+        var changes = new BatchChanges();
+        changes.Created.Add("p-taken");
+        changes.Upserts.Add(Profile("p-taken", at, 1, true, 1m, "k1:new"));
+
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var refused = Assert.Throws<PostgresException>(() =>
+                ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), at));
+            Assert.Equal(PostgresErrorCodes.UniqueViolation, refused.SqlState);
+        }
+
+        await using var read = dataSource.CreateCommand("select pseudonyms, version from profiles where profile_id = 'p-taken'");
+        await using var reader = await read.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(["k1:old"], reader.GetFieldValue<string[]>(0));
+        Assert.Equal(1, reader.GetInt64(1));
+    }
+
+    /// <summary>
+    /// A merge id derives from the bridging record's position, which a committed batch never applies again: a merge
+    /// recorded twice would mean a record applied twice, and is refused on the unique key rather than passed over.
+    /// </summary>
+    [Fact]
+    public async Task Save_AMergeAlreadyRecorded_IsRefused()
+    {
+        await using var dataSource = await MigratedAsync();
+        await SaveAsync(dataSource, Merge("evt-1"));
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => SaveAsync(dataSource, Merge("evt-1")));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, refused.SqlState);
+    }
+
+    private static BatchChanges Merge(string eventId)
+    {
+        var changes = new BatchChanges();
+        changes.MergeLineage.Add(new MergeLineage("m-1", "p-a", "p-b", DateTimeOffset.UnixEpoch, eventId,
+            new Streams.Contracts.SourcePosition("canonical", 0, 1), new Streams.Contracts.SourcePosition("store", 0, 1),
+            new Streams.Profiles.Identity.MergeEvidence(["k1:a", "k1:b"], ["k1:b"])));
+        return changes;
+    }
+
+    private static async Task SaveAsync(NpgsqlDataSource dataSource, BatchChanges changes)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        ProfileRepository.Save(connection, transaction, changes, [], new Dictionary<(string, int), long>(), DateTimeOffset.UnixEpoch);
+        await transaction.CommitAsync();
+    }
+
+    private async Task<NpgsqlDataSource> MigratedAsync()
+    {
+        var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance)
+            .MigrateAsync(Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly));
+        return dataSource;
+    }
+
+    private static async Task InsertProfileAsync(NpgsqlDataSource dataSource, string id, string pseudonym)
+    {
+        await using var insert = dataSource.CreateCommand(
+            "insert into profiles (profile_id, first_seen, last_seen, aggregate, version, updated_at, pseudonyms) values (@id, now(), now(), '{}', 1, now(), @p)");
+        insert.Parameters.Add(new NpgsqlParameter<string>("id", id));
+        insert.Parameters.Add(new NpgsqlParameter<string[]>("p", [pseudonym]));
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    private static StoredProfile Profile(string id, DateTimeOffset at, long version, bool allowed, decimal spend, params string[] pseudonyms)
+    {
+        var aggregate = new ProfileAggregate { FirstSeen = at, LastSeen = at.AddHours(2), StoreSpend = spend, PageViews = version };
+        aggregate.CategoryAmounts["grocery"] = spend;
+        var profile = new StoredProfile { ProfileId = id, Aggregate = aggregate, Version = version, PersonalizationAllowed = allowed };
+        foreach (var pseudonym in pseudonyms)
+        {
+            profile.Identifiers[pseudonym] = (IdentifierType.Email, at, null);
+        }
+
+        return profile;
+    }
+
+    private static string Json(StoredProfile profile) => JsonSerializer.Serialize(profile.Aggregate, ProfileJsonContext.Default.ProfileAggregate);
 
     /// <summary>How the plan of <paramref name="sql"/> reaches each table, e.g. "Index Scan on profiles", distinct and sorted.</summary>
     private static async Task<List<string>> ScansAsync(NpgsqlDataSource dataSource, string sql, string[] pseudonyms)

@@ -47,32 +47,39 @@ internal static class LineageStore
         writer.Complete();
     }
 
-    public static NpgsqlBatchCommand InsertMerges(IReadOnlyList<MergeLineage> merges) => Command("""
-        insert into merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
-            source_topic, source_partition, source_offset, identifiers, bridge)
-        select id, absorbed, survivor, merged_at, event_id, c_topic, c_part, c_off, s_topic, s_part, s_off,
-            string_to_array(identifiers, ' '), string_to_array(bridge, ' ')
-        from unnest(@ids, @absorbed, @survivors, @merged_at, @event_ids, @c_topics, @c_parts, @c_offs, @s_topics, @s_parts, @s_offs,
-            @identifiers, @bridges)
-            as u(id, absorbed, survivor, merged_at, event_id, c_topic, c_part, c_off, s_topic, s_part, s_off, identifiers, bridge)
-        on conflict (merge_id) do nothing
-        """,
-        Array("ids", merges.Select(m => m.MergeId)),
-        Array("absorbed", merges.Select(m => m.Absorbed)),
-        Array("survivors", merges.Select(m => m.Survivor)),
-        Times("merged_at", merges.Select(m => m.MergedAt)),
-        // A canonical event_id may hold U+0000 (CanonicalRecordReader allows it on events), which text cannot store: the
-        // merge would be refused and its bridging record quarantined.
-        Array("event_ids", merges.Select(m => m.EventId.Replace('\0', '\uFFFD'))),
-        Array("c_topics", merges.Select(m => m.Canonical.Topic)),
-        Array("c_parts", merges.Select(m => m.Canonical.Partition)),
-        Array("c_offs", merges.Select(m => m.Canonical.Offset)),
-        Array("s_topics", merges.Select(m => m.Source.Topic)),
-        Array("s_parts", merges.Select(m => m.Source.Partition)),
-        Array("s_offs", merges.Select(m => m.Source.Offset)),
-        // Pseudonyms hold no spaces (CanonicalRecordReader.WellFormed), as for the profiles' lists.
-        Array("identifiers", merges.Select(m => string.Join(' ', m.Evidence.Identifiers))),
-        Array("bridges", merges.Select(m => string.Join(' ', m.Evidence.Bridge))));
+    /// <summary>
+    /// A batch's merges as they happened, by binary COPY: a plain insert (a merge id derives from the bridging record's
+    /// position, which a committed batch never applies again), without unnest over thirteen arrays and the
+    /// pseudonym lists joined into strings and split again.
+    /// </summary>
+    public static void CopyMerges(NpgsqlConnection connection, IReadOnlyList<MergeLineage> merges)
+    {
+        using var writer = connection.BeginBinaryImport("""
+            copy merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
+                source_topic, source_partition, source_offset, identifiers, bridge) from stdin (format binary)
+            """);
+        foreach (var m in merges)
+        {
+            writer.StartRow();
+            writer.Write(m.MergeId, NpgsqlDbType.Text);
+            writer.Write(m.Absorbed, NpgsqlDbType.Text);
+            writer.Write(m.Survivor, NpgsqlDbType.Text);
+            writer.Write(m.MergedAt, NpgsqlDbType.TimestampTz);
+            // A canonical event_id may hold U+0000 (CanonicalRecordReader allows it on events), which text cannot store: the
+            // merge would be refused and its bridging record quarantined.
+            writer.Write(m.EventId.Replace('\0', '\uFFFD'), NpgsqlDbType.Text);
+            writer.Write(m.Canonical.Topic, NpgsqlDbType.Text);
+            writer.Write(m.Canonical.Partition, NpgsqlDbType.Integer);
+            writer.Write(m.Canonical.Offset, NpgsqlDbType.Bigint);
+            writer.Write(m.Source.Topic, NpgsqlDbType.Text);
+            writer.Write(m.Source.Partition, NpgsqlDbType.Integer);
+            writer.Write(m.Source.Offset, NpgsqlDbType.Bigint);
+            writer.Write<string[]>([.. m.Evidence.Identifiers], NpgsqlDbType.Array | NpgsqlDbType.Text);
+            writer.Write<string[]>([.. m.Evidence.Bridge], NpgsqlDbType.Array | NpgsqlDbType.Text);
+        }
+
+        writer.Complete();
+    }
 
     /// <summary>Everything lineage holds about erased profiles and their pseudonyms; runs before their merges go.</summary>
     public static IEnumerable<NpgsqlBatchCommand> Erase(string[] erased, IReadOnlyList<string> droppedPseudonyms)

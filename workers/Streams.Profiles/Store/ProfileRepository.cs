@@ -23,7 +23,7 @@ public static class ProfileRepository
 
     /// <summary>Locks and reads the profiles owning any of <c>@pseudonyms</c>, in profile-id order (see <see cref="Load"/>).</summary>
     internal const string LoadProfilesSql = """
-        select p.profile_id, p.aggregate::text, p.personalization_allowed, p.version, p.pseudonyms
+        select p.profile_id, p.aggregate, p.personalization_allowed, p.version, p.pseudonyms
         from (select distinct i.profile_id
               from unnest(@pseudonyms) as u(pseudonym)
               cross join lateral (select i.profile_id from identifiers i where i.pseudonym = u.pseudonym offset 0) i
@@ -104,7 +104,8 @@ public static class ProfileRepository
             while (reader.Read())
             {
                 var id = reader.GetString(0);
-                var aggregate = JsonSerializer.Deserialize(reader.GetString(1), ProfileJsonContext.Default.ProfileAggregate)
+                // The stored UTF-8 text as it is (a json value travels as its text): no UTF-16 copy of every aggregate.
+                var aggregate = JsonSerializer.Deserialize(reader.GetFieldValue<byte[]>(1), ProfileJsonContext.Default.ProfileAggregate)
                     ?? throw new InvalidDataException($"Profile {id} has no aggregate.");
                 profiles[id] = new StoredProfile
                 {
@@ -216,8 +217,9 @@ public static class ProfileRepository
         DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        // The batch's large row sets (new links, lineage events; the outbox after the statements below) go by binary
-        // COPY, each a round trip of its own, before the statements that may delete some of them again (erasure).
+        // The batch's large row sets (new links, lineage events and merges, new profiles; the outbox after the statements
+        // below) go by binary COPY, each a round trip of its own, before the statements that may delete some of them again
+        // (erasure).
         if (changes.NewLinks.Count > 0)
         {
             CopyNewLinks(connection, changes.NewLinks);
@@ -228,31 +230,50 @@ public static class ProfileRepository
             LineageStore.CopyEvents(connection, changes.Lineage, keptUntil);
         }
 
-        using var batch = new NpgsqlBatch(connection, transaction);
-        if (changes.Upserts.Count > 0)
+        if (changes.MergeLineage.Count > 0)
         {
-            var upserts = changes.Upserts;
-            var ids = new string[upserts.Count];
-            var firstSeen = new DateTimeOffset[upserts.Count];
-            var lastSeen = new DateTimeOffset[upserts.Count];
-            var aggregates = new string[upserts.Count];
-            var allowed = new bool[upserts.Count];
-            var versions = new long[upserts.Count];
+            LineageStore.CopyMerges(connection, changes.MergeLineage);
+        }
+
+        // Profiles this batch created by binary COPY too: most of a batch's profile rows under load (new customers). A plain
+        // insert: an id derives from the record that created the profile (see NewProfileId), so none can be stored yet.
+        var loaded = new List<StoredProfile>(changes.Upserts.Count);
+        var created = new List<StoredProfile>();
+        foreach (var profile in changes.Upserts)
+        {
+            (changes.Created.Contains(profile.ProfileId) ? created : loaded).Add(profile);
+        }
+
+        if (created.Count > 0)
+        {
+            CopyNewProfiles(connection, created, now);
+        }
+
+        using var batch = new NpgsqlBatch(connection, transaction);
+        if (loaded.Count > 0)
+        {
+            var ids = new string[loaded.Count];
+            var firstSeen = new DateTimeOffset[loaded.Count];
+            var lastSeen = new DateTimeOffset[loaded.Count];
+            var aggregates = new byte[loaded.Count][];
+            var allowed = new bool[loaded.Count];
+            var versions = new long[loaded.Count];
             // A row's pseudonyms travel as one space-separated string (a parameter cannot hold one array per row; the
             // worker takes only pseudonyms without spaces, see CanonicalRecordReader.WellFormed). Measured on 30,000 rows: the
             // split costs a sixth of a plain upsert, building the arrays from a pseudonym column by group-by four sixths.
-            var pseudonyms = new string[upserts.Count];
-            for (var i = 0; i < upserts.Count; i++)
+            var pseudonyms = new string[loaded.Count];
+            for (var i = 0; i < loaded.Count; i++)
             {
-                var p = upserts[i];
+                var p = loaded[i];
                 (ids[i], firstSeen[i], lastSeen[i], allowed[i], versions[i]) = (p.ProfileId, p.FirstSeen, p.LastSeen, p.PersonalizationAllowed, p.Version);
-                aggregates[i] = JsonSerializer.Serialize(p.Aggregate, ProfileJsonContext.Default.ProfileAggregate);
+                aggregates[i] = AggregateJson(p);
                 pseudonyms[i] = string.Join(' ', p.SortedPseudonyms());
             }
 
+            // An upsert: a re-derivation (ProfileSplitter) writes profiles that may or may not have a row.
             batch.BatchCommands.Add(Command("""
                 insert into profiles (profile_id, first_seen, last_seen, aggregate, personalization_allowed, version, updated_at, pseudonyms)
-                select id, first_seen, last_seen, aggregate::json, allowed, version, @now, string_to_array(pseudonyms, ' ')
+                select id, first_seen, last_seen, aggregate, allowed, version, @now, string_to_array(pseudonyms, ' ')
                 from unnest(@ids, @first_seen, @last_seen, @aggregates, @allowed, @versions, @pseudonyms)
                      as u(id, first_seen, last_seen, aggregate, allowed, version, pseudonyms)
                 on conflict (profile_id) do update set
@@ -264,7 +285,7 @@ public static class ProfileRepository
                 new NpgsqlParameter<string[]>("ids", ids),
                 Times("first_seen", firstSeen),
                 Times("last_seen", lastSeen),
-                new NpgsqlParameter<string[]>("aggregates", aggregates),
+                new NpgsqlParameter<byte[][]>("aggregates", aggregates) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json },
                 new NpgsqlParameter<bool[]>("allowed", allowed),
                 new NpgsqlParameter<long[]>("versions", versions),
                 new NpgsqlParameter<DateTimeOffset>("now", now)));
@@ -302,11 +323,6 @@ public static class ProfileRepository
         // Past their retention, also when Identity:LineageRetention has since been set to 0: an index range that is empty
         // almost every batch.
         batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
-
-        if (changes.MergeLineage.Count > 0)
-        {
-            batch.BatchCommands.Add(LineageStore.InsertMerges(changes.MergeLineage));
-        }
 
         if (changes.Merges.Count > 0)
         {
@@ -420,6 +436,44 @@ public static class ProfileRepository
 
         writer.Complete();
     }
+
+    /// <summary>
+    /// Profiles the batch created, by binary COPY. A plain insert: a row already holding the id is a unique violation,
+    /// never an overwrite (the worker then quarantines the record, see <c>ProfilesWorker</c>'s collisions).
+    /// </summary>
+    private static void CopyNewProfiles(NpgsqlConnection connection, List<StoredProfile> profiles, DateTimeOffset now)
+    {
+        var aggregates = new byte[profiles.Count][];
+        for (var i = 0; i < aggregates.Length; i++)
+        {
+            aggregates[i] = AggregateJson(profiles[i]);
+        }
+
+        using var writer = connection.BeginBinaryImport(
+            "copy profiles (profile_id, first_seen, last_seen, aggregate, personalization_allowed, version, updated_at, pseudonyms) from stdin (format binary)");
+        for (var i = 0; i < aggregates.Length; i++)
+        {
+            var p = profiles[i];
+            writer.StartRow();
+            writer.Write(p.ProfileId, NpgsqlDbType.Text);
+            writer.Write(p.FirstSeen, NpgsqlDbType.TimestampTz);
+            writer.Write(p.LastSeen, NpgsqlDbType.TimestampTz);
+            writer.Write(aggregates[i], NpgsqlDbType.Json);
+            writer.Write(p.PersonalizationAllowed, NpgsqlDbType.Boolean);
+            writer.Write(p.Version, NpgsqlDbType.Bigint);
+            writer.Write(now, NpgsqlDbType.TimestampTz);
+            writer.Write(p.SortedPseudonyms(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        }
+
+        writer.Complete();
+    }
+
+    /// <summary>
+    /// A profile's aggregate as the UTF-8 JSON to store. A json value travels as its text, so the bytes go as they are:
+    /// serializing into a string first made a UTF-16 copy of every aggregate only for Npgsql to encode it back.
+    /// </summary>
+    private static byte[] AggregateJson(StoredProfile profile) =>
+        JsonSerializer.SerializeToUtf8Bytes(profile.Aggregate, ProfileJsonContext.Default.ProfileAggregate);
 
     private static void WriteNullable(NpgsqlBinaryImporter writer, string? value, NpgsqlDbType type)
     {

@@ -107,8 +107,14 @@ public sealed class ProfilesWorker(
     /// <summary>Another worker got to the same rows: a deadlock, a serialization failure, a pseudonym linked meanwhile, a
     /// carried profile changed or held (55P03, see <see cref="ProfileRepository.LockCarried"/>), or a lock not granted
     /// within <see cref="PreparedLockWait"/>.</summary>
+    /// <remarks>
+    /// Not a stored profile or merge holding the id of one the batch creates: those ids derive from the record's
+    /// position, which only this partition's owner applies, and reading the batch again makes the same ids. Such a
+    /// record is refused for good (isolated and quarantined as <c>store_rejected</c>), never retried without end.
+    /// </remarks>
     bool Handler.Collided(Exception failure) =>
-        failure is PostgresException { SqlState: "40P01" or "40001" or "23505" or "55P03" } or CarriedProfilesChangedException;
+        failure is PostgresException { SqlState: "40P01" or "40001" or "55P03" } or CarriedProfilesChangedException
+        || failure is PostgresException { SqlState: "23505", ConstraintName: not ("profiles_pkey" or "merge_lineage_pkey") };
 
     /// <summary>
     /// <paramref name="item"/> as a record to quarantine as <c>store_rejected</c>. A profiles worker keeps what it read,
