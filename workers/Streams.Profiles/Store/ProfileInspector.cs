@@ -93,8 +93,9 @@ public static class ProfileInspector
     private static async Task<long> KeptEventsAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            select count(*) from lineage_events
-            where profile_id = @id or profile_id in (select absorbed from profile_merges where survivor = @id)
+            select (select count(*) from lineage_events where profile_id in (select @id union select absorbed from profile_merges where survivor = @id))
+                + (select coalesce(sum(json_array_length(events)), 0) from lineage_event_groups
+                   where profile_id in (select @id union select absorbed from profile_merges where survivor = @id))
             """);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
