@@ -235,6 +235,39 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.Equal([5L], LineageStore.LoadEvents(connection, transaction, "p-other").Select(e => e.Canonical.Offset));
     }
 
+    /// <summary>
+    /// An erasure's lineage deletes must find the erased profiles' rows through the indexes: written as `in (select …
+    /// union …)` the planner read the whole lineage table for every erasure, a cost growing with the retention.
+    /// </summary>
+    [Fact]
+    public async Task Erase_ReachesLineageThroughIndexes_WhenTheTablesAreLarge()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var fill = dataSource.CreateCommand($$"""
+            insert into lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until)
+            select 'p-' || g, 'canonical', 0, g, '{}', now() + interval '1 day' from generate_series(1, {{Profiles}}) g;
+            insert into lineage_event_groups (profile_id, batch, kept_until, events)
+            select 'p-' || g, g, now() + interval '1 day', '[]' from generate_series(1, {{Profiles}}) g;
+            insert into merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
+                source_topic, source_partition, source_offset, identifiers, bridge)
+            select 'm-' || g, 'p-' || g, 'p-' || (g + 1), now(), 'e', 'canonical', 0, g, 'store', 0, g, '{}', '{}' from generate_series(1, {{Profiles}}) g;
+            insert into profile_merges (absorbed, survivor, merged_at) select 'p-' || g, 'p-' || (g + 1), now() from generate_series(1, {{Profiles}}, 2) g;
+            analyze lineage_events;
+            analyze lineage_event_groups;
+            analyze merge_lineage;
+            analyze profile_merges;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        foreach (var command in LineageStore.Erase(["p-8", "p-14"], []))
+        {
+            var scans = await ScansAsync(dataSource, command);
+            Assert.DoesNotContain(scans, s => s.StartsWith("Seq Scan on lineage_", StringComparison.Ordinal) || s == "Seq Scan on merge_lineage");
+        }
+    }
+
     private static BatchChanges Lineage(params (string ProfileId, long Offset)[] events)
     {
         var changes = new BatchChanges { LineageKeptUntil = DateTimeOffset.UtcNow.AddDays(1) };
@@ -305,12 +338,26 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     {
         await using var explain = dataSource.CreateCommand("explain (format json) " + sql);
         explain.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms));
-        var plan = (string)(await explain.ExecuteScalarAsync())!;
-        return Nodes(JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan"))
+        return Scans((string)(await explain.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>How the plan of a batch command reaches each table, distinct and sorted.</summary>
+    private static async Task<List<string>> ScansAsync(NpgsqlDataSource dataSource, NpgsqlBatchCommand command)
+    {
+        await using var explain = dataSource.CreateCommand("explain (format json) " + command.CommandText);
+        foreach (NpgsqlParameter parameter in command.Parameters)
+        {
+            explain.Parameters.Add(parameter.Clone());
+        }
+
+        return Scans((string)(await explain.ExecuteScalarAsync())!);
+    }
+
+    private static List<string> Scans(string plan) =>
+        Nodes(JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan"))
             .Where(n => n.TryGetProperty("Relation Name", out _))
             .Select(n => $"{n.GetProperty("Node Type").GetString()} on {n.GetProperty("Relation Name").GetString()}")
             .Distinct().Order(StringComparer.Ordinal).ToList();
-    }
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {

@@ -137,10 +137,12 @@ internal static class LineageStore
     /// <summary>Everything lineage holds about erased profiles and their pseudonyms; runs before their merges go.</summary>
     public static IEnumerable<NpgsqlBatchCommand> Erase(string[] erased, IReadOnlyList<string> droppedPseudonyms)
     {
-        const string Component = "(select unnest(@ids) union select absorbed from profile_merges where survivor = any(@ids))";
-        yield return Command($"delete from lineage_events where profile_id in {Component}", Array("ids", erased));
-        yield return Command($"delete from lineage_event_groups where profile_id in {Component}", Array("ids", erased));
-        yield return Command($"delete from merge_lineage where absorbed in {Component} or survivor in {Component}", Array("ids", erased));
+        // The component as an array the index scans take: as `in (select … union …)` the planner hashed it and read the
+        // whole lineage table for each erasure (80 ms a batch in pipeline-load, benchmarks/README.md, issue 17).
+        const string Component = "array(select unnest(@ids) union select absorbed from profile_merges where survivor = any(@ids))";
+        yield return Command($"delete from lineage_events where profile_id = any({Component})", Array("ids", erased));
+        yield return Command($"delete from lineage_event_groups where profile_id = any({Component})", Array("ids", erased));
+        yield return Command($"delete from merge_lineage where absorbed = any({Component}) or survivor = any({Component})", Array("ids", erased));
         if (droppedPseudonyms.Count > 0)
         {
             yield return Command("delete from identity_blocks where pseudonym = any(@pseudonyms) or keep = any(@pseudonyms)",
