@@ -206,8 +206,8 @@ internal static class LineageStore
     public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId)
     {
         using var command = new NpgsqlCommand($"""
-            select seq, canonical_topic, canonical_partition, canonical_offset, event from lineage_events where profile_id in {ComponentOf};
-            select batch, events from lineage_event_groups where profile_id in {ComponentOf}
+            select seq, canonical_topic, canonical_partition, canonical_offset, event from lineage_events where profile_id = any({ComponentOf});
+            select batch, events from lineage_event_groups where profile_id = any({ComponentOf})
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         var events = new List<RetainedEvent>();
@@ -237,8 +237,8 @@ internal static class LineageStore
         return events;
     }
 
-    // A profile and every profile merged into it (@id).
-    private const string ComponentOf = "(select @id union select absorbed from profile_merges where survivor = @id)";
+    // A profile and every profile merged into it (@id), as an array the index scans take (see Erase).
+    internal const string ComponentOf = "array(select @id union select absorbed from profile_merges where survivor = @id)";
 
     /// <summary>
     /// Writes what a split changes beyond the profiles and links <see cref="Save"/> writes: the blocks, the component's merges
@@ -265,11 +265,11 @@ internal static class LineageStore
         // attribute stays where it was. Before profile_merges changes below, through which the component is found.
         yield return Command($"""
             with old as (
-                delete from lineage_events l where l.profile_id in {ComponentOf}
+                delete from lineage_events l where l.profile_id = any({ComponentOf})
                 returning l.seq as batch, 0 as place, l.profile_id, l.kept_until,
                     json_build_object('n', 0, 't', l.canonical_topic, 'p', l.canonical_partition, 'o', l.canonical_offset, 'e', l.event) as element
             ), grouped as (
-                delete from lineage_event_groups g where g.profile_id in {ComponentOf}
+                delete from lineage_event_groups g where g.profile_id = any({ComponentOf})
                 returning g.batch, g.profile_id, g.kept_until, g.events
             ), retained as (
                 select batch, place, profile_id, kept_until, element from old
