@@ -179,6 +179,111 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.Equal(PostgresErrorCodes.UniqueViolation, refused.SqlState);
     }
 
+    /// <summary>
+    /// A batch keeps one lineage row per profile, not one per event (the cost of a row per event, issue 17), and the events
+    /// still come back in the order applied: across batches, across the profiles merged into one (their events interleave
+    /// within a batch), after a row of the per-event table written before. A split then gives each event its profile and
+    /// keeps that order; an event the split does not attribute stays with its profile.
+    /// </summary>
+    [Fact]
+    public async Task Save_LineageOfABatch_IsOneRowPerProfile_AndReadsBackInTheOrderApplied()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var before = dataSource.CreateCommand("""
+            insert into lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until)
+            values ('p-b', 'canonical', 0, 1, @event, now() + interval '1 day');
+            insert into profile_merges (absorbed, survivor, merged_at) values ('p-b', 'p-a', now())
+            """))
+        {
+            before.Parameters.Add(new NpgsqlParameter<byte[]>("event", Streams.Contracts.Canonical.CanonicalJson.Serialize(Event(1)))
+            {
+                NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Json,
+            });
+            await before.ExecuteNonQueryAsync();
+        }
+
+        await SaveAsync(dataSource, Lineage(("p-a", 2), ("p-b", 3), ("p-a", 4), ("p-other", 5)));
+        await SaveAsync(dataSource, Lineage(("p-b", 6), ("p-a", 7), ("p-a", 8)));
+
+        await using (var count = dataSource.CreateCommand("select count(*) from lineage_event_groups"))
+        {
+            Assert.Equal(5L, await count.ExecuteScalarAsync());
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var events = LineageStore.LoadEvents(connection, transaction, "p-a");
+        Assert.Equal([1L, 2, 3, 4, 6, 7, 8], events.Select(e => e.Canonical.Offset));
+        Assert.Equal(["evt-1", "evt-2", "evt-3", "evt-4", "evt-6", "evt-7", "evt-8"], events.Select(e => e.Event.EventId));
+
+        // The split: offsets 1, 3 and 7 to p-b, the others to p-a, offset 8 not attributed.
+        var attribution = events.Where(e => e.Canonical.Offset != 8)
+            .Select(e => (e.Seq, e.Canonical.Offset is 1 or 3 or 7 ? "p-b" : "p-a")).ToList();
+        var split = new Streams.Profiles.Lineage.Split([], attribution, [], []);
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var command in LineageStore.SaveSplit("p-a", split, [], null, DateTimeOffset.UnixEpoch))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal([2L, 4, 6, 8], LineageStore.LoadEvents(connection, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([1L, 3, 7], LineageStore.LoadEvents(connection, transaction, "p-b").Select(e => e.Canonical.Offset));
+        Assert.Equal([5L], LineageStore.LoadEvents(connection, transaction, "p-other").Select(e => e.Canonical.Offset));
+    }
+
+    /// <summary>
+    /// An erasure's lineage deletes must find the erased profiles' rows through the indexes: written as `in (select …
+    /// union …)` the planner read the whole lineage table for every erasure, a cost growing with the retention.
+    /// </summary>
+    [Fact]
+    public async Task Erase_ReachesLineageThroughIndexes_WhenTheTablesAreLarge()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var fill = dataSource.CreateCommand($$"""
+            insert into lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until)
+            select 'p-' || g, 'canonical', 0, g, '{}', now() + interval '1 day' from generate_series(1, {{Profiles}}) g;
+            insert into lineage_event_groups (profile_id, batch, kept_until, events)
+            select 'p-' || g, g, now() + interval '1 day', '[]' from generate_series(1, {{Profiles}}) g;
+            insert into merge_lineage (merge_id, absorbed, survivor, merged_at, event_id, canonical_topic, canonical_partition, canonical_offset,
+                source_topic, source_partition, source_offset, identifiers, bridge)
+            select 'm-' || g, 'p-' || g, 'p-' || (g + 1), now(), 'e', 'canonical', 0, g, 'store', 0, g, '{}', '{}' from generate_series(1, {{Profiles}}) g;
+            insert into profile_merges (absorbed, survivor, merged_at) select 'p-' || g, 'p-' || (g + 1), now() from generate_series(1, {{Profiles}}, 2) g;
+            analyze lineage_events;
+            analyze lineage_event_groups;
+            analyze merge_lineage;
+            analyze profile_merges;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        foreach (var command in LineageStore.Erase(["p-8", "p-14"], []))
+        {
+            var scans = await ScansAsync(dataSource, command);
+            Assert.DoesNotContain(scans, s => s.StartsWith("Seq Scan on lineage_", StringComparison.Ordinal) || s == "Seq Scan on merge_lineage");
+        }
+    }
+
+    private static BatchChanges Lineage(params (string ProfileId, long Offset)[] events)
+    {
+        var changes = new BatchChanges { LineageKeptUntil = DateTimeOffset.UtcNow.AddDays(1) };
+        foreach (var (profileId, offset) in events)
+        {
+            changes.Lineage.Add(new LineageEvent(profileId, new Streams.Contracts.SourcePosition("canonical", (int)(offset % 3), offset), Event(offset)));
+        }
+
+        return changes;
+    }
+
+    private static Streams.Contracts.Canonical.CanonicalEvent Event(long offset) =>
+        new(Streams.Contracts.Channel.Store, $"evt-{offset}", DateTimeOffset.UnixEpoch.AddHours(offset),
+            [new Streams.Contracts.Canonical.CanonicalIdentifier(IdentifierType.Email, $"k1:e{offset}")], [],
+            new Streams.Contracts.SourcePosition("store", 0, offset));
+
     private static BatchChanges Merge(string eventId)
     {
         var changes = new BatchChanges();
@@ -233,12 +338,26 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     {
         await using var explain = dataSource.CreateCommand("explain (format json) " + sql);
         explain.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms));
-        var plan = (string)(await explain.ExecuteScalarAsync())!;
-        return Nodes(JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan"))
+        return Scans((string)(await explain.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>How the plan of a batch command reaches each table, distinct and sorted.</summary>
+    private static async Task<List<string>> ScansAsync(NpgsqlDataSource dataSource, NpgsqlBatchCommand command)
+    {
+        await using var explain = dataSource.CreateCommand("explain (format json) " + command.CommandText);
+        foreach (NpgsqlParameter parameter in command.Parameters)
+        {
+            explain.Parameters.Add(parameter.Clone());
+        }
+
+        return Scans((string)(await explain.ExecuteScalarAsync())!);
+    }
+
+    private static List<string> Scans(string plan) =>
+        Nodes(JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan"))
             .Where(n => n.TryGetProperty("Relation Name", out _))
             .Select(n => $"{n.GetProperty("Node Type").GetString()} on {n.GetProperty("Relation Name").GetString()}")
             .Distinct().Order(StringComparer.Ordinal).ToList();
-    }
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {

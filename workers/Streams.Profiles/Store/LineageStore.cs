@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Runtime.InteropServices;
 using Npgsql;
 using NpgsqlTypes;
 using Streams.Contracts;
@@ -15,37 +18,87 @@ namespace Streams.Profiles.Store;
 internal static class LineageStore
 {
     /// <summary>
-    /// The events of a batch as used, in the order applied: binary COPY assigns seq in the order of its rows. A batch's
-    /// largest row set (one row per event, each with the event's JSON), written without unnest's arrays.
+    /// The events of a batch as used, one row per profile (lineage_event_groups, migration 0230): a customer's events mostly
+    /// reach a batch together, and a row per event with its index entries was the batch's costliest statement
+    /// (benchmarks/README.md, issue 17). The batch takes one value of lineage_events' sequence, so its rows sort after every
+    /// earlier one, and each event keeps its place in the batch: <see cref="OrderKey"/> gives back the order applied.
     /// </summary>
     public static void CopyEvents(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil)
     {
-        // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. The
-        // UTF-8 bytes go as they are (a json value travels as its text): decoding each event into a string only for Npgsql
-        // to encode it back made a UTF-16 copy of every event, about 80 MB of garbage per 60,000 events (profiles-load,
-        // benchmarks/README.md).
-        var json = new byte[events.Count][];
-        for (var i = 0; i < json.Length; i++)
+        if (events.Count > MaxEventsPerBatch)
         {
-            json[i] = CanonicalJson.Serialize(events[i].Event);
+            throw new ArgumentOutOfRangeException(nameof(events), events.Count, $"A batch keeps at most {MaxEventsPerBatch} events.");
         }
 
-        using var writer = connection.BeginBinaryImport(
-            "copy lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until) from stdin (format binary)");
-        for (var i = 0; i < json.Length; i++)
+        // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Each
+        // event's UTF-8 bytes go into its profile's array as they are.
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < events.Count; i++)
         {
-            var e = events[i];
+            if (!groups.TryGetValue(events[i].ProfileId, out var members))
+            {
+                groups[events[i].ProfileId] = members = [];
+            }
+
+            members.Add(i);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        var rows = new List<(string ProfileId, byte[] Events)>(groups.Count);
+        foreach (var (profileId, members) in groups)
+        {
+            buffer.ResetWrittenCount();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                json.WriteStartArray();
+                foreach (var i in members)
+                {
+                    var e = events[i];
+                    json.WriteStartObject();
+                    json.WriteNumber("n", i);
+                    json.WriteString("t", e.Canonical.Topic);
+                    json.WriteNumber("p", e.Canonical.Partition);
+                    json.WriteNumber("o", e.Canonical.Offset);
+                    json.WritePropertyName("e");
+                    json.WriteRawValue(CanonicalJson.Serialize(e.Event), skipInputValidation: true);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            rows.Add((profileId, buffer.WrittenSpan.ToArray()));
+        }
+
+        long batch;
+        using (var next = new NpgsqlCommand("select nextval(pg_get_serial_sequence('lineage_events', 'seq'))", connection))
+        {
+            batch = (long)next.ExecuteScalar()!;
+        }
+
+        using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events) from stdin (format binary)");
+        foreach (var (profileId, json) in rows)
+        {
             writer.StartRow();
-            writer.Write(e.ProfileId, NpgsqlDbType.Text);
-            writer.Write(e.Canonical.Topic, NpgsqlDbType.Text);
-            writer.Write(e.Canonical.Partition, NpgsqlDbType.Integer);
-            writer.Write(e.Canonical.Offset, NpgsqlDbType.Bigint);
-            writer.Write(json[i], NpgsqlDbType.Json);
+            writer.Write(profileId, NpgsqlDbType.Text);
+            writer.Write(batch, NpgsqlDbType.Bigint);
             writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
+            writer.Write(json, NpgsqlDbType.Json);
         }
 
         writer.Complete();
     }
+
+    /// <summary>Events a batch can keep: their places in the batch fit in the low bits of <see cref="OrderKey"/>.</summary>
+    public const int MaxEventsPerBatch = 1 << OrderBits;
+
+    private const int OrderBits = 20;
+
+    /// <summary>
+    /// A retained event's place in the order applied (<see cref="RetainedEvent.Seq"/>): its batch's sequence value, then its place
+    /// in the batch. A row of lineage_events, written one per event before migration 0230, is its own batch.
+    /// </summary>
+    public static long OrderKey(long batch, int place) => (batch << OrderBits) | (uint)place;
 
     /// <summary>
     /// A batch's merges as they happened, by binary COPY: a plain insert (a merge id derives from the bridging record's
@@ -84,9 +137,12 @@ internal static class LineageStore
     /// <summary>Everything lineage holds about erased profiles and their pseudonyms; runs before their merges go.</summary>
     public static IEnumerable<NpgsqlBatchCommand> Erase(string[] erased, IReadOnlyList<string> droppedPseudonyms)
     {
-        const string Component = "(select unnest(@ids) union select absorbed from profile_merges where survivor = any(@ids))";
-        yield return Command($"delete from lineage_events where profile_id in {Component}", Array("ids", erased));
-        yield return Command($"delete from merge_lineage where absorbed in {Component} or survivor in {Component}", Array("ids", erased));
+        // The component as an array the index scans take: as `in (select … union …)` the planner hashed it and read the
+        // whole lineage table for each erasure (80 ms a batch in pipeline-load, benchmarks/README.md, issue 17).
+        const string Component = "array(select unnest(@ids) union select absorbed from profile_merges where survivor = any(@ids))";
+        yield return Command($"delete from lineage_events where profile_id = any({Component})", Array("ids", erased));
+        yield return Command($"delete from lineage_event_groups where profile_id = any({Component})", Array("ids", erased));
+        yield return Command($"delete from merge_lineage where absorbed = any({Component}) or survivor = any({Component})", Array("ids", erased));
         if (droppedPseudonyms.Count > 0)
         {
             yield return Command("delete from identity_blocks where pseudonym = any(@pseudonyms) or keep = any(@pseudonyms)",
@@ -149,11 +205,9 @@ internal static class LineageStore
     /// <summary>The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied.</summary>
     public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId)
     {
-        using var command = new NpgsqlCommand("""
-            select seq, canonical_topic, canonical_partition, canonical_offset, event
-            from lineage_events
-            where profile_id = @id or profile_id in (select absorbed from profile_merges where survivor = @id)
-            order by seq
+        using var command = new NpgsqlCommand($"""
+            select seq, canonical_topic, canonical_partition, canonical_offset, event from lineage_events where profile_id = any({ComponentOf});
+            select batch, events from lineage_event_groups where profile_id = any({ComponentOf})
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         var events = new List<RetainedEvent>();
@@ -162,11 +216,29 @@ internal static class LineageStore
         {
             var e = CanonicalJson.DeserializeCanonicalEvent(reader.GetFieldValue<byte[]>(4))
                 ?? throw new InvalidDataException($"Lineage event {reader.GetInt64(0)} is empty.");
-            events.Add(new RetainedEvent(reader.GetInt64(0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
+            events.Add(new RetainedEvent(OrderKey(reader.GetInt64(0), 0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
         }
 
+        reader.NextResult();
+        while (reader.Read())
+        {
+            var batch = reader.GetInt64(0);
+            using var group = JsonDocument.Parse(reader.GetFieldValue<byte[]>(1));
+            foreach (var element in group.RootElement.EnumerateArray())
+            {
+                var e = CanonicalJson.DeserializeCanonicalEvent(JsonMarshal.GetRawUtf8Value(element.GetProperty("e")))
+                    ?? throw new InvalidDataException($"A lineage event of batch {batch} is empty.");
+                var canonical = new SourcePosition(element.GetProperty("t").GetString()!, element.GetProperty("p").GetInt32(), element.GetProperty("o").GetInt64());
+                events.Add(new RetainedEvent(OrderKey(batch, element.GetProperty("n").GetInt32()), canonical, e));
+            }
+        }
+
+        events.Sort((a, b) => a.Seq.CompareTo(b.Seq));
         return events;
     }
+
+    // A profile and every profile merged into it (@id), as an array the index scans take (see Erase).
+    internal const string ComponentOf = "array(select @id union select absorbed from profile_merges where survivor = @id)";
 
     /// <summary>
     /// Writes what a split changes beyond the profiles and links <see cref="Save"/> writes: the blocks, the component's merges
@@ -188,6 +260,31 @@ internal static class LineageStore
                 new NpgsqlParameter<DateTimeOffset>("now", now));
         }
 
+        // Each retained event goes to the profile the re-derivation gave it: the component's rows (of both tables) are
+        // written again as one row per profile and batch, each event keeping its place; an event the re-derivation did not
+        // attribute stays where it was. Before profile_merges changes below, through which the component is found.
+        yield return Command($"""
+            with old as (
+                delete from lineage_events l where l.profile_id = any({ComponentOf})
+                returning l.seq as batch, 0 as place, l.profile_id, l.kept_until,
+                    json_build_object('n', 0, 't', l.canonical_topic, 'p', l.canonical_partition, 'o', l.canonical_offset, 'e', l.event) as element
+            ), grouped as (
+                delete from lineage_event_groups g where g.profile_id = any({ComponentOf})
+                returning g.batch, g.profile_id, g.kept_until, g.events
+            ), retained as (
+                select batch, place, profile_id, kept_until, element from old
+                union all
+                select g.batch, (e ->> 'n')::integer, g.profile_id, g.kept_until, e from grouped g, json_array_elements(g.events) e
+            )
+            insert into lineage_event_groups (profile_id, batch, kept_until, events)
+            select coalesce(u.id, r.profile_id), r.batch, min(r.kept_until), json_agg(r.element order by r.place)
+            from retained r left join unnest(@keys, @ids) as u(key, id) on u.key = (r.batch << {OrderBits}) | r.place
+            group by 1, 2
+            """,
+            new NpgsqlParameter<string>("id", profileId),
+            Array("keys", split.Attribution.Select(a => a.Seq)),
+            Array("ids", split.Attribution.Select(a => a.ProfileId)));
+
         // Merges no longer in force: the component's recorded merges the re-derivation did not make again.
         yield return Command("""
             update merge_lineage set unmerged_at = @now
@@ -206,9 +303,6 @@ internal static class LineageStore
                 Times("merged_at", split.Merges.Select(m => m.MergedAt)));
         }
 
-        yield return Command("update lineage_events l set profile_id = u.id from unnest(@seqs, @ids) as u(seq, id) where l.seq = u.seq",
-            Array("seqs", split.Attribution.Select(a => a.Seq)),
-            Array("ids", split.Attribution.Select(a => a.ProfileId)));
     }
 }
 

@@ -92,9 +92,9 @@ public static class ProfileInspector
     /// <summary>Events kept for undoing merges (Identity:LineageRetention), of the profile and those merged into it.</summary>
     private static async Task<long> KeptEventsAsync(NpgsqlDataSource dataSource, string profileId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            select count(*) from lineage_events
-            where profile_id = @id or profile_id in (select absorbed from profile_merges where survivor = @id)
+        await using var command = dataSource.CreateCommand($"""
+            select (select count(*) from lineage_events where profile_id = any({LineageStore.ComponentOf}))
+                + (select coalesce(sum(json_array_length(events)), 0) from lineage_event_groups where profile_id = any({LineageStore.ComponentOf}))
             """);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;

@@ -323,6 +323,7 @@ public static class ProfileRepository
         // Past their retention, also when Identity:LineageRetention has since been set to 0: an index range that is empty
         // almost every batch.
         batch.BatchCommands.Add(Command("delete from lineage_events where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
+        batch.BatchCommands.Add(Command("delete from lineage_event_groups where kept_until < @now", new NpgsqlParameter<DateTimeOffset>("now", now)));
 
         if (changes.Merges.Count > 0)
         {
