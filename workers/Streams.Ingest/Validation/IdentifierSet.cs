@@ -97,7 +97,8 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
 
         string? previous = null;
         var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p, out previous) ? p : null;
-        if (pseudonym is not null && IsBlocked(f, field, IdentifierType.Social, $"{platform}:{handle}"))
+        // The "platform:handle" text only when something social is blocked: otherwise it was a string per record for nothing.
+        if (pseudonym is not null && blocked?.Covers(IdentifierType.Social) == true && IsBlocked(f, field, IdentifierType.Social, $"{platform}:{handle}"))
         {
             (pseudonym, previous) = (null, null);
         }
