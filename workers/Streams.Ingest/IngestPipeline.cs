@@ -271,7 +271,7 @@ public sealed class IngestPipeline
 
         var f = new FieldReader(root ?? default, reasons, fields);
         // Consent is not blocked: an erasure must still reach profiles an identifier linked before it was blocked.
-        var identifiers = new IdentifierSet(pseudonymizer, channel == Channel.Consent ? null : blocked);
+        var identifiers = IdentifierSet.ForRecord(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);
         ClickstreamAttributes? clickstream = null;
         StoreAttributes? store = null;
@@ -361,14 +361,18 @@ public sealed class IngestPipeline
         return reasons.IsEmpty ? IngestDisposition.Accepted : IngestDisposition.Flagged;
     }
 
-    private static List<CanonicalIdentifier> ValidIdentifiers(IdentifierSet identifiers)
+    private static CanonicalIdentifier[] ValidIdentifiers(IdentifierSet identifiers)
     {
-        var valid = new List<CanonicalIdentifier>(identifiers.Items.Count);
-        foreach (var identifier in identifiers.Items)
+        var valid = new CanonicalIdentifier[identifiers.ValidCount];
+        var next = 0;
+        var items = identifiers.Items;
+        // By index: a foreach over the interface would allocate an enumerator per record.
+        for (var i = 0; i < items.Count; i++)
         {
+            var identifier = items[i];
             if (identifier.Pseudonym is not null)
             {
-                valid.Add(new CanonicalIdentifier(identifier.Type, identifier.Pseudonym, identifier.Previous));
+                valid[next++] = new CanonicalIdentifier(identifier.Type, identifier.Pseudonym, identifier.Previous);
             }
         }
 

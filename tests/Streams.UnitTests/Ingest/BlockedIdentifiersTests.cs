@@ -138,6 +138,22 @@ public sealed class BlockedIdentifiersTests
     }
 
     [Fact]
+    public void Process_PipelinesWithAndWithoutABlockedList_OnOneThread_EachJudgeByTheirOwn()
+    {
+        // Each thread reuses one identifier set from record to record: a pipeline must never judge with another's list.
+        var blocking = new IngestPipeline(Pseudonymizer(), Options.Create(new IngestOptions()), new FixedTimeProvider(Now), Blocked());
+        var plain = IngestTestKit.Pipeline();
+        var record = Encoding.UTF8.GetBytes(Sample(Channel.Store, s => s["email"] = "test@example.com").ToJsonString());
+        var consent = Encoding.UTF8.GetBytes(Sample(Channel.Consent, s => s["identifier"] = "test@example.com").ToJsonString());
+
+        Assert.Equal(IngestDisposition.Flagged, blocking.Process(Channel.Store, Source, record).Disposition);
+        Assert.Equal(IngestDisposition.Accepted, plain.Process(Channel.Store, Source, record).Disposition);
+        Assert.Equal(IngestDisposition.Flagged, blocking.Process(Channel.Store, Source, record).Disposition);
+        Assert.Equal(IngestDisposition.Accepted, blocking.Process(Channel.Consent, Source, consent).Disposition);
+        Assert.Equal(IngestDisposition.Flagged, blocking.Process(Channel.Store, Source, record).Disposition);
+    }
+
+    [Fact]
     public void Process_ConsentForABlockedIdentifier_StillReachesTheProfilesWorker()
     {
         // Profiles linked through it before it was blocked must still be erasable.

@@ -9,7 +9,8 @@ namespace Streams.Ingest.Validation;
 /// rotation window, <paramref name="Previous"/> is its pseudonym under the previous key and version. A consent
 /// request's identifier also has its pseudonyms under every other configured key and version in <paramref name="Others"/>.
 /// </summary>
-internal sealed record ResolvedIdentifier(
+/// <remarks>A struct: a record has one or two of these, and they live only while it is judged.</remarks>
+internal readonly record struct ResolvedIdentifier(
     string Field, IdentifierType Type, string? Pseudonym, string? Previous = null, IReadOnlyList<string>? Others = null);
 
 /// <summary>
@@ -18,10 +19,34 @@ internal sealed record ResolvedIdentifier(
 /// </summary>
 internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifiers? blocked = null)
 {
+    private readonly Pseudonymizer pseudonymizer = pseudonymizer;
+    private readonly BlockedIdentifiers? blocked = blocked;
+
     /// <summary>Longer identifiers (or ones with an escape or non-ASCII text) are read as a string first.</summary>
     private const int MaxShortIdentifier = 128;
 
+    /// <summary>The set this thread judges its records with: nothing in it outlives the record, so it is reused.</summary>
+    [ThreadStatic]
+    private static IdentifierSet? threadSet;
+
     private readonly List<ResolvedIdentifier> items = new(3);
+
+    /// <summary>
+    /// This thread's set, emptied, for one record. Judging never nests, and nothing read from the set is kept past the
+    /// record (the pseudonyms are strings of their own), so one set per thread serves every record.
+    /// </summary>
+    public static IdentifierSet ForRecord(Pseudonymizer pseudonymizer, BlockedIdentifiers? blocked)
+    {
+        var set = threadSet;
+        if (set is null || !ReferenceEquals(set.pseudonymizer, pseudonymizer) || !ReferenceEquals(set.blocked, blocked))
+        {
+            set = new IdentifierSet(pseudonymizer, blocked);
+            threadSet = set;
+        }
+
+        set.items.Clear();
+        return set;
+    }
 
     public IReadOnlyList<ResolvedIdentifier> Items => items;
 
@@ -97,7 +122,8 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
 
         string? previous = null;
         var pseudonym = platform is not null && pseudonymizer.TryPseudonymizeSocial(platform, handle, out var p, out previous) ? p : null;
-        if (pseudonym is not null && IsBlocked(f, field, IdentifierType.Social, $"{platform}:{handle}"))
+        // The "platform:handle" text only when something social is blocked: otherwise it was a string per record for nothing.
+        if (pseudonym is not null && blocked?.Covers(IdentifierType.Social) == true && IsBlocked(f, field, IdentifierType.Social, $"{platform}:{handle}"))
         {
             (pseudonym, previous) = (null, null);
         }
