@@ -25,14 +25,30 @@ public static class KMeansSeeder
     /// replaces each centroid by the exact mean of its sample points and counts them, so that from then on
     /// <see cref="MiniBatchKMeans"/>'s η = 1 / count keeps every centroid the exact mean of the points it stands for.
     /// </summary>
-    public static KMeansSeed Seed(IReadOnlyList<double[]> sample, int k, int seed, int restarts = DefaultRestarts)
+    /// <param name="trainPoints">
+    /// Most points ML.NET trains on: a larger sample is trained on an evenly spaced subsample of this many (see
+    /// <see cref="EvenlySpaced"/>), while the final assignment step and the choice of the best run still use every point
+    /// of <paramref name="sample"/>. The training's cost grows with the points; the centroids' error shrinks with them only
+    /// as 1 / points per segment, which at a thousand or more points is far below the inertia differences anything here
+    /// decides on.
+    /// </param>
+    public static KMeansSeed Seed(IReadOnlyList<double[]> sample, int k, int seed, int restarts = DefaultRestarts,
+        int trainPoints = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(restarts);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trainPoints);
         if (!HasDistinctPoints(sample, k))
         {
             throw new ArgumentException($"A sample of {sample.Count} points with fewer than {k} distinct ones cannot seed {k} centroids.", nameof(sample));
+        }
+
+        // A subsample may hold fewer distinct points than the sample: then ML.NET trains on the whole sample.
+        var training = EvenlySpaced(sample, trainPoints);
+        if (training.Count < sample.Count && !HasDistinctPoints(training, k))
+        {
+            training = sample;
         }
 
         // ML.NET's k-means++ is plain D² sampling (no greedy candidate trials). In 30 dimensions the within-group noise
@@ -43,7 +59,7 @@ public static class KMeansSeeder
         var bestInertia = double.PositiveInfinity;
         for (var run = 0; run < restarts; run++)
         {
-            var candidate = Refine(sample, Train(sample, k, seed + run));
+            var candidate = Refine(sample, Train(training, k, seed + run));
             var inertia = Inertia(sample, candidate.Centroids);
             if (inertia < bestInertia)
             {
@@ -73,6 +89,13 @@ public static class KMeansSeeder
 
         return false;
     }
+
+    /// <summary>
+    /// At most <paramref name="most"/> of <paramref name="points"/>, evenly spaced (all of them when there are no more): the
+    /// sample is already in random order, and this keeps the choice deterministic.
+    /// </summary>
+    internal static IReadOnlyList<double[]> EvenlySpaced(IReadOnlyList<double[]> points, int most) =>
+        points.Count <= most ? points : [.. Enumerable.Range(0, most).Select(i => points[(int)((long)i * points.Count / most)])];
 
     /// <summary>Σ squared distance to the nearest centroid.</summary>
     internal static double Inertia(IReadOnlyList<double[]> points, IReadOnlyList<double[]> centroids) =>
