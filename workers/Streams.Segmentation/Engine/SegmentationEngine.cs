@@ -355,8 +355,8 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             return false;
         }
 
-        // Trained on a subsample, but both inertias are taken on the whole sample: a fit does not look better on points it
-        // was not trained on, so the comparison cannot favour the re-seed.
+        // ML.NET trains on at most FitPoints of the sample; the fit's refinement, its best restart and both inertias use the
+        // whole sample, so the online and the batch centroids are compared on the same points.
         var fit = KMeansSeeder.Seed(points, model.K, options.RandomSeed, trainPoints: options.FitPoints);
         return ReseedPolicy.BatchFitIsBetter(model.Inertia(points), KMeansSeeder.Inertia(points, fit.Centroids), options.ReseedMargin);
     }
