@@ -57,9 +57,11 @@ public static class KMeansSeeder
         // several runs (scikit-learn's n_init) fixes most of it and costs little on a sample.
         KMeansSeed? best = null;
         var bestInertia = double.PositiveInfinity;
+        // The training vectors in single precision once for every run, not once per run.
+        var rows = Rows(training, training[0].Length);
         for (var run = 0; run < restarts; run++)
         {
-            var candidate = Refine(sample, Train(training, k, seed + run));
+            var candidate = Refine(sample, Train(rows, k, seed + run));
             var inertia = Inertia(sample, candidate.Centroids);
             if (inertia < bestInertia)
             {
@@ -103,14 +105,16 @@ public static class KMeansSeeder
             new double[centroids.Count], [.. Enumerable.Range(0, centroids.Count)], centroids.Count, 0)).Inertia(points);
 
     /// <summary>ML.NET's k-means (k-means++ initialization) as it is, in single precision.</summary>
-    internal static double[][] Train(IReadOnlyList<double[]> sample, int k, int seed)
+    internal static double[][] Train(IReadOnlyList<double[]> sample, int k, int seed) => Train(Rows(sample, sample[0].Length), k, seed);
+
+    private static double[][] Train(List<VectorRow> rows, int k, int seed)
     {
-        var d = sample[0].Length;
+        var d = rows[0].Features.Length;
 
         // Every ML.NET component draws its random seed from the context in the order it is created: keep this order, or
         // the same seed gives other centroids than the checkpointed model was built from.
         var ml = new MLContext(seed);
-        var data = LoadVectors(ml, sample, d);
+        var data = LoadRows(ml, rows, d);
         var trainer = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
         {
             FeatureColumnName = FeaturesColumn,
@@ -165,11 +169,15 @@ public static class KMeansSeeder
     }
 
     /// <summary>A data view with one fixed-size float vector column, <see cref="FeaturesColumn"/>.</summary>
-    internal static IDataView LoadVectors(MLContext ml, IReadOnlyList<double[]> points, int d)
+    internal static IDataView LoadVectors(MLContext ml, IReadOnlyList<double[]> points, int d) => LoadRows(ml, Rows(points, d), d);
+
+    private static List<VectorRow> Rows(IReadOnlyList<double[]> points, int d) => [.. points.Select(p => new VectorRow { Features = ToFloats(p, d) })];
+
+    // ML.NET only reads the rows, so one list may back the data views of several runs.
+    private static IDataView LoadRows(MLContext ml, List<VectorRow> rows, int d)
     {
         var schema = SchemaDefinition.Create(typeof(VectorRow));
         schema[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
-        List<VectorRow> rows = [.. points.Select(p => new VectorRow { Features = ToFloats(p, d) })];
         return ml.Data.LoadFromEnumerable(rows, schema);
     }
 
