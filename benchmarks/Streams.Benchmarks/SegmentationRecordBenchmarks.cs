@@ -11,7 +11,9 @@ namespace Streams.Benchmarks;
 /// The segmentation worker's per-record path without PostgreSQL and Kafka, per profile record: reading a record as the
 /// profiles worker writes it (every feature of the catalog) and a mini-batch of 500 through the engine in its steady state
 /// (a seeded model, every profile already assigned, no re-seed and no quality fit), from the loaded rows to what would be
-/// stored and published.
+/// stored and published. Apart from that path, the model's fits: a mini-batch that also runs the poor-optimum guard's
+/// batch fit (which the worker does every <see cref="SegmentationOptions.QualityEvery"/> mini-batches) and a re-seed's fit
+/// with k chosen from the data, both on the full sample of 5,000 profiles.
 /// </summary>
 [MemoryDiagnoser]
 public class SegmentationRecordBenchmarks
@@ -22,9 +24,13 @@ public class SegmentationRecordBenchmarks
     private readonly List<(byte[] Key, byte[] Value)> records = [];
     private readonly List<ProfileUpdate> updates = [];
     private readonly Dictionary<string, MemberRow> stored = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MemberRow> guardedStored = new(StringComparer.Ordinal);
     private SegmentationEngine engine = null!;
     private SegmentationCheckpoint checkpoint = null!;
     private Dictionary<int, long> sizes = [];
+    private SegmentationEngine guarded = null!;
+    private SegmentationCheckpoint guardedCheckpoint = null!;
+    private Dictionary<int, long> guardedSizes = [];
     private int next;
 
     [GlobalSetup]
@@ -49,15 +55,36 @@ public class SegmentationRecordBenchmarks
             updates.Add(ProfileRecordReader.Read(records[^1].Key, value, out _)!);
         }
 
-        engine = new SegmentationEngine(new SegmentationOptions { QualityEvery = 1_000_000 }, new TopicCatalog(new TopicsOptions()));
-        checkpoint = SegmentationCheckpoint.Empty();
+        (engine, checkpoint) = Seeded(new SegmentationOptions { QualityEvery = 1_000_000 }, stored, sizes);
+        (guarded, guardedCheckpoint) = Seeded(new SegmentationOptions { QualityEvery = 1 }, guardedStored, guardedSizes);
+        ApplyMiniBatch();
+        ApplyMiniBatchWithGuard();
+    }
+
+    private MiniBatchChanges NextMiniBatch(SegmentationEngine through, SegmentationCheckpoint state, Dictionary<string, MemberRow> rows,
+        Dictionary<int, long> counts)
+    {
+        var start = next;
+        next = (next + MiniBatch) % Profiles;
+        var batch = updates.GetRange(start, MiniBatch);
+        // What the worker loads: the batch's stored rows.
+        var loaded = batch.ToDictionary(u => u.ProfileId, u => rows[u.ProfileId], StringComparer.Ordinal);
+        return through.Apply(state, loaded, counts, batch, Now);
+    }
+
+    // An engine whose model is seeded on every profile, each of them assigned.
+    private (SegmentationEngine Engine, SegmentationCheckpoint Checkpoint) Seeded(SegmentationOptions options,
+        Dictionary<string, MemberRow> rows, Dictionary<int, long> counts)
+    {
+        var seeded = new SegmentationEngine(options, new TopicCatalog(new TopicsOptions()));
+        var state = SegmentationCheckpoint.Empty();
         // Seeds the model on every profile and assigns them all; the next mini-batch settles the centroids.
-        foreach (var row in engine.Apply(checkpoint, stored, sizes, updates, Now).Upserts)
+        foreach (var row in seeded.Apply(state, rows, counts, updates, Now).Upserts)
         {
-            stored[row.ProfileId] = row;
+            rows[row.ProfileId] = row;
         }
 
-        ApplyMiniBatch();
+        return (seeded, state);
     }
 
     [Benchmark(OperationsPerInvoke = MiniBatch, Description = "read a profile record")]
@@ -76,15 +103,13 @@ public class SegmentationRecordBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = MiniBatch, Description = "mini-batch of 500 through the engine")]
-    public MiniBatchChanges ApplyMiniBatch()
-    {
-        var start = next;
-        next = (next + MiniBatch) % Profiles;
-        var batch = updates.GetRange(start, MiniBatch);
-        // What the worker loads: the batch's stored rows.
-        var rows = batch.ToDictionary(u => u.ProfileId, u => stored[u.ProfileId], StringComparer.Ordinal);
-        return engine.Apply(checkpoint, rows, sizes, batch, Now);
-    }
+    public MiniBatchChanges ApplyMiniBatch() => NextMiniBatch(engine, checkpoint, stored, sizes);
+
+    [Benchmark(OperationsPerInvoke = MiniBatch, Description = "mini-batch of 500 with the guard's fit")]
+    public MiniBatchChanges ApplyMiniBatchWithGuard() => NextMiniBatch(guarded, guardedCheckpoint, guardedStored, guardedSizes);
+
+    [Benchmark(Description = "re-seed's fit, k chosen, sample of 5,000")]
+    public int ReseedFit() => engine.Reseed(checkpoint, 2026)!.K;
 
     private static double Value(string name, int group, Random random) => name switch
     {

@@ -46,6 +46,13 @@ public sealed class SegmentationOptions : IValidatableObject
     /// <summary>The guard runs every this many mini-batches (default 20).</summary>
     [Range(1, 100_000)] public int QualityEvery { get; set; } = 20;
 
+    /// <summary>
+    /// Most sample profiles ML.NET trains on in the guard's fit and in the fits that choose k (default 1500, as many as the
+    /// silhouette is computed on): each fit's cost grows with its points. The guard's inertias and the choice of the best
+    /// restart are still computed on the whole sample, and the chosen k is fitted on the whole sample.
+    /// </summary>
+    [Range(100, 1_000_000)] public int FitPoints { get; set; } = 1500;
+
     /// <summary>A segment's catalog record is published again when its live size has moved by more than this share of the
     /// size last published (default 0.01).</summary>
     [Range(0, 1)] public double CatalogTolerance { get; set; } = 0.01;

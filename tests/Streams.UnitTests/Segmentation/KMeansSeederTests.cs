@@ -37,16 +37,35 @@ public sealed class KMeansSeederTests
 
         var seed = KMeansSeeder.Seed(points, 3, seed: 4, restarts: 2);
 
-        var model = Model([.. seed.Centroids], new double[3]);
-        for (var c = 0; c < 3; c++)
+        AssertExactMeans(points, seed);
+    }
+
+    // Each centroid is the mean of the points nearest to it, and its count is how many they are.
+    private static void AssertExactMeans(List<double[]> points, KMeansSeed seed)
+    {
+        var model = Model([.. seed.Centroids], new double[seed.Centroids.Count]);
+        for (var c = 0; c < seed.Centroids.Count; c++)
         {
             var members = points.Where(p => model.Assign(p, out _) == c).ToList();
             Assert.Equal(members.Count, seed.Counts[c]);
-            for (var j = 0; j < 5; j++)
+            for (var j = 0; j < points[0].Length; j++)
             {
                 Assert.Equal(members.Average(p => p[j]), seed.Centroids[c][j], 12);
             }
         }
+    }
+
+    [Fact]
+    public void Seed_TrainedOnASubsample_CentroidsAreTheExactMeansOfTheWholeSample()
+    {
+        var (points, _, means) = Planted(5, k: 4, d: 6, n: 1200);
+
+        var seed = KMeansSeeder.Seed(points, 4, seed: 3, restarts: 2, trainPoints: 300);
+
+        // The final assignment step runs on every point, not only on the 300 ML.NET trained on.
+        Assert.Equal(1200, seed.Counts.Sum());
+        AssertExactMeans(points, seed);
+        Assert.Equal(Enumerable.Range(0, 4), CentroidMatcher.Match(means, seed.Centroids).Order());
     }
 
     [Fact]

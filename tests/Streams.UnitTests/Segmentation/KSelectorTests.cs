@@ -24,6 +24,21 @@ public sealed class KSelectorTests
     }
 
     [Fact]
+    public void Choose_KChosenWithSmallerFits_SeedIsTheWholeSamplesFitAtThatK()
+    {
+        var rng = new Random(6);
+        var means = RandomMeans(rng, 5, 12, 3);
+        var (points, _) = Mixture(rng, means, [.. Enumerable.Repeat(1.0, 5)], [.. Enumerable.Repeat(1.0, 5)], 2000);
+
+        var selection = KSelector.Choose(points, 2, 8, seed: 6, restarts: 3, trainPoints: 400);
+
+        Assert.Equal(5, selection.K);
+        var whole = KMeansSeeder.Seed(points, 5, seed: 6, restarts: 3);
+        Assert.Equal(whole.Centroids, selection.Seed.Centroids);
+        Assert.Equal(whole.Counts, selection.Seed.Counts);
+    }
+
+    [Fact]
     public void MeanSilhouette_TwoTightPairsFarApart_IsNearOne_AndWrongLabelsAreNegative()
     {
         double[][] points = [[0, 0], [0, 1], [100, 0], [100, 1]];

@@ -116,6 +116,32 @@ public sealed class SegmentationLearningTests
     }
 
     [Fact]
+    public void PoorOptimum_GuardTrainedOnASubsampleOfTheSample_StillReseeds_AndAGoodModelIsLeftAlone()
+    {
+        var world = World(new SegmentationOptions { K = 3, SeedSize = 300, MinSegmentSize = 1, QualityEvery = 1, FitPoints = 40 });
+        var rng = new Random(9);
+        world.Apply([.. Enumerable.Range(0, 300).Select(i => Update($"p{i}", i % 3, rng))]);
+        var good = world.Checkpoint.Model!;
+        Assert.False(world.Apply([Update("p0", 0, rng)]).Reseeded);
+
+        var members = world.Store.Values.GroupBy(r => Group(r.ProfileId)).ToDictionary(g => g.Key, g => g.ToList());
+        world.Checkpoint.Model = good with
+        {
+            Centroids =
+            [
+                .. SegmentationEngine.ModelVector(world.Checkpoint, members[0][0].Raw),
+                .. SegmentationEngine.ModelVector(world.Checkpoint, members[0][1].Raw),
+                .. Mean([SegmentationEngine.ModelVector(world.Checkpoint, members[1][0].Raw), SegmentationEngine.ModelVector(world.Checkpoint, members[2][0].Raw)]),
+            ],
+        };
+
+        Assert.True(world.Apply([Update("p1", 1, rng)]).Reseeded);
+        var truth = world.Store.Values.OrderBy(r => r.ProfileId, StringComparer.Ordinal).Select(r => Group(r.ProfileId)).ToList();
+        var found = world.Store.Values.OrderBy(r => r.ProfileId, StringComparer.Ordinal).Select(r => r.SegmentId!.Value).ToList();
+        Assert.Equal(1, ClusterAgreement.AdjustedRandIndex(truth, found), 9);
+    }
+
+    [Fact]
     public void YoungModel_IsReseededWhenTheProfilesSeenDouble_UntilTheSampleIsFull()
     {
         var world = World(new SegmentationOptions { K = 2, SeedSize = 20, SampleSize = 60, MinSegmentSize = 1 });

@@ -355,7 +355,9 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             return false;
         }
 
-        var fit = KMeansSeeder.Seed(points, model.K, options.RandomSeed);
+        // ML.NET trains on at most FitPoints of the sample; the fit's refinement, its best restart and both inertias use the
+        // whole sample, so the online and the batch centroids are compared on the same points.
+        var fit = KMeansSeeder.Seed(points, model.K, options.RandomSeed, trainPoints: options.FitPoints);
         return ReseedPolicy.BatchFitIsBetter(model.Inertia(points), KMeansSeeder.Inertia(points, fit.Centroids), options.ReseedMargin);
     }
 
@@ -403,7 +405,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         }
 
         return KMeansSeeder.HasDistinctPoints(points, options.MinK)
-            ? KSelector.Choose(points, options.MinK, options.MaxK, randomSeed).Seed
+            ? KSelector.Choose(points, options.MinK, options.MaxK, randomSeed, trainPoints: options.FitPoints).Seed
             : null;
     }
 
@@ -434,7 +436,9 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             var segment = model.SegmentIds[index];
             var changed = row.SegmentId != segment || row.ModelVersion != model.Version;
             var explanation = Explainer.Explain(x, model.Centroid(index), model.Centroid(runnerUp < 0 ? index : runnerUp), row.Raw);
-            row.Assignment = Encoding.UTF8.GetString(AssignmentRecord(row.ProfileId, segment, model.Version, distance, now, explanation));
+            // The row stores the record as text; the outbox publishes these same bytes rather than encoding the text again.
+            var record = AssignmentRecord(row.ProfileId, segment, model.Version, distance, now, explanation);
+            row.Assignment = Encoding.UTF8.GetString(record);
             row.SegmentId = segment;
             row.ModelVersion = model.Version;
             changes.Assigned++;
@@ -443,7 +447,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             if (visible && (changed || !row.Published))
             {
                 row.Published = true;
-                changes.Outbox.Add(new SegmentMessage(catalog.Names.Segments, Key(row.ProfileId), Encoding.UTF8.GetBytes(row.Assignment)));
+                changes.Outbox.Add(new SegmentMessage(catalog.Names.Segments, Key(row.ProfileId), record));
             }
             else if (!visible && row.Published)
             {

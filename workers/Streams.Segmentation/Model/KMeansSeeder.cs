@@ -25,14 +25,30 @@ public static class KMeansSeeder
     /// replaces each centroid by the exact mean of its sample points and counts them, so that from then on
     /// <see cref="MiniBatchKMeans"/>'s η = 1 / count keeps every centroid the exact mean of the points it stands for.
     /// </summary>
-    public static KMeansSeed Seed(IReadOnlyList<double[]> sample, int k, int seed, int restarts = DefaultRestarts)
+    /// <param name="trainPoints">
+    /// Most points ML.NET trains on: a larger sample is trained on an evenly spaced subsample of this many (see
+    /// <see cref="EvenlySpaced"/>), while the final assignment step and the choice of the best run still use every point
+    /// of <paramref name="sample"/>. The training's cost grows with the points; the centroids' error shrinks with them only
+    /// as 1 / points per segment, which at a thousand or more points is far below the inertia differences anything here
+    /// decides on.
+    /// </param>
+    public static KMeansSeed Seed(IReadOnlyList<double[]> sample, int k, int seed, int restarts = DefaultRestarts,
+        int trainPoints = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(restarts);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trainPoints);
         if (!HasDistinctPoints(sample, k))
         {
             throw new ArgumentException($"A sample of {sample.Count} points with fewer than {k} distinct ones cannot seed {k} centroids.", nameof(sample));
+        }
+
+        // A subsample may hold fewer distinct points than the sample: then ML.NET trains on the whole sample.
+        var training = EvenlySpaced(sample, trainPoints);
+        if (training.Count < sample.Count && !HasDistinctPoints(training, k))
+        {
+            training = sample;
         }
 
         // ML.NET's k-means++ is plain D² sampling (no greedy candidate trials). In 30 dimensions the within-group noise
@@ -41,9 +57,11 @@ public static class KMeansSeeder
         // several runs (scikit-learn's n_init) fixes most of it and costs little on a sample.
         KMeansSeed? best = null;
         var bestInertia = double.PositiveInfinity;
+        // The training vectors in single precision once for every run, not once per run.
+        var rows = Rows(training, training[0].Length);
         for (var run = 0; run < restarts; run++)
         {
-            var candidate = Refine(sample, Train(sample, k, seed + run));
+            var candidate = Refine(sample, Train(rows, k, seed + run));
             var inertia = Inertia(sample, candidate.Centroids);
             if (inertia < bestInertia)
             {
@@ -74,20 +92,29 @@ public static class KMeansSeeder
         return false;
     }
 
+    /// <summary>
+    /// At most <paramref name="most"/> of <paramref name="points"/>, evenly spaced (all of them when there are no more): the
+    /// sample is already in random order, and this keeps the choice deterministic.
+    /// </summary>
+    internal static IReadOnlyList<double[]> EvenlySpaced(IReadOnlyList<double[]> points, int most) =>
+        points.Count <= most ? points : [.. Enumerable.Range(0, most).Select(i => points[(int)((long)i * points.Count / most)])];
+
     /// <summary>Σ squared distance to the nearest centroid.</summary>
     internal static double Inertia(IReadOnlyList<double[]> points, IReadOnlyList<double[]> centroids) =>
         new MiniBatchKMeans(new KMeansState(centroids.Count, centroids[0].Length, [.. centroids.SelectMany(c => c)],
             new double[centroids.Count], [.. Enumerable.Range(0, centroids.Count)], centroids.Count, 0)).Inertia(points);
 
     /// <summary>ML.NET's k-means (k-means++ initialization) as it is, in single precision.</summary>
-    internal static double[][] Train(IReadOnlyList<double[]> sample, int k, int seed)
+    internal static double[][] Train(IReadOnlyList<double[]> sample, int k, int seed) => Train(Rows(sample, sample[0].Length), k, seed);
+
+    private static double[][] Train(List<VectorRow> rows, int k, int seed)
     {
-        var d = sample[0].Length;
+        var d = rows[0].Features.Length;
 
         // Every ML.NET component draws its random seed from the context in the order it is created: keep this order, or
         // the same seed gives other centroids than the checkpointed model was built from.
         var ml = new MLContext(seed);
-        var data = LoadVectors(ml, sample, d);
+        var data = LoadRows(ml, rows, d);
         var trainer = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
         {
             FeatureColumnName = FeaturesColumn,
@@ -142,11 +169,15 @@ public static class KMeansSeeder
     }
 
     /// <summary>A data view with one fixed-size float vector column, <see cref="FeaturesColumn"/>.</summary>
-    internal static IDataView LoadVectors(MLContext ml, IReadOnlyList<double[]> points, int d)
+    internal static IDataView LoadVectors(MLContext ml, IReadOnlyList<double[]> points, int d) => LoadRows(ml, Rows(points, d), d);
+
+    private static List<VectorRow> Rows(IReadOnlyList<double[]> points, int d) => [.. points.Select(p => new VectorRow { Features = ToFloats(p, d) })];
+
+    // ML.NET only reads the rows, so one list may back the data views of several runs.
+    private static IDataView LoadRows(MLContext ml, List<VectorRow> rows, int d)
     {
         var schema = SchemaDefinition.Create(typeof(VectorRow));
         schema[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
-        List<VectorRow> rows = [.. points.Select(p => new VectorRow { Features = ToFloats(p, d) })];
         return ml.Data.LoadFromEnumerable(rows, schema);
     }
 

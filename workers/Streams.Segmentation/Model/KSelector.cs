@@ -19,18 +19,24 @@ public static class KSelector
     /// <summary>Most points the silhouette is computed on: O(n²) distances, about 2 million at this size.</summary>
     public const int SilhouettePoints = 1500;
 
-    public static KSelection Choose(IReadOnlyList<double[]> points, int minK, int maxK, int seed, int restarts = KMeansSeeder.DefaultRestarts)
+    /// <param name="trainPoints">
+    /// Most points ML.NET trains on while k is being chosen (<see cref="KMeansSeeder.Seed"/>'s <c>trainPoints</c>); the
+    /// chosen k is then fitted again on all of <paramref name="points"/>, so the seed is the one a fit at that k alone
+    /// would give, and only the choice of k rests on the smaller fits.
+    /// </param>
+    public static KSelection Choose(IReadOnlyList<double[]> points, int minK, int maxK, int seed, int restarts = KMeansSeeder.DefaultRestarts,
+        int trainPoints = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(points);
         ArgumentOutOfRangeException.ThrowIfLessThan(minK, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxK, minK);
-        var subsample = Subsample(points, SilhouettePoints);
+        var subsample = KMeansSeeder.EvenlySpaced(points, SilhouettePoints);
         var distances = Distances(subsample);
         var scores = new List<(int K, double Silhouette)>();
         (int K, double Silhouette, KMeansSeed Fit)? best = null;
         for (var k = minK; k <= maxK && KMeansSeeder.HasDistinctPoints(points, k); k++)
         {
-            var fit = KMeansSeeder.Seed(points, k, seed, restarts);
+            var fit = KMeansSeeder.Seed(points, k, seed, restarts, trainPoints);
             var model = MiniBatchKMeans.FromSeed(fit);
             var labels = subsample.Select(p => model.Assign(p, out _)).ToArray();
             var silhouette = MeanSilhouette(distances, labels, k);
@@ -42,7 +48,7 @@ public static class KSelector
         }
 
         return best is { } chosen
-            ? new KSelection(chosen.K, chosen.Fit, scores)
+            ? new KSelection(chosen.K, points.Count > trainPoints ? KMeansSeeder.Seed(points, chosen.K, seed, restarts) : chosen.Fit, scores)
             : throw new ArgumentException($"The sample has fewer than {minK} distinct points.", nameof(points));
     }
 
@@ -106,16 +112,5 @@ public static class KSelector
         }
 
         return distances;
-    }
-
-    private static List<double[]> Subsample(IReadOnlyList<double[]> points, int most)
-    {
-        if (points.Count <= most)
-        {
-            return [.. points];
-        }
-
-        // Evenly spaced: the sample is already in random order, and this keeps the choice deterministic.
-        return [.. Enumerable.Range(0, most).Select(i => points[(int)((long)i * points.Count / most)])];
     }
 }
