@@ -236,6 +236,38 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     }
 
     /// <summary>
+    /// A profile whose events in one batch would make one value past the group limit (thousands of 1 MiB canonical records
+    /// for one profile: past 1 GB PostgreSQL refuses the value, and the batch could never be saved) keeps that batch's
+    /// events a row each, read back in the order applied with the batches around it.
+    /// </summary>
+    [Fact]
+    public async Task CopyEvents_AProfilesGroupPastTheLimit_KeepsTheBatchARowPerEvent_InTheOrderApplied()
+    {
+        await using var dataSource = await MigratedAsync();
+        await SaveAsync(dataSource, Lineage(("p-a", 1), ("p-b", 2)));
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            var large = Lineage(("p-a", 3), ("p-b", 4), ("p-a", 5), ("p-a", 6));
+            var oneEvent = Streams.Contracts.Canonical.CanonicalJson.Serialize(Event(3)).Length;
+            LineageStore.CopyEvents(connection, large.Lineage, large.LineageKeptUntil!.Value, maxGroupBytes: 2 * oneEvent + 100);
+        }
+
+        await SaveAsync(dataSource, Lineage(("p-a", 7)));
+
+        await using (var counts = dataSource.CreateCommand("select (select count(*) from lineage_events), (select count(*) from lineage_event_groups)"))
+        await using (var reader = await counts.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((4L, 3L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        await using var read = await dataSource.OpenConnectionAsync();
+        await using var transaction = await read.BeginTransactionAsync();
+        Assert.Equal([1L, 3, 5, 6, 7], LineageStore.LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([2L, 4], LineageStore.LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
+    }
+
+    /// <summary>
     /// An erasure's lineage deletes must find the erased profiles' rows through the indexes: written as `in (select …
     /// union …)` the planner read the whole lineage table for every erasure, a cost growing with the retention.
     /// </summary>

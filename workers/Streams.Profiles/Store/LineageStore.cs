@@ -23,7 +23,8 @@ internal static class LineageStore
     /// (benchmarks/README.md, issue 17). The batch takes one value of lineage_events' sequence, so its rows sort after every
     /// earlier one, and each event keeps its place in the batch: <see cref="OrderKey"/> gives back the order applied.
     /// </summary>
-    public static void CopyEvents(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil)
+    public static void CopyEvents(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil,
+        int maxGroupBytes = MaxGroupBytes)
     {
         if (events.Count > MaxEventsPerBatch)
         {
@@ -32,9 +33,11 @@ internal static class LineageStore
 
         // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Each
         // event's UTF-8 bytes go into its profile's array as they are.
+        var json = new byte[events.Count][];
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
+            json[i] = CanonicalJson.Serialize(events[i].Event);
             if (!groups.TryGetValue(events[i].ProfileId, out var members))
             {
                 groups[events[i].ProfileId] = members = [];
@@ -44,29 +47,36 @@ internal static class LineageStore
         }
 
         var buffer = new ArrayBufferWriter<byte>(4096);
+        using var group = new Utf8JsonWriter(buffer);
         var rows = new List<(string ProfileId, byte[] Events)>(groups.Count);
         foreach (var (profileId, members) in groups)
         {
             buffer.ResetWrittenCount();
-            using (var json = new Utf8JsonWriter(buffer))
+            group.Reset(buffer);
+            group.WriteStartArray();
+            foreach (var i in members)
             {
-                json.WriteStartArray();
-                foreach (var i in members)
+                var e = events[i];
+                group.WriteStartObject();
+                group.WriteNumber("n", i);
+                group.WriteString("t", e.Canonical.Topic);
+                group.WriteNumber("p", e.Canonical.Partition);
+                group.WriteNumber("o", e.Canonical.Offset);
+                group.WritePropertyName("e");
+                group.WriteRawValue(json[i], skipInputValidation: true);
+                group.WriteEndObject();
+                // A profile whose events in this batch would make one value far larger than usual (canonical records of up to
+                // 1 MiB each, thousands of them for one profile: a value PostgreSQL refuses past 1 GB) keeps the batch's
+                // events a row each instead, as before migration 0230, which every reader still reads in the same order.
+                if (group.BytesPending + buffer.WrittenCount > maxGroupBytes)
                 {
-                    var e = events[i];
-                    json.WriteStartObject();
-                    json.WriteNumber("n", i);
-                    json.WriteString("t", e.Canonical.Topic);
-                    json.WriteNumber("p", e.Canonical.Partition);
-                    json.WriteNumber("o", e.Canonical.Offset);
-                    json.WritePropertyName("e");
-                    json.WriteRawValue(CanonicalJson.Serialize(e.Event), skipInputValidation: true);
-                    json.WriteEndObject();
+                    CopyEachEvent(connection, events, json, keptUntil);
+                    return;
                 }
-
-                json.WriteEndArray();
             }
 
+            group.WriteEndArray();
+            group.Flush();
             rows.Add((profileId, buffer.WrittenSpan.ToArray()));
         }
 
@@ -77,13 +87,36 @@ internal static class LineageStore
         }
 
         using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events) from stdin (format binary)");
-        foreach (var (profileId, json) in rows)
+        foreach (var (profileId, value) in rows)
         {
             writer.StartRow();
             writer.Write(profileId, NpgsqlDbType.Text);
             writer.Write(batch, NpgsqlDbType.Bigint);
             writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
-            writer.Write(json, NpgsqlDbType.Json);
+            writer.Write(value, NpgsqlDbType.Json);
+        }
+
+        writer.Complete();
+    }
+
+    /// <summary>Most bytes of one profile's events in one row of lineage_event_groups (see <see cref="CopyEvents"/>).</summary>
+    public const int MaxGroupBytes = 64 * 1024 * 1024;
+
+    /// <summary>The batch's events a row each in lineage_events: binary COPY assigns seq in the order of its rows.</summary>
+    private static void CopyEachEvent(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, byte[][] json, DateTimeOffset keptUntil)
+    {
+        using var writer = connection.BeginBinaryImport(
+            "copy lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until) from stdin (format binary)");
+        for (var i = 0; i < json.Length; i++)
+        {
+            var e = events[i];
+            writer.StartRow();
+            writer.Write(e.ProfileId, NpgsqlDbType.Text);
+            writer.Write(e.Canonical.Topic, NpgsqlDbType.Text);
+            writer.Write(e.Canonical.Partition, NpgsqlDbType.Integer);
+            writer.Write(e.Canonical.Offset, NpgsqlDbType.Bigint);
+            writer.Write(json[i], NpgsqlDbType.Json);
+            writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
         }
 
         writer.Complete();
