@@ -65,6 +65,19 @@ public sealed class CanonicalOutputTests
     public void Process_UserAgent_BecomesDeviceClass(string userAgent, string deviceClass) =>
         Assert.Equal(deviceClass, Process(Channel.Clickstream, Sample(Channel.Clickstream, s => s["user_agent"] = userAgent)).Event!.Clickstream!.DeviceClass);
 
+    /// <summary>Short ASCII user agents are classified from the stack, the others from a string: both ways agree.</summary>
+    [Theory]
+    [InlineData(" ", "unknown")]
+    [InlineData("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) \u00e9", "tablet")]
+    [InlineData("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile", "mobile")]
+    public void Process_UserAgentShortLongOrEscaped_BecomesDeviceClass(string userAgent, string deviceClass)
+    {
+        foreach (var text in new[] { userAgent, userAgent + new string(' ', 400) })
+        {
+            Assert.Equal(deviceClass, Process(Channel.Clickstream, Sample(Channel.Clickstream, s => s["user_agent"] = text)).Event!.Clickstream!.DeviceClass);
+        }
+    }
+
     [Fact]
     public void Process_ClickstreamWithoutUserAgent_IsUnknownDevice() =>
         Assert.Equal("unknown", Process(Channel.Clickstream, Sample(Channel.Clickstream, s => s.Remove("user_agent"))).Event!.Clickstream!.DeviceClass);

@@ -48,6 +48,72 @@ public sealed class HotPathTests
         Assert.Empty(outcome.ReasonCodes);
     }
 
+    public static TheoryData<Channel, string, string> ShortFields => new()
+    {
+        { Channel.Callcenter, "phone", "+44 20 7946 0958" },
+        { Channel.Store, "email", "Jane+Shop@Example.com" },
+        { Channel.Store, "loyalty_id", "LOY-77+1" },
+        { Channel.Clickstream, "anonymous_id", "dev+42" },
+        { Channel.Clickstream, "occurred_at", "2026-11-28T15:03:11.250+01:00" },
+        { Channel.Store, "currency", "EUR" },
+    };
+
+    /// <summary>
+    /// Short ASCII fields (identifiers, the timestamp, the currency) read from the stack: written with every character
+    /// escaped (as .NET's default encoder escapes '+'), they give the very output of the plain text.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ShortFields))]
+    public void Process_ShortFieldWithEscapes_ReadsAsWithout(Channel channel, string field, string value)
+    {
+        var relaxed = new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        var plain = Sample(channel, s => s[field] = value).ToJsonString(relaxed);
+        var quoted = System.Text.Json.Nodes.JsonValue.Create(value).ToJsonString(relaxed);
+        Assert.Contains(quoted, plain, StringComparison.Ordinal);
+        var escaped = plain.Replace(quoted, "\"" + string.Concat(value.Select(c => $"\\u{(int)c:x4}")) + "\"", StringComparison.Ordinal);
+
+        var expected = Process(channel, plain);
+        Assert.Equal(IngestDisposition.Accepted, expected.Disposition);
+        Assert.Equal(AllOutput(expected), AllOutput(Process(channel, escaped)));
+    }
+
+    /// <summary>An escaped lone surrogate in a short field is still reported on that field, not read as text.</summary>
+    [Theory]
+    [MemberData(nameof(ShortFields))]
+    public void Process_LoneSurrogateInShortField_IsSchemaViolationOnThatField(Channel channel, string field, string value)
+    {
+        var json = Sample(channel, s => s[field] = value).ToJsonString();
+        var outcome = Process(channel, json.Replace($"\"{field}\":\"", $"\"{field}\":\"\\ud800", StringComparison.Ordinal));
+
+        Assert.Contains(ReasonCodes.SchemaViolation, outcome.ReasonCodes);
+        Assert.Contains(outcome.Quarantine!.Reasons, r => r.Field == field && r.Code == ReasonCodes.SchemaViolation);
+    }
+
+    /// <summary>
+    /// A checked-only field with escapes is measured in code points of its decoded text, as a JSON Schema validator
+    /// measures it: an escaped astral character is 12 bytes of input, 4 of UTF-8 and 2 UTF-16 units, but one code point.
+    /// </summary>
+    [Theory]
+    [InlineData(Channel.Callcenter, 0)]
+    [InlineData(Channel.Callcenter, 1)]
+    [InlineData(Channel.Store, 0)]
+    [InlineData(Channel.Store, 1)]
+    public void Process_EscapedCheckedOnlyFieldAtItsLimit_CountsCodePoints(Channel channel, int over)
+    {
+        var name = string.Concat(Enumerable.Repeat("\\ud83d\\ude00", FieldLengths.CustomerName - 2)) + "\\u00e9\\n" + new string('x', over);
+        var outcome = Process(channel, Sample(channel).ToJsonString().Replace("Jane Doe", name, StringComparison.Ordinal));
+
+        if (over == 0)
+        {
+            Assert.Equal(IngestDisposition.Accepted, outcome.Disposition);
+        }
+        else
+        {
+            Assert.Equal([ReasonCodes.SchemaViolation], outcome.ReasonCodes);
+            Assert.Equal("customer_name", Assert.Single(outcome.Quarantine!.Reasons).Field);
+        }
+    }
+
     [Fact]
     public void Pseudonymize_TwoKeysAlternatingOnOneThread_EachUsesItsOwnKey()
     {

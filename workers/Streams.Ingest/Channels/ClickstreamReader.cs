@@ -12,6 +12,9 @@ internal static class ClickstreamReader
 
     private const int MaxPageCategoryLength = 64;
 
+    /// <summary>Longer user agents (or ones with an escape or non-ASCII text) are read as a string first.</summary>
+    private const int MaxShortUserAgent = 320;
+
     public static ClickstreamAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
         identifiers.Read(f, "anonymous_id", IdentifierType.Device, FieldLengths.AnonymousId, required: true);
@@ -33,12 +36,16 @@ internal static class ClickstreamReader
         var dwellMs = f.Integer("dwell_ms", min: 0);
         var revenue = f.Number("revenue", min: 0);
         var currency = f.Currency("currency", required: f.Has("revenue"));
-        var userAgent = f.String("user_agent", FieldLengths.UserAgent);
+        // Only its device class is kept: a user agent of the usual kind is classified from the stack, without a string.
+        Span<char> buffer = stackalloc char[MaxShortUserAgent];
+        var deviceClass = f.TryGetShortAscii("user_agent", buffer, out var length)
+            ? DeviceClassifier.Classify(buffer[..length])
+            : DeviceClassifier.Classify(f.String("user_agent", FieldLengths.UserAgent));
         f.CheckString("ip", FieldLengths.Ip);
 
         return eventType is null
             ? null
-            : new ClickstreamAttributes(eventType, PageCategory(pageCategory, url), dwellMs, revenue, currency, DeviceClassifier.Classify(userAgent));
+            : new ClickstreamAttributes(eventType, PageCategory(pageCategory, url), dwellMs, revenue, currency, deviceClass);
     }
 
     private static string? PageCategory(string? pageCategory, string? url)

@@ -23,14 +23,16 @@ internal static class DeviceClassifier
     private static readonly SearchValues<string> AndroidMarker = Markers("android");
     private static readonly SearchValues<string> MobileWord = Markers("mobile");
 
-    public static string Classify(string? userAgent)
+    public static string Classify(string? userAgent) => Classify(userAgent.AsSpan());
+
+    /// <summary>The device class of a user agent's text; blank text is <see cref="Unknown"/>.</summary>
+    public static string Classify(ReadOnlySpan<char> ua)
     {
-        if (string.IsNullOrWhiteSpace(userAgent))
+        if (ua.IsWhiteSpace())
         {
             return Unknown;
         }
 
-        var ua = userAgent.AsSpan();
         if (ua.ContainsAny(BotMarkers))
         {
             return Bot;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -16,6 +17,9 @@ internal readonly struct FieldReader
 {
     /// <summary>2^53 − 1: above it a JSON number no longer holds every integer exactly (schemas: <c>maximum</c>).</summary>
     public const double MaxSafeInteger = 9_007_199_254_740_991;
+
+    /// <summary>Escaped strings up to this many bytes are unescaped on the stack, longer ones into a rented buffer.</summary>
+    private const int StackBytes = 256;
 
     private readonly JsonElement obj;
     private readonly string? arrayName;
@@ -140,14 +144,15 @@ internal readonly struct FieldReader
         var raw = value.Raw[1..^1];
         if (raw.Contains((byte)'\\'))
         {
-            // An escape can hide a lone surrogate, and the decoded length differs from the raw one: decode it.
-            if (!TryGetString(value, out var text))
+            // An escape can hide a lone surrogate, and the decoded length differs from the raw one: decode it, into a
+            // buffer rather than a string (escaped free text was still a string per record, and most of its cost).
+            if (!TryCountEscapedCodePoints(value.Raw, out var codePoints))
             {
                 Violation(name, "must be valid Unicode text");
                 return false;
             }
 
-            if (text!.Length > maxLength && CodePoints(text) > maxLength)
+            if (codePoints > maxLength)
             {
                 TooLong(name, maxLength);
                 return false;
@@ -264,9 +269,9 @@ internal readonly struct FieldReader
 
     /// <summary>
     /// With an index for the record (the usual shape): true and the field's text in <paramref name="buffer"/> when the
-    /// field is a string of at most <paramref name="buffer"/>'s length in ASCII without an escape, which is then exactly
-    /// what <see cref="String"/> would return for any limit at least that long, without making a string of it. False
-    /// (and nothing reported) otherwise: the caller reads the field with <see cref="String"/>.
+    /// field is a string whose text is at most <paramref name="buffer"/>'s length in ASCII, which is then exactly what
+    /// <see cref="String"/> would return for any limit at least that long, without making a string of it. False (and
+    /// nothing reported) otherwise: the caller reads the field with <see cref="String"/>.
     /// </summary>
     public bool TryGetShortAscii(string name, Span<char> buffer, out int length)
     {
@@ -277,8 +282,14 @@ internal readonly struct FieldReader
         }
 
         var raw = value.Raw[1..^1];
-        return raw.Length <= buffer.Length && !raw.Contains((byte)'\\')
-            && System.Text.Ascii.ToUtf16(raw, buffer, out length) == System.Buffers.OperationStatus.Done;
+        if (!raw.Contains((byte)'\\'))
+        {
+            return raw.Length <= buffer.Length && System.Text.Ascii.ToUtf16(raw, buffer, out length) == OperationStatus.Done;
+        }
+
+        // JavaScriptEncoder.Default, the .NET writers' default, escapes '+': many phones, emails and timestamps with an
+        // offset come escaped, and were a string of the raw value each.
+        return raw.Length <= StackBytes && TryUnescapeAscii(value.Raw, buffer, out length);
     }
 
     /// <summary>An active ISO 4217 code. Any string is schema-valid; membership is a semantic check with its own code.</summary>
@@ -412,6 +423,64 @@ internal readonly struct FieldReader
     }
 
     private void TooLong(string name, int maxLength) => Violation(name, $"must be at most {maxLength} characters");
+
+    /// <summary>
+    /// The text of a JSON string with an escape (<paramref name="rawString"/>, quotes included, at most
+    /// <see cref="StackBytes"/> long) in <paramref name="buffer"/> when it is ASCII and fits: the reader's own unescaping
+    /// on the stack. False for a lone surrogate (the reader refuses it as <see cref="JsonElement.GetString"/> does, and
+    /// <see cref="String"/> reports it), non-ASCII text or text longer than the buffer.
+    /// </summary>
+    private static bool TryUnescapeAscii(ReadOnlySpan<byte> rawString, Span<char> buffer, out int length)
+    {
+        length = 0;
+        Span<byte> unescaped = stackalloc byte[StackBytes];
+        var reader = new Utf8JsonReader(rawString);
+        reader.Read();
+        int written;
+        try
+        {
+            written = reader.CopyString(unescaped);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        return System.Text.Ascii.ToUtf16(unescaped[..written], buffer, out length) == OperationStatus.Done;
+    }
+
+    /// <summary>
+    /// The code points of a JSON string with an escape (<paramref name="rawString"/>, quotes included): the reader's
+    /// own unescaping, which refuses a lone surrogate as <see cref="JsonElement.GetString"/> does (false), into a buffer
+    /// instead of a string. Valid text has no lone surrogate, so its code points are its UTF-8 sequences and count as
+    /// <see cref="CodePoints"/> counts the string.
+    /// </summary>
+    private static bool TryCountEscapedCodePoints(ReadOnlySpan<byte> rawString, out int codePoints)
+    {
+        codePoints = 0;
+        var reader = new Utf8JsonReader(rawString);
+        reader.Read();
+        // Unescaping never lengthens the text: an escape is at least as long as the UTF-8 it stands for.
+        byte[]? rented = null;
+        var buffer = rawString.Length <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(rawString.Length));
+        try
+        {
+            var written = reader.CopyString(buffer);
+            codePoints = written - CountContinuationBytes(buffer[..written]);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
 
     private static int CountContinuationBytes(ReadOnlySpan<byte> utf8)
     {
