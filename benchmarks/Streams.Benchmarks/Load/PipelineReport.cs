@@ -142,7 +142,7 @@ internal static class PipelineReport
             + (r.Settings.Hosts > 1 ? $" shared by {r.Settings.Hosts} hosts ({r.Settings.Partitions / r.Settings.Hosts} each)" : "")
             + $", warm-up {r.Settings.Warmup:N0}, "
             + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
-            + (r.Settings.MaxBacklog > 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
+            + (r.Settings.MaxBacklog > 0 && r.Settings.Rate == 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
         Line("");
         if (!r.Valid)
         {
