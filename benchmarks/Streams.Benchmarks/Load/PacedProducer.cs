@@ -5,26 +5,101 @@ namespace Streams.Benchmarks.Load;
 
 /// <summary>
 /// How far a producer may run ahead: records produced so far, and the count it may reach before the next lag sample
-/// raises it. Written by the producer's thread (<see cref="Produced"/>) and the monitor's (<see cref="Limit"/>).
+/// raises it. Written by the producer's thread (<see cref="Produced"/>, <see cref="Allows"/>) and the monitor's
+/// (<see cref="Limit"/>).
 /// </summary>
-internal sealed class Pacer(long initialLimit, double perSecond = double.PositiveInfinity)
+/// <remarks>
+/// With a rate it is an open-loop schedule: record <c>i</c> is due <c>i ÷ rate</c> seconds after the first, plus the
+/// schedule time lost so far. A record may go up to <see cref="CatchUp"/> after its turn, so the producer's own
+/// scheduling (1 ms sleeps, a thread that waited for a core) does not lower the rate; anything later is lost schedule
+/// time and the rest of the schedule moves by it rather than sending the missed records in a burst: a pause of the
+/// producer (the lag limit holding it, the broker's back-pressure) must not come back as a burst the system under test
+/// then drains, and the time it lost is reported (<see cref="LostTime"/>) instead of hidden, since the latency is
+/// measured from each record's produce time, which after a loss is later than its first turn.
+/// </remarks>
+internal sealed class Pacer(long initialLimit, double perSecond = double.PositiveInfinity, TimeProvider? clock = null)
 {
-    private readonly System.Diagnostics.Stopwatch clock = new();
+    /// <summary>How late a record may still go without moving the schedule: the producer's own linger, below which the broker sees one batch anyway.</summary>
+    public static readonly TimeSpan CatchUp = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>The window the largest burst is counted in (<see cref="PeakPerWindow"/>).</summary>
+    public static readonly TimeSpan BurstWindow = TimeSpan.FromMilliseconds(100);
+
+    private readonly TimeProvider time = clock ?? TimeProvider.System;
+    private long startedAt = -1;
     private long produced;
     private long limit = initialLimit;
+    private TimeSpan shift;
+    private TimeSpan? heldSince;
+    private long holds;
+    private long lateRecords;
+    private TimeSpan held;
+    private TimeSpan longestHold;
+    private TimeSpan lost;
+    private TimeSpan longestLoss;
+    private long window = -1;
+    private long inWindow;
+    private long peakWindow;
 
     /// <summary>
     /// Whether record number <paramref name="index"/> may go now: below the lag limit, and, with a rate, no earlier than
-    /// its turn at that rate since the first record (an open-loop producer, as real channels are).
+    /// its turn on the schedule (an open-loop producer, as real channels are). Called by the producer's thread alone.
     /// </summary>
     public bool Allows(long index)
     {
-        if (!clock.IsRunning)
+        if (startedAt < 0)
         {
-            clock.Start();
+            startedAt = time.GetTimestamp();
         }
 
-        return index < Limit && (double.IsPositiveInfinity(perSecond) || index <= perSecond * clock.Elapsed.TotalSeconds);
+        var now = time.GetElapsedTime(startedAt);
+        if (index >= Limit)
+        {
+            heldSince ??= now;
+            return false;
+        }
+
+        if (heldSince is { } since)
+        {
+            heldSince = null;
+            holds++;
+            held += now - since;
+            longestHold = longestHold > now - since ? longestHold : now - since;
+        }
+
+        if (double.IsPositiveInfinity(perSecond))
+        {
+            return Sent(now);
+        }
+
+        var due = TimeSpan.FromSeconds(index / perSecond) + shift;
+        if (now < due)
+        {
+            return false;
+        }
+
+        var late = now - due;
+        if (late > CatchUp)
+        {
+            // Lost: the schedule moves so that this record is on time again, and the ones after it keep the rate.
+            var loss = late - CatchUp;
+            shift += loss;
+            lost += loss;
+            lateRecords++;
+            longestLoss = longestLoss > loss ? longestLoss : loss;
+        }
+
+        return Sent(now);
+    }
+
+    /// <summary>Counts a record let go at <paramref name="now"/> into its <see cref="BurstWindow"/>.</summary>
+    private bool Sent(TimeSpan now)
+    {
+        var current = now.Ticks / BurstWindow.Ticks;
+        inWindow = current == window ? inWindow + 1 : 1;
+        window = current;
+        peakWindow = Math.Max(peakWindow, inWindow);
+        return true;
     }
 
     public long Produced => Volatile.Read(ref produced);
@@ -34,6 +109,18 @@ internal sealed class Pacer(long initialLimit, double perSecond = double.Positiv
         get => Volatile.Read(ref limit);
         set => Volatile.Write(ref limit, value);
     }
+
+    /// <summary>Times the lag limit held the producer, how long in all and at most (read once the producer is done).</summary>
+    public (long Count, TimeSpan Total, TimeSpan Longest) Holds => (holds, held, longestHold);
+
+    /// <summary>
+    /// Schedule time lost with a rate: records that went more than <see cref="CatchUp"/> after their turn, the time the
+    /// schedule moved in all and at most once (read once the producer is done).
+    /// </summary>
+    public (long Records, TimeSpan Total, TimeSpan Longest) LostTime => (lateRecords, lost, longestLoss);
+
+    /// <summary>Most records let go in one <see cref="BurstWindow"/> (read once the producer is done): a rate's share of it is rate × 0.1 s.</summary>
+    public long PeakPerWindow => peakWindow;
 
     public void Count() => Interlocked.Increment(ref produced);
 }

@@ -305,8 +305,10 @@ internal static class PipelineLoad
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
         log = new ProduceLog();
+        // The backlog cap is for saturation runs (it keeps the benchmark from measuring its own queue); an open-loop
+        // producer must not let the pipeline shape its input, so with a rate only the byte budget (the broker's limit) holds it.
         using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
-            settings.MaxBacklog > 0 ? settings.MaxBacklog : long.MaxValue);
+            settings.MaxBacklog > 0 && rate == 0 ? settings.MaxBacklog : long.MaxValue);
         var before = monitor.Sample();
         Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
         probe.Poll(timeline);
@@ -367,7 +369,8 @@ internal static class PipelineLoad
 
                         ends = monitor.Ends(stages.Skip(1));
                         probe.Poll(timeline);
-                        return new PhaseResult(before, samples, seconds, (log.LastMs - log.FirstMs) / 1000.0, peakProcess, peakPostgres);
+                        return new PhaseResult(before, samples, seconds, (log.LastMs - log.FirstMs) / 1000.0, peakProcess, peakPostgres,
+                            ProducerPacing.Of(pacer));
                     }
 
                     var signature = $"{pacer.Produced}|{string.Join('|', stageSamples.Select(s => s.Committed))}";
@@ -469,7 +472,18 @@ internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate
 /// caught up and until the last record was produced, and the peak memory sampled.
 /// </summary>
 internal sealed record PhaseResult(IReadOnlyList<StageSample> Before, IReadOnlyList<RunSample> Samples, double Seconds,
-    double ProducedSeconds, long PeakProcessBytes, long PeakPostgresBytes);
+    double ProducedSeconds, long PeakProcessBytes, long PeakPostgresBytes, ProducerPacing? Pacing = null);
+
+/// <summary>
+/// What held or delayed the benchmark's own producer in a phase (see <see cref="Pacer"/>): the lag limit's holds, the
+/// schedule time lost with a rate, and the most records let go in one <see cref="Pacer.BurstWindow"/>.
+/// </summary>
+internal sealed record ProducerPacing(long Holds, TimeSpan Held, TimeSpan LongestHold, long LateRecords, TimeSpan Lost, TimeSpan LongestLoss,
+    long PeakPerWindow)
+{
+    public static ProducerPacing Of(Pacer pacer) => new(pacer.Holds.Count, pacer.Holds.Total, pacer.Holds.Longest, pacer.LostTime.Records,
+        pacer.LostTime.Total, pacer.LostTime.Longest, pacer.PeakPerWindow);
+}
 
 /// <summary>Everything one pipeline-load run measured.</summary>
 internal sealed record PipelineResult(

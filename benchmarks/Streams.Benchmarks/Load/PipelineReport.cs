@@ -142,7 +142,7 @@ internal static class PipelineReport
             + (r.Settings.Hosts > 1 ? $" shared by {r.Settings.Hosts} hosts ({r.Settings.Partitions / r.Settings.Hosts} each)" : "")
             + $", warm-up {r.Settings.Warmup:N0}, "
             + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
-            + (r.Settings.MaxBacklog > 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
+            + (r.Settings.MaxBacklog > 0 && r.Settings.Rate == 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
         Line("");
         if (!r.Valid)
         {
@@ -166,6 +166,12 @@ internal static class PipelineReport
         }
 
         Line("");
+        if (r.Pipeline.Pacing is { } pacing)
+        {
+            Line(ProducerLine(r.Settings.Rate, pacing));
+            Line("");
+        }
+
         Line("| stage (consumer group) | records committed | records/s until caught up | records/s with a backlog | as input events/s | max lag | max lag, worst partition | caught up at s | drain after upstream s |");
         Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         Row("producer (bench)", n, Math.Round(n / Math.Max(r.Pipeline.ProducedSeconds, 1e-3)), "", "", "", "", r.Pipeline.ProducedSeconds, "");
@@ -228,6 +234,21 @@ internal static class PipelineReport
         return text.ToString();
     }
 
+    /// <summary>
+    /// What held the benchmark's producer, in words: with a rate, an open loop the pipeline could not shape only if
+    /// nothing was held or lost; the latency counts from each record's produce time, so lost schedule time is not in it.
+    /// </summary>
+    internal static string ProducerLine(int rate, ProducerPacing p) =>
+        "Producer: latency is measured from each record's produce time. "
+        + $"The lag limit held it {p.Holds:N0} times, {p.Held.TotalSeconds:F2} s in all (longest {p.LongestHold.TotalMilliseconds:F0} ms); "
+        + (rate > 0
+            ? $"{p.LateRecords:N0} records went more than {Pacer.CatchUp.TotalMilliseconds:F0} ms after their turn at {rate:N0}/s and moved the schedule "
+                + $"by {p.Lost.TotalSeconds:F2} s in all (longest {p.LongestLoss.TotalMilliseconds:F0} ms; schedule time lost, not made up in a burst "
+                + "and not in the latencies); "
+            : "")
+        + $"most records in {Pacer.BurstWindow.TotalMilliseconds:F0} ms: {p.PeakPerWindow:N0}"
+        + (rate > 0 ? $" (the rate's share: {rate * Pacer.BurstWindow.TotalSeconds:N0})." : ".");
+
     public static Dictionary<string, object?> Json(PipelineResult r)
     {
         var n = r.Settings.Events;
@@ -268,6 +289,19 @@ internal static class PipelineReport
             ["input_value_bytes"] = r.Inputs.Bytes,
             ["peak_postgres_pss_bytes"] = r.Pipeline.PeakPostgresBytes,
             ["produce_seconds"] = Math.Round(r.Pipeline.ProducedSeconds, 3),
+            ["latency_measured_from"] = "produce time (the timestamp the benchmark's producer set just before Produce)",
+            ["producer_pacing"] = r.Pipeline.Pacing is { } p
+                ? new Dictionary<string, object>
+                {
+                    ["lag_limit_holds"] = p.Holds,
+                    ["lag_limit_held_s"] = Math.Round(p.Held.TotalSeconds, 3),
+                    ["lag_limit_longest_hold_ms"] = Math.Round(p.LongestHold.TotalMilliseconds, 1),
+                    ["late_records"] = p.LateRecords,
+                    ["lost_schedule_s"] = Math.Round(p.Lost.TotalSeconds, 3),
+                    ["longest_schedule_loss_ms"] = Math.Round(p.LongestLoss.TotalMilliseconds, 1),
+                    ["peak_records_per_100ms"] = p.PeakPerWindow,
+                }
+                : null,
             ["stages"] = StageSummary.Of(r.Pipeline, n),
             ["profiles_stage_ms_total"] = r.ProfileStageMs,
             ["ingest_outcomes"] = r.IngestOutcomes,

@@ -274,6 +274,54 @@ public sealed class PipelineLoadMeasurementTests
     }
 
     [Fact]
+    public void Pacer_WithARate_AfterAHold_KeepsTheRateInsteadOfMakingUpTheLostTimeInABurst()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var pacer = new Pacer(initialLimit: 10, perSecond: 1_000, clock);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(pacer.Allows(i));
+            pacer.Count();
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Held by the lag limit for a second: 1,000 records' turns pass meanwhile.
+        Assert.False(pacer.Allows(10));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        pacer.Limit = 10_000;
+        // Only the slack's worth goes at once (records 10–15: the late one and 5 ms of turns), not the second of turns missed.
+        for (var i = 10; i <= 15; i++)
+        {
+            Assert.True(pacer.Allows(i));
+        }
+
+        Assert.False(pacer.Allows(16));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(pacer.Allows(16));
+        Assert.Equal(1, pacer.Holds.Count);
+        Assert.Equal(TimeSpan.FromSeconds(1), pacer.Holds.Total);
+        Assert.Equal(1, pacer.LostTime.Records);
+        Assert.Equal(TimeSpan.FromSeconds(1) - Pacer.CatchUp, pacer.LostTime.Total);
+        Assert.Equal(10, pacer.PeakPerWindow);
+    }
+
+    [Fact]
+    public void Pacer_WithARate_CatchesUpOnlyWithinItsSlack()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var pacer = new Pacer(initialLimit: 1_000, perSecond: 1_000, clock);
+        Assert.True(pacer.Allows(0));
+        // 3 ms late is within the slack: records 1–3 go at once and no time is lost.
+        clock.Advance(TimeSpan.FromMilliseconds(3));
+        Assert.True(pacer.Allows(1));
+        Assert.True(pacer.Allows(2));
+        Assert.True(pacer.Allows(3));
+        Assert.False(pacer.Allows(4));
+        Assert.Equal(0, pacer.LostTime.Records);
+        Assert.Equal(4, pacer.PeakPerWindow);
+    }
+
+    [Fact]
     public void StageSummary_Of_FindsWhenEachStageCaughtUp_AndItsRateWithABacklog()
     {
         StageSample S(string stage, long lag, long committed) => new(stage, lag, lag, committed);

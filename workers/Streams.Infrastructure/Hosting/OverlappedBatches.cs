@@ -118,6 +118,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private const int MaxBatchAttempts = 5;
     private static readonly TimeSpan ReadAheadPoll = TimeSpan.FromMilliseconds(5);
     private readonly PendingRecords<TItem> pending = new();
+    private readonly AdaptiveLinger linger = new(settings.Linger, settings.MaxBatchWait, settings.BatchSize);
     private InFlight? inFlight;
     private Task publishing = Task.CompletedTask;
     private bool rebalanced;
@@ -155,6 +156,11 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                         {
                             next = null;
                         }
+                        else
+                        {
+                            // Closed to committed: its prepare on this thread and its save behind the reading ahead.
+                            linger.Observe(finishing.Batch.Count, timeProvider.GetElapsedTime(finishing.Began));
+                        }
 
                         heartbeat.BatchDone();
                     }
@@ -171,7 +177,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                     // Records read ahead opened the batch when the first of them came: a batch they make lingers no more.
                     var waited = pending.Count > 0 ? timeProvider.GetElapsedTime(pendingSince) : TimeSpan.Zero;
                     BatchCollector.Collect(consumer, () => pending.Count, record => Add(record), settings.BatchSize, settings.MaxBatchWait,
-                        settings.Linger, waited, heartbeat, timeProvider, stopping);
+                        linger.Current, waited, heartbeat, timeProvider, stopping);
                     batch = Cut(session);
                 }
 
@@ -184,7 +190,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 // From here until its Finish the loop holds this batch: a session that fails meanwhile counts as a retry
                 // of it (see WorkerHealth.Live).
                 heartbeat.BatchFilled(batch.Count);
-                inFlight = Begin(batch, next);
+                inFlight = Begin(batch, next, timeProvider.GetTimestamp());
             }
 
             if (inFlight is { } last)
@@ -283,18 +289,18 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     }
 
     /// <summary>Saves <paramref name="batch"/> in the background, prepared now unless it was; runs it alone if it collides.</summary>
-    private InFlight Begin(OverlappedBatch<TItem> batch, TPrepared? prepared)
+    private InFlight Begin(OverlappedBatch<TItem> batch, TPrepared? prepared, long began)
     {
         // The save task starts inside the span, and so carries it.
         using var traced = RecordTracing.Enter(batch.Span);
         prepared ??= TryPrepare(batch, saving: null);
         if (prepared is null)
         {
-            return new InFlight(batch, CommitAlone(batch, firstAttempt: 2), Task.CompletedTask);
+            return new InFlight(batch, CommitAlone(batch, firstAttempt: 2), Task.CompletedTask, began);
         }
 
         var ready = prepared;
-        return new InFlight(batch, ready, Task.Run(() => handler.Save(ready)));
+        return new InFlight(batch, ready, Task.Run(() => handler.Save(ready)), began);
     }
 
     /// <summary>
@@ -410,7 +416,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private static string Reason(Exception e) => e is PostgresException p ? p.SqlState : e.Message;
 
     /// <summary>A batch whose save and commit run in the background.</summary>
-    private sealed record InFlight(OverlappedBatch<TItem> Batch, TPrepared Prepared, Task Task)
+    private sealed record InFlight(OverlappedBatch<TItem> Batch, TPrepared Prepared, Task Task, long Began)
     {
         /// <summary>Waits until the commit has succeeded or failed; what failed it is for <see cref="Finish"/>.</summary>
         public void Settle() => ((IAsyncResult)Task).AsyncWaitHandle.WaitOne();
