@@ -23,8 +23,6 @@ public sealed record CheckpointedBatchSettings(
     /// quarter of <see cref="MaxBatchWait"/>. Closing at once would make a batch of every few records of a moderate
     /// stream, each paying a batch's fixed costs (a transaction, a flush, an outbox round: measured, open loop at 2,500
     /// events/s, 60 % more CPU per event than batches that waited); a short linger bounds what a thin stream's record waits.
-    /// It is the shortest linger: the runtime lengthens it while its batches' fixed costs outweigh their per-record work,
-    /// within <see cref="MaxBatchWait"/> (<see cref="AdaptiveLinger"/>).
     /// </summary>
     public TimeSpan Linger => BatchLinger is { } linger ? TimeSpan.FromTicks(Math.Min(linger.Ticks, MaxBatchWait.Ticks)) : MaxBatchWait / 4;
 }

@@ -118,7 +118,6 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private const int MaxBatchAttempts = 5;
     private static readonly TimeSpan ReadAheadPoll = TimeSpan.FromMilliseconds(5);
     private readonly PendingRecords<TItem> pending = new();
-    private readonly AdaptiveLinger linger = new(settings.Linger, settings.MaxBatchWait, settings.BatchSize);
     private InFlight? inFlight;
     private Task publishing = Task.CompletedTask;
     private bool rebalanced;
@@ -156,11 +155,6 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                         {
                             next = null;
                         }
-                        else
-                        {
-                            // Closed to committed: its prepare on this thread and its save behind the reading ahead.
-                            linger.Observe(finishing.Batch.Count, timeProvider.GetElapsedTime(finishing.Began));
-                        }
 
                         heartbeat.BatchDone();
                     }
@@ -177,7 +171,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                     // Records read ahead opened the batch when the first of them came: a batch they make lingers no more.
                     var waited = pending.Count > 0 ? timeProvider.GetElapsedTime(pendingSince) : TimeSpan.Zero;
                     BatchCollector.Collect(consumer, () => pending.Count, record => Add(record), settings.BatchSize, settings.MaxBatchWait,
-                        linger.Current, waited, heartbeat, timeProvider, stopping);
+                        settings.Linger, waited, heartbeat, timeProvider, stopping);
                     batch = Cut(session);
                 }
 
@@ -190,7 +184,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
                 // From here until its Finish the loop holds this batch: a session that fails meanwhile counts as a retry
                 // of it (see WorkerHealth.Live).
                 heartbeat.BatchFilled(batch.Count);
-                inFlight = Begin(batch, next, timeProvider.GetTimestamp());
+                inFlight = Begin(batch, next);
             }
 
             if (inFlight is { } last)
@@ -289,18 +283,18 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     }
 
     /// <summary>Saves <paramref name="batch"/> in the background, prepared now unless it was; runs it alone if it collides.</summary>
-    private InFlight Begin(OverlappedBatch<TItem> batch, TPrepared? prepared, long began)
+    private InFlight Begin(OverlappedBatch<TItem> batch, TPrepared? prepared)
     {
         // The save task starts inside the span, and so carries it.
         using var traced = RecordTracing.Enter(batch.Span);
         prepared ??= TryPrepare(batch, saving: null);
         if (prepared is null)
         {
-            return new InFlight(batch, CommitAlone(batch, firstAttempt: 2), Task.CompletedTask, began);
+            return new InFlight(batch, CommitAlone(batch, firstAttempt: 2), Task.CompletedTask);
         }
 
         var ready = prepared;
-        return new InFlight(batch, ready, Task.Run(() => handler.Save(ready)), began);
+        return new InFlight(batch, ready, Task.Run(() => handler.Save(ready)));
     }
 
     /// <summary>
@@ -416,7 +410,7 @@ internal sealed class OverlappedBatches<TItem, TPrepared>(
     private static string Reason(Exception e) => e is PostgresException p ? p.SqlState : e.Message;
 
     /// <summary>A batch whose save and commit run in the background.</summary>
-    private sealed record InFlight(OverlappedBatch<TItem> Batch, TPrepared Prepared, Task Task, long Began)
+    private sealed record InFlight(OverlappedBatch<TItem> Batch, TPrepared Prepared, Task Task)
     {
         /// <summary>Waits until the commit has succeeded or failed; what failed it is for <see cref="Finish"/>.</summary>
         public void Settle() => ((IAsyncResult)Task).AsyncWaitHandle.WaitOne();

@@ -11,7 +11,6 @@ internal sealed class SequentialBatches(
     : IBatchStrategy
 {
     private readonly List<ConsumeResult<byte[]?, byte[]?>> buffer = [];
-    private readonly AdaptiveLinger linger = new(settings.Linger, settings.MaxBatchWait, settings.BatchSize);
 
     public void Run(IConsumer<byte[]?, byte[]?> consumer, CheckpointedBatchSession session)
     {
@@ -20,13 +19,12 @@ internal sealed class SequentialBatches(
         while (!stoppingToken.IsCancellationRequested)
         {
             handler.BetweenBatches(session);
-            BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, linger.Current, heartbeat, timeProvider, stoppingToken);
+            BatchCollector.Fill(consumer, buffer, settings.BatchSize, settings.MaxBatchWait, settings.Linger, heartbeat, timeProvider, stoppingToken);
             if (buffer.Count == 0 || stoppingToken.IsCancellationRequested)
             {
                 continue;
             }
 
-            var closed = timeProvider.GetTimestamp();
             bool committed;
             using (RecordTracing.StartBatch(settings.Worker, buffer))
             {
@@ -46,7 +44,6 @@ internal sealed class SequentialBatches(
             session.PublishPending();
             CheckpointedBatchRuntime.CommitToGroup(consumer,
                 buffer.GroupBy(r => r.TopicPartition).Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)), logger);
-            linger.Observe(buffer.Count, timeProvider.GetElapsedTime(closed));
         }
     }
 

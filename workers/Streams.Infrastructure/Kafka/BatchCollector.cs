@@ -7,8 +7,7 @@ namespace Streams.Infrastructure.Kafka;
 /// <remarks>
 /// A batch's size follows the backlog. Once it holds a record it takes every record the consumer already has, without
 /// waiting; when those run out it waits for more during a short linger (by default a quarter of the longest wait:
-/// <see cref="CheckpointedBatchSettings.Linger"/>, lengthened by the runtime while small batches' fixed costs dominate:
-/// <see cref="AdaptiveLinger"/>), and after that only while the broker holds records for this consumer that it has not read yet (the consumer's
+/// <see cref="CheckpointedBatchSettings.Linger"/>), and after that only while the broker holds records for this consumer that it has not read yet (the consumer's
 /// lag as of its last fetch: <see cref="Backlog{TKey, TValue}"/>). Under load there is such a backlog, so a batch fills
 /// up to its most records and the per-batch costs (a transaction, a flush) are spread over many; with a thin stream
 /// there is none, so a batch closes at the end of its linger with the records there are then. Whatever arrives while a
