@@ -434,19 +434,8 @@ internal readonly struct FieldReader
     {
         length = 0;
         Span<byte> unescaped = stackalloc byte[StackBytes];
-        var reader = new Utf8JsonReader(rawString);
-        reader.Read();
-        int written;
-        try
-        {
-            written = reader.CopyString(unescaped);
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-
-        return System.Text.Ascii.ToUtf16(unescaped[..written], buffer, out length) == OperationStatus.Done;
+        return TryUnescape(rawString, unescaped, out var written)
+            && System.Text.Ascii.ToUtf16(unescaped[..written], buffer, out length) == OperationStatus.Done;
     }
 
     /// <summary>
@@ -458,27 +447,46 @@ internal readonly struct FieldReader
     private static bool TryCountEscapedCodePoints(ReadOnlySpan<byte> rawString, out int codePoints)
     {
         codePoints = 0;
-        var reader = new Utf8JsonReader(rawString);
-        reader.Read();
         // Unescaping never lengthens the text: an escape is at least as long as the UTF-8 it stands for.
         byte[]? rented = null;
         var buffer = rawString.Length <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(rawString.Length));
         try
         {
-            var written = reader.CopyString(buffer);
+            if (!TryUnescape(rawString, buffer, out var written))
+            {
+                return false;
+            }
+
             codePoints = written - CountContinuationBytes(buffer[..written]);
             return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
         finally
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                // The field's text (a name, a transcript) is not left in a shared pool for whoever rents it next.
+                ArrayPool<byte>.Shared.Return(rented, clearArray: true);
             }
+        }
+    }
+
+    /// <summary>
+    /// Unescapes a JSON string (<paramref name="rawString"/>, quotes included) into <paramref name="destination"/> with the
+    /// reader's own unescaping; false for a lone surrogate, which the reader refuses as <see cref="JsonElement.GetString"/> does.
+    /// </summary>
+    private static bool TryUnescape(ReadOnlySpan<byte> rawString, Span<byte> destination, out int written)
+    {
+        var reader = new Utf8JsonReader(rawString);
+        reader.Read();
+        try
+        {
+            written = reader.CopyString(destination);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            written = 0;
+            return false;
         }
     }
 

@@ -33,11 +33,9 @@ internal static class LineageStore
 
         // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Each
         // event's UTF-8 bytes go into its profile's array as they are.
-        var json = new byte[events.Count][];
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
-            json[i] = CanonicalJson.Serialize(events[i].Event);
             if (!groups.TryGetValue(events[i].ProfileId, out var members))
             {
                 groups[events[i].ProfileId] = members = [];
@@ -63,14 +61,14 @@ internal static class LineageStore
                 group.WriteNumber("p", e.Canonical.Partition);
                 group.WriteNumber("o", e.Canonical.Offset);
                 group.WritePropertyName("e");
-                group.WriteRawValue(json[i], skipInputValidation: true);
+                group.WriteRawValue(CanonicalJson.Serialize(e.Event), skipInputValidation: true);
                 group.WriteEndObject();
                 // A profile whose events in this batch would make one value far larger than usual (canonical records of up to
                 // 1 MiB each, thousands of them for one profile: a value PostgreSQL refuses past 1 GB) keeps the batch's
                 // events a row each instead, as before migration 0230, which every reader still reads in the same order.
                 if (group.BytesPending + buffer.WrittenCount > maxGroupBytes)
                 {
-                    CopyEachEvent(connection, events, json, keptUntil);
+                    CopyEachEvent(connection, events, keptUntil);
                     return;
                 }
             }
@@ -102,20 +100,22 @@ internal static class LineageStore
     /// <summary>Most bytes of one profile's events in one row of lineage_event_groups (see <see cref="CopyEvents"/>).</summary>
     public const int MaxGroupBytes = 64 * 1024 * 1024;
 
-    /// <summary>The batch's events a row each in lineage_events: binary COPY assigns seq in the order of its rows.</summary>
-    private static void CopyEachEvent(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, byte[][] json, DateTimeOffset keptUntil)
+    /// <summary>
+    /// The batch's events a row each in lineage_events: binary COPY assigns seq in the order of its rows. Serialized again
+    /// here (a rare path) rather than keeping every event's bytes beside its group's for the whole batch.
+    /// </summary>
+    private static void CopyEachEvent(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil)
     {
         using var writer = connection.BeginBinaryImport(
             "copy lineage_events (profile_id, canonical_topic, canonical_partition, canonical_offset, event, kept_until) from stdin (format binary)");
-        for (var i = 0; i < json.Length; i++)
+        foreach (var e in events)
         {
-            var e = events[i];
             writer.StartRow();
             writer.Write(e.ProfileId, NpgsqlDbType.Text);
             writer.Write(e.Canonical.Topic, NpgsqlDbType.Text);
             writer.Write(e.Canonical.Partition, NpgsqlDbType.Integer);
             writer.Write(e.Canonical.Offset, NpgsqlDbType.Bigint);
-            writer.Write(json[i], NpgsqlDbType.Json);
+            writer.Write(CanonicalJson.Serialize(e.Event), NpgsqlDbType.Json);
             writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
         }
 
