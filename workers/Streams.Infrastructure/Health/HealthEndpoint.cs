@@ -31,6 +31,7 @@ internal sealed class HealthEndpoint(
     private const string Json = "application/json; charset=utf-8";
     private readonly SemaphoreSlim slots = new(MaxConcurrentRequests, MaxConcurrentRequests);
     private readonly ILogger logger = loggerFactory.CreateLogger<HealthEndpoint>();
+    private readonly HealthTransitions transitions = new(loggerFactory.CreateLogger<HealthTransitions>());
     private readonly IReadOnlyList<IEndpointRoute> routes = routes?.ToList() ?? [];
     private WebApplication? app;
 
@@ -120,6 +121,7 @@ internal sealed class HealthEndpoint(
         }
 
         var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag!), CancellationToken.None).ConfigureAwait(false);
+        transitions.Observe(report);
         return (HealthResponse.StatusCodeOf(report), HealthResponse.Json(report), Json);
     }
 
