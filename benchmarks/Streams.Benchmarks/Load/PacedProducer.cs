@@ -185,18 +185,21 @@ internal sealed class ProduceLog
 /// <summary>Produces an <see cref="InputSet"/> as fast as the broker takes it and the <see cref="Pacer"/> allows.</summary>
 internal static class PacedProducer
 {
+    /// <summary>The linger of the benchmark's producers unless a run sets another (<c>--input-linger-ms</c>).</summary>
+    public const int DefaultLingerMs = 5;
+
     /// <summary>
     /// Produces every record of <paramref name="inputs"/> to the topic <paramref name="topicOf"/> names, never past
     /// <see cref="Pacer.Limit"/>, and returns once all are acknowledged (or failed: see <see cref="ProduceLog.Failed"/>).
     /// </summary>
     public static void Run(string bootstrapServers, InputSet inputs, Func<int, string> topicOf, Pacer pacer, ProduceLog log,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, int lingerMs = DefaultLingerMs)
     {
         using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
             {
                 BootstrapServers = bootstrapServers,
                 ClientId = "bench-producer",
-                LingerMs = 5,
+                LingerMs = lingerMs,
                 // The position is what the latency join needs back; not the key and value.
                 DeliveryReportFields = "status",
             })

@@ -19,7 +19,7 @@ namespace Streams.Benchmarks.Load;
 
 /// <summary>
 /// <c>pipeline-load [--events N] [--partitions P[,P…]] [--hosts H] [--warmup W] [--rate R] [--max-backlog E] [--budget-kib B]
-/// [--sample-ms S] [--stall-s T] [--Section:Key=value …]</c>:
+/// [--sample-ms S] [--stall-s T] [--input-linger-ms L] [--Section:Key=value …]</c>:
 /// simulated raw input through every worker of the real host (ingest → canonical topic → profiles → segmentation; embedded
 /// broker, throwaway PostgreSQL), timed from the first produce until the segmentation group has committed the last profile
 /// record, against the same run's bare consume→produce copy of the same records; with produce→profile and (bounded)
@@ -38,7 +38,7 @@ internal static class PipelineLoad
     public static async Task<int> RunAsync(string[] args)
     {
         LoadRun.RejectUnknown(args, "--events", "--partitions", "--hosts", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms",
-            "--stall-s");
+            "--stall-s", "--input-linger-ms");
         var hosts = LoadRun.Option(args, "--hosts", 1, min: 1, max: 8);
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
@@ -51,7 +51,11 @@ internal static class PipelineLoad
             BudgetBytes: LoadRun.Option(args, "--budget-kib", 2048, min: 64, max: 4096) * 1024L,
             SampleEvery: TimeSpan.FromMilliseconds(LoadRun.Option(args, "--sample-ms", 250, min: 50, max: 10_000)),
             StallAfter: TimeSpan.FromSeconds(LoadRun.Option(args, "--stall-s", 120, min: 5, max: 3600)),
-            Hosts: hosts);
+            Hosts: hosts,
+            // The input producer's linger: how many records a partition's message set holds at an offered rate. The
+            // embedded broker finds a lagging consumer's offset by walking the partition's message sets from the first,
+            // so sets of a record or two make every fetch behind the end cost thousands of steps (README, pipeline-load).
+            InputLingerMs: LoadRun.Option(args, "--input-linger-ms", PacedProducer.DefaultLingerMs, min: 0, max: 1000));
         var perHost = PartitionsPerHost(args, fallback: 16);
         if (perHost.Count == 1)
         {
@@ -314,7 +318,8 @@ internal static class PipelineLoad
         probe.Poll(timeline);
         using var stop = new CancellationTokenSource();
         var producedLog = log;
-        var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token),
+        var produce = LoadRun.OnOwnThread("bench-producer", () => PacedProducer.Run(bootstrap, inputs, inputs.TopicOf, pacer, producedLog, stop.Token,
+            settings.InputLingerMs),
             stop.Token);
         var clock = Stopwatch.StartNew();
         var samples = new List<RunSample>();
@@ -465,7 +470,7 @@ internal static class PipelineLoad
 /// <param name="Partitions">Partitions of every topic: the partitions per host times <paramref name="Hosts"/>.</param>
 /// <param name="Hosts">Hosts sharing the work in this process (one broker, one database).</param>
 internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
-    TimeSpan StallAfter, int Hosts = 1);
+    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had

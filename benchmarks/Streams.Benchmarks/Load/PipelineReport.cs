@@ -142,7 +142,8 @@ internal static class PipelineReport
             + (r.Settings.Hosts > 1 ? $" shared by {r.Settings.Hosts} hosts ({r.Settings.Partitions / r.Settings.Hosts} each)" : "")
             + $", warm-up {r.Settings.Warmup:N0}, "
             + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
-            + (r.Settings.MaxBacklog > 0 && r.Settings.Rate == 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : ""));
+            + (r.Settings.MaxBacklog > 0 && r.Settings.Rate == 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : "")
+            + (r.Settings.InputLingerMs != PacedProducer.DefaultLingerMs ? $", input produced with a {r.Settings.InputLingerMs} ms linger" : ""));
         Line("");
         if (!r.Valid)
         {
@@ -261,6 +262,7 @@ internal static class PipelineReport
             ["partitions_per_host"] = r.Settings.Partitions / r.Settings.Hosts,
             ["warmup_events"] = r.Settings.Warmup,
             ["offered_rate_per_s"] = r.Settings.Rate,
+            ["input_linger_ms"] = r.Settings.InputLingerMs,
             ["max_backlog_events"] = r.Settings.MaxBacklog,
             ["lag_budget_bytes_per_partition"] = r.Settings.BudgetBytes,
             ["valid"] = r.Valid,
