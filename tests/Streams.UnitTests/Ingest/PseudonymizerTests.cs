@@ -175,6 +175,41 @@ public sealed class PseudonymizerTests
         Assert.Equal(2 + 1 + 32, first.Length);
     }
 
+    /// <summary>
+    /// An identifier too long for the stack is normalized and MACed in buffers rented from the shared pools: they go back
+    /// empty, because the pool hands them to any code in the process next. The thread's pool slot returns the array
+    /// just returned, so renting the same size right after gets those very buffers.
+    /// </summary>
+    [Theory]
+    [InlineData(600)] // just over the 512 a stack buffer takes
+    [InlineData(5_000)]
+    public void TryPseudonymize_LongIdentifier_LeavesNoTextInThePooledBuffers(int length)
+    {
+        // Not string.Concat: it builds its text in a pooled buffer of its own and returns that uncleared.
+        var raw = string.Create(length, 0, static (text, _) =>
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                text[i] = "device-7f3a"[i % 11];
+            }
+        });
+
+        Assert.True(pseudonymizer.TryPseudonymize(IdentifierType.Device, raw, out _));
+
+        var chars = System.Buffers.ArrayPool<char>.Shared.Rent(length);
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent("device:".Length + System.Text.Encoding.UTF8.GetMaxByteCount(length));
+        try
+        {
+            Assert.False(chars.AsSpan().IndexOf("device-7f3a".AsSpan()) >= 0, "the normalized identifier was left in a pooled char buffer");
+            Assert.False(bytes.AsSpan().IndexOf("device-7f3a"u8) >= 0, "the HMAC input was left in a pooled byte buffer");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(chars);
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
     [Fact]
     public void TryPseudonymize_InvalidIdentifier_ReturnsFalse() =>
         Assert.False(pseudonymizer.TryPseudonymize(IdentifierType.Email, "not an email", out _));

@@ -73,6 +73,8 @@ internal sealed class KeyGeneration
         {
             if (rented is not null)
             {
+                // It held the normalized identifier: the shared pool hands it to any code in the process next.
+                rented.AsSpan(0, length).Clear();
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }

@@ -232,6 +232,8 @@ public sealed class Pseudonymizer : IOutputSealer
         {
             if (rented is not null)
             {
+                // It held the normalized identifier: the shared pool hands it to any code in the process next.
+                rented.AsSpan(0, length).Clear();
                 ArrayPool<char>.Shared.Return(rented);
             }
         }
