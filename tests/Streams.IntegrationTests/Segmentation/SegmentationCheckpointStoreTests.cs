@@ -123,7 +123,7 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         await using var transaction = await connection.BeginTransactionAsync();
         var rows = SegmentationRepository.LoadRows(connection, transaction, ["p-1", "p-2", "p-3"]);
         Assert.Equal([1.5, 2], rows["p-1"].Raw);
-        Assert.Equal(["p-1", "p-2", "p-3"], SegmentationRepository.LoadStale(connection, transaction, 8, 10).Select(r => r.ProfileId));
+        Assert.Equal(["p-3", "p-1", "p-2"], SegmentationRepository.LoadStale(connection, transaction, 8, 10).Select(r => r.ProfileId));
         Assert.Equal("Buys shoes.", JsonDocument.Parse((await SegmentDirectory.AssignmentJsonAsync(dataSource, "p-1", default))!).RootElement.GetProperty("summary").GetString());
         Assert.Null(await SegmentDirectory.AssignmentJsonAsync(dataSource, "p-3", default));
         var waiting = Assert.Single(SegmentationRepository.LoadWaiting(connection, transaction, [3], 7));
