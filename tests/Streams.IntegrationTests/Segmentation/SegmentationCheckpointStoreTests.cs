@@ -123,9 +123,9 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         await using var transaction = await connection.BeginTransactionAsync();
         var rows = SegmentationRepository.LoadRows(connection, transaction, ["p-1", "p-2", "p-3"]);
         Assert.Equal([1.5, 2], rows["p-1"].Raw);
-        var stale = SegmentationRepository.LoadStale(connection, transaction, 8, 10).ToDictionary(r => r.ProfileId);
-        Assert.Equal("Buys shoes.", JsonDocument.Parse(stale["p-1"].Assignment!).RootElement.GetProperty("summary").GetString());
-        Assert.Null(stale["p-3"].Assignment);
+        Assert.Equal(["p-3", "p-1", "p-2"], SegmentationRepository.LoadStale(connection, transaction, 8, 10).Select(r => r.ProfileId));
+        Assert.Equal("Buys shoes.", JsonDocument.Parse((await SegmentDirectory.AssignmentJsonAsync(dataSource, "p-1", default))!).RootElement.GetProperty("summary").GetString());
+        Assert.Null(await SegmentDirectory.AssignmentJsonAsync(dataSource, "p-3", default));
         var waiting = Assert.Single(SegmentationRepository.LoadWaiting(connection, transaction, [3], 7));
         Assert.Equal("p-2", waiting.ProfileId);
         Assert.Equal("Buys hats.", JsonDocument.Parse(waiting.Assignment!).RootElement.GetProperty("summary").GetString());
@@ -133,7 +133,8 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
 
     /// <summary>
     /// A mini-batch's rows are loaded without their assignment (each is assigned again or deleted), so a row saved without
-    /// a new one, as before the first seed after an older release's model was retired, must keep the stored assignment.
+    /// a new one, as before the first seed after an older release's model was retired, must keep the stored assignment;
+    /// and so must a row whose segment did not change (the engine makes no new record for it), with the time it was made.
     /// </summary>
     [Fact]
     public async Task Save_ALoadedRowWithoutANewAssignment_KeepsTheStoredOne()
@@ -141,7 +142,7 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         await using var dataSource = await MigratedAsync();
         await using (var insert = dataSource.CreateCommand("""
             insert into segment_assignments (profile_id, raw, segment_id, model_version, published, assignment, assigned_at)
-            values ('p-1', '{1.5,2}', 3, 7, true, '{"summary": "Buys shoes."}', now())
+            values ('p-1', '{1.5,2}', 3, 7, true, '{"summary": "Buys shoes."}', '2026-12-01T08:00:00Z')
             """))
         {
             await insert.ExecuteNonQueryAsync();
@@ -163,8 +164,11 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         {
             var stored = Assert.Single(SegmentationRepository.LoadStale(connection, transaction, 8, 10));
             Assert.Equal([2.5, 3], stored.Raw);
-            Assert.Equal("Buys shoes.", JsonDocument.Parse(stored.Assignment!).RootElement.GetProperty("summary").GetString());
         }
+
+        Assert.Equal("Buys shoes.", JsonDocument.Parse((await SegmentDirectory.AssignmentJsonAsync(dataSource, "p-1", default))!).RootElement.GetProperty("summary").GetString());
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(),
+            await CountAsync(dataSource, "select extract(epoch from assigned_at)::bigint from segment_assignments"));
     }
 
     [Fact]

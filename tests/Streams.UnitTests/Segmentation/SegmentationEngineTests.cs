@@ -121,6 +121,42 @@ public sealed class SegmentationEngineTests
         Assert.Equal(members, sizes[segment]);
     }
 
+    /// <summary>
+    /// A profile that stays in its published segment gets no new record, on <c>segments</c> or in its row: the row comes
+    /// back without its assignment (null, as the worker loads it), which the save keeps, so the stored explanation stays
+    /// the one campaign systems have. A profile that is new, or not published yet, is explained as before.
+    /// </summary>
+    [Fact]
+    public void UpdatedProfile_InItsPublishedSegment_GetsNoNewRecord_AndItsRowKeepsTheStoredAssignment()
+    {
+        var catalog = new TopicCatalog(new TopicsOptions());
+        var engine = new SegmentationEngine(new SegmentationOptions { K = 2, SeedSize = 20, MinSegmentSize = 1 }, catalog);
+        var checkpoint = SegmentationCheckpoint.Empty();
+        var rng = new Random(7);
+        var first = engine.Apply(checkpoint, [], [], [.. Enumerable.Range(0, 40).Select(i => new ProfileUpdate($"p{i}", Features(rng, i % 2), true))], Now);
+        Assert.True(first.Reseeded);
+        Assert.All(first.Upserts, r => Assert.True(r.Published && r.Assignment is not null));
+        var sizes = first.Upserts.GroupBy(r => r.SegmentId!.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+        // As LoadRows reads them: everything but the assignment.
+        var rows = first.Upserts.Take(10).ToDictionary(r => r.ProfileId,
+            r => new MemberRow { ProfileId = r.ProfileId, Raw = r.Raw, SegmentId = r.SegmentId, ModelVersion = r.ModelVersion, Published = true },
+            StringComparer.Ordinal);
+        var segments = rows.ToDictionary(r => r.Key, r => r.Value.SegmentId);
+
+        var second = engine.Apply(checkpoint, rows, sizes,
+            [.. rows.Keys.Select(id => new ProfileUpdate(id, Features(rng, int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture) % 2), true)),
+                new ProfileUpdate("new", Features(rng, 0), true)], Now.AddMinutes(5));
+
+        Assert.False(second.Reseeded);
+        var kept = second.Upserts.Where(r => r.ProfileId != "new").ToList();
+        Assert.Equal(10, kept.Count);
+        Assert.All(kept, r => Assert.Equal(segments[r.ProfileId], r.SegmentId));
+        Assert.All(kept, r => Assert.Null(r.Assignment));
+        var published = second.Outbox.Where(m => m.Topic == catalog.Names.Segments).Select(m => Encoding.UTF8.GetString(m.Key)).ToList();
+        Assert.Equal(["new"], published);
+        Assert.NotNull(Assert.Single(second.Upserts, r => r.ProfileId == "new").Assignment);
+    }
+
     private static void Store(Dictionary<string, MemberRow> store, MiniBatchChanges changes)
     {
         foreach (var id in changes.Deletes)

@@ -19,6 +19,10 @@ public sealed class MemberRow
 
     public bool Published { get; set; }
 
+    /// <summary>
+    /// The assignment record as text; null when it is not loaded or not new, which saving the row leaves as stored
+    /// (with its <c>assigned_at</c>).
+    /// </summary>
     public string? Assignment { get; set; }
 }
 
@@ -435,16 +439,24 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         {
             var segment = model.SegmentIds[index];
             var changed = row.SegmentId != segment || row.ModelVersion != model.Version;
+            // The privacy floor: a segment of fewer than MinSegmentSize members is not published, nor its members.
+            var visible = sizes.GetValueOrDefault(segment) >= options.MinSegmentSize;
+            changes.Assigned++;
+            if (visible && !changed && row.Published)
+            {
+                // Same segment, same model, already published: campaign systems keep the record they have, and so does
+                // the row (its assignment is left as stored, null here, which the save keeps with its assigned_at).
+                // Only the vector is new.
+                continue;
+            }
+
             var explanation = Explainer.Explain(x, model.Centroid(index), model.Centroid(runnerUp < 0 ? index : runnerUp), row.Raw);
             // The row stores the record as text; the outbox publishes these same bytes rather than encoding the text again.
             var record = AssignmentRecord(row.ProfileId, segment, model.Version, distance, now, explanation);
             row.Assignment = Encoding.UTF8.GetString(record);
             row.SegmentId = segment;
             row.ModelVersion = model.Version;
-            changes.Assigned++;
-            // The privacy floor: a segment of fewer than MinSegmentSize members is not published, nor its members.
-            var visible = sizes.GetValueOrDefault(segment) >= options.MinSegmentSize;
-            if (visible && (changed || !row.Published))
+            if (visible)
             {
                 row.Published = true;
                 changes.Outbox.Add(new SegmentMessage(catalog.Names.Segments, Key(row.ProfileId), record));

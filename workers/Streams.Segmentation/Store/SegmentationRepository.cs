@@ -26,10 +26,11 @@ public static class SegmentationRepository
     /// At most <paramref name="limit"/> rows not assigned by model <paramref name="version"/> (stored before the first seed,
     /// or assigned by an older model), in a fixed order: one chunk of the re-assignment after a re-seed (the checkpoint's
     /// lock keeps other instances out meanwhile). The index
-    /// on (coalesce(model_version, 0), profile_id) serves it without reading the rows already done.
+    /// on (coalesce(model_version, 0), profile_id) serves it without reading the rows already done. Without their
+    /// assignment: each is assigned again (a new version) or deleted.
     /// </summary>
     public static List<MemberRow> LoadStale(NpgsqlConnection connection, NpgsqlTransaction transaction, long version, int limit) =>
-        Rows(connection, transaction, Assignment, "where coalesce(model_version, 0) < @version order by coalesce(model_version, 0), profile_id limit @limit",
+        Rows(connection, transaction, "null", "where coalesce(model_version, 0) < @version order by coalesce(model_version, 0), profile_id limit @limit",
             new NpgsqlParameter<long>("version", version), new NpgsqlParameter<int>("limit", limit));
 
     /// <summary>Every statement of <paramref name="transaction"/> from here on is cancelled after <paramref name="timeout"/>.</summary>
@@ -95,7 +96,7 @@ public static class SegmentationRepository
                 on conflict (profile_id) do update set raw = excluded.raw, segment_id = excluded.segment_id,
                     model_version = excluded.model_version, published = excluded.published,
                     assignment = coalesce(excluded.assignment, segment_assignments.assignment),
-                    assigned_at = excluded.assigned_at
+                    assigned_at = case when excluded.assignment is null then segment_assignments.assigned_at else excluded.assigned_at end
                 """,
                 new NpgsqlParameter<double[]>("raw", upserts.SelectMany(r => r.Raw).ToArray()),
                 new NpgsqlParameter<int>("d", d),
