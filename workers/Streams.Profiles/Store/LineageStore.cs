@@ -32,8 +32,8 @@ internal static class LineageStore
         }
 
         // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Every
-        // group goes into one buffer of the thread's, reused batch after batch, and each row is a slice of it: an array per
-        // event and another per group were a fifth of the worker's garbage under load (benchmarks/README.md, issue 17).
+        // group goes into one buffer, reused batch after batch, and each row is a slice of it: an array per event and another
+        // per group were a fifth of the worker's garbage under load (benchmarks/README.md, issue 17).
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
@@ -45,7 +45,10 @@ internal static class LineageStore
             members.Add(i);
         }
 
-        var buffer = groupBuffer ??= new ArrayBufferWriter<byte>(64 * 1024);
+        // One buffer for the process, not one per thread: saves run on pool threads, and a buffer of a few MiB grown on each
+        // of them was a large-object allocation that brought a full collection into every run (measured). Another worker
+        // saving meanwhile takes a buffer of its own.
+        var buffer = Interlocked.Exchange(ref groupBuffer, null) ?? new ArrayBufferWriter<byte>(64 * 1024);
         buffer.ResetWrittenCount();
         try
         {
@@ -104,19 +107,18 @@ internal static class LineageStore
         }
         finally
         {
-            // A rare huge batch must not keep its buffer alive in the thread for good.
-            if (buffer.Capacity > KeptGroupBufferBytes)
+            // A rare huge batch must not keep its buffer alive for good.
+            if (buffer.Capacity <= KeptGroupBufferBytes)
             {
-                groupBuffer = null;
+                Volatile.Write(ref groupBuffer, buffer);
             }
         }
     }
 
-    /// <summary>The thread's buffer of a batch's groups (see <see cref="CopyEvents"/>).</summary>
-    [ThreadStatic]
+    /// <summary>The buffer of a batch's groups, between batches (see <see cref="CopyEvents"/>).</summary>
     private static ArrayBufferWriter<byte>? groupBuffer;
 
-    /// <summary>Largest group buffer a thread keeps for its next batch (a batch of 5,000 events of the simulator's takes about 4 MiB).</summary>
+    /// <summary>Largest group buffer kept for the next batch (a batch of 5,000 events of the simulator's takes about 4 MiB).</summary>
     private const int KeptGroupBufferBytes = 16 * 1024 * 1024;
 
     /// <summary>Most bytes of all of a batch's groups together (one buffer holds them; see <see cref="CopyEvents"/>).</summary>
