@@ -254,17 +254,35 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
 
         await SaveAsync(dataSource, Lineage(("p-a", 7)));
 
-        await using (var counts = dataSource.CreateCommand("select (select count(*) from lineage_events), (select count(*) from lineage_event_groups)"))
-        await using (var reader = await counts.ExecuteReaderAsync())
-        {
-            Assert.True(await reader.ReadAsync());
-            Assert.Equal((4L, 3L), (reader.GetInt64(0), reader.GetInt64(1)));
-        }
+        Assert.Equal((4L, 3L), await LineageRowsAsync(dataSource));
 
         await using var read = await dataSource.OpenConnectionAsync();
         await using var transaction = await read.BeginTransactionAsync();
         Assert.Equal([1L, 3, 5, 6, 7], LineageStore.LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
         Assert.Equal([2L, 4], LineageStore.LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
+    }
+
+    /// <summary>
+    /// A batch's groups share one buffer: a batch whose groups together would pass what it may hold keeps its events a row
+    /// each, like a single group past its limit, read back in the order applied.
+    /// </summary>
+    [Fact]
+    public async Task CopyEvents_TheBatchsGroupsPastTheBufferLimit_KeepsTheBatchARowPerEvent_InTheOrderApplied()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            var batch = Lineage(("p-a", 1), ("p-b", 2), ("p-c", 3));
+            var oneEvent = Streams.Contracts.Canonical.CanonicalJson.Serialize(Event(1)).Length;
+            LineageStore.CopyEvents(connection, batch.Lineage, batch.LineageKeptUntil!.Value, maxBatchBytes: 2 * oneEvent + 100);
+        }
+
+        Assert.Equal((3L, 0L), await LineageRowsAsync(dataSource));
+
+        await using var read = await dataSource.OpenConnectionAsync();
+        await using var transaction = await read.BeginTransactionAsync();
+        Assert.Equal([1L], LineageStore.LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([3L], LineageStore.LoadEvents(read, transaction, "p-c").Select(e => e.Canonical.Offset));
     }
 
     /// <summary>
@@ -298,6 +316,15 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
             var scans = await ScansAsync(dataSource, command);
             Assert.DoesNotContain(scans, s => s.StartsWith("Seq Scan on lineage_", StringComparison.Ordinal) || s == "Seq Scan on merge_lineage");
         }
+    }
+
+    /// <summary>Rows of lineage_events and of lineage_event_groups.</summary>
+    private static async Task<(long Events, long Groups)> LineageRowsAsync(NpgsqlDataSource dataSource)
+    {
+        await using var counts = dataSource.CreateCommand("select (select count(*) from lineage_events), (select count(*) from lineage_event_groups)");
+        await using var reader = await counts.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private static BatchChanges Lineage(params (string ProfileId, long Offset)[] events)

@@ -9,6 +9,10 @@ public static class CanonicalJson
     /// <summary>A canonical event's bytes: <see cref="CanonicalJsonContext"/>'s, written in one pass (<see cref="CanonicalWriter"/>).</summary>
     public static byte[] Serialize(CanonicalEvent value) => CanonicalWriter.Write(value);
 
+    /// <summary>Writes a canonical event as the next value of <paramref name="writer"/>: the bytes of <see cref="Serialize(CanonicalEvent)"/>,
+    /// without an array of its own (a value written into a larger document, as lineage groups are).</summary>
+    public static void Write(Utf8JsonWriter writer, CanonicalEvent value) => CanonicalWriter.Write(writer, value);
+
     /// <summary>A consent command's bytes: <see cref="CanonicalJsonContext"/>'s, written in one pass (<see cref="CanonicalWriter"/>).</summary>
     public static byte[] Serialize(ConsentCommand value) => CanonicalWriter.Write(value);
 

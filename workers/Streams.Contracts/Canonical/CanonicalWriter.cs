@@ -19,6 +19,15 @@ internal static class CanonicalWriter
     {
         ArgumentNullException.ThrowIfNull(value);
         var (buffer, writer) = Rent();
+        Write(writer, value);
+        return Finish(buffer, writer);
+    }
+
+    /// <summary>Writes <paramref name="value"/> as the next value of <paramref name="writer"/>: the bytes <see cref="Write(CanonicalEvent)"/> returns.</summary>
+    public static void Write(Utf8JsonWriter writer, CanonicalEvent value)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
         writer.WriteStartObject();
         writer.WriteString(CanonicalNames.ChannelField, CanonicalNames.ChannelName(value.Channel));
         writer.WriteString(CanonicalNames.EventId, value.EventId);
@@ -102,7 +111,6 @@ internal static class CanonicalWriter
         }
 
         writer.WriteEndObject();
-        return Finish(buffer, writer);
     }
 
     public static byte[] Write(ConsentCommand value)

@@ -246,8 +246,10 @@ public sealed partial class ProfileAggregate
         }
 
         var newCategory = false;
-        foreach (var category in store.Categories)
+        // By index: foreach over the interface boxes an enumerator per sale.
+        for (var i = 0; i < store.Categories.Count; i++)
         {
+            var category = store.Categories[i];
             newCategory |= !CategoryAmounts.TryGetValue(category.Category, out var sum);
             CategoryAmounts[category.Category] = Add(sum, Amount(category.Amount));
         }

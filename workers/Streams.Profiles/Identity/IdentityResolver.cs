@@ -48,10 +48,23 @@ public static class IdentityResolver
         /// <summary>Indexed by <see cref="IdentifierType"/>.</summary>
         public int[] Counts { get; } = counts;
 
-        public KnownProfile ToKnown() => new(
-            Id,
-            FirstSeen,
-            Types.Where(t => Counts[(int)t] > 0).ToDictionary(t => t, t => Counts[(int)t]));
+        public KnownProfile ToKnown()
+        {
+            var counts = new Dictionary<IdentifierType, int>();
+            foreach (var type in Types)
+            {
+                if (Counts[(int)type] > 0)
+                {
+                    counts.Add(type, Counts[(int)type]);
+                }
+            }
+
+            return new(Id, FirstSeen, counts);
+        }
+
+        /// <summary>Whether this profile was first seen before <paramref name="other"/> (then by ordinal id): the survivor of a merge.</summary>
+        public bool OlderThan(WorkingProfile other) =>
+            FirstSeen < other.FirstSeen || (FirstSeen == other.FirstSeen && string.CompareOrdinal(Id, other.Id) < 0);
     }
 
     private sealed class Batch(GraphSnapshot snapshot, IdentityCaps caps)
@@ -82,13 +95,25 @@ public static class IdentityResolver
         private readonly Dictionary<string, IdentifierMark> marked = new(StringComparer.Ordinal);
         private readonly List<string> newlyShared = [];
 
+        // One event's working lists, cleared and reused for the next: Attribute runs for every event, and five lists (with
+        // LINQ over them to pick a survivor) per event were a tenth of the worker's garbage (benchmarks/README.md, issue 17).
+        private readonly List<CanonicalIdentifier> identifiers = [];
+        private readonly List<WorkingProfile?> owners = [];
+        private readonly List<WorkingProfile?> previousOwners = [];
+        private readonly List<WorkingProfile> candidates = [];
+        private readonly List<WorkingProfile> refused = [];
+        private readonly List<WorkingProfile> group = [];
+        private readonly int[] groupCounts = new int[TypeCount];
+
         public string? Attribute(ResolutionInput input)
         {
             current = input.Index;
-            // Plain loops rather than LINQ: this runs for every event, and an event has a handful of identifiers.
-            var identifiers = new List<CanonicalIdentifier>(input.Identifiers.Count);
-            foreach (var identifier in input.Identifiers)
+            // Plain loops rather than LINQ or foreach over the interface (a boxed enumerator): this runs for every event, and
+            // an event has a handful of identifiers.
+            identifiers.Clear();
+            for (var i = 0; i < input.Identifiers.Count; i++)
             {
+                var identifier = input.Identifiers[i];
                 if (ContainsPseudonym(identifiers, identifier.Pseudonym))
                 {
                     continue;
@@ -116,9 +141,9 @@ public static class IdentityResolver
                 return null;
             }
 
-            var owners = new List<WorkingProfile?>(identifiers.Count);
-            var previousOwners = new List<WorkingProfile?>(identifiers.Count);
-            var candidates = new List<WorkingProfile>(identifiers.Count);
+            owners.Clear();
+            previousOwners.Clear();
+            candidates.Clear();
             foreach (var identifier in identifiers)
             {
                 var owner = OwnerOf(identifier.Pseudonym);
@@ -135,9 +160,9 @@ public static class IdentityResolver
                 }
             }
 
-            var refused = new List<WorkingProfile>();
+            refused.Clear();
             var absorbedBefore = absorbed.Count;
-            var profile = candidates.Count == 0 ? Create(input) : MergeWithinCaps(candidates, refused);
+            var profile = candidates.Count == 0 ? Create(input) : MergeWithinCaps();
             for (var a = absorbedBefore; a < absorbed.Count; a++)
             {
                 evidence.Add(Evidence(absorbed[a], identifiers, owners, previousOwners, refused));
@@ -186,8 +211,9 @@ public static class IdentityResolver
                 return false;
             }
 
-            foreach (var identifier in identifiers)
+            for (var i = 0; i < identifiers.Count; i++)
             {
+                var identifier = identifiers[i];
                 if (keep.Contains(identifier.Pseudonym) || (identifier.Previous is { } previous && keep.Contains(previous)))
                 {
                     return true;
@@ -350,13 +376,16 @@ public static class IdentityResolver
         /// The first candidate (the profile of the event's first known identifier) anchors the event; the others join
         /// in order while the merged counts stay within the caps. The oldest of the group survives.
         /// </summary>
-        private WorkingProfile MergeWithinCaps(List<WorkingProfile> candidates, List<WorkingProfile> refused)
+        private WorkingProfile MergeWithinCaps()
         {
-            var group = new List<WorkingProfile> { candidates[0] };
-            var counts = (int[])candidates[0].Counts.Clone();
-            foreach (var candidate in candidates.Skip(1))
+            group.Clear();
+            group.Add(candidates[0]);
+            var counts = groupCounts;
+            Array.Copy(candidates[0].Counts, counts, TypeCount);
+            for (var c = 1; c < candidates.Count; c++)
             {
-                if (Types.All(t => counts[(int)t] + candidate.Counts[(int)t] <= caps.For(t)))
+                var candidate = candidates[c];
+                if (WithinCaps(counts, candidate.Counts))
                 {
                     group.Add(candidate);
                     for (var t = 0; t < TypeCount; t++)
@@ -370,13 +399,37 @@ public static class IdentityResolver
                 }
             }
 
-            var survivor = group.OrderBy(p => p.FirstSeen).ThenBy(p => p.Id, StringComparer.Ordinal).First();
-            foreach (var profile in group.Where(p => p != survivor))
+            var survivor = group[0];
+            for (var g = 1; g < group.Count; g++)
             {
-                Absorb(profile, survivor);
+                if (group[g].OlderThan(survivor))
+                {
+                    survivor = group[g];
+                }
+            }
+
+            foreach (var profile in group)
+            {
+                if (profile != survivor)
+                {
+                    Absorb(profile, survivor);
+                }
             }
 
             return survivor;
+        }
+
+        private bool WithinCaps(int[] counts, int[] added)
+        {
+            foreach (var type in Types)
+            {
+                if (counts[(int)type] + added[(int)type] > caps.For(type))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private void Absorb(WorkingProfile profile, WorkingProfile survivor)

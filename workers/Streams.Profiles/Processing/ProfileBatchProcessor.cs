@@ -76,12 +76,20 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
     /// </summary>
     internal static void CompareLinks(ProfileState state, BatchChanges changes)
     {
-        var held = new HashSet<string>(StringComparer.Ordinal);
+        var held = 0;
+        foreach (var profile in changes.Upserts)
+        {
+            held += profile.Identifiers.Count;
+        }
+
+        // Sized once: under a backlog most links are new, and growing the list by doubling copied it a dozen times a batch.
+        changes.NewLinks.EnsureCapacity(Math.Max(held - state.StoredLinks.Count, 0));
+        var heldPseudonyms = new HashSet<string>(held, StringComparer.Ordinal);
         foreach (var profile in changes.Upserts)
         {
             foreach (var (pseudonym, (type, linkedAt, aliasOf)) in profile.Identifiers)
             {
-                held.Add(pseudonym);
+                heldPseudonyms.Add(pseudonym);
                 var link = new StoredLink(profile.ProfileId, type, linkedAt, aliasOf, profile.Marks.GetValueOrDefault(pseudonym));
                 if (!state.StoredLinks.TryGetValue(pseudonym, out var stored))
                 {
@@ -96,7 +104,7 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
 
         foreach (var (pseudonym, stored) in state.StoredLinks)
         {
-            if (!held.Contains(pseudonym) && changes.Deleted.Contains(stored.ProfileId))
+            if (!heldPseudonyms.Contains(pseudonym) && changes.Deleted.Contains(stored.ProfileId))
             {
                 changes.DroppedLinks.Add(pseudonym);
             }
@@ -167,11 +175,13 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
             }
         }
 
-        var firstUse = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var firstUse = new Dictionary<string, DateTimeOffset>(run.Count, StringComparer.Ordinal);
         foreach (var e in run)
         {
-            foreach (var identifier in e.Event.Identifiers)
+            // By index: foreach over the interface boxes an enumerator per event.
+            for (var k = 0; k < e.Event.Identifiers.Count; k++)
             {
+                var identifier = e.Event.Identifiers[k];
                 firstUse.TryAdd(identifier.Pseudonym, e.Event.OccurredAt);
                 if (identifier.Previous is { } previous)
                 {
@@ -260,23 +270,45 @@ public sealed class ProfileBatchProcessor(TopicCatalog catalog, IdentityCaps cap
     /// </summary>
     private static CanonicalEvent AsUsed(CanonicalEvent e, string profileId, Dictionary<string, string> owners)
     {
-        var used = new List<CanonicalIdentifier>(e.Identifiers.Count);
+        // Most events are used whole: that is checked first (by index: foreach over the interface boxes an enumerator),
+        // so only the others get a list of their own.
         var all = true;
-        foreach (var identifier in e.Identifiers)
+        for (var k = 0; k < e.Identifiers.Count && all; k++)
         {
-            if (owners.TryGetValue(identifier.Pseudonym, out var owner) && owner == profileId)
+            all = ReferenceEquals(UsedAs(e.Identifiers[k], profileId, owners), e.Identifiers[k]);
+        }
+
+        if (all)
+        {
+            return e;
+        }
+
+        var used = new List<CanonicalIdentifier>(e.Identifiers.Count);
+        for (var k = 0; k < e.Identifiers.Count; k++)
+        {
+            if (UsedAs(e.Identifiers[k], profileId, owners) is { } identifier)
             {
-                var previousHeld = identifier.Previous is { } previous && owners.TryGetValue(previous, out var previousOwner) && previousOwner == profileId;
-                used.Add(previousHeld || identifier.Previous is null ? identifier : identifier with { Previous = null });
-                all &= previousHeld || identifier.Previous is null;
-            }
-            else
-            {
-                all = false;
+                used.Add(identifier);
             }
         }
 
-        return all ? e : e with { Identifiers = used };
+        return e with { Identifiers = used };
+    }
+
+    /// <summary>
+    /// <paramref name="identifier"/> as <paramref name="profileId"/> used it: itself; without its previous pseudonym when
+    /// another profile holds that one; null when the identifier is not the profile's.
+    /// </summary>
+    private static CanonicalIdentifier? UsedAs(CanonicalIdentifier identifier, string profileId, Dictionary<string, string> owners)
+    {
+        if (!owners.TryGetValue(identifier.Pseudonym, out var owner) || owner != profileId)
+        {
+            return null;
+        }
+
+        return identifier.Previous is not { } previous || (owners.TryGetValue(previous, out var previousOwner) && previousOwner == profileId)
+            ? identifier
+            : identifier with { Previous = null };
     }
 
     /// <summary>A merge's id: opaque, derived from where its bridging record sits and the absorbed profile, so a replay agrees.</summary>

@@ -24,15 +24,16 @@ internal static class LineageStore
     /// earlier one, and each event keeps its place in the batch: <see cref="OrderKey"/> gives back the order applied.
     /// </summary>
     public static void CopyEvents(NpgsqlConnection connection, IReadOnlyList<LineageEvent> events, DateTimeOffset keptUntil,
-        int maxGroupBytes = MaxGroupBytes)
+        int maxGroupBytes = MaxGroupBytes, int maxBatchBytes = MaxBatchGroupBytes)
     {
         if (events.Count > MaxEventsPerBatch)
         {
             throw new ArgumentOutOfRangeException(nameof(events), events.Count, $"A batch keeps at most {MaxEventsPerBatch} events.");
         }
 
-        // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Each
-        // event's UTF-8 bytes go into its profile's array as they are.
+        // Serialized before the COPY starts, so the statement does not hold its backend while the worker serializes. Every
+        // group goes into one buffer, reused batch after batch, and each row is a slice of it: an array per event and another
+        // per group were a fifth of the worker's garbage under load (benchmarks/README.md, issue 17).
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
@@ -44,58 +45,84 @@ internal static class LineageStore
             members.Add(i);
         }
 
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using var group = new Utf8JsonWriter(buffer);
-        var rows = new List<(string ProfileId, byte[] Events)>(groups.Count);
-        foreach (var (profileId, members) in groups)
+        // One buffer for the process, not one per thread: saves run on pool threads, and a buffer of a few MiB grown on each
+        // of them was a large-object allocation that brought a full collection into every run (measured). Another worker
+        // saving meanwhile takes a buffer of its own.
+        var buffer = Interlocked.Exchange(ref groupBuffer, null) ?? new ArrayBufferWriter<byte>(64 * 1024);
+        buffer.ResetWrittenCount();
+        try
         {
-            buffer.ResetWrittenCount();
-            group.Reset(buffer);
-            group.WriteStartArray();
-            foreach (var i in members)
+            using var group = new Utf8JsonWriter(buffer);
+            var rows = new List<(string ProfileId, int Start, int Length)>(groups.Count);
+            foreach (var (profileId, members) in groups)
             {
-                var e = events[i];
-                group.WriteStartObject();
-                group.WriteNumber("n", i);
-                group.WriteString("t", e.Canonical.Topic);
-                group.WriteNumber("p", e.Canonical.Partition);
-                group.WriteNumber("o", e.Canonical.Offset);
-                group.WritePropertyName("e");
-                group.WriteRawValue(CanonicalJson.Serialize(e.Event), skipInputValidation: true);
-                group.WriteEndObject();
-                // A profile whose events in this batch would make one value far larger than usual (canonical records of up to
-                // 1 MiB each, thousands of them for one profile: a value PostgreSQL refuses past 1 GB) keeps the batch's
-                // events a row each instead, as before migration 0230, which every reader still reads in the same order.
-                if (group.BytesPending + buffer.WrittenCount > maxGroupBytes)
+                var start = buffer.WrittenCount;
+                group.Reset(buffer);
+                group.WriteStartArray();
+                foreach (var i in members)
                 {
-                    CopyEachEvent(connection, events, keptUntil);
-                    return;
+                    var e = events[i];
+                    group.WriteStartObject();
+                    group.WriteNumber("n", i);
+                    group.WriteString("t", e.Canonical.Topic);
+                    group.WriteNumber("p", e.Canonical.Partition);
+                    group.WriteNumber("o", e.Canonical.Offset);
+                    group.WritePropertyName("e");
+                    CanonicalJson.Write(group, e.Event);
+                    group.WriteEndObject();
+                    // A profile whose events in this batch would make one value far larger than usual (canonical records of up to
+                    // 1 MiB each, thousands of them for one profile: a value PostgreSQL refuses past 1 GB) keeps the batch's
+                    // events a row each instead, as before migration 0230, which every reader still reads in the same order. So
+                    // does a batch whose groups together would pass what one buffer holds.
+                    var pending = group.BytesPending + buffer.WrittenCount;
+                    if (pending - start > maxGroupBytes || pending > maxBatchBytes)
+                    {
+                        CopyEachEvent(connection, events, keptUntil);
+                        return;
+                    }
                 }
+
+                group.WriteEndArray();
+                group.Flush();
+                rows.Add((profileId, start, buffer.WrittenCount - start));
             }
 
-            group.WriteEndArray();
-            group.Flush();
-            rows.Add((profileId, buffer.WrittenSpan.ToArray()));
-        }
+            long batch;
+            using (var next = new NpgsqlCommand("select nextval(pg_get_serial_sequence('lineage_events', 'seq'))", connection))
+            {
+                batch = (long)next.ExecuteScalar()!;
+            }
 
-        long batch;
-        using (var next = new NpgsqlCommand("select nextval(pg_get_serial_sequence('lineage_events', 'seq'))", connection))
+            using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events) from stdin (format binary)");
+            foreach (var (profileId, start, length) in rows)
+            {
+                writer.StartRow();
+                writer.Write(profileId, NpgsqlDbType.Text);
+                writer.Write(batch, NpgsqlDbType.Bigint);
+                writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
+                writer.Write(buffer.WrittenMemory.Slice(start, length), NpgsqlDbType.Json);
+            }
+
+            writer.Complete();
+        }
+        finally
         {
-            batch = (long)next.ExecuteScalar()!;
+            // A rare huge batch must not keep its buffer alive for good.
+            if (buffer.Capacity <= KeptGroupBufferBytes)
+            {
+                Volatile.Write(ref groupBuffer, buffer);
+            }
         }
-
-        using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events) from stdin (format binary)");
-        foreach (var (profileId, value) in rows)
-        {
-            writer.StartRow();
-            writer.Write(profileId, NpgsqlDbType.Text);
-            writer.Write(batch, NpgsqlDbType.Bigint);
-            writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
-            writer.Write(value, NpgsqlDbType.Json);
-        }
-
-        writer.Complete();
     }
+
+    /// <summary>The buffer of a batch's groups, between batches (see <see cref="CopyEvents"/>).</summary>
+    private static ArrayBufferWriter<byte>? groupBuffer;
+
+    /// <summary>Largest group buffer kept for the next batch (a batch of 5,000 events of the simulator's takes about 4 MiB).</summary>
+    private const int KeptGroupBufferBytes = 16 * 1024 * 1024;
+
+    /// <summary>Most bytes of all of a batch's groups together (one buffer holds them; see <see cref="CopyEvents"/>).</summary>
+    public const int MaxBatchGroupBytes = 512 * 1024 * 1024;
 
     /// <summary>Most bytes of one profile's events in one row of lineage_event_groups (see <see cref="CopyEvents"/>).</summary>
     public const int MaxGroupBytes = 64 * 1024 * 1024;

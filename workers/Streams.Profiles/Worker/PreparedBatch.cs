@@ -30,14 +30,17 @@ internal sealed class PreparedBatch(OverlappedBatch<BatchItem> batch, BatchChang
     /// <summary>Every pseudonym <paramref name="items"/> mention: what a batch loads (and locks).</summary>
     public static HashSet<string> PseudonymsOf(IEnumerable<BatchItem> items)
     {
-        var pseudonyms = new HashSet<string>(StringComparer.Ordinal);
+        // Sized for the usual one or two identifiers an event: growing it from empty rehashed a batch's worth of pseudonyms several times.
+        var pseudonyms = new HashSet<string>(items is IReadOnlyCollection<BatchItem> counted ? counted.Count : 0, StringComparer.Ordinal);
         foreach (var item in items)
         {
             switch (item)
             {
                 case EventItem e:
-                    foreach (var identifier in e.Event.Identifiers)
+                    // By index: foreach over the interface boxes an enumerator per event.
+                    for (var k = 0; k < e.Event.Identifiers.Count; k++)
                     {
+                        var identifier = e.Event.Identifiers[k];
                         pseudonyms.Add(identifier.Pseudonym);
                         if (identifier.Previous is { } previous)
                         {
