@@ -19,7 +19,7 @@ namespace Streams.Benchmarks.Load;
 /// </remarks>
 internal sealed class Pacer(long initialLimit, double perSecond = double.PositiveInfinity, TimeProvider? clock = null)
 {
-    /// <summary>How late a record may still go without moving the schedule: the producer's own linger, below which the broker sees one batch anyway.</summary>
+    /// <summary>How late a record may still go without moving the schedule: the producer's default linger (<see cref="PacedProducer.DefaultLingerMs"/>), below which the broker sees one batch anyway.</summary>
     public static readonly TimeSpan CatchUp = TimeSpan.FromMilliseconds(5);
 
     /// <summary>The window the largest burst is counted in (<see cref="PeakPerWindow"/>).</summary>

@@ -464,8 +464,10 @@ internal readonly struct FieldReader
         {
             if (rented is not null)
             {
-                // The field's text (a name, a transcript) is not left in a shared pool for whoever rents it next.
-                ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+                // The field's text (a name, a transcript) is not left in a shared pool for whoever rents it next; only the
+                // part it can have written (unescaping never lengthens the text), as the pseudonymizer clears its buffers.
+                rented.AsSpan(0, rawString.Length).Clear();
+                ArrayPool<byte>.Shared.Return(rented);
             }
         }
     }
