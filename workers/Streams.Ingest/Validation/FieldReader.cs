@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -419,7 +419,7 @@ internal readonly struct FieldReader
             return value.Element.TryGetDouble(out number);
         }
 
-        return Utf8Parser.TryParse(value.Raw, out number, out var consumed) && consumed == value.Raw.Length;
+        return PlainDecimal.TryParse(value.Raw, out number);
     }
 
     private void TooLong(string name, int maxLength) => Violation(name, $"must be at most {maxLength} characters");
