@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Streams.Contracts.Identifiers;
@@ -43,6 +44,7 @@ internal sealed class KeyGeneration
 
     public NormalizationRules Rules { get; }
 
+    [SkipLocalsInit]
     public string Pseudonymize(IdentifierType type, ReadOnlySpan<char> normalized)
     {
         var prefix = IdentifierTypeNames.Utf8Prefix(type);

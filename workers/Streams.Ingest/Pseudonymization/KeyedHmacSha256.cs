@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -90,6 +91,7 @@ internal sealed unsafe class KeyedHmacSha256
     internal static KeyedHmacSha256 CreateManaged(ReadOnlySpan<byte> key) => new(key, native: null);
 
     /// <summary>Writes the 32-byte MAC of <paramref name="message"/> to <paramref name="mac"/>.</summary>
+    [SkipLocalsInit]
     public void Compute(ReadOnlySpan<byte> message, Span<byte> mac)
     {
         if (mac.Length < HMACSHA256.HashSizeInBytes)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -209,6 +210,7 @@ public sealed class Pseudonymizer : IOutputSealer
         return found;
     }
 
+    [SkipLocalsInit]
     private static bool TryPseudonymize(
         KeyGeneration generation, IdentifierType type, ReadOnlySpan<char> raw, string? socialPlatform, [NotNullWhen(true)] out string? pseudonym)
     {

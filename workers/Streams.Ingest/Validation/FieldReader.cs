@@ -430,6 +430,7 @@ internal readonly struct FieldReader
     /// on the stack. False for a lone surrogate (the reader refuses it as <see cref="JsonElement.GetString"/> does, and
     /// <see cref="String"/> reports it), non-ASCII text or text longer than the buffer.
     /// </summary>
+    [SkipLocalsInit]
     private static bool TryUnescapeAscii(ReadOnlySpan<byte> rawString, Span<char> buffer, out int length)
     {
         length = 0;
@@ -444,6 +445,7 @@ internal readonly struct FieldReader
     /// instead of a string. Valid text has no lone surrogate, so its code points are its UTF-8 sequences and count as
     /// <see cref="CodePoints"/> counts the string.
     /// </summary>
+    [SkipLocalsInit]
     private static bool TryCountEscapedCodePoints(ReadOnlySpan<byte> rawString, out int codePoints)
     {
         codePoints = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Streams.Contracts.Identifiers;
 using Streams.Contracts.Quarantine;
 using Streams.Ingest.Pseudonymization;
@@ -82,6 +83,7 @@ internal sealed class IdentifierSet(Pseudonymizer pseudonymizer, BlockedIdentifi
 
     /// <summary>An email, phone, loyalty or device identifier in <paramref name="field"/>.</summary>
     /// <remarks>With <paramref name="lookup"/> (a consent request) every configured key's pseudonym is kept too.</remarks>
+    [SkipLocalsInit]
     public void Read(FieldReader f, string field, IdentifierType type, int maxLength, bool required = false, bool lookup = false)
     {
         // A short ASCII value without an escape is the text itself: pseudonymized from the stack, without a string of
