@@ -32,9 +32,12 @@ internal static class CanonicalWriter
         writer.WriteString(CanonicalNames.ChannelField, CanonicalNames.ChannelName(value.Channel));
         writer.WriteString(CanonicalNames.EventId, value.EventId);
         writer.WriteString(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
+        // Indexed, not foreach: an enumerator of an IReadOnlyList is an object per list, three per event.
         writer.WriteStartArray(CanonicalNames.Identifiers);
-        foreach (var identifier in value.Identifiers)
+        var identifiers = value.Identifiers;
+        for (var i = 0; i < identifiers.Count; i++)
         {
+            var identifier = identifiers[i];
             writer.WriteStartObject();
             writer.WriteString(CanonicalNames.Type, IdentifierTypeNames.Name(identifier.Type));
             writer.WriteString(CanonicalNames.Pseudonym, identifier.Pseudonym);
@@ -48,9 +51,10 @@ internal static class CanonicalWriter
 
         writer.WriteEndArray();
         writer.WriteStartArray(CanonicalNames.Flags);
-        foreach (var flag in value.Flags)
+        var flags = value.Flags;
+        for (var i = 0; i < flags.Count; i++)
         {
-            writer.WriteStringValue(flag);
+            writer.WriteStringValue(flags[i]);
         }
 
         writer.WriteEndArray();
@@ -76,8 +80,10 @@ internal static class CanonicalWriter
             OptionalNumber(writer, CanonicalNames.DiscountPct, store.DiscountPct);
             writer.WriteNumber(CanonicalNames.ItemCount, store.ItemCount);
             writer.WriteStartArray(CanonicalNames.Categories);
-            foreach (var category in store.Categories)
+            var categories = store.Categories;
+            for (var i = 0; i < categories.Count; i++)
             {
+                var category = categories[i];
                 writer.WriteStartObject();
                 writer.WriteString(CanonicalNames.Category, category.Category);
                 writer.WriteNumber(CanonicalNames.Quantity, category.Quantity);
