@@ -204,11 +204,12 @@ internal readonly struct FieldReader
             return null;
         }
 
-        foreach (var candidate in allowed)
+        // Indexed: a foreach over the interface would box an enumerator for every enum field of every record.
+        for (var i = 0; i < allowed.Count; i++)
         {
-            if (TextEquals(value, candidate))
+            if (TextEquals(value, allowed[i]))
             {
-                return candidate;
+                return allowed[i];
             }
         }
 
