@@ -45,6 +45,19 @@ public sealed class OutputHeadersTests
             new Streams.Ingest.Pseudonymization.Pseudonymizer(Microsoft.Extensions.Options.Options.Create(otherOnly))));
     }
 
+    [Fact]
+    public void Seal_IsTheHmacOfSourceAndKindUnderTheSealKey_SoOutputsSealedBeforeAnUpgradeStillVerify()
+    {
+        // The seal's bytes are a format: a host must recognize outputs an earlier build sealed (HMACSHA256 one-shot then).
+        var sealKey = System.Security.Cryptography.HMACSHA256.HashData(
+            Convert.FromBase64String(IngestTestKit.KeyBase64), "streams output-seal v1"u8);
+        var expected = System.Security.Cryptography.HMACSHA256.HashData(sealKey, "store/0/7/event"u8)[..OutputHeaders.SealBytes];
+
+        var headers = OutputHeaders.For(new SourcePosition("store", 0, 7), OutputHeaders.KindEvent, IngestTestKit.Pseudonymizer());
+
+        Assert.Equal(expected, headers.GetLastBytes(OutputHeaders.Seal));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("store/1")]

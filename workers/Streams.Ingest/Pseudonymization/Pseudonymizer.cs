@@ -41,7 +41,7 @@ public sealed class Pseudonymizer : IOutputSealer
         var region = value.EffectiveRegion();
         var keys = value.Keys.ToDictionary(k => k.Key, k => PseudonymizationOptionsValidator.DecodeKey(k.Value)!, StringComparer.Ordinal);
         // The active key's seal key first: outputs are sealed with it; the others still verify outputs written before a rotation.
-        sealKeys = [.. keys.OrderBy(k => k.Key == value.ActiveKeyId ? 0 : 1).Select(k => HMACSHA256.HashData(k.Value, SealKeyLabel))];
+        sealMacs = [.. keys.OrderBy(k => k.Key == value.ActiveKeyId ? 0 : 1).Select(k => KeyedHmacSha256.Create(HMACSHA256.HashData(k.Value, SealKeyLabel)))];
         active = new KeyGeneration(value.ActiveKeyId, keys[value.ActiveKeyId], NormalizationRules.For(value.NormalizationVersion, region));
         if (!string.IsNullOrEmpty(value.PreviousKeyId))
         {
@@ -75,7 +75,8 @@ public sealed class Pseudonymizer : IOutputSealer
     /// <summary>Separates the seal key from the pseudonym and digest keys: no seal is ever a pseudonym or a digest.</summary>
     private static ReadOnlySpan<byte> SealKeyLabel => "streams output-seal v1"u8;
 
-    private readonly byte[][] sealKeys;
+    /// <summary>Keyed once: every output ingest writes is sealed, and a one-shot HMAC costs several times a keyed one.</summary>
+    private readonly KeyedHmacSha256[] sealMacs;
 
     /// <summary>The active key id, the prefix of every pseudonym made here.</summary>
     public string KeyId => active.KeyId;
@@ -88,7 +89,7 @@ public sealed class Pseudonymizer : IOutputSealer
     public void Seal(ReadOnlySpan<byte> message, Span<byte> seal)
     {
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(sealKeys[0], message, mac);
+        sealMacs[0].Compute(message, mac);
         mac[..SealBytes].CopyTo(seal);
     }
 
@@ -101,9 +102,9 @@ public sealed class Pseudonymizer : IOutputSealer
         }
 
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        foreach (var key in sealKeys)
+        foreach (var sealMac in sealMacs)
         {
-            HMACSHA256.HashData(key, message, mac);
+            sealMac.Compute(message, mac);
             if (CryptographicOperations.FixedTimeEquals(mac[..SealBytes], seal))
             {
                 return true;
