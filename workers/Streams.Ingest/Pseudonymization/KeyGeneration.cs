@@ -16,7 +16,7 @@ internal sealed class KeyGeneration
     /// <summary>16 of the MAC's 32 bytes: collisions stay negligible at any realistic number of people.</summary>
     private const int PseudonymBytes = 16;
 
-    /// <summary>Above this the HMAC input is rented rather than put on the stack (sized to the value: the stack is zeroed).</summary>
+    /// <summary>Above this the HMAC input is rented rather than put on the stack (sized to the value).</summary>
     private const int StackBytes = 512;
 
     /// <summary>

@@ -111,7 +111,7 @@ internal sealed unsafe class KeyedHmacSha256
         fixed (byte* input = message)
         fixed (byte* output = mac)
         {
-            // SHA256_Final cleanses the context it finishes, so neither copy of a keyed state outlives its use.
+            // The keyed states are only ever read: each half of the MAC finishes a copy of one on the stack.
             Buffer.MemoryCopy(state, work, StateBytes, StateBytes);
             if (message.Length <= NoTransitionBytes)
             {
@@ -171,9 +171,10 @@ internal sealed unsafe class KeyedHmacSha256
                         return functions;
                     }
                 }
-                catch (EntryPointNotFoundException)
+                catch (Exception e) when (e is EntryPointNotFoundException or CryptographicException)
                 {
-                    // A build without the low-level digests (OPENSSL_NO_DEPRECATED): try the next, then fall back.
+                    // A build without the low-level digests (OPENSSL_NO_DEPRECATED), or one whose digest refuses: try the
+                    // next, then fall back. Nothing may escape this type's initializer, or no pseudonym could be made.
                 }
             }
 

@@ -21,7 +21,7 @@ namespace Streams.Ingest.Pseudonymization;
 /// </remarks>
 public sealed class Pseudonymizer : IOutputSealer
 {
-    /// <summary>Above this the normalized value is rented rather than put on the stack (the stack is zeroed).</summary>
+    /// <summary>Above this the normalized value is rented rather than put on the stack.</summary>
     private const int StackChars = 512;
 
     private readonly KeyGeneration active;
