@@ -32,15 +32,12 @@ internal sealed class KeyGeneration
     public KeyGeneration(string keyId, byte[] key, NormalizationRules rules)
     {
         KeyId = keyId;
-        Key = key;
         Rules = rules;
         pseudonymMac = KeyedHmacSha256.Create(key);
         digestMac = KeyedHmacSha256.Create(HMACSHA256.HashData(key, DigestKeyLabel));
     }
 
     public string KeyId { get; }
-
-    public byte[] Key { get; }
 
     public NormalizationRules Rules { get; }
 
