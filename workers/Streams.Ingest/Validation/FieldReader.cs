@@ -18,7 +18,7 @@ internal readonly struct FieldReader
     /// <summary>2^53 − 1: above it a JSON number no longer holds every integer exactly (schemas: <c>maximum</c>).</summary>
     public const double MaxSafeInteger = 9_007_199_254_740_991;
 
-    /// <summary>Escaped strings up to this many bytes are unescaped on the stack, longer ones into a rented buffer.</summary>
+    /// <summary>Escaped strings up to this many bytes are decoded on the stack, longer ones into a rented buffer.</summary>
     private const int StackBytes = 256;
 
     private readonly JsonElement obj;
@@ -168,7 +168,7 @@ internal readonly struct FieldReader
         }
 
         // Unescaped text is the UTF-8 itself: every code point starts with exactly one byte that is not 10xxxxxx.
-        if (raw.Length > maxLength && raw.Length - CountContinuationBytes(raw) > maxLength)
+        if (raw.Length > maxLength && raw.Length - JsonStringText.CountContinuationBytes(raw) > maxLength)
         {
             TooLong(name, maxLength);
             return false;
@@ -345,8 +345,9 @@ internal readonly struct FieldReader
     /// <summary>
     /// <see cref="TryGetString(JsonElement, out string?)"/> of a field's value. From the record's bytes, the text is what
     /// <see cref="JsonElement.GetString"/> makes of them: the UTF-8 itself without an escape (the record was checked as
-    /// UTF-8), otherwise the reader's own unescaping, which refuses a lone surrogate as the element does.
+    /// UTF-8), otherwise <see cref="JsonStringText.TryDecode"/>, which refuses a lone surrogate as the element does.
     /// </summary>
+    [SkipLocalsInit]
     public static bool TryGetString(FieldValue value, out string? text)
     {
         if (value.HasElement)
@@ -361,17 +362,22 @@ internal readonly struct FieldReader
             return true;
         }
 
-        var reader = new Utf8JsonReader(value.Raw);
-        reader.Read();
+        // Decoding never lengthens the text: each byte gives at most one UTF-16 code unit.
+        char[]? rented = null;
+        var buffer = inner.Length <= StackBytes ? stackalloc char[StackBytes] : (rented = ArrayPool<char>.Shared.Rent(inner.Length));
         try
         {
-            text = reader.GetString();
-            return true;
+            text = JsonStringText.TryDecode(inner, buffer, out var length) ? new string(buffer[..length]) : null;
+            return text is not null;
         }
-        catch (InvalidOperationException)
+        finally
         {
-            text = null;
-            return false;
+            if (rented is not null)
+            {
+                // The field's text (a name, a transcript) is not left in a shared pool for whoever rents it next.
+                rented.AsSpan(0, inner.Length).Clear();
+                ArrayPool<char>.Shared.Return(rented);
+            }
         }
     }
 
@@ -426,85 +432,20 @@ internal readonly struct FieldReader
     private void TooLong(string name, int maxLength) => Violation(name, $"must be at most {maxLength} characters");
 
     /// <summary>
-    /// The text of a JSON string with an escape (<paramref name="rawString"/>, quotes included, at most
-    /// <see cref="StackBytes"/> long) in <paramref name="buffer"/> when it is ASCII and fits: the reader's own unescaping
-    /// on the stack. False for a lone surrogate (the reader refuses it as <see cref="JsonElement.GetString"/> does, and
-    /// <see cref="String"/> reports it), non-ASCII text or text longer than the buffer.
+    /// The text of a JSON string with an escape (<paramref name="rawString"/>, quotes included) in
+    /// <paramref name="buffer"/> when it is ASCII and fits. False for a lone surrogate (refused as
+    /// <see cref="JsonElement.GetString"/> refuses it; <see cref="String"/> then reports it), non-ASCII text or text
+    /// longer than the buffer.
     /// </summary>
-    [SkipLocalsInit]
-    private static bool TryUnescapeAscii(ReadOnlySpan<byte> rawString, Span<char> buffer, out int length)
-    {
-        length = 0;
-        Span<byte> unescaped = stackalloc byte[StackBytes];
-        return TryUnescape(rawString, unescaped, out var written)
-            && System.Text.Ascii.ToUtf16(unescaped[..written], buffer, out length) == OperationStatus.Done;
-    }
+    private static bool TryUnescapeAscii(ReadOnlySpan<byte> rawString, Span<char> buffer, out int length) =>
+        JsonStringText.TryDecode(rawString[1..^1], buffer, out length) && System.Text.Ascii.IsValid(buffer[..length]);
 
     /// <summary>
-    /// The code points of a JSON string with an escape (<paramref name="rawString"/>, quotes included): the reader's
-    /// own unescaping, which refuses a lone surrogate as <see cref="JsonElement.GetString"/> does (false), into a buffer
-    /// instead of a string. Valid text has no lone surrogate, so its code points are its UTF-8 sequences and count as
-    /// <see cref="CodePoints"/> counts the string.
+    /// The code points of a JSON string with an escape (<paramref name="rawString"/>, quotes included), counted as
+    /// <see cref="CodePoints"/> counts the string; false for a lone surrogate, which <see cref="JsonElement.GetString"/> refuses.
     /// </summary>
-    [SkipLocalsInit]
-    private static bool TryCountEscapedCodePoints(ReadOnlySpan<byte> rawString, out int codePoints)
-    {
-        codePoints = 0;
-        // Unescaping never lengthens the text: an escape is at least as long as the UTF-8 it stands for.
-        byte[]? rented = null;
-        var buffer = rawString.Length <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(rawString.Length));
-        try
-        {
-            if (!TryUnescape(rawString, buffer, out var written))
-            {
-                return false;
-            }
-
-            codePoints = written - CountContinuationBytes(buffer[..written]);
-            return true;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                // The field's text (a name, a transcript) is not left in a shared pool for whoever rents it next; only the
-                // part it can have written (unescaping never lengthens the text), as the pseudonymizer clears its buffers.
-                rented.AsSpan(0, rawString.Length).Clear();
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Unescapes a JSON string (<paramref name="rawString"/>, quotes included) into <paramref name="destination"/> with the
-    /// reader's own unescaping; false for a lone surrogate, which the reader refuses as <see cref="JsonElement.GetString"/> does.
-    /// </summary>
-    private static bool TryUnescape(ReadOnlySpan<byte> rawString, Span<byte> destination, out int written)
-    {
-        var reader = new Utf8JsonReader(rawString);
-        reader.Read();
-        try
-        {
-            written = reader.CopyString(destination);
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            written = 0;
-            return false;
-        }
-    }
-
-    private static int CountContinuationBytes(ReadOnlySpan<byte> utf8)
-    {
-        var count = 0;
-        foreach (var b in utf8)
-        {
-            count += (b & 0xC0) == 0x80 ? 1 : 0;
-        }
-
-        return count;
-    }
+    private static bool TryCountEscapedCodePoints(ReadOnlySpan<byte> rawString, out int codePoints) =>
+        JsonStringText.TryCountCodePoints(rawString[1..^1], out codePoints);
 
     private static string Describe(JsonValueKind kind) => kind switch
     {
