@@ -257,4 +257,25 @@ public sealed class FieldIndexTests
     }
 
     private static string Pick(Random random, string[] values) => values[random.Next(values.Length)];
+
+    [Fact]
+    public void FieldTable_FindsEveryNameFromEveryStart_AndNoNameThatOnlySharesItsFirstBytes()
+    {
+        var table = Streams.Ingest.Validation.FieldTable.Store;
+        string[] names = ["event_id", "occurred_at", "loyalty_id", "email", "phone", "customer_name", "store_id", "total", "currency",
+            "discount_pct", "payment", "items"];
+        for (var from = 0; from <= names.Length + 1; from++)
+        {
+            for (var i = 0; i < names.Length; i++)
+            {
+                Assert.Equal(i, table.IndexOf(Encoding.UTF8.GetBytes(names[i]), from));
+            }
+
+            foreach (var other in (string[])["", "e", "email\0", "emai", "event_i", "event_idx", "event_id ", "discount_pc", "discount_pctx",
+                         "customer_nam", "Email", "items\u0000"])
+            {
+                Assert.Equal(-1, table.IndexOf(Encoding.UTF8.GetBytes(other), from));
+            }
+        }
+    }
 }

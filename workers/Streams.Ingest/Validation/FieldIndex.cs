@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -14,10 +16,14 @@ internal sealed class FieldTable
     private readonly string[] names;
     private readonly byte[][] utf8;
 
+    /// <summary>Each name's first eight bytes (fewer zero-padded) as one number: most names differ there.</summary>
+    private readonly ulong[] prefixes;
+
     public FieldTable(params string[] names)
     {
         this.names = names;
         utf8 = [.. names.Select(Encoding.UTF8.GetBytes)];
+        prefixes = [.. utf8.Select(name => Prefix(name))];
     }
 
     public int Count => names.Length;
@@ -36,17 +42,45 @@ internal sealed class FieldTable
         return Array.IndexOf(names, name);
     }
 
-    public int IndexOf(ReadOnlySpan<byte> utf8Name)
+    /// <summary>
+    /// The index of <paramref name="utf8Name"/>, looked for from <paramref name="from"/> on and then from the start:
+    /// producers write their fields in one order, so the field after the last one found is nearly always the next.
+    /// A name is compared as its length and first eight bytes, and only a longer one's rest byte by byte.
+    /// </summary>
+    public int IndexOf(ReadOnlySpan<byte> utf8Name, int from = 0)
     {
-        for (var i = 0; i < utf8.Length; i++)
+        var prefix = Prefix(utf8Name);
+        var count = utf8.Length;
+        var i = from < count ? from : 0;
+        for (var looked = 0; looked < count; looked++)
         {
-            if (utf8[i].AsSpan().SequenceEqual(utf8Name))
+            var name = utf8[i];
+            if (prefixes[i] == prefix && name.Length == utf8Name.Length
+                && (name.Length <= sizeof(ulong) || name.AsSpan(sizeof(ulong)).SequenceEqual(utf8Name[sizeof(ulong)..])))
             {
                 return i;
             }
+
+            i = i + 1 == count ? 0 : i + 1;
         }
 
         return -1;
+    }
+
+    private static ulong Prefix(ReadOnlySpan<byte> name)
+    {
+        if (name.Length >= sizeof(ulong))
+        {
+            return BinaryPrimitives.ReadUInt64LittleEndian(name);
+        }
+
+        ulong prefix = 0;
+        for (var b = 0; b < name.Length; b++)
+        {
+            prefix |= (ulong)name[b] << (8 * b);
+        }
+
+        return prefix;
     }
 
     public static FieldTable For(Channel channel) => channel switch
@@ -115,7 +149,7 @@ internal readonly ref struct FieldValue
 }
 
 /// <summary>
-/// One object's known fields, found in a single forward pass of a <see cref="Utf8JsonReader"/> over the record: no
+/// One object's known fields, found in a single forward pass of a <see cref="JsonScanner"/> over the record: no
 /// <see cref="JsonDocument"/> is built for a record of the usual shape, and each field is then read from its bytes
 /// instead of a <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> scan per field. The same pass finds
 /// duplicate names and checks the whole record is well-formed JSON, so a record of the usual shape needs no other
@@ -125,8 +159,6 @@ internal sealed class FieldIndex
 {
     /// <summary>Fields outside the table an object may have and still be indexed (each compared with the others).</summary>
     private const int MaxUnknown = 8;
-
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = IngestPipeline.MaxDepth };
 
     [ThreadStatic]
     private static FieldIndex? threadRoot;
@@ -172,19 +204,19 @@ internal sealed class FieldIndex
     public static FieldIndex ForItemAt(int position) => threadItems![position];
 
     /// <summary>
-    /// Indexes <paramref name="utf8"/> by <paramref name="table"/> in one pass. False (and nothing may be concluded)
-    /// unless the record is an object, every property name is free of escapes, no name occurs twice in an object, at
-    /// most <see cref="MaxUnknown"/> names of an object are outside its table, no value is an object or array except
-    /// store's items array, whose elements are scalars or objects of <see cref="FieldTable.StoreItem"/>'s usual shape
-    /// and number at most <see cref="StoreReader.MaxItems"/> (more are rejected anyway; the thorough path decides, and no
-    /// thread keeps an index for each of 100,000 items): the caller then has the record checked the thorough way. When
-    /// true, the record is well-formed JSON without a duplicate property, and <see cref="ForRoot"/> holds its fields.
+    /// Indexes <paramref name="utf8"/> (valid UTF-8) by <paramref name="table"/> in one pass. False (and nothing may be
+    /// concluded) unless the record is a well-formed JSON object, every property name is free of escapes, no name occurs
+    /// twice in an object, at most <see cref="MaxUnknown"/> names of an object are outside its table, no value is an
+    /// object or array except store's items array, whose elements are scalars or objects of
+    /// <see cref="FieldTable.StoreItem"/>'s usual shape and number at most <see cref="StoreReader.MaxItems"/> (more are
+    /// rejected anyway; the thorough path decides, and no thread keeps an index for each of 100,000 items): the caller
+    /// then has the record checked the thorough way, which also decides what is malformed. When true, the record is
+    /// well-formed JSON without a duplicate property, and <see cref="ForRoot"/> holds its fields.
     /// </summary>
-    /// <exception cref="JsonException">The record is not well-formed JSON (or nests deeper than <see cref="IngestPipeline.MaxDepth"/>).</exception>
     public static bool TryIndexRecord(ReadOnlyMemory<byte> utf8, FieldTable table)
     {
-        var reader = new Utf8JsonReader(utf8.Span, ReaderOptions);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        var scanner = new JsonScanner(utf8.Span);
+        if (scanner.PeekValue() != JsonValueKind.Object)
         {
             return false;
         }
@@ -192,13 +224,8 @@ internal sealed class FieldIndex
         itemCount = 0;
         var root = ForRoot;
         root.Begin(utf8, table);
-        if (!root.TryReadObject(ref reader, table == FieldTable.Store ? table.IndexOf(FieldTable.ItemsField) : -1))
-        {
-            return false;
-        }
-
-        // Only white space may follow (the reader throws on anything else): the whole record has now been checked.
-        return !reader.Read();
+        return root.TryReadObject(ref scanner, table == FieldTable.Store ? table.IndexOf(FieldTable.ItemsField) : -1)
+            && scanner.TrySkipToEnd();
     }
 
     /// <summary>Drops this thread's references to the record just judged.</summary>
@@ -214,18 +241,6 @@ internal sealed class FieldIndex
         itemCount = 0;
     }
 
-    private static JsonValueKind KindOf(JsonTokenType token) => token switch
-    {
-        JsonTokenType.String => JsonValueKind.String,
-        JsonTokenType.Number => JsonValueKind.Number,
-        JsonTokenType.True => JsonValueKind.True,
-        JsonTokenType.False => JsonValueKind.False,
-        JsonTokenType.Null => JsonValueKind.Null,
-        JsonTokenType.StartObject => JsonValueKind.Object,
-        JsonTokenType.StartArray => JsonValueKind.Array,
-        _ => JsonValueKind.Undefined,
-    };
-
     private void Begin(ReadOnlyMemory<byte> utf8, FieldTable table)
     {
         Array.Clear(values);
@@ -233,39 +248,51 @@ internal sealed class FieldIndex
         Table = table;
     }
 
-    /// <summary>Reads the object whose start the reader is on, up to and including its end.</summary>
-    private bool TryReadObject(ref Utf8JsonReader reader, int container)
+    /// <summary>Reads the object that starts where the scanner is, up to and including its end.</summary>
+    private bool TryReadObject(ref JsonScanner scanner, int container)
     {
-        Span<int> unknownStarts = stackalloc int[MaxUnknown];
-        Span<int> unknownLengths = stackalloc int[MaxUnknown];
+        if (!scanner.TryConsume((byte)'{'))
+        {
+            return false;
+        }
+
+        if (scanner.TryConsume((byte)'}'))
+        {
+            return true;
+        }
+
+        // Inline arrays rather than stackalloc: a method with stackalloc and a loop is compiled once, fully but without
+        // the profile that tiered compilation gathers, and this loop runs for every field of every record.
+        var unknownStarts = default(UnknownNames);
+        var unknownLengths = default(UnknownNames);
         var unknownCount = 0;
         var span = record.Span;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        var next = 0;
+        do
         {
-            if (reader.ValueIsEscaped)
+            if (!scanner.TryReadName(out var nameStart, out var nameLength))
             {
                 return false;
             }
 
-            var name = reader.ValueSpan;
-            var nameStart = (int)reader.TokenStartIndex + 1;
-            var index = Table.IndexOf(name);
-            reader.Read();
-            var token = reader.TokenType;
-            var start = (int)reader.TokenStartIndex;
+            var name = span.Slice(nameStart, nameLength);
+            var index = Table.IndexOf(name, next);
+            var kind = scanner.PeekValue();
+            var start = scanner.Position;
             if (index >= 0)
             {
-                if (values[index].Kind != JsonValueKind.Undefined || token == JsonTokenType.StartObject
-                    || (token == JsonTokenType.StartArray && (index != container || !TryReadItems(ref reader))))
+                if (values[index].Kind != JsonValueKind.Undefined || kind == JsonValueKind.Object
+                    || (kind == JsonValueKind.Array ? index != container || !TryReadItems(ref scanner) : !scanner.TrySkipScalar(kind)))
                 {
                     return false;
                 }
 
-                values[index] = new Slot(KindOf(token), start, (int)reader.BytesConsumed - start);
+                values[index] = new Slot(kind, start, scanner.Position - start);
+                next = index + 1;
                 continue;
             }
 
-            if (unknownCount == MaxUnknown || token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            if (unknownCount == MaxUnknown || !scanner.TrySkipScalar(kind))
             {
                 return false;
             }
@@ -279,48 +306,67 @@ internal sealed class FieldIndex
             }
 
             unknownStarts[unknownCount] = nameStart;
-            unknownLengths[unknownCount++] = name.Length;
+            unknownLengths[unknownCount++] = nameLength;
         }
+        while (scanner.TryConsume((byte)','));
 
-        return reader.TokenType == JsonTokenType.EndObject;
+        return scanner.TryConsume((byte)'}');
     }
 
-    /// <summary>Reads store's items array whose start the reader is on, up to and including its end.</summary>
-    private bool TryReadItems(ref Utf8JsonReader reader)
+    /// <summary>Reads store's items array that starts where the scanner is, up to and including its end.</summary>
+    private bool TryReadItems(ref JsonScanner scanner)
     {
         var kinds = threadItemKinds ??= new JsonValueKind[StoreReader.MaxItems];
         var indexes = threadItems ??= [];
-        var position = 0;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        if (!scanner.TryConsume((byte)'['))
         {
-            var token = reader.TokenType;
-            if (position == StoreReader.MaxItems || token == JsonTokenType.StartArray)
-            {
-                return false;
-            }
+            return false;
+        }
 
-            if (token == JsonTokenType.StartObject)
+        var position = 0;
+        if (!scanner.TryConsume((byte)']'))
+        {
+            do
             {
-                // Scalars before it take positions without an index: every position up to this one gets one.
-                while (indexes.Count <= position)
-                {
-                    indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
-                }
-
-                itemsIndexed = Math.Max(itemsIndexed, position + 1);
-                var item = indexes[position];
-                item.Begin(record, FieldTable.StoreItem);
-                if (!item.TryReadObject(ref reader, container: -1))
+                var kind = scanner.PeekValue();
+                if (position == StoreReader.MaxItems || kind == JsonValueKind.Array)
                 {
                     return false;
                 }
-            }
 
-            kinds[position++] = KindOf(token);
+                if (kind == JsonValueKind.Object)
+                {
+                    // Scalars before it take positions without an index: every position up to this one gets one.
+                    while (indexes.Count <= position)
+                    {
+                        indexes.Add(new FieldIndex(FieldTable.StoreItem.Count));
+                    }
+
+                    itemsIndexed = Math.Max(itemsIndexed, position + 1);
+                    var item = indexes[position];
+                    item.Begin(record, FieldTable.StoreItem);
+                    if (!item.TryReadObject(ref scanner, container: -1))
+                    {
+                        return false;
+                    }
+                }
+                else if (!scanner.TrySkipScalar(kind))
+                {
+                    return false;
+                }
+
+                kinds[position++] = kind;
+            }
+            while (scanner.TryConsume((byte)','));
+
+            if (!scanner.TryConsume((byte)']'))
+            {
+                return false;
+            }
         }
 
         itemCount = position;
-        return reader.TokenType == JsonTokenType.EndArray;
+        return true;
     }
 
     private void Clear()
@@ -331,4 +377,11 @@ internal sealed class FieldIndex
 
     /// <summary>Where a field's value is in the record.</summary>
     private readonly record struct Slot(JsonValueKind Kind, int Start, int Length);
+
+    /// <summary>Where each of an object's names outside its table starts, or how long it is.</summary>
+    [InlineArray(MaxUnknown)]
+    private struct UnknownNames
+    {
+        private int element;
+    }
 }
