@@ -58,11 +58,28 @@ public static class CanonicalNames
 
     private static readonly string[] Actions = ["opt_out", "opt_in", "erase"];
 
+    /// <summary>The value names encoded once: a name written from a string is transcoded and escape-checked each time.</summary>
+    private static readonly JsonEncodedText[] EncodedChannels = [.. Channels.Select(name => JsonEncodedText.Encode(name))];
+
+    private static readonly JsonEncodedText[] EncodedActions = [.. Actions.Select(name => JsonEncodedText.Encode(name))];
+
+    private static readonly JsonEncodedText[] EncodedIdentifierTypes =
+        [.. Enum.GetValues<IdentifierType>().Select(type => JsonEncodedText.Encode(IdentifierTypeNames.Name(type)))];
+
     /// <summary>The wire name of <paramref name="channel"/>, as <see cref="Contracts.Channel"/>'s JSON converter writes it.</summary>
     public static string ChannelName(Channel channel) => NameOf(Channels, (int)channel, channel);
 
     /// <summary>The wire name of <paramref name="action"/>: <c>opt_out</c>, <c>opt_in</c> or <c>erase</c>.</summary>
     public static string ActionName(ConsentAction action) => NameOf(Actions, (int)action, action);
+
+    /// <summary><see cref="ChannelName"/>, encoded for a writer.</summary>
+    internal static JsonEncodedText ChannelText(Channel channel) => NameOf(EncodedChannels, (int)channel, channel);
+
+    /// <summary><see cref="ActionName"/>, encoded for a writer.</summary>
+    internal static JsonEncodedText ActionText(ConsentAction action) => NameOf(EncodedActions, (int)action, action);
+
+    /// <summary><see cref="IdentifierTypeNames.Name"/>, encoded for a writer.</summary>
+    internal static JsonEncodedText IdentifierTypeText(IdentifierType type) => NameOf(EncodedIdentifierTypes, (int)type, type);
 
     /// <summary>The channels by their UTF-8 wire names, for readers that compare bytes.</summary>
     internal static (byte[] Name, Channel Value)[] Utf8Channels { get; } =
@@ -72,7 +89,7 @@ public static class CanonicalNames
     internal static (byte[] Name, IdentifierType Value)[] Utf8IdentifierTypes { get; } =
         [.. Enum.GetValues<IdentifierType>().Select(t => (Encoding.UTF8.GetBytes(IdentifierTypeNames.Name(t)), t))];
 
-    private static string NameOf<T>(string[] names, int index, T value)
+    private static TName NameOf<TName, T>(TName[] names, int index, T value)
         where T : struct, Enum =>
         (uint)index < (uint)names.Length ? names[index] : throw new ArgumentOutOfRangeException(nameof(value), value, null);
 }

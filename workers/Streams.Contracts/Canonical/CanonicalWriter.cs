@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Streams.Contracts.Identifiers;
 
 namespace Streams.Contracts.Canonical;
 
@@ -29,7 +28,7 @@ internal static class CanonicalWriter
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(value);
         writer.WriteStartObject();
-        writer.WriteString(CanonicalNames.ChannelField, CanonicalNames.ChannelName(value.Channel));
+        writer.WriteString(CanonicalNames.ChannelField, CanonicalNames.ChannelText(value.Channel));
         writer.WriteString(CanonicalNames.EventId, value.EventId);
         writer.WriteString(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
         // Indexed, not foreach: an enumerator of an IReadOnlyList is an object per list, three per event.
@@ -39,7 +38,7 @@ internal static class CanonicalWriter
         {
             var identifier = identifiers[i];
             writer.WriteStartObject();
-            writer.WriteString(CanonicalNames.Type, IdentifierTypeNames.Name(identifier.Type));
+            writer.WriteString(CanonicalNames.Type, CanonicalNames.IdentifierTypeText(identifier.Type));
             writer.WriteString(CanonicalNames.Pseudonym, identifier.Pseudonym);
             if (identifier.Previous is { } previous)
             {
@@ -126,9 +125,9 @@ internal static class CanonicalWriter
         writer.WriteStartObject();
         writer.WriteString(CanonicalNames.EventId, value.EventId);
         writer.WriteString(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
-        writer.WriteString(CanonicalNames.IdentifierTypeField, IdentifierTypeNames.Name(value.IdentifierType));
+        writer.WriteString(CanonicalNames.IdentifierTypeField, CanonicalNames.IdentifierTypeText(value.IdentifierType));
         writer.WriteString(CanonicalNames.Pseudonym, value.Pseudonym);
-        writer.WriteString(CanonicalNames.Action, CanonicalNames.ActionName(value.Action));
+        writer.WriteString(CanonicalNames.Action, CanonicalNames.ActionText(value.Action));
         WriteSource(writer, value.Source);
         if (value.OtherPseudonyms is { } others)
         {
