@@ -52,15 +52,19 @@ internal static class FixedPointNumber
             return true;
         }
 
-        var digits = 4;
-        while (fraction % 10 == 0)
+        // Four digits with their leading zeros, less the trailing ones: by hand, as a format string is parsed per call.
+        destination[written++] = (byte)'.';
+        var digits = destination.Slice(written, 4);
+        digits[3] = (byte)('0' + (fraction % 10));
+        digits[2] = (byte)('0' + (fraction / 10 % 10));
+        digits[1] = (byte)('0' + (fraction / 100 % 10));
+        digits[0] = (byte)('0' + (fraction / 1000));
+        var decimals = 4;
+        while (digits[decimals - 1] == (byte)'0')
         {
-            fraction /= 10;
-            digits--;
+            decimals--;
         }
 
-        destination[written++] = (byte)'.';
-        Utf8Formatter.TryFormat(fraction, destination[written..], out var decimals, new System.Buffers.StandardFormat('D', (byte)digits));
         written += decimals;
         return true;
     }
