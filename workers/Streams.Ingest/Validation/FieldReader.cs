@@ -290,7 +290,8 @@ internal readonly struct FieldReader
 
         // JavaScriptEncoder.Default, the .NET writers' default, escapes '+': many phones, emails and timestamps with an
         // offset come escaped, and were a string of the raw value each.
-        return raw.Length <= StackBytes && TryUnescapeAscii(value.Raw, buffer, out length);
+        // The decoder refuses text longer than the buffer as soon as it has filled it.
+        return TryUnescapeAscii(value.Raw, buffer, out length);
     }
 
     /// <summary>An active ISO 4217 code. Any string is schema-valid; membership is a semantic check with its own code.</summary>

@@ -30,7 +30,7 @@ internal ref struct JsonScanner(ReadOnlySpan<byte> text)
         return Position == text.Length;
     }
 
-    public void SkipWhitespace()
+    private void SkipWhitespace()
     {
         while (Position < text.Length && text[Position] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
         {
@@ -115,36 +115,14 @@ internal ref struct JsonScanner(ReadOnlySpan<byte> text)
                 return true;
             }
 
-            if (text[at] != (byte)'\\' || !escapes || at + 1 == text.Length)
+            var escape = escapes && text[at] == (byte)'\\' ? JsonStringText.EscapeLength(text[(at + 1)..]) : 0;
+            if (escape == 0)
             {
                 return false;
             }
 
-            switch (text[at + 1])
-            {
-                case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
-                    at += 2;
-                    break;
-                case (byte)'u' when at + 6 <= text.Length && IsHex(text.Slice(at + 2, 4)):
-                    at += 6;
-                    break;
-                default:
-                    return false;
-            }
+            at += 1 + escape;
         }
-    }
-
-    private static bool IsHex(ReadOnlySpan<byte> digits)
-    {
-        foreach (var digit in digits)
-        {
-            if (!char.IsAsciiHexDigit((char)digit))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary><c>-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?</c>; what follows is the caller's to check.</summary>

@@ -99,6 +99,13 @@ internal static class JsonStringText
         }
     }
 
+    /// <summary>
+    /// How many bytes the escape at the start of <paramref name="escape"/> (after its backslash) takes: 1 for a
+    /// one-letter escape, 5 for <c>uXXXX</c>, 0 when it is not an escape JSON allows.
+    /// </summary>
+    public static int EscapeLength(ReadOnlySpan<byte> escape) =>
+        escape.IsEmpty ? 0 : Simple(escape[0]) != 0 ? 1 : TryHex(escape, out _) ? 5 : 0;
+
     /// <summary>The bytes of <paramref name="utf8"/> that continue a code point (10xxxxxx).</summary>
     public static int CountContinuationBytes(ReadOnlySpan<byte> utf8)
     {
