@@ -13,6 +13,7 @@ namespace Streams.IntegrationTests.Kafka;
 public sealed class EmbeddedKafkaClusterTests(KafkaFixture kafka)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RebalancePatience = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task ProduceThenConsume_RoundTripsEveryRecordInOrderPerPartition()
@@ -53,8 +54,10 @@ public sealed class EmbeddedKafkaClusterTests(KafkaFixture kafka)
         first.Subscribe(topic);
         second.Subscribe(topic);
 
+        // A rebalance on the mock takes up to two session timeouts per round, and a slow round (a loaded machine, a
+        // member whose revocation waits for its next poll) starts another: allow several rounds, not one.
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < Patience && (first.Assignment.Count + second.Assignment.Count != 4
+        while (deadline.Elapsed < RebalancePatience && (first.Assignment.Count + second.Assignment.Count != 4
                    || first.Assignment.Count == 0 || second.Assignment.Count == 0))
         {
             first.Consume(TimeSpan.FromMilliseconds(100));
