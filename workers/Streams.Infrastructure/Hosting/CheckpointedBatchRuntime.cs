@@ -119,16 +119,18 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
                 // The loop thread is this worker's alone: named ("segmentation"), its CPU shows apart in profilers and
                 // in the load benchmark's figures by thread.
                 Thread.CurrentThread.Name = settings.Worker.ToLowerInvariant().Replace(' ', '-');
-                RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), token),
+                var acknowledged = new AcknowledgedOutboxRows();
+                RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), acknowledged, token),
                     settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider);
             },
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private void RunSession(CheckpointedBatchSettings settings, IBatchStrategy strategy, CancellationToken stoppingToken)
+    private void RunSession(CheckpointedBatchSettings settings, IBatchStrategy strategy, AcknowledgedOutboxRows acknowledged,
+        CancellationToken stoppingToken)
     {
         using var publisher = settings.OutboxTable is { } table
-            ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger)
+            ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger, acknowledged)
             : null;
         publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);

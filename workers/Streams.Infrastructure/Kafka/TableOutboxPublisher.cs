@@ -9,7 +9,9 @@ namespace Streams.Infrastructure.Kafka;
 /// Publishes a transactional outbox table (<c>seq bigserial, topic text, key bytea, value bytea</c>) in order
 /// through an idempotent producer, then deletes exactly the rows the broker acknowledged. The rows were written in the
 /// same transaction as the change they announce, so nothing committed is lost; a crash before the delete publishes them
-/// again, and consumers see a repeat, never a gap.
+/// again, and consumers see a repeat, never a gap. A delete that fails while the process lives on (PostgreSQL restarting
+/// between the broker's acknowledgement and the commit) repeats nothing: the rows the broker took whole are remembered
+/// and the next round deletes them without sending them again.
 /// <para>
 /// Instances sharing the table publish one at a time (a transaction-scoped advisory lock per table): two publishers would
 /// each send the rows they read, and a row sent twice can land after a newer record of its key, leaving a tombstone or an
@@ -24,11 +26,18 @@ public sealed class TableOutboxPublisher : IDisposable
     private readonly string table;
     private readonly ILogger logger;
     private readonly IProducer<byte[]?, byte[]?> producer;
+    private readonly HashSet<long> delivered;
     private int failures;
 
-    public TableOutboxPublisher(NpgsqlDataSource dataSource, string table, string bootstrapServers, string clientId, ILogger logger)
+    /// <param name="acknowledged">
+    /// Where the rows acknowledged but not deleted are remembered; a worker passes the same one to each session's
+    /// publisher, since a failed delete ends the session. Null: this publisher's own.
+    /// </param>
+    public TableOutboxPublisher(NpgsqlDataSource dataSource, string table, string bootstrapServers, string clientId, ILogger logger,
+        AcknowledgedOutboxRows? acknowledged = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        delivered = (acknowledged ?? new AcknowledgedOutboxRows()).Seqs;
         this.dataSource = dataSource;
         this.table = table;
         this.logger = logger;
@@ -65,7 +74,8 @@ public sealed class TableOutboxPublisher : IDisposable
             var rows = Read(connection, transaction);
             if (rows.Count > 0)
             {
-                Send(rows);
+                Send(rows.Where(r => !delivered.Contains(r.Seq)));
+                delivered.UnionWith(rows.Select(r => r.Seq));
                 using var delete = DeleteCommand([.. rows.Select(r => r.Seq)], connection, transaction);
                 delete.ExecuteNonQuery();
             }
@@ -73,8 +83,12 @@ public sealed class TableOutboxPublisher : IDisposable
             transaction.Commit();
             if (rows.Count < Chunk)
             {
+                // Every pending row was read: a remembered one not among them was deleted, here or by another instance.
+                delivered.Clear();
                 return;
             }
+
+            delivered.ExceptWith(rows.Select(r => r.Seq));
         }
     }
 
@@ -147,4 +161,13 @@ public sealed class TableOutboxPublisher : IDisposable
     }
 
     public void Dispose() => producer.Dispose();
+}
+
+/// <summary>
+/// Rows of an outbox round the broker acknowledged whole whose delete did not commit. Only whole rounds: after a partial
+/// failure every row goes again, in order, so that a key's last record stays its newest one.
+/// </summary>
+public sealed class AcknowledgedOutboxRows
+{
+    internal HashSet<long> Seqs { get; } = [];
 }
