@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Kafka;
 using Streams.Contracts;
 using Streams.Contracts.Outputs;
 using Streams.Ingest.Pseudonymization;
@@ -48,59 +49,16 @@ public sealed class EmittedOutputScanner(StreamsEnvironment environment, Pseudon
         }
 
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(Config()).Build();
-        var ends = new Dictionary<TopicPartition, long>();
-        var assignment = new List<TopicPartitionOffset>();
-        foreach (var start in from)
+        var read = PartitionScan.ReadToEnd(consumer, from, result =>
         {
-            var marks = consumer.QueryWatermarkOffsets(start.TopicPartition, Patience);
-            var begin = Math.Max(start.Offset.Value < 0 ? marks.Low.Value : start.Offset.Value, marks.Low.Value);
-            if (begin < marks.High.Value)
+            // Only what ingest sealed: a record someone else wrote to an output topic with ingest's headers must not
+            // make the record it names look written already (it would then never be written at all).
+            if (OutputHeaders.Read(result.Message.Headers) is { } output && relevant(output.Source)
+                && OutputHeaders.IsSealed(result.Message.Headers, output.Source, output.Kind, sealer))
             {
-                ends[start.TopicPartition] = marks.High.Value;
-                assignment.Add(new TopicPartitionOffset(start.TopicPartition, begin));
+                found.Add(new EmittedOutput(output.Source.Topic, output.Source.Partition, output.Source.Offset, output.Kind));
             }
-        }
-
-        if (assignment.Count == 0)
-        {
-            return found;
-        }
-
-        consumer.Assign(assignment);
-        var read = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (ends.Count > 0)
-        {
-            if (clock.Elapsed > Patience * 4)
-            {
-                throw new TimeoutException($"Scanning outputs did not reach the end of {string.Join(", ", ends.Keys)}.");
-            }
-
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
-            if (result is null)
-            {
-                continue;
-            }
-
-            if (!result.IsPartitionEOF)
-            {
-                read++;
-                // Only what ingest sealed: a record someone else wrote to an output topic with ingest's headers must not
-                // make the record it names look written already (it would then never be written at all).
-                if (OutputHeaders.Read(result.Message.Headers) is { } output && relevant(output.Source)
-                    && OutputHeaders.IsSealed(result.Message.Headers, output.Source, output.Kind, sealer))
-                {
-                    found.Add(new EmittedOutput(output.Source.Topic, output.Source.Partition, output.Source.Offset, output.Kind));
-                }
-            }
-
-            if (ends.TryGetValue(result.TopicPartition, out var end) && (result.IsPartitionEOF || result.Offset.Value >= end - 1))
-            {
-                ends.Remove(result.TopicPartition);
-            }
-        }
-
-        consumer.Close();
+        }, Patience, "Scanning outputs");
         logger.LogInformation("Recovery scan read {Records} output records; {Found} belong to records being re-read", read, found.Count);
         return found;
     }
