@@ -43,35 +43,10 @@ internal sealed class GroundTruthAssertions(string bootstrapServers, int minSegm
         return p;
     }
 
-    /// <summary>
-    /// Every quarantine record of the run's input topics, with the input topic it came from. A profiles worker's record
-    /// read again byte for byte is left out: its outbox sends a round again when the host was killed between the broker's
-    /// acknowledgement and the delete (README, "The host is killed"), and that repeat is not a second flag. Ingest's
-    /// records are all kept, since ingest never writes an output twice.
-    /// </summary>
-    public List<(string Input, JsonElement Json)> ReadQuarantine(TopicCatalog catalog)
-    {
-        var records = new List<(string Input, JsonElement Json)>();
-        var profilesRecords = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var input in catalog.Inputs)
-        {
-            foreach (var r in TopicReader.ReadAll(bootstrapServers, TopicsOptions.QuarantineOf(input)))
-            {
-                var json = JsonDocument.Parse(r.Message.Value!).RootElement.Clone();
-                if (!FromProfilesWorker(json) || profilesRecords.Add(input + "\n" + Encoding.UTF8.GetString(r.Message.Value!)))
-                {
-                    records.Add((input, json));
-                }
-            }
-        }
-
-        return records;
-    }
-
-    // The profiles worker's caps flag identity_conflict alone; ingest's (a blocked identifier) say Identity:Blocked.
-    private static bool FromProfilesWorker(JsonElement quarantine) =>
-        quarantine.GetProperty("reasons").EnumerateArray().All(r => r.GetProperty("code").GetString() == "identity_conflict"
-            && !r.GetProperty("detail").GetString()!.Contains("(Identity:Blocked)", StringComparison.Ordinal));
+    /// <summary>Every quarantine record of the run's input topics, with the input topic it came from.</summary>
+    public List<(string Input, JsonElement Json)> ReadQuarantine(TopicCatalog catalog) =>
+        catalog.Inputs.SelectMany(input => TopicReader.ReadAll(bootstrapServers, TopicsOptions.QuarantineOf(input))
+            .Select(r => (Input: input, Json: JsonDocument.Parse(r.Message.Value!).RootElement.Clone()))).ToList();
 
     public void AssertQuarantineMatchesTruth(TopicCatalog catalog, GroundTruth truth)
     {
@@ -101,7 +76,7 @@ internal sealed class GroundTruthAssertions(string bootstrapServers, int minSegm
         Assert.Equal(11, expected.Count);
         if (!expected.SequenceEqual(actual))
         {
-            // Which records, for the code whose records cannot be matched one by one below.
+            // Which records, for the code whose records cannot be matched one by one below (a repeat shows as an id twice).
             var conflicts = quarantine.Where(q => Codes(q.Json).Contains("identity_conflict"))
                 .Select(q => $"{q.Input}|{q.Json.GetProperty("event_id").GetString()}").Order(StringComparer.Ordinal);
             Assert.Fail($"reason codes: expected {string.Join(", ", expected)}; actual {string.Join(", ", actual)}; " +

@@ -119,18 +119,16 @@ public sealed class CheckpointedBatchRuntime(StreamsEnvironment environment, Wor
                 // The loop thread is this worker's alone: named ("segmentation"), its CPU shows apart in profilers and
                 // in the load benchmark's figures by thread.
                 Thread.CurrentThread.Name = settings.Worker.ToLowerInvariant().Replace(' ', '-');
-                var acknowledged = new AcknowledgedOutboxRows();
-                RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), acknowledged, token),
+                RestartingLoop.Run(settings.Worker, heartbeat, token => RunSession(settings, strategy(), token),
                     settings.RetryDelay, settings.MaxRetryDelay, logger, stoppingToken, timeProvider);
             },
             stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private void RunSession(CheckpointedBatchSettings settings, IBatchStrategy strategy, AcknowledgedOutboxRows acknowledged,
-        CancellationToken stoppingToken)
+    private void RunSession(CheckpointedBatchSettings settings, IBatchStrategy strategy, CancellationToken stoppingToken)
     {
         using var publisher = settings.OutboxTable is { } table
-            ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger, acknowledged)
+            ? new TableOutboxPublisher(environment.DataSource, table, environment.BootstrapServers, settings.ClientId, logger)
             : null;
         publisher?.PublishPending();
         var ownership = new PartitionOwnership(environment.DataSource, settings.Consumer);
