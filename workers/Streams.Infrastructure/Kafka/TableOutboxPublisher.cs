@@ -16,7 +16,7 @@ namespace Streams.Infrastructure.Kafka;
 /// acknowledgement and the delete's commit. Each round first moves the table's read mark (a sequence,
 /// <c>&lt;table&gt;_read_mark</c>, which a rollback does not undo) past the rows it read; a row found at or below the mark
 /// was read by a round that did not finish, so it is looked for on the broker before it is sent: from the offsets every
-/// finished round recorded (<c>outbox_marks</c>, in the delete's transaction) to the partitions' ends, a record whose
+/// finished round recorded (<c>outbox_marks</c>, in the delete's transaction, every few seconds) to the partitions' ends, a record whose
 /// <see cref="Header"/> names the row and whose key and value are the row's own bytes. Those rows are deleted without being
 /// sent, unless a row of the same key before them is not there: then they go again behind it. A record copied from the
 /// topic cannot stand in for a row not yet sent, since no one outside knows its bytes.
@@ -38,14 +38,17 @@ public sealed class TableOutboxPublisher : IDisposable
 
     private const int Chunk = 5000;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MarkInterval = TimeSpan.FromSeconds(5);
     private readonly NpgsqlDataSource dataSource;
     private readonly string table;
+    private readonly byte[] headerPrefix;
     private readonly string bootstrapServers;
     private readonly ILogger logger;
     private readonly IProducer<byte[]?, byte[]?> producer;
     // Topics that have a mark for every partition: a record sent there lands at or past it.
     private readonly HashSet<string> marked = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, long> delivered = [];
+    private readonly System.Diagnostics.Stopwatch sinceMarks = System.Diagnostics.Stopwatch.StartNew();
     private int failures;
 
     public TableOutboxPublisher(NpgsqlDataSource dataSource, string table, string bootstrapServers, string clientId, ILogger logger)
@@ -53,6 +56,7 @@ public sealed class TableOutboxPublisher : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         this.dataSource = dataSource;
         this.table = table;
+        headerPrefix = Encoding.ASCII.GetBytes(table + "/");
         this.bootstrapServers = bootstrapServers;
         this.logger = logger;
         producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
@@ -99,9 +103,12 @@ public sealed class TableOutboxPublisher : IDisposable
                 Send(rows.Where(r => !found.Contains(r.Seq)));
                 using var finish = new NpgsqlBatch(connection, transaction);
                 finish.BatchCommands.Add(DeleteCommand([.. rows.Select(r => r.Seq)]));
-                if (delivered.Count > 0)
+                // A mark only has to lie at or below where the next records land, so an old one stays right: moving the
+                // marks now and then (not every round) only bounds how much a recovery reads.
+                if (delivered.Count > 0 && sinceMarks.Elapsed >= MarkInterval)
                 {
                     finish.BatchCommands.Add(MarksCommand(delivered));
+                    sinceMarks.Restart();
                 }
 
                 finish.ExecuteNonQuery();
@@ -152,40 +159,33 @@ public sealed class TableOutboxPublisher : IDisposable
     }
 
     /// <summary>
-    /// The oldest rows, and the read mark as it was before this round, which is then moved past them (it moves only
-    /// forward, and a rollback leaves it moved).
+    /// The oldest rows, and the read mark as it was before this round, which is moved past them in the same round trip
+    /// (it moves only forward, and a rollback leaves it moved). A row committed between the read and the move can be
+    /// counted in with a higher number than those read: it is then looked for once, not found, and sent.
     /// </summary>
     private (List<(long Seq, string Topic, byte[]? Key, byte[]? Value, string? TraceParent)> Rows, long ReadBefore) Read(
         NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        var rows = new List<(long, string, byte[]?, byte[]?, string?)>();
-        long readBefore;
-        using (var batch = new NpgsqlBatch(connection, transaction)
-               {
-                   BatchCommands =
-                   {
-                       new NpgsqlBatchCommand($"select case when is_called then last_value else 0 end from {table}_read_mark"),
-                       new NpgsqlBatchCommand($"select seq, topic, key, value, traceparent from {table} order by seq limit {Chunk}"),
-                   },
-               })
-        using (var reader = batch.ExecuteReader())
+        var mark = $"(select case when is_called then last_value else 0 end from {table}_read_mark)";
+        using var batch = new NpgsqlBatch(connection, transaction)
         {
-            reader.Read();
-            readBefore = reader.GetInt64(0);
-            reader.NextResult();
-            while (reader.Read())
+            BatchCommands =
             {
-                rows.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
-                    reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
-            }
-        }
-
-        var max = rows.Count == 0 ? 0 : rows.Max(r => r.Item1);
-        if (max > readBefore)
+                new NpgsqlBatchCommand($"select {mark}"),
+                new NpgsqlBatchCommand($"select seq, topic, key, value, traceparent from {table} order by seq limit {Chunk}"),
+                new NpgsqlBatchCommand(
+                    $"select setval('{table}_read_mark', max(seq)) from (select seq from {table} order by seq limit {Chunk}) r having max(seq) > {mark}"),
+            },
+        };
+        using var reader = batch.ExecuteReader();
+        reader.Read();
+        var readBefore = reader.GetInt64(0);
+        reader.NextResult();
+        var rows = new List<(long, string, byte[]?, byte[]?, string?)>();
+        while (reader.Read())
         {
-            using var move = new NpgsqlCommand($"select setval('{table}_read_mark', @max)", connection, transaction);
-            move.Parameters.Add(new NpgsqlParameter<long>("max", max));
-            move.ExecuteNonQuery();
+            rows.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return (rows, readBefore);
@@ -325,7 +325,7 @@ public sealed class TableOutboxPublisher : IDisposable
         var count = 0;
         foreach (var (seq, topic, key, value, traceParent) in messages)
         {
-            var headers = new Headers { { Header, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{table}/{seq}")) } };
+            var headers = new Headers { { Header, HeaderValue(seq) } };
             ProducerBackpressure.Produce(producer, topic,
                 new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = RecordTracing.With(headers, traceParent) }, OnDelivery);
             count++;
@@ -341,6 +341,17 @@ public sealed class TableOutboxPublisher : IDisposable
         }
 
         Published += count;
+    }
+
+    // <table>/<seq> in ASCII, without a string in between.
+    private byte[] HeaderValue(long seq)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(seq, digits, out var written);
+        var value = new byte[headerPrefix.Length + written];
+        headerPrefix.CopyTo(value, 0);
+        digits[..written].CopyTo(value.AsSpan(headerPrefix.Length));
+        return value;
     }
 
     private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
