@@ -242,6 +242,8 @@ public sealed class SegmentationCheckpointStoreTests(PostgresFixture postgres)
         target.Profiles = source.Profiles;
         target.MiniBatches = source.MiniBatches;
         target.SeededAt = source.SeededAt;
+        target.SampleUpdates = source.SampleUpdates;
+        target.SampleUpdatesAtSeed = source.SampleUpdatesAtSeed;
         target.CatalogSizes = source.CatalogSizes;
         target.Settling = source.Settling;
     }

@@ -39,6 +39,20 @@ public sealed class KSelectorTests
     }
 
     [Fact]
+    public void Chosen_ALargerKMustBeatTheSmallerByMoreThanTheTolerance()
+    {
+        // The silhouettes of a run that chose 6 segments for 5 personas: 6 is 0.003 above 5, so 5 is taken.
+        Assert.Equal(2, KSelector.Chosen([(3, 0.227), (4, 0.257), (5, 0.282), (6, 0.285), (7, 0.273)]));
+        // A clear step up still wins, and the highest wins when nothing smaller is near it.
+        Assert.Equal(3, KSelector.Chosen([(3, 0.227), (4, 0.257), (5, 0.282), (6, 0.295), (7, 0.273)]));
+        Assert.Equal(0, KSelector.Chosen([(3, 0.5), (4, 0.3)]));
+        // Exact ties go to the smaller k; NaN never wins.
+        Assert.Equal(0, KSelector.Chosen([(2, 0.4), (3, 0.4)]));
+        Assert.Equal(1, KSelector.Chosen([(2, double.NaN), (3, 0.1), (4, 0.105)]));
+        Assert.Equal(0, KSelector.Chosen([(2, double.NaN), (3, double.NaN)]));
+    }
+
+    [Fact]
     public void MeanSilhouette_TwoTightPairsFarApart_IsNearOne_AndWrongLabelsAreNegative()
     {
         double[][] points = [[0, 0], [0, 1], [100, 0], [100, 1]];

@@ -21,6 +21,22 @@ public sealed class ProfileSampleTests
     }
 
     [Fact]
+    public void Offer_SaysWhetherTheSamplesVectorsChanged()
+    {
+        var sample = new ProfileSample(1, 1);
+        Assert.True(sample.Offer("p1", [1, double.NaN], isNew: true));
+        // The same vector again (NaN where it was NaN) changes nothing; another does.
+        Assert.False(sample.Offer("p1", [1, double.NaN], isNew: false));
+        Assert.True(sample.Offer("p1", [2, double.NaN], isNew: false));
+        // Not new and not in the sample, or new and not drawn into a full one: nothing changed.
+        Assert.False(sample.Offer("p2", [3], isNew: false));
+        var offers = Enumerable.Range(3, 20).Select(i => (Id: $"p{i}", Changed: sample.Offer($"p{i}", [i], isNew: true))).ToList();
+        // A full sample of one takes the nth profile with chance 1/n: some of the 20 are drawn, most are not.
+        Assert.InRange(offers.Count(o => o.Changed), 1, 19);
+        Assert.True(offers.Last(o => o.Changed).Id == sample.Items.Single().ProfileId);
+    }
+
+    [Fact]
     public void Offer_FullSample_IsUniformOverProfilesNotUpdates()
     {
         // 1,000 profiles; the first 100 send 20 updates each. A sample of updates would hold mostly those; a sample of

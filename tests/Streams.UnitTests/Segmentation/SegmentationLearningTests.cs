@@ -160,6 +160,34 @@ public sealed class SegmentationLearningTests
     }
 
     [Fact]
+    public void YoungModel_ChoosesKAgain_WhenItsProfilesHaveShownAsMuchAgain()
+    {
+        // Fewer customers than the sample holds: the profiles seen never double, so only their updates can say that the
+        // seed was chosen on young behaviour. Young, groups 0 and 1 (and 2 and 3) still look alike.
+        var world = World(new SegmentationOptions { SeedSize = 40, SampleSize = 200, MinSegmentSize = 1, MinK = 2, MaxK = 6 });
+        var rng = new Random(11);
+        var ids = Enumerable.Range(0, 40).Select(i => (Name: $"p{i}", Group: i % 4)).ToList();
+        Assert.True(world.Apply([.. ids.Select(p => Young(p.Name, p.Group))]).Reseeded);
+        Assert.Equal(2, world.Checkpoint.Model!.K);
+
+        // 39 updates since the seed's 40: not yet; the 40th doubles them, and k is chosen again on what they show now.
+        Assert.False(world.Apply([.. ids.Take(39).Select(p => Update(p.Name, p.Group, rng))]).Reseeded);
+        Assert.True(world.Apply([Update(ids[39].Name, ids[39].Group, rng)]).Reseeded);
+        Assert.Equal(4, world.Checkpoint.Model!.K);
+        Assert.Equal(80, world.Checkpoint.SampleUpdatesAtSeed);
+        Assert.Equal(40, world.Checkpoint.SeededAt);
+
+        // A full sample's model is not young: its profiles' updates no longer re-seed it.
+        var full = World(new SegmentationOptions { K = 2, SeedSize = 20, SampleSize = 20, MinSegmentSize = 1 });
+        Assert.True(full.Apply([.. Enumerable.Range(0, 20).Select(i => Update($"q{i}", i % 2, rng))]).Reseeded);
+        Assert.False(full.Apply([.. Enumerable.Range(0, 20).Select(i => Update($"q{i}", i % 2, rng))]).Reseeded);
+        Assert.False(full.Apply([.. Enumerable.Range(0, 20).Select(i => Update($"q{i}", i % 2, rng))]).Reseeded);
+
+        // The profile of its own group (its id names it) with the features of the group's even neighbour.
+        ProfileUpdate Young(string name, int group) => Update(name, group / 2 * 2, rng) with { ProfileId = $"{name}/{group}" };
+    }
+
+    [Fact]
     public void ModelOfAnOlderFeatureSpace_IsRetired_TheNextSeedContinuesItsVersionAndIds_FromExistingMembers()
     {
         var world = World(new SegmentationOptions { K = 2, SeedSize = 20, MinSegmentSize = 1 });

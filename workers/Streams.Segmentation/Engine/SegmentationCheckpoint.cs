@@ -21,6 +21,13 @@ public sealed class SegmentationCheckpoint
     /// <summary>Distinct profiles the sample had seen at the last seed (0: unknown, a checkpoint of an older release).</summary>
     public long SeededAt { get; set; }
 
+    /// <summary>Changes of the sample's vectors so far: a profile entering, or one in it whose vector changed (a profile
+    /// record again with the same features is not one).</summary>
+    public long SampleUpdates { get; set; }
+
+    /// <summary><see cref="SampleUpdates"/> at the last seed (0: unknown, a checkpoint of an older release).</summary>
+    public long SampleUpdatesAtSeed { get; set; }
+
     /// <summary>Segment → size last published in the catalog, for the current model version.</summary>
     public Dictionary<int, long> CatalogSizes { get; set; } = [];
 

@@ -123,7 +123,11 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             var raw = FeatureSpace.ToRaw(update.Features);
             // A profile enters the sample when it first becomes eligible; before the first seed (also after a retired model
             // of an older release, whose members all have rows) any profile not yet in the sample may enter.
-            sample.Offer(update.ProfileId, raw, isNew: row is null || model is null);
+            if (sample.Offer(update.ProfileId, raw, isNew: row is null || model is null))
+            {
+                checkpoint.SampleUpdates++;
+            }
+
             if (row is null)
             {
                 row = rows[update.ProfileId] = new MemberRow { ProfileId = update.ProfileId, Raw = raw };
@@ -144,10 +148,15 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
         checkpoint.MiniBatches++;
         // A young model, seeded while the sample was not yet full, is seeded again each time the profiles seen have
         // doubled: k and the scaling chosen on 500 profiles are re-chosen on 1,000, 2,000, … until the sample is full.
-        var grown = checkpoint.SeededAt > 0 && checkpoint.SeededAt < options.SampleSize && sample.Seen >= 2 * checkpoint.SeededAt;
+        // It is also seeded again each time the updates of the sample's profiles have doubled: profiles enter the sample
+        // at the maturity rule's threshold, so a seed on a sample that stops growing (fewer customers than the sample
+        // holds) was chosen on young behaviour, and k is re-chosen once that behaviour has had as much again to show.
+        var young = checkpoint.SeededAt > 0 && checkpoint.SeededAt < options.SampleSize;
+        var grown = young && sample.Seen >= 2 * checkpoint.SeededAt;
+        var matured = young && checkpoint.SampleUpdatesAtSeed > 0 && checkpoint.SampleUpdates >= 2 * checkpoint.SampleUpdatesAtSeed;
         var reseed = model is null
             ? sample.Items.Count >= Math.Min(options.SeedSize, options.SampleSize)
-            : (options.K > 0 && model.K != options.K) || grown
+            : (options.K > 0 && model.K != options.K) || grown || matured
                 || (checkpoint.MiniBatches % options.QualityEvery == 0 && BatchFitIsBetter(model, space, sample));
         if (reseed && Seed(model, space, retired, sample) is { } seeded)
         {
@@ -155,6 +164,7 @@ public sealed class SegmentationEngine(SegmentationOptions options, TopicCatalog
             space = seeded.Space;
             checkpoint.Scaler = seeded.Space.Scaler.ToState();
             checkpoint.SeededAt = sample.Seen;
+            checkpoint.SampleUpdatesAtSeed = checkpoint.SampleUpdates;
             changes.Reseeded = true;
         }
 

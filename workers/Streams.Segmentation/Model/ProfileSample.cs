@@ -59,21 +59,23 @@ public sealed class ProfileSample
 
     /// <summary>
     /// A profile's current vector. <paramref name="isNew"/>: the profile has not been offered before (it has just become
-    /// eligible); only then may it enter. A profile already in the sample has its vector replaced.
+    /// eligible); only then may it enter. A profile already in the sample has its vector replaced. True when the sample's
+    /// vectors changed: the profile entered, or its vector in the sample is not the one it had (NaN equal to NaN).
     /// </summary>
-    public void Offer(string profileId, double[] raw, bool isNew)
+    public bool Offer(string profileId, double[] raw, bool isNew)
     {
         ArgumentNullException.ThrowIfNull(profileId);
         ArgumentNullException.ThrowIfNull(raw);
         if (_slots.TryGetValue(profileId, out var slot))
         {
+            var changed = !_items[slot].Raw.AsSpan().SequenceEqual(raw);
             _items[slot] = new SampledProfile(profileId, raw);
-            return;
+            return changed;
         }
 
         if (!isNew)
         {
-            return;
+            return false;
         }
 
         Seen++;
@@ -81,7 +83,7 @@ public sealed class ProfileSample
         {
             _slots[profileId] = _items.Count;
             _items.Add(new SampledProfile(profileId, raw));
-            return;
+            return true;
         }
 
         var j = ReservoirSample<SampledProfile>.UniformBelow(_seed, Seen);
@@ -90,7 +92,10 @@ public sealed class ProfileSample
             _slots.Remove(_items[(int)j].ProfileId);
             _slots[profileId] = (int)j;
             _items[(int)j] = new SampledProfile(profileId, raw);
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>Takes a profile out (erased, merged away, opted out).</summary>
