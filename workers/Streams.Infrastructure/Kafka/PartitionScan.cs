@@ -9,8 +9,11 @@ public static class PartitionScan
     /// <summary>
     /// Hands every record of each partition, from its start offset (raised to the log start: retention may have removed
     /// what came before; a negative one is the log start) up to the partition's end now, to <paramref name="read"/>.
-    /// Returns how many records were read; throws <see cref="TimeoutException"/> when the ends are not reached within
-    /// four times <paramref name="patience"/>.
+    /// Returns how many records were read; throws <see cref="TimeoutException"/> when four times
+    /// <paramref name="patience"/> pass without a record or an end being reached. A read that keeps moving is not cut
+    /// off however long it takes (the ends are fixed when it starts, so it is bounded): a recovery after a long outage
+    /// may have hours of other producers' records to pass, and a read cut off by the clock would fail again on every
+    /// restart.
     /// </summary>
     /// <param name="consumer">A consumer with <c>enable.partition.eof</c> on and nothing assigned; this assigns it.</param>
     public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer, IEnumerable<TopicPartitionOffset> from,
@@ -39,12 +42,13 @@ public static class PartitionScan
 
         consumer.Assign(assignment);
         var count = 0;
-        var clock = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
         while (ends.Count > 0)
         {
-            if (clock.Elapsed > patience * 4)
+            if (sinceProgress.Elapsed > patience * 4)
             {
-                throw new TimeoutException($"{what} did not reach the end of {string.Join(", ", ends.Keys)}.");
+                throw new TimeoutException(
+                    $"{what} read nothing for {(patience * 4).TotalSeconds:0.#} s ({count} records read) and did not reach the end of {string.Join(", ", ends.Keys)}.");
             }
 
             var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
@@ -53,6 +57,7 @@ public static class PartitionScan
                 continue;
             }
 
+            sinceProgress.Restart();
             if (!result.IsPartitionEOF)
             {
                 count++;
