@@ -66,6 +66,37 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
     }
 
     [Fact]
+    public async Task ProfileWhoseAssignmentTheStoreRefuses_IsQuarantinedAlone_AndEveryOtherProfileIsSegmented()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, Options);
+        // PostgreSQL refuses one profile's row with a data exception, as it would a value out of a column's range.
+        await Database.ExecuteAsync(host.ConnectionString, """
+            create function refuse_poison() returns trigger language plpgsql as $$
+            begin
+                if new.profile_id = 'g1-p7' then raise exception 'refused' using errcode = '22003'; end if;
+                return new;
+            end $$;
+            create trigger refuse_poison before insert or update on segment_assignments for each row execute function refuse_poison();
+            """);
+        var profiles = Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 0);
+        var metrics = host.Get<SegmentationMetrics>();
+        await WaitUntilAsync(() => metrics.Profiles >= profiles);
+
+        var stored = (await Database.RowsAsync(host.ConnectionString, "select profile_id from segment_assignments")).Select(r => (string)r[0]!).ToList();
+        Assert.Equal(profiles - 1, stored.Count);
+        Assert.DoesNotContain("g1-p7", stored);
+        var poison = TopicReader.ReadAll(kafka.BootstrapServers, topics.Names.Profiles).Single(r => Encoding.UTF8.GetString(r.Message.Key!) == "g1-p7");
+        var quarantined = Assert.Single(TopicReader.ReadAll(kafka.BootstrapServers, Streams.Contracts.Topics.TopicsOptions.QuarantineOf(topics.Names.Profiles)));
+        Assert.Equal($"{poison.Topic}/{poison.Partition.Value}/{poison.Offset.Value}", Encoding.UTF8.GetString(quarantined.Message.Key!));
+        var record = JsonDocument.Parse(quarantined.Message.Value!).RootElement;
+        var reason = Assert.Single(record.GetProperty("reasons").EnumerateArray());
+        Assert.Equal("store_rejected", reason.GetProperty("code").GetString());
+        Assert.Contains("SQLSTATE 22003", reason.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Isolated 1 records the store refused", host.Logs.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Seeding_ReassignsTheProfilesBeforeItInBoundedChunks_AndEveryoneEndsOnTheNewModel()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);

@@ -44,6 +44,19 @@ public interface ICheckpointedBatchHandler
     bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
 
     /// <summary>
+    /// <paramref name="record"/> made its batch fail for good (<see cref="Failures.IsPermanentData"/>) and fails alone
+    /// (the runtime found it by <see cref="PoisonBisection"/>): commits what quarantines it (<c>store_rejected</c>) and
+    /// the offset that passes it, as <see cref="Commit"/> commits a batch (false: unfinished work must go first). A
+    /// handler that has nowhere to quarantine a record rethrows <paramref name="failure"/> (the default): its session
+    /// then fails and starts again, as without isolation.
+    /// </summary>
+    bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session)
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        return false;
+    }
+
+    /// <summary>
     /// Runs in the consumer's assignment callback, after the runtime has claimed the new partitions' epochs and before it
     /// reads their stored offsets or any of their records: for a capability that must prepare a partition first (ingest's
     /// recovery scan). Nothing by default.

@@ -46,9 +46,19 @@ public sealed class SegmentationWorker(
     public void Resume(CheckpointedBatchSession session) => reassignment.Run(session);
 
     /// <summary>Applies <paramref name="batch"/> in one transaction; false (nothing stored) while a re-seed's re-assignment is unfinished.</summary>
-    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session)
+    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session) =>
+        Commit(batch, rejected: null, session);
+
+    /// <summary>
+    /// <paramref name="record"/>, whose assignment PostgreSQL refused alone, as a <c>store_rejected</c> quarantine record
+    /// on <c>profiles.quarantine</c>, committed with the offset that passes it; the model does not learn from it.
+    /// </summary>
+    public bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session) =>
+        Commit([record], failure, session);
+
+    private bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, Exception? rejected, CheckpointedBatchSession session)
     {
-        var (updates, quarantine) = Read(batch, timeProvider.GetUtcNow());
+        var (updates, quarantine) = Read(batch, rejected, timeProvider.GetUtcNow());
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
         var stored = checkpoints.Load(connection, transaction);
@@ -92,15 +102,23 @@ public sealed class SegmentationWorker(
 
     /// <summary>
     /// The updates of <paramref name="batch"/> (a profile record: its features and consent; a tombstone: the profile is gone,
-    /// erased or merged away), and a quarantine record for each record the profiles worker never writes.
+    /// erased or merged away), and a quarantine record for each record the profiles worker never writes, or for every
+    /// record when the store has <paramref name="rejected"/> them.
     /// </summary>
-    private (List<ProfileUpdate> Updates, List<SegmentMessage> Quarantine) Read(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
+    private (List<ProfileUpdate> Updates, List<SegmentMessage> Quarantine) Read(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch,
+        Exception? rejected, DateTimeOffset now)
     {
         var updates = new List<ProfileUpdate>(batch.Count);
         var quarantine = new List<SegmentMessage>();
         foreach (var record in batch)
         {
-            if (ProfileRecordReader.Read(record.Message.Key, record.Message.Value, out var reason) is { } update)
+            QuarantineReason? reason;
+            if (rejected is not null)
+            {
+                reason = new QuarantineReason(ReasonCodes.StoreRejected, null,
+                    $"the store refused what was made of this record (SQLSTATE {(rejected as Npgsql.PostgresException)?.SqlState ?? "unknown"})");
+            }
+            else if (ProfileRecordReader.Read(record.Message.Key, record.Message.Value, out reason) is { } update)
             {
                 updates.Add(update);
                 continue;
