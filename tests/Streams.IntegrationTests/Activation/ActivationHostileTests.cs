@@ -65,6 +65,43 @@ public sealed class ActivationHostileTests(KafkaFixture kafka, PostgresFixture p
             SearchValues.Create([.. probes.SelectMany(p => p.Needles), "victim.sentinel@example.com"], StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task RowWhoseEffectsTheStoreRefuses_IsRefusedAlone_AndTheRowsAroundItAreAnswered()
+    {
+        var topics = await TestTopics.CreateAsync(kafka, 1);
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--only", "activation",
+            $"--Activation:GroupId={KafkaFixture.Unique("act-refused")}", "--Activation:MaxBatchWait=00:00:00.500");
+        // PostgreSQL refuses the audit of one list with a data exception, as it would a value out of a column's range.
+        await Database.RefuseRowsAsync(host.ConnectionString, "activation_audit", "list_id", "refused");
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, LingerMs = 50 }).Build())
+        {
+            for (var n = 0; n < 9; n++)
+            {
+                producer.Produce(topics.Names.ActivationRequests, new Message<byte[]?, byte[]?> { Value = Row($"row-{n}", $"row{n}@example.com") });
+                if (n == 4)
+                {
+                    producer.Produce(topics.Names.ActivationRequests, new Message<byte[]?, byte[]?>
+                    {
+                        Value = Encoding.UTF8.GetBytes("""{"list_id":"refused","requested_by":"probe","record_id":"x","identifiers":[{"type":"email","value":"refused.victim@example.com"}]}"""),
+                    });
+                }
+            }
+
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        var answers = await TopicReader.WaitForAsync(kafka.BootstrapServers, [topics.Names.ActivationResponses], r => r.Count >= 9, Patience);
+        Assert.Equal([.. Enumerable.Range(0, 9).Select(n => $"row-{n}")], answers.Select(Key).Order(StringComparer.Ordinal));
+        var refused = Assert.Single(TopicReader.ReadAll(kafka.BootstrapServers, TopicsOptions.QuarantineOf(topics.Names.ActivationRequests)));
+        Assert.Equal($"{topics.Names.ActivationRequests}/0/5", Key(refused));
+        var reason = JsonDocument.Parse(refused.Message.Value!).RootElement.GetProperty("reasons")[0];
+        Assert.Equal("store_rejected", reason.GetProperty("code").GetString());
+        Assert.Contains("SQLSTATE 22003", reason.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Isolated 1 records the store refused", host.Logs.Text, StringComparison.Ordinal);
+        await PrivacyScan.AssertOutputsCleanAsync(kafka.BootstrapServers, host, topics.Catalog,
+            SearchValues.Create(["refused.victim@example.com"], StringComparison.OrdinalIgnoreCase));
+    }
+
     private sealed record Probe(string Name, Message<byte[]?, byte[]?> Message, IReadOnlyList<string> Needles);
 
     private static List<Probe> Probes()

@@ -78,4 +78,19 @@ public static class Database
         await using var command = dataSource.CreateCommand(sql);
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>
+    /// From now on PostgreSQL refuses every row of <paramref name="table"/> whose <paramref name="column"/> is
+    /// <paramref name="value"/> with a data exception (SQLSTATE 22003, numeric value out of range), as it would a value
+    /// past a column's limits: a trigger, so the worker's statements are the ones that fail.
+    /// </summary>
+    public static Task RefuseRowsAsync(string connectionString, string table, string column, string value) =>
+        ExecuteAsync(connectionString, $"""
+            create function refuse_{table}() returns trigger language plpgsql as $$
+            begin
+                if new.{column} = '{value}' then raise exception 'refused' using errcode = '22003'; end if;
+                return new;
+            end $$;
+            create trigger refuse_{table} before insert or update on {table} for each row execute function refuse_{table}();
+            """);
 }

@@ -71,14 +71,7 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, Options);
         // PostgreSQL refuses one profile's row with a data exception, as it would a value out of a column's range.
-        await Database.ExecuteAsync(host.ConnectionString, """
-            create function refuse_poison() returns trigger language plpgsql as $$
-            begin
-                if new.profile_id = 'g1-p7' then raise exception 'refused' using errcode = '22003'; end if;
-                return new;
-            end $$;
-            create trigger refuse_poison before insert or update on segment_assignments for each row execute function refuse_poison();
-            """);
+        await Database.RefuseRowsAsync(host.ConnectionString, "segment_assignments", "profile_id", "g1-p7");
         var profiles = Produce(topics.Names.Profiles, groups: 3, perGroup: 150, optedOut: 0);
         var metrics = host.Get<SegmentationMetrics>();
         await WaitUntilAsync(() => metrics.Profiles >= profiles);

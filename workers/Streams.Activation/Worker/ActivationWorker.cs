@@ -46,10 +46,17 @@ public sealed class ActivationWorker(
     }
 
     /// <summary>Answers <paramref name="batch"/>: answers, quarantine records, audit counts and offsets in one transaction.</summary>
-    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session)
+    public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session) =>
+        Commit(batch, rejected: null, session);
+
+    /// <summary><paramref name="record"/>, whose effects PostgreSQL refused alone, refused as <c>store_rejected</c> with the offset that passes it.</summary>
+    public bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session) =>
+        Commit([record], failure, session);
+
+    private bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, Exception? rejected, CheckpointedBatchSession session)
     {
         var now = timeProvider.GetUtcNow();
-        var (rows, outbox, refusedInLists) = Read(batch, now);
+        var (rows, outbox, refusedInLists) = Read(batch, rejected, now);
         var refused = outbox.Count;
         using var connection = environment.DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -76,10 +83,11 @@ public sealed class ActivationWorker(
 
     /// <summary>
     /// The batch's rows, pseudonymized, and a quarantine record for each row refused (with its list, when that could be
-    /// read, for the audit). The raw requests are not kept past this method.
+    /// read, for the audit), or for every row when the store has <paramref name="rejected"/> them. The raw requests are
+    /// not kept past this method.
     /// </summary>
     private (List<PseudonymousRequest> Rows, List<(string Topic, byte[] Key, byte[] Value)> Quarantine, List<PseudonymousRequest> RefusedInLists)
-        Read(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now)
+        Read(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, Exception? rejected, DateTimeOffset now)
     {
         var rows = new List<PseudonymousRequest>(batch.Count);
         var quarantine = new List<(string, byte[], byte[])>();
@@ -88,26 +96,34 @@ public sealed class ActivationWorker(
         {
             var value = record.Message.Value ?? [];
             QuarantineReason? reason;
-            try
+            if (rejected is not null)
             {
-                var request = ActivationRequestReader.Read(value, out reason);
-                if (request is not null)
-                {
-                    if (matcher.Pseudonymize(request) is { } row)
-                    {
-                        rows.Add(row);
-                        continue;
-                    }
-
-                    reason = new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id", "is one of the row's own identifiers; it must be the campaign system's opaque id");
-                    refusedInLists.Add(new PseudonymousRequest(request.ListId, string.Empty, request.RequestedBy, [], null));
-                }
+                reason = new QuarantineReason(ActivationReasonCodes.StoreRejected, null,
+                    $"the store refused what was made of this row (SQLSTATE {(rejected as Npgsql.PostgresException)?.SqlState ?? "unknown"})");
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            else
             {
-                // A row the reader or the matcher cannot handle is a defect, but it must cost that row, not every batch
-                // it comes in. The exception's type only: its message could quote the row.
-                reason = new QuarantineReason(ActivationReasonCodes.ProcessingError, null, $"the worker failed on this row ({e.GetType().Name})");
+                try
+                {
+                    var request = ActivationRequestReader.Read(value, out reason);
+                    if (request is not null)
+                    {
+                        if (matcher.Pseudonymize(request) is { } row)
+                        {
+                            rows.Add(row);
+                            continue;
+                        }
+
+                        reason = new QuarantineReason(ActivationReasonCodes.PersonalDataInId, "record_id", "is one of the row's own identifiers; it must be the campaign system's opaque id");
+                        refusedInLists.Add(new PseudonymousRequest(request.ListId, string.Empty, request.RequestedBy, [], null));
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A row the reader or the matcher cannot handle is a defect, but it must cost that row, not every batch
+                    // it comes in. The exception's type only: its message could quote the row.
+                    reason = new QuarantineReason(ActivationReasonCodes.ProcessingError, null, $"the worker failed on this row ({e.GetType().Name})");
+                }
             }
 
             logger.LogWarning("Refusing an activation request at {Partition}@{Offset}: {Code} ({Field})", record.TopicPartition, record.Offset.Value, reason!.Code, reason.Field);
