@@ -49,6 +49,9 @@ public sealed class ActivationWorker(
     public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session) =>
         Commit(batch, rejected: null, session);
 
+    /// <summary>A commit writes only to PostgreSQL (answers, audit, outbox rows and offsets, in one transaction); the outbox is published after it.</summary>
+    public bool CommitsInParts => true;
+
     /// <summary><paramref name="record"/>, whose effects PostgreSQL refused alone, refused as <c>store_rejected</c> with the offset that passes it.</summary>
     public bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session) =>
         Commit([record], failure, session);

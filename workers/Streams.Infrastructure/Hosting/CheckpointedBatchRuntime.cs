@@ -44,17 +44,21 @@ public interface ICheckpointedBatchHandler
     bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session);
 
     /// <summary>
-    /// <paramref name="record"/> made its batch fail for good (<see cref="Failures.IsPermanentData"/>) and fails alone
-    /// (the runtime found it by <see cref="PoisonBisection"/>): commits what quarantines it (<c>store_rejected</c>) and
-    /// the offset that passes it, as <see cref="Commit"/> commits a batch (false: unfinished work must go first). A
-    /// handler that has nowhere to quarantine a record rethrows <paramref name="failure"/> (the default): its session
-    /// then fails and starts again, as without isolation.
+    /// True when a batch PostgreSQL refuses for good (<see cref="Failures.IsPermanentData"/>) may be committed again in
+    /// parts in the same session (<see cref="PoisonBisection"/>), and a record that fails alone committed as rejected
+    /// (<see cref="CommitRejected"/>): everything <see cref="Commit"/> does is in its transaction, so a failed commit
+    /// left nothing behind. False by default (a handler that writes outside its transaction, as ingest produces before
+    /// its checkpoint, would write a part's outputs twice): the session then fails on such a batch and starts again.
     /// </summary>
-    bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session)
-    {
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        return false;
-    }
+    bool CommitsInParts => false;
+
+    /// <summary>
+    /// <paramref name="record"/> made its batch fail for good and fails alone (<see cref="CommitsInParts"/>): commits what
+    /// quarantines it (<c>store_rejected</c>) and the offset that passes it, as <see cref="Commit"/> commits a batch
+    /// (false: unfinished work must go first).
+    /// </summary>
+    bool CommitRejected(ConsumeResult<byte[]?, byte[]?> record, Exception failure, CheckpointedBatchSession session) =>
+        throw new NotSupportedException($"{GetType().Name} does not commit a batch in parts.");
 
     /// <summary>
     /// Runs in the consumer's assignment callback, after the runtime has claimed the new partitions' epochs and before it

@@ -32,7 +32,7 @@ internal sealed class SequentialBatches(
                 {
                     committed = CommitWhenReady(() => handler.Commit(buffer, session), session);
                 }
-                catch (Exception e) when (Failures.IsPermanentData(e))
+                catch (Exception e) when (handler.CommitsInParts && Failures.IsPermanentData(e))
                 {
                     Isolate(buffer, e, session);
                     committed = true;

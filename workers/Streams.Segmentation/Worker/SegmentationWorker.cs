@@ -49,6 +49,9 @@ public sealed class SegmentationWorker(
     public bool Commit(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CheckpointedBatchSession session) =>
         Commit(batch, rejected: null, session);
 
+    /// <summary>A commit writes only to PostgreSQL (model, assignments, outbox rows and offsets, in one transaction); the outbox is published after it.</summary>
+    public bool CommitsInParts => true;
+
     /// <summary>
     /// <paramref name="record"/>, whose assignment PostgreSQL refused alone, as a <c>store_rejected</c> quarantine record
     /// on <c>profiles.quarantine</c>, committed with the offset that passes it; the model does not learn from it.
