@@ -76,6 +76,10 @@ internal sealed class StewardsConsole(IOptions<StewardsOptions> options, IServic
             // In the state dir (0700), so a sign-in outlives a restart and no key lands in the user's home.
             OwnerOnly.CreateDirectory(keys);
             web.Services.AddDataProtection().SetApplicationName("streams-stewards").PersistKeysToFileSystem(new DirectoryInfo(keys));
+            // Kept as they are, on purpose: a key to encrypt them would have to live beside them (the state dir holds the
+            // pseudonymization key with the same owner-only mode), which protects nothing more. Said explicitly, the key
+            // manager does not warn at every start that no encryptor is configured.
+            web.Services.Configure<KeyManagementOptions>(o => o.XmlEncryptor = new NullXmlEncryptor());
         }
         else
         {
