@@ -25,10 +25,4 @@ public static class ActivationReasonCodes
     /// Refused alone, so one such row never holds back the batch it came in.
     /// </summary>
     public const string ProcessingError = ReasonCodes.ProcessingError;
-
-    /// <summary>
-    /// PostgreSQL refused the row's effects alone (a data exception or integrity violation), after its batch was split in
-    /// halves until the row that fails alone was found: refused, so the rest of the batch is answered.
-    /// </summary>
-    public const string StoreRejected = ReasonCodes.StoreRejected;
 }

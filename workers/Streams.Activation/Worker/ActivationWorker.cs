@@ -101,8 +101,7 @@ public sealed class ActivationWorker(
             QuarantineReason? reason;
             if (rejected is not null)
             {
-                reason = new QuarantineReason(ActivationReasonCodes.StoreRejected, null,
-                    $"the store refused what was made of this row (SQLSTATE {(rejected as Npgsql.PostgresException)?.SqlState ?? "unknown"})");
+                reason = Failures.StoreRejected(rejected);
             }
             else
             {

@@ -53,6 +53,15 @@ public static class Failures
         };
     }
 
+    /// <summary>
+    /// The quarantine reason of a record whose effects PostgreSQL refused alone (<see cref="IsPermanentData"/>, found by
+    /// <see cref="PoisonBisection"/>): <c>store_rejected</c>, naming the SQLSTATE and never the error's message (it can
+    /// quote the value refused).
+    /// </summary>
+    public static Contracts.Quarantine.QuarantineReason StoreRejected(Exception failure) =>
+        new(Contracts.Quarantine.ReasonCodes.StoreRejected, null,
+            $"the store refused what was made of this record (SQLSTATE {(failure as PostgresException)?.SqlState ?? "unknown"})");
+
     private static bool IsTransient(PostgresException p) => p.SqlState switch
     {
         PartitionEpochs.FencedSqlState => true,

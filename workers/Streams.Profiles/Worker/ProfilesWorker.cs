@@ -129,9 +129,7 @@ public sealed class ProfilesWorker(
             InvalidItem i => (i.EventId, []),
             _ => ((string?)null, Array.Empty<byte>()),
         };
-        var state = (failure as PostgresException)?.SqlState ?? "unknown";
-        return new InvalidItem(item.Position, eventId, new QuarantineReason(ReasonCodes.StoreRejected, null,
-            $"the store refused what was made of this record (SQLSTATE {state})"), value.Length, InternalQuarantineRecord.Digest(value));
+        return new InvalidItem(item.Position, eventId, Failures.StoreRejected(failure), value.Length, InternalQuarantineRecord.Digest(value));
     }
 
     void Handler.Published(PreparedBatch prepared, TimeSpan publishing)

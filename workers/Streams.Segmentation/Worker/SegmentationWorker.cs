@@ -118,8 +118,7 @@ public sealed class SegmentationWorker(
             QuarantineReason? reason;
             if (rejected is not null)
             {
-                reason = new QuarantineReason(ReasonCodes.StoreRejected, null,
-                    $"the store refused what was made of this record (SQLSTATE {(rejected as Npgsql.PostgresException)?.SqlState ?? "unknown"})");
+                reason = Failures.StoreRejected(rejected);
             }
             else if (ProfileRecordReader.Read(record.Message.Key, record.Message.Value, out reason) is { } update)
             {
