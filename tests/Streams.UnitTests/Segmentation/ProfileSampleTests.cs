@@ -84,6 +84,42 @@ public sealed class ProfileSampleTests
         Assert.Equal([20.0], restored.Items.Single(i => i.ProfileId == "b").Raw);
     }
 
+    /// <summary>
+    /// The engine keeps a sample for the next mini-batch only while the checkpoint holds the snapshot it made, so every
+    /// change (an entry, a vector replaced even by an equal one, a removal) must end that.
+    /// </summary>
+    [Fact]
+    public void ToState_IsOneSnapshotUntilTheSampleChanges_AndOnlyThatSnapshotIsHeld()
+    {
+        var sample = new ProfileSample(2, 1);
+        sample.Offer("a", [1], true);
+        var first = sample.ToState();
+        Assert.Same(first, sample.ToState());
+        Assert.True(sample.Holds(first));
+        Assert.False(sample.Holds(first with { }));
+
+        var changes = new Action[]
+        {
+            () => sample.Offer("b", [2], true),
+            () => sample.Offer("a", [1], false),
+            () => sample.Offer("c", [3], true),
+            () => sample.Remove(sample.Items[0].ProfileId),
+        };
+        foreach (var change in changes)
+        {
+            var before = sample.ToState();
+            change();
+            Assert.False(sample.Holds(before));
+            Assert.NotSame(before, sample.ToState());
+        }
+
+        // What changes nothing keeps the snapshot: a profile not offered before, not new, and one not in the sample.
+        var kept = sample.ToState();
+        sample.Offer("z", [9], false);
+        sample.Remove("unknown");
+        Assert.True(sample.Holds(kept));
+    }
+
     [Fact]
     public void State_WithAProfileTwice_IsRejected() =>
         Assert.Throws<ArgumentException>(() => new ProfileSample(5, 1, new ProfileSampleState(2, [new("a", [1]), new("a", [2])])));

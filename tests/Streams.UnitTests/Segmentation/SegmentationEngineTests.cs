@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Streams.Contracts.Profiles;
 using Streams.Contracts.Topics;
 using Streams.Segmentation;
@@ -155,6 +156,62 @@ public sealed class SegmentationEngineTests
         var published = second.Outbox.Where(m => m.Topic == catalog.Names.Segments).Select(m => Encoding.UTF8.GetString(m.Key)).ToList();
         Assert.Equal(["new"], published);
         Assert.NotNull(Assert.Single(second.Upserts, r => r.ProfileId == "new").Assignment);
+    }
+
+    /// <summary>
+    /// The engine keeps the sample from one mini-batch to the next. A checkpoint read again from the store (after a commit
+    /// that failed, or by another instance) is another object with the state as stored, and must be continued from that
+    /// state, not from the sample the engine changed since: every mini-batch ends exactly as on an engine that keeps none.
+    /// </summary>
+    [Fact]
+    public void Apply_OnACheckpointReadAgain_ContinuesFromItsState_NotFromTheSampleTheEngineKept()
+    {
+        var options = new SegmentationOptions { SeedSize = 20, SampleSize = 30, QualityEvery = 1_000, MinSegmentSize = 1 };
+        var catalog = new TopicCatalog(new TopicsOptions());
+        var keeping = new SegmentationEngine(options, catalog);
+        var rng = new Random(21);
+        var checkpoint = SegmentationCheckpoint.Empty();
+        var store = new Dictionary<string, MemberRow>(StringComparer.Ordinal);
+        var sizes = new Dictionary<int, long>();
+        for (var batch = 0; batch < 12; batch++)
+        {
+            var updates = Enumerable.Range(0, 25).Select(_ => new ProfileUpdate($"p{rng.Next(60)}", Varied(rng), rng.Next(10) > 0)).ToList();
+            var stored = (Checkpoint: Copy(checkpoint), Rows: CopyRows(store), Sizes: new Dictionary<int, long>(sizes));
+            Apply(keeping, checkpoint, store, sizes, updates);
+
+            var fresh = (Checkpoint: Copy(stored.Checkpoint), Rows: CopyRows(stored.Rows), Sizes: new Dictionary<int, long>(stored.Sizes));
+            Apply(new SegmentationEngine(options, catalog), fresh.Checkpoint, fresh.Rows, fresh.Sizes, updates);
+            Assert.Equal(Serialized(fresh.Checkpoint), Serialized(checkpoint));
+
+            if (batch % 3 == 0)
+            {
+                // The commit failed: the next mini-batch starts from what was stored before this one.
+                (checkpoint, store, sizes) = stored;
+            }
+        }
+
+        Assert.NotNull(checkpoint.Model);
+
+        static void Apply(SegmentationEngine engine, SegmentationCheckpoint state, Dictionary<string, MemberRow> store,
+            Dictionary<int, long> counts, List<ProfileUpdate> updates)
+        {
+            var rows = updates.Select(u => u.ProfileId).Distinct().Where(store.ContainsKey)
+                .ToDictionary(id => id, id => store[id], StringComparer.Ordinal);
+            Store(store, engine.Apply(state, rows, counts, updates, Now));
+        }
+
+        static string Serialized(SegmentationCheckpoint state) => JsonSerializer.Serialize(state, SegmentationJsonContext.Default.SegmentationCheckpoint);
+
+        static SegmentationCheckpoint Copy(SegmentationCheckpoint state) =>
+            JsonSerializer.Deserialize(Serialized(state), SegmentationJsonContext.Default.SegmentationCheckpoint)!;
+
+        // Rows are changed in place by the engine: a copy of each.
+        static Dictionary<string, MemberRow> CopyRows(Dictionary<string, MemberRow> rows) => rows.Values.ToDictionary(r => r.ProfileId,
+            r => new MemberRow
+            {
+                ProfileId = r.ProfileId, Raw = r.Raw, SegmentId = r.SegmentId, ModelVersion = r.ModelVersion, Published = r.Published,
+                Assignment = r.Assignment,
+            }, StringComparer.Ordinal);
     }
 
     private static void Store(Dictionary<string, MemberRow> store, MiniBatchChanges changes)

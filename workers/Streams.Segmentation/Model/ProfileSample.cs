@@ -21,6 +21,10 @@ public sealed class ProfileSample
     private readonly Dictionary<string, int> _slots;
     private readonly ulong _seed;
 
+    // What ToState last returned, until the sample changes: lets the engine keep this sample (and its index) for the next
+    // mini-batch only while the checkpoint holds exactly this state.
+    private ProfileSampleState? _state;
+
     /// <summary>A sample continuing from <paramref name="state"/> (empty when null).</summary>
     public ProfileSample(int capacity, int seed, ProfileSampleState? state = null)
     {
@@ -69,6 +73,7 @@ public sealed class ProfileSample
         if (_slots.TryGetValue(profileId, out var slot))
         {
             var changed = !_items[slot].Raw.AsSpan().SequenceEqual(raw);
+            _state = null;
             _items[slot] = new SampledProfile(profileId, raw);
             return changed;
         }
@@ -79,6 +84,7 @@ public sealed class ProfileSample
         }
 
         Seen++;
+        _state = null;
         if (_items.Count < Capacity)
         {
             _slots[profileId] = _items.Count;
@@ -106,6 +112,8 @@ public sealed class ProfileSample
             return;
         }
 
+        _state = null;
+
         // The last item fills the hole, so the list stays dense.
         var last = _items.Count - 1;
         if (slot != last)
@@ -117,5 +125,9 @@ public sealed class ProfileSample
         _items.RemoveAt(last);
     }
 
-    public ProfileSampleState ToState() => new(Seen, [.. _items]);
+    /// <summary>A snapshot of the sample: the same object again while nothing has changed since the last one.</summary>
+    public ProfileSampleState ToState() => _state ??= new(Seen, [.. _items]);
+
+    /// <summary>True when <paramref name="state"/> is the snapshot <see cref="ToState"/> made and nothing has changed since.</summary>
+    public bool Holds(ProfileSampleState state) => ReferenceEquals(_state, state);
 }
