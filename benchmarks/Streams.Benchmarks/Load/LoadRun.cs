@@ -141,6 +141,23 @@ internal static class LoadRun
     }
 }
 
+/// <summary>
+/// What the garbage collector did in this process between two readings: bytes allocated on every thread (the workers,
+/// the clients' managed parts and the benchmark's own threads alike), collections by generation, and the time the
+/// process was paused for them.
+/// </summary>
+internal sealed record GcActivity(long AllocatedBytes, int Gen0, int Gen1, int Gen2, TimeSpan Paused)
+{
+    public static GcActivity Now() => new(GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.CollectionCount(1),
+        GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+    public GcActivity Since(GcActivity before)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        return new(AllocatedBytes - before.AllocatedBytes, Gen0 - before.Gen0, Gen1 - before.Gen1, Gen2 - before.Gen2, Paused - before.Paused);
+    }
+}
+
 /// <summary>CPU and memory of this process and of the throwaway PostgreSQL, read from Linux's /proc (NaN or 0 elsewhere).</summary>
 internal static class ProcessResources
 {

@@ -126,7 +126,9 @@ internal sealed class Pacer(long initialLimit, double perSecond = double.Positiv
 }
 
 /// <summary>Every record a producer got acknowledged, with the Kafka timestamp it was produced with, by its position.</summary>
-internal sealed class ProduceLog
+/// <param name="expectedPerPartition">About how many records each partition will hold: each partition's map is made that
+/// large at once, not grown (and copied) while the workers run.</param>
+internal sealed class ProduceLog(int expectedPerPartition = 0)
 {
     private readonly Dictionary<(string Topic, int Partition), Dictionary<long, long>> timestamps = [];
     private long delivered;
@@ -160,7 +162,7 @@ internal sealed class ProduceLog
             var key = (report.Topic, report.Partition.Value);
             if (!timestamps.TryGetValue(key, out var partition))
             {
-                timestamps[key] = partition = [];
+                timestamps[key] = partition = new(expectedPerPartition);
             }
 
             partition[report.Offset.Value] = at;

@@ -38,7 +38,7 @@ internal static class PipelineLoad
     public static async Task<int> RunAsync(string[] args)
     {
         LoadRun.RejectUnknown(args, "--events", "--partitions", "--hosts", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms",
-            "--stall-s", "--input-linger-ms");
+            "--stall-s", "--input-linger-ms", "--allocations");
         var hosts = LoadRun.Option(args, "--hosts", 1, min: 1, max: 8);
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
@@ -55,7 +55,10 @@ internal static class PipelineLoad
             // The input producer's linger: how many records a partition's message set holds at an offered rate. The
             // embedded broker finds a lagging consumer's offset by walking the partition's message sets from the first,
             // so sets of a record or two make every fetch behind the end cost thousands of steps (README, pipeline-load).
-            InputLingerMs: LoadRun.Option(args, "--input-linger-ms", PacedProducer.DefaultLingerMs, min: 0, max: 1000));
+            InputLingerMs: LoadRun.Option(args, "--input-linger-ms", PacedProducer.DefaultLingerMs, min: 0, max: 1000),
+            // The types that allocate most in the timed run, from the runtime's allocation tick; 0 for none (the default:
+            // listening to the runtime's GC events costs a little).
+            AllocationTypes: LoadRun.Option(args, "--allocations", 0, min: 0, max: 100));
         var perHost = PartitionsPerHost(args, fallback: 16);
         if (perHost.Count == 1)
         {
@@ -203,7 +206,7 @@ internal static class PipelineLoad
         var bootstrap = environment.BootstrapServers;
         var names = catalog.Names;
 
-        using var tap = new OutputTap(bootstrap, names.Canonical, names.Profiles, settings.Partitions);
+        using var tap = new OutputTap(bootstrap, names.Canonical, names.Profiles, settings.Partitions, warmup.Count + inputs.Count);
         IReadOnlyDictionary<TopicPartition, long>? tapEnds = null;
         using var stopTap = new CancellationTokenSource();
         var tapTask = LoadRun.OnOwnThread("bench-tap", () => tap.Run(() => Volatile.Read(ref tapEnds), stopTap.Token), stopTap.Token);
@@ -234,8 +237,13 @@ internal static class PipelineLoad
             var loadBefore = LoadRun.LoadAverage();
             var checkpointBefore = SegmentationCheckpoint(environment.DataSource);
             var threads = ProcessResources.ThreadCpuSeconds();
+            var gc = GcActivity.Now();
+            using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
+            allocations?.Start();
             var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
+            gc = GcActivity.Now().Since(gc);
+            var allocated = allocations?.Stop(settings.AllocationTypes);
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
             var loadAfter = LoadRun.LoadAverage();
@@ -258,7 +266,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, CancellationToken.None);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()));
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated);
         }
         finally
         {
@@ -308,7 +316,8 @@ internal static class PipelineLoad
         CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, out ProduceLog log, out IReadOnlyDictionary<TopicPartition, long> ends)
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
-        log = new ProduceLog();
+        // Each partition's map sized for the busiest input topic's share, a tenth more for uneven keys.
+        log = new ProduceLog(inputs.Count == 0 ? 0 : (int)(inputs.CountByTopic().Values.Max() * 1.1 / settings.Partitions) + 1);
         // The backlog cap is for saturation runs (it keeps the benchmark from measuring its own queue); an open-loop
         // producer must not let the pipeline shape its input, so with a rate only the byte budget (the broker's limit) holds it.
         using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
@@ -470,7 +479,7 @@ internal static class PipelineLoad
 /// <param name="Partitions">Partitions of every topic: the partitions per host times <paramref name="Hosts"/>.</param>
 /// <param name="Hosts">Hosts sharing the work in this process (one broker, one database).</param>
 internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
-    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs);
+    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs, int AllocationTypes = 0);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had
@@ -496,7 +505,7 @@ internal sealed record PipelineResult(
     double ProcessCpuSeconds, double PostgresCpuSeconds, IReadOnlyDictionary<string, double> ThreadCpuSeconds, IReadOnlyDictionary<string, double> ProfileStageMs,
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
-    (double Before, double After, double End) LoadAverage)
+    (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or

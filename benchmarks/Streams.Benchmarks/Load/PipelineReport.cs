@@ -194,6 +194,9 @@ internal static class PipelineReport
         var segmentation = r.ThreadCpuSeconds.GetValueOrDefault("segmentation");
         Row("segmentation's loop thread: CPU s / µs per event / µs per profile record (its SQL runs in PostgreSQL, counted above)",
             $"{Format(segmentation)} / {Format(Math.Round(segmentation * 1e6 / n, 1))} / {Format(Math.Round(segmentation * 1e6 / Math.Max(r.SegmentationRecords, 1), 1))}");
+        Row("managed allocation in this process, MiB / KiB per event (every thread: workers, clients, the bench's)",
+            $"{Format(Math.Round(r.Gc.AllocatedBytes / MiB))} / {Format(Math.Round(r.Gc.AllocatedBytes / 1024.0 / n, 2))}");
+        Row("garbage collections gen0 / gen1 / gen2; paused s", $"{r.Gc.Gen0} / {r.Gc.Gen1} / {r.Gc.Gen2}; {Format(Math.Round(r.Gc.Paused.TotalSeconds, 2))}");
         Row("peak RSS of this process, MiB (sampled)", r.Pipeline.PeakProcessBytes / MiB);
         Row("of which the pre-generated input, MiB (values only)", r.Inputs.Bytes / MiB);
         Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
@@ -213,6 +216,16 @@ internal static class PipelineReport
         Line("| process CPU s by thread name | " + string.Join(" | ", r.ThreadCpuSeconds.Keys.Take(10)) + " |");
         Line("|---|" + string.Concat(r.ThreadCpuSeconds.Keys.Take(10).Select(_ => "---:|")));
         Row(["CPU s", .. r.ThreadCpuSeconds.Values.Take(10).Select(v => (object)v)]);
+        if (r.Allocations is { SampledBytes: > 0 } allocations)
+        {
+            Line("");
+            Line($"| allocated by type (timed run, sampled by the runtime's allocation tick: {Format(Math.Round(allocations.SampledBytes / MiB))} MiB) | share | KiB / event |");
+            Line("|---|---:|---:|");
+            foreach (var (type, bytes) in allocations.Top)
+            {
+                Row(type, $"{Format(Math.Round(100.0 * bytes / allocations.SampledBytes, 1))} %", Math.Round(bytes / 1024.0 / n, 2));
+            }
+        }
         Line("");
         Line("| profiles stage (ms in total) | " + string.Join(" | ", r.ProfileStageMs.Keys.Order(StringComparer.Ordinal)) + " |");
         Line("|---|" + string.Concat(r.ProfileStageMs.Keys.Select(_ => "---:|")));
@@ -287,6 +300,13 @@ internal static class PipelineReport
             }),
             ["workers_cpu_us_per_event"] = Math.Round(CpuParts.WorkersSeconds(CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds)) * 1e6 / n, 1),
             ["baseline_process_cpu_s"] = Math.Round(r.Baseline.ProcessCpuSeconds, 2),
+            ["gc"] = new Dictionary<string, object?>
+            {
+                ["allocated_bytes"] = r.Gc.AllocatedBytes,
+                ["collections"] = new[] { r.Gc.Gen0, r.Gc.Gen1, r.Gc.Gen2 },
+                ["paused_s"] = Math.Round(r.Gc.Paused.TotalSeconds, 3),
+                ["allocated_by_type_sampled"] = r.Allocations?.Top.ToDictionary(t => t.Type, t => t.Bytes),
+            },
             ["peak_process_rss_bytes"] = r.Pipeline.PeakProcessBytes,
             ["input_value_bytes"] = r.Inputs.Bytes,
             ["peak_postgres_pss_bytes"] = r.Pipeline.PeakPostgresBytes,
