@@ -256,6 +256,14 @@ public sealed class TableOutboxPublisher : IDisposable
 
         var found = new HashSet<long>();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(ScanConfig()).Build();
+        using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
+        {
+            var partitions = admin.GetMetadata(Patience).Topics
+                .Where(t => !t.Error.IsError && topics.Contains(t.Topic, StringComparer.Ordinal))
+                .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)));
+            from = ScanStarts(from, partitions);
+        }
+
         var read = PartitionScan.ReadToEnd(consumer, from, result =>
         {
             if (Names(result.Message.Headers) is { } seq && bySeq.TryGetValue(seq, out var row) && row.Topic == result.Topic
@@ -270,6 +278,30 @@ public sealed class TableOutboxPublisher : IDisposable
         return found;
 
         static bool Same(byte[]? row, byte[]? record) => row is null ? record is null : record is not null && row.AsSpan().SequenceEqual(record);
+    }
+
+    /// <summary>
+    /// Where a recovery reads: each marked partition from its mark, and from its beginning each partition of a marked topic
+    /// that has no mark. Marks are set once per topic and session, so such a partition was added to the topic after that,
+    /// and every record on it came later; without reading it, a row sent there would be sent twice. A topic with no mark
+    /// at all is not read (its rows are sent again, as before marks existed).
+    /// </summary>
+    internal static List<TopicPartitionOffset> ScanStarts(IReadOnlyList<TopicPartitionOffset> marks, IEnumerable<TopicPartition> partitions)
+    {
+        ArgumentNullException.ThrowIfNull(marks);
+        ArgumentNullException.ThrowIfNull(partitions);
+        var starts = marks.ToList();
+        var marked = marks.Select(m => m.TopicPartition).ToHashSet();
+        var markedTopics = marks.Select(m => m.Topic).ToHashSet(StringComparer.Ordinal);
+        foreach (var partition in partitions)
+        {
+            if (markedTopics.Contains(partition.Topic) && marked.Add(partition))
+            {
+                starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
+            }
+        }
+
+        return starts;
     }
 
     /// <summary>
