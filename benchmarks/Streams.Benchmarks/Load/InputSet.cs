@@ -23,6 +23,13 @@ internal sealed class InputSet
         this.keys = keys;
         this.values = values;
         Bytes = values.Sum(v => (long)v.Length);
+        var perTopic = new int[topics.Length];
+        foreach (var topic in topicOf)
+        {
+            perTopic[topic]++;
+        }
+
+        MostOfOneTopic = perTopic.Length == 0 ? 0 : perTopic.Max();
     }
 
     public int Count => values.Length;
@@ -31,6 +38,9 @@ internal sealed class InputSet
     public long Bytes { get; }
 
     public double MeanBytes => Count == 0 ? 0 : (double)Bytes / Count;
+
+    /// <summary>Records of the input topic that has most (counted when the set is made, before any clock starts).</summary>
+    public int MostOfOneTopic { get; }
 
     /// <summary>The input topic of record <paramref name="i"/>.</summary>
     public string TopicOf(int i) => topics[topicOf[i]];

@@ -317,7 +317,7 @@ internal static class PipelineLoad
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
         // Each partition's map sized for the busiest input topic's share, a tenth more for uneven keys.
-        log = new ProduceLog(inputs.Count == 0 ? 0 : (int)(inputs.CountByTopic().Values.Max() * 1.1 / settings.Partitions) + 1);
+        log = new ProduceLog((int)(inputs.MostOfOneTopic * 1.1 / settings.Partitions) + 1);
         // The backlog cap is for saturation runs (it keeps the benchmark from measuring its own queue); an open-loop
         // producer must not let the pipeline shape its input, so with a rate only the byte budget (the broker's limit) holds it.
         using var monitor = new StageMonitor(bootstrap, stages, settings.Partitions, settings.BudgetBytes, pacer,
