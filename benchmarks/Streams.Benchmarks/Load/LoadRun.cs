@@ -164,18 +164,35 @@ internal static class ProcessResources
     // USER_HZ: the unit of utime and stime in /proc/<pid>/stat, 100 on every Linux build that matters here.
     private const double TicksPerSecond = 100;
 
-    /// <summary>CPU seconds the throwaway cluster's processes have used (the same cores the workers run on).</summary>
+    /// <summary>
+    /// CPU seconds the throwaway cluster's processes have used (the same cores the workers run on), those that have ended
+    /// included: an autovacuum worker or a closed connection's backend lives for seconds, and once the postmaster has
+    /// reaped it, its CPU is in no live process's own time, only in the postmaster's time of the children it waited for.
+    /// </summary>
     public static double PostgresCpuSeconds(StreamsEnvironment environment)
     {
+        var processes = PostgresProcesses(environment).Select(p => p.StatFields).ToList();
+        return processes.Count > 0 ? CpuTicksWithReapedChildren(processes) / TicksPerSecond : double.NaN;
+    }
+
+    /// <summary>
+    /// The CPU ticks of a tree of processes from each one's <c>/proc/&lt;pid&gt;/stat</c> fields after the command's closing
+    /// parenthesis: its own user and system time and those of the children it has waited for (<c>cutime</c>,
+    /// <c>cstime</c>). A child that ends and is reaped moves its time (and its own reaped children's) into its parent's
+    /// second pair, so the sum over the live processes neither loses nor counts twice what the ended ones used.
+    /// </summary>
+    internal static long CpuTicksWithReapedChildren(IEnumerable<string[]> statFields)
+    {
         var ticks = 0L;
-        var found = false;
-        foreach (var (_, fields) in PostgresProcesses(environment))
+        foreach (var fields in statFields)
         {
-            found = true;
-            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            for (var field = 11; field <= 14; field++)
+            {
+                ticks += long.Parse(fields[field], CultureInfo.InvariantCulture);
+            }
         }
 
-        return found ? ticks / TicksPerSecond : double.NaN;
+        return ticks;
     }
 
     /// <summary>

@@ -457,4 +457,30 @@ public sealed class PipelineLoadMeasurementTests
         Assert.True(GcActivity.Now().Since(now).AllocatedBytes >= bytes.Length);
     }
 
+    [Fact]
+    public void CpuTicksWithReapedChildren_KeepsTheTimeOfAChildThatEndedAndWasWaitedFor()
+    {
+        var before = OwnStat();
+
+        // A child that spins for a while, then prints its own user and system ticks just before it ends.
+        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh",
+            ["-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; cat /proc/$$/stat"]) { RedirectStandardOutput = true })!;
+        var childStat = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        var childFields = childStat[(childStat.LastIndexOf(')') + 2)..].Split(' ');
+        var childTicks = long.Parse(childFields[11], System.Globalization.CultureInfo.InvariantCulture)
+            + long.Parse(childFields[12], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(childTicks >= 5, $"the child used {childTicks} ticks, too few to tell");
+
+        // The child has ended: what it used is counted in this process's figures, and only by the reaped pair.
+        var after = OwnStat();
+        var counted = ProcessResources.CpuTicksWithReapedChildren([after]) - ProcessResources.CpuTicksWithReapedChildren([before]);
+        Assert.True(counted >= childTicks, $"counted {counted} ticks, the child alone used {childTicks}");
+
+        static string[] OwnStat()
+        {
+            var stat = File.ReadAllText("/proc/self/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+    }
 }
