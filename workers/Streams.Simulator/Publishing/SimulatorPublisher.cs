@@ -91,6 +91,8 @@ public sealed class SimulatorPublisher : IDisposable
                 // Oversized records are made on purpose (larger than Ingest:MaxRecordBytes); they must reach ingest.
                 MessageMaxBytes = (int)Math.Clamp((2L * maxRecordBytes) + (1024 * 1024), 1_000_000, LargestMessage),
                 MessageTimeoutMs = 120_000,
+                // The delivery reports are read for their outcome and position only: not the key, value and headers.
+                DeliveryReportFields = "status",
             })
             .SetLogHandler((_, m) => logger.LogDebug("simulator producer: {Message}", m.Message))
             .Build();
