@@ -176,8 +176,13 @@ internal static class ProcessResources
     }
 
     /// <summary>
-    /// The CPU ticks of a tree of processes from each one's <c>/proc/&lt;pid&gt;/stat</c> fields after the command's closing
-    /// parenthesis: its own user and system time and those of the children it has waited for (<c>cutime</c>,
+    /// The fields of a <c>/proc/&lt;pid&gt;/stat</c> text after the command's name, which may itself hold spaces and
+    /// parentheses: the state first, so that user time (the 14th field of the file) is at index 11.
+    /// </summary>
+    internal static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+    /// <summary>
+    /// The CPU ticks of a tree of processes from each one's <see cref="StatFields"/>: its own user and system time and those of the children it has waited for (<c>cutime</c>,
     /// <c>cstime</c>). A child that ends and is reaped moves its time (and its own reaped children's) into its parent's
     /// second pair, so the sum over the live processes neither loses nor counts twice what the ended ones used.
     /// </summary>
@@ -262,7 +267,7 @@ internal static class ProcessResources
             var stat = File.ReadAllText(file);
             var open = stat.IndexOf('(', StringComparison.Ordinal);
             var close = stat.LastIndexOf(')');
-            var fields = stat[(close + 2)..].Split(' ');
+            var fields = StatFields(stat);
             return (stat[(open + 1)..close],
                 (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond);
         }
@@ -301,7 +306,7 @@ internal static class ProcessResources
             try
             {
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                fields = StatFields(stat);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -467,7 +467,7 @@ public sealed class PipelineLoadMeasurementTests
             ["-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; cat /proc/$$/stat"]) { RedirectStandardOutput = true })!;
         var childStat = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
-        var childFields = childStat[(childStat.LastIndexOf(')') + 2)..].Split(' ');
+        var childFields = ProcessResources.StatFields(childStat);
         var childTicks = long.Parse(childFields[11], System.Globalization.CultureInfo.InvariantCulture)
             + long.Parse(childFields[12], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(childTicks >= 5, $"the child used {childTicks} ticks, too few to tell");
@@ -477,10 +477,6 @@ public sealed class PipelineLoadMeasurementTests
         var counted = ProcessResources.CpuTicksWithReapedChildren([after]) - ProcessResources.CpuTicksWithReapedChildren([before]);
         Assert.True(counted >= childTicks, $"counted {counted} ticks, the child alone used {childTicks}");
 
-        static string[] OwnStat()
-        {
-            var stat = File.ReadAllText("/proc/self/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        }
+        static string[] OwnStat() => ProcessResources.StatFields(File.ReadAllText("/proc/self/stat"));
     }
 }
