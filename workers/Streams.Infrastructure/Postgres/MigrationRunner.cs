@@ -118,8 +118,14 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
         }
         finally
         {
-            await Execute(connection, $"select pg_advisory_unlock({LockNamespace}, hashtext(@schema))", CancellationToken.None, ("schema", schema))
-                .ConfigureAwait(false);
+            // A connection lost under a statement (a cancellation the server did not answer in time, a server that was
+            // stopped) ended its session, and with it the lock; releasing it there would replace what went wrong with
+            // "Connection is not open".
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await Execute(connection, $"select pg_advisory_unlock({LockNamespace}, hashtext(@schema))", CancellationToken.None, ("schema", schema))
+                    .ConfigureAwait(false);
+            }
         }
     }
 
