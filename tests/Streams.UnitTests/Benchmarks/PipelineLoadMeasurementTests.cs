@@ -407,35 +407,42 @@ public sealed class PipelineLoadMeasurementTests
         using var sampler = new AllocationSampler();
         sampler.Start();
         var kept = 0L;
+        var allocated = 0L;
         // 64 MiB in arrays of 4 KiB: hundreds of ticks, nearly all of them on this type.
-        for (var i = 0; i < 16_384; i++)
-        {
-            kept += new Guid[256].Length;
-        }
+        Allocate(16_384);
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
         AllocationSample sample;
-        // The runtime delivers the events on its own thread, a little after they happen.
-        // Until the ticks of a quarter of what was allocated have arrived, not only the first of them.
+        // The runtime delivers the events on its own thread, a little after they happen, and its session may start
+        // listening only after the first arrays (a clean-clone CI, with other tests allocating beside it, saw none of
+        // them): more of them while waiting, until the ticks of at least 16 MiB have arrived, not only the first.
         while ((sample = Peek(sampler)).Top.Count == 0 || sample.Top[0].Type != Name || sample.Top[0].Bytes < 16L << 20)
         {
             Assert.True(DateTime.UtcNow < deadline, $"no tick named {Name}: {string.Join(", ", sample.Top)}");
+            Allocate(1_024);
             Thread.Sleep(50);
         }
 
         var stopped = sampler.Stop(5);
         Assert.Equal(Name, stopped.Top[0].Type);
-        Assert.InRange(stopped.Top[0].Bytes, 16L << 20, 128L << 20);
+        Assert.InRange(stopped.Top[0].Bytes, 16L << 20, 2 * allocated);
         Assert.True(stopped.SampledBytes >= stopped.Top[0].Bytes);
         Assert.True(kept > 0);
 
-        for (var i = 0; i < 4_096; i++)
-        {
-            kept += new Guid[256].Length;
-        }
+        Allocate(4_096);
 
         Thread.Sleep(200);
         Assert.Equal(stopped.Top[0].Bytes, sampler.Stop(5).Top.FirstOrDefault(t => t.Type == Name).Bytes);
+
+        void Allocate(int arrays)
+        {
+            for (var i = 0; i < arrays; i++)
+            {
+                kept += new Guid[256].Length;
+            }
+
+            allocated += arrays * 4_096L;
+        }
 
         static AllocationSample Peek(AllocationSampler sampler)
         {
