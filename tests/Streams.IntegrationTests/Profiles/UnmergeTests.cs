@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Npgsql;
 using Streams.Contracts.Canonical;
 using Streams.Contracts.Identifiers;
 using Streams.Ingest.Pseudonymization;
 using Streams.IntegrationTests.Fixtures;
+using Streams.Profiles.Lineage;
 using Streams.Profiles.Worker;
 
 namespace Streams.IntegrationTests.Profiles;
@@ -162,6 +164,36 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(JsonValueKind.Null, detach.GetProperty("merge_id").ValueKind);
         Assert.Equal(survivor, detach.GetProperty("into").GetString());
         await ProfileInvariants.AssertListsMatchLinksAsync(host.ConnectionString);
+    }
+
+    [Fact]
+    public async Task AnUnmergeWhoseConnectionIsLost_FailsWithThatLoss_AndTheNextOneGoesThrough()
+    {
+        // A connection lost under the split (a stopped server, a terminated backend) ends the session and its locks; the
+        // release of the locks on it must not replace that loss with "Connection is not open" (the stewards' page shows it).
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles",
+            "--Profiles:MaxBatchWait=00:00:00.050");
+        var merged = Lives("lost", shareDevice: true);
+        using var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical);
+        merged.ForEach(feed.Send);
+        feed.Flush();
+        var metrics = host.Get<ProfilesMetrics>();
+        await WaitUntilAsync(() => metrics.Records >= merged.Count);
+        var mergeId = (string)Assert.Single(await Database.RowsAsync(host.ConnectionString, "select merge_id from merge_lineage"))[0]!;
+        await Database.ExecuteAsync(host.ConnectionString, """
+            create function lose_the_connection() returns trigger language plpgsql as
+            $$ begin perform pg_terminate_backend(pg_backend_pid()); return new; end $$;
+            create trigger lose_the_connection before update on merge_lineage for each row execute function lose_the_connection();
+            """);
+        var operations = host.Get<IMergeOperations>();
+
+        var failure = Assert.ThrowsAny<Exception>(() => operations.Unmerge(mergeId));
+
+        Assert.IsNotType<InvalidOperationException>(failure);
+        Assert.IsAssignableFrom<NpgsqlException>(failure);
+        await Database.ExecuteAsync(host.ConnectionString, "drop trigger lose_the_connection on merge_lineage");
+        Assert.Equal(2, operations.Unmerge(mergeId).Profiles.Count);
     }
 
     private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);

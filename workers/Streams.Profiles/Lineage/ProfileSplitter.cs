@@ -98,7 +98,12 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
             }
             finally
             {
-                Lock(connection, pseudonyms, "pg_advisory_unlock");
+                // A connection lost under the split ended its session, and the locks with it: releasing them there would
+                // replace what went wrong with "Connection is not open".
+                if (connection.State == System.Data.ConnectionState.Open)
+                {
+                    Lock(connection, pseudonyms, "pg_advisory_unlock");
+                }
             }
 
             if (attempt == MaxAttempts)
