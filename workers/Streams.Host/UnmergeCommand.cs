@@ -99,9 +99,10 @@ internal static class UnmergeCommand
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance).MigrateAsync(Migration.FromAssemblies(
             typeof(MigrationRunner).Assembly, typeof(ProfilesExtensions).Assembly), CancellationToken.None).ConfigureAwait(false);
+        var identity = host.Services.GetRequiredService<IOptions<IdentityOptions>>().Value;
         var splitter = new ProfileSplitter(dataSource, new TopicCatalog(host.Services.GetRequiredService<IOptions<TopicsOptions>>().Value),
-            host.Services.GetRequiredService<IOptions<IdentityOptions>>().Value.Caps, new ProfileRecordWriter(), TimeProvider.System,
-            kafka.BootstrapServers!.Trim(), NullLogger.Instance);
+            identity.Caps, identity.MaxSplitLineageBytes, new ProfileRecordWriter(), TimeProvider.System, kafka.BootstrapServers!.Trim(),
+            NullLogger.Instance);
         try
         {
             var result = merge is not null ? splitter.Unmerge(merge) : splitter.Detach(profile!, identifier!);

@@ -236,6 +236,33 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     }
 
     /// <summary>
+    /// A split reads a component's kept events into memory, and nothing bounds how many a profile keeps: reading stops at
+    /// the bound, counted in the bytes the events take as read (a large group is stored compressed, so the size stored
+    /// alone would let several times the bound through), and a component past it comes back as none.
+    /// </summary>
+    [Fact]
+    public async Task TryLoadEvents_ReadsAtMostTheBound_CountedAsRead_NotAsStored()
+    {
+        await using var dataSource = await MigratedAsync();
+        await SaveAsync(dataSource, Lineage([.. Enumerable.Range(1, 300).Select(offset => ("p-a", (long)offset))]));
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var sizes = new NpgsqlCommand(
+            "select sum(pg_column_size(events))::bigint, sum(octet_length(events::text))::bigint from lineage_event_groups", connection, transaction);
+        await using var reader = await sizes.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        var (stored, read) = (reader.GetInt64(0), reader.GetInt64(1));
+        await reader.CloseAsync();
+        Assert.True(stored < read / 2, $"the group is stored compressed ({stored} of {read} bytes)");
+
+        Assert.True(LineageStore.TryLoadEvents(connection, transaction, "p-a", read, out var all));
+        Assert.Equal(300, all.Count);
+        Assert.False(LineageStore.TryLoadEvents(connection, transaction, "p-a", read - 1, out var over));
+        Assert.Empty(over);
+        Assert.False(LineageStore.TryLoadEvents(connection, transaction, "p-a", stored - 1, out _));
+    }
+
+    /// <summary>
     /// A profile whose events in one batch would make one value past the group limit (thousands of 1 MiB canonical records
     /// for one profile: past 1 GB PostgreSQL refuses the value, and the batch could never be saved) keeps that batch's
     /// events a row each, read back in the order applied with the batches around it.

@@ -171,16 +171,8 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
     {
         // A connection lost under the split (a stopped server, a terminated backend) ends the session and its locks; the
         // release of the locks on it must not replace that loss with "Connection is not open" (the stewards' page shows it).
-        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles",
-            "--Profiles:MaxBatchWait=00:00:00.050");
-        var merged = Lives("lost", shareDevice: true);
-        using var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical);
-        merged.ForEach(feed.Send);
-        feed.Flush();
-        var metrics = host.Get<ProfilesMetrics>();
-        await WaitUntilAsync(() => metrics.Records >= merged.Count);
-        var mergeId = (string)Assert.Single(await Database.RowsAsync(host.ConnectionString, "select merge_id from merge_lineage"))[0]!;
+        var (host, _, mergeId) = await OneMergeAsync("lost");
+        await using var running = host;
         await Database.ExecuteAsync(host.ConnectionString, """
             create function lose_the_connection() returns trigger language plpgsql as
             $$ begin perform pg_terminate_backend(pg_backend_pid()); return new; end $$;
@@ -194,6 +186,54 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.IsAssignableFrom<NpgsqlException>(failure);
         await Database.ExecuteAsync(host.ConnectionString, "drop trigger lose_the_connection on merge_lineage");
         Assert.Equal(2, operations.Unmerge(mergeId).Profiles.Count);
+    }
+
+    [Fact]
+    public async Task AnUnmergeOfMoreKeptEventsThanTheBound_IsRefused_AndChangesNothing()
+    {
+        // A profile's kept events have no bound of their own; a split reads them into the memory of the process that runs
+        // it (the host of the stewards' console too), so one past Identity:MaxSplitLineageBytes is refused before that.
+        var (host, topics, mergeId) = await OneMergeAsync("large");
+        await using var running = host;
+        var settings = new[]
+        {
+            $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--ConnectionStrings:Profiles={host.ConnectionString}",
+        }.Concat(topics.HostArguments).ToArray();
+
+        var (exit, _, errors) = await HostCommand.RunAsync(["unmerge", "--merge", mergeId, .. settings, "--Identity:MaxSplitLineageBytes=1024"]);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("refused, nothing changed", errors, StringComparison.Ordinal);
+        Assert.Contains("Identity:MaxSplitLineageBytes", errors, StringComparison.Ordinal);
+        Assert.Equal(0, await Database.CountAsync(host.ConnectionString, "select count(*) from merge_lineage where unmerged_at is not null"));
+        Assert.Equal(0, await Database.CountAsync(host.ConnectionString, "select count(*) from identity_blocks"));
+        Assert.Equal(1, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+        (exit, _, errors) = await HostCommand.RunAsync(["unmerge", "--merge", mergeId, .. settings]);
+        Assert.True(exit == 0, errors);
+        Assert.Equal(2, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
+    }
+
+    /// <summary>A host running the profiles worker alone, fed <see cref="Lives"/> of <paramref name="pair"/> sharing the device: one merge.</summary>
+    private async Task<(InProcessHost Host, TestTopics Topics, string MergeId)> OneMergeAsync(string pair)
+    {
+        var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
+        var host = await InProcessHost.StartAsync(kafka, postgres, topics, "--Streams:Workers=profiles", "--Profiles:MaxBatchWait=00:00:00.050");
+        try
+        {
+            var merged = Lives(pair, shareDevice: true);
+            using var feed = new CanonicalFeed(kafka.BootstrapServers, topics.Names.Canonical);
+            merged.ForEach(feed.Send);
+            feed.Flush();
+            var metrics = host.Get<ProfilesMetrics>();
+            await WaitUntilAsync(() => metrics.Records >= merged.Count);
+            var mergeId = (string)Assert.Single(await Database.RowsAsync(host.ConnectionString, "select merge_id from merge_lineage"))[0]!;
+            return (host, topics, mergeId);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done, Patience);

@@ -41,6 +41,22 @@ public sealed class IdentityOptionsTests
         Assert.Contains(results, r => r.MemberNames.Any(m => m.EndsWith(type, StringComparison.OrdinalIgnoreCase)));
     }
 
+    [Theory]
+    [InlineData("1023", false)]
+    [InlineData("1024", true)]
+    [InlineData("536870912", true)]
+    [InlineData("536870913", false)]
+    public void Validate_SplitLineageBound_FromOneKibToHalfAGib(string value, bool valid)
+    {
+        var options = Bind(("Identity:MaxSplitLineageBytes", value));
+
+        Assert.Equal(long.Parse(value, System.Globalization.CultureInfo.InvariantCulture), options.MaxSplitLineageBytes);
+        Assert.Equal(valid, Validator.TryValidateObject(options, new ValidationContext(options), [], validateAllProperties: true));
+    }
+
+    [Fact]
+    public void Bind_Nothing_BoundsASplitAt128Mib() => Assert.Equal(128L * 1024 * 1024, Bind().MaxSplitLineageBytes);
+
     [Fact]
     public void Validate_Defaults_AreValid()
     {

@@ -26,6 +26,16 @@ public sealed class IdentityOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
     public TimeSpan LineageRetention { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// The most bytes of kept events an <c>unmerge</c> or <c>detach</c> re-derives (default 128 MiB): a profile whose
+    /// events, with those of the profiles merged into it, hold more is refused, and nothing changes. A profile's kept
+    /// events have no bound of their own (an identifier that sent events all month), and a split reads them into the
+    /// memory of the process that runs it, the host of the stewards' console among them; a command run for one large
+    /// profile may raise it.
+    /// </summary>
+    [Range(1024L, 512L * 1024 * 1024)]
+    public long MaxSplitLineageBytes { get; set; } = 128L * 1024 * 1024;
+
     public IdentityCaps Caps => new(MaxPerType.Email, MaxPerType.Phone, MaxPerType.Loyalty, MaxPerType.Device, MaxPerType.Social, SharedAfterRefusals);
 
     /// <summary>Data annotations do not descend into nested objects on their own.</summary>

@@ -26,7 +26,8 @@ public sealed class SplitRefusedException(string message) : Exception(message);
 /// before these. A batch that carried the profile over from the one before finds its version changed and runs again
 /// (<see cref="ProfileRepository.LockCarried"/>): nothing is counted twice or lost.
 /// </remarks>
-public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog catalog, IdentityCaps caps, ProfileRecordWriter writer,
+/// <param name="maxLineageBytes">The most bytes of retained events a split reads (<see cref="IdentityOptions.MaxSplitLineageBytes"/>).</param>
+public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog catalog, IdentityCaps caps, long maxLineageBytes, ProfileRecordWriter writer,
     TimeProvider timeProvider, string bootstrapServers, ILogger logger)
 {
     private const int MaxAttempts = 5;
@@ -130,7 +131,12 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
         }
 
         var blocks = blocksFor(current);
-        var events = LineageStore.LoadEvents(connection, transaction, profileId);
+        if (!LineageStore.TryLoadEvents(connection, transaction, profileId, maxLineageBytes, out var events))
+        {
+            throw new SplitRefusedException($"profile {profileId} and the profiles merged into it keep more than {maxLineageBytes} bytes of " +
+                "events, more than a split re-derives at once (Identity:MaxSplitLineageBytes)");
+        }
+
         var all = LoadBlocks(connection, transaction, events);
         foreach (var (pseudonym, keep) in blocks)
         {

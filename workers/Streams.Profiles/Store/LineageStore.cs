@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Runtime.InteropServices;
 using Npgsql;
@@ -263,18 +264,50 @@ internal static class LineageStore
     }
 
     /// <summary>The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied.</summary>
-    public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId)
+    public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId) =>
+        TryLoadEvents(connection, transaction, profileId, long.MaxValue, out var events) ? events : throw new UnreachableException();
+
+    /// <summary>
+    /// The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied; false,
+    /// with none, when they hold more than <paramref name="maxBytes"/> bytes of events. Whatever the component holds, at
+    /// most that many bytes are read into memory: a profile's lineage has no bound of its own (a device that sent events
+    /// for a month), and a split runs inside the host that serves the stewards' console.
+    /// </summary>
+    public static bool TryLoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId, long maxBytes,
+        out List<RetainedEvent> events)
     {
+        events = [];
+        using (var size = new NpgsqlCommand($"""
+            select coalesce((select sum(pg_column_size(event)) from lineage_events where profile_id = any({ComponentOf})), 0)
+                 + coalesce((select sum(pg_column_size(events)) from lineage_event_groups where profile_id = any({ComponentOf})), 0)
+            """, connection, transaction))
+        {
+            // As stored (a large group compressed): a lower bound of what reading them takes, which refuses a component far
+            // over the bound before any of it is sent; the bytes read below are the exact check.
+            size.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+            if (Convert.ToInt64(size.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > maxBytes)
+            {
+                return false;
+            }
+        }
+
         using var command = new NpgsqlCommand($"""
             select seq, canonical_topic, canonical_partition, canonical_offset, event from lineage_events where profile_id = any({ComponentOf});
             select batch, events from lineage_event_groups where profile_id = any({ComponentOf})
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
-        var events = new List<RetainedEvent>();
+        var read = 0L;
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var e = CanonicalJson.DeserializeCanonicalEvent(reader.GetFieldValue<byte[]>(4))
+            var bytes = reader.GetFieldValue<byte[]>(4);
+            if ((read += bytes.Length) > maxBytes)
+            {
+                events = [];
+                return false;
+            }
+
+            var e = CanonicalJson.DeserializeCanonicalEvent(bytes)
                 ?? throw new InvalidDataException($"Lineage event {reader.GetInt64(0)} is empty.");
             events.Add(new RetainedEvent(OrderKey(reader.GetInt64(0), 0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
         }
@@ -283,7 +316,14 @@ internal static class LineageStore
         while (reader.Read())
         {
             var batch = reader.GetInt64(0);
-            using var group = JsonDocument.Parse(reader.GetFieldValue<byte[]>(1));
+            var bytes = reader.GetFieldValue<byte[]>(1);
+            if ((read += bytes.Length) > maxBytes)
+            {
+                events = [];
+                return false;
+            }
+
+            using var group = JsonDocument.Parse(bytes);
             foreach (var element in group.RootElement.EnumerateArray())
             {
                 var e = CanonicalJson.DeserializeCanonicalEvent(JsonMarshal.GetRawUtf8Value(element.GetProperty("e")))
@@ -294,7 +334,7 @@ internal static class LineageStore
         }
 
         events.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-        return events;
+        return true;
     }
 
     // A profile and every profile merged into it (@id), as an array the index scans take (see Erase).
