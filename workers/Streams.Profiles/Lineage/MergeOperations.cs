@@ -36,6 +36,6 @@ public sealed class MergeOperations(StreamsEnvironment environment, TopicCatalog
     }
 
     public SplitResult Unmerge(string mergeId) =>
-        new ProfileSplitter(environment.DataSource, catalog, identity.Value.Caps, identity.Value.MaxSplitLineageBytes, writer, timeProvider, environment.BootstrapServers, logger)
-            .Unmerge(mergeId);
+        new ProfileSplitter(environment.DataSource, catalog, identity.Value.Caps, identity.Value.MaxSplitLineageBytes, writer, timeProvider,
+            environment.BootstrapServers, logger).Unmerge(mergeId);
 }
