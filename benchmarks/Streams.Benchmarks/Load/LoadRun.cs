@@ -158,6 +158,54 @@ internal sealed record GcActivity(long AllocatedBytes, int Gen0, int Gen1, int G
     }
 }
 
+/// <summary>
+/// The machine's CPU time since boot from the first line of Linux's <c>/proc/stat</c>, in ticks: idle (with time waiting
+/// for I/O, when no task was runnable either) and busy (user, nice, system, interrupts, time stolen by the hypervisor).
+/// Between two readings it tells whether the cores had work: a saturated run leaves little idle, one held by its latency
+/// (every stage waiting for a batch, a fetch or an acknowledgement) leaves cores idle that a bigger queue would fill.
+/// </summary>
+internal readonly record struct MachineCpu(long Idle, long Busy)
+{
+    /// <summary>The first line of <c>/proc/stat</c>; null when it cannot be read (not Linux).</summary>
+    public static MachineCpu? Now()
+    {
+        try
+        {
+            using var reader = new StreamReader("/proc/stat");
+            return reader.ReadLine() is { } line ? Parse(line) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <c>cpu  user nice system idle iowait irq softirq steal guest guest_nice</c>: guest time is in user time already, so
+    /// it is not added again; a kernel that lists fewer fields counts the missing ones as 0.
+    /// </summary>
+    public static MachineCpu Parse(string line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields[0] != "cpu")
+        {
+            throw new FormatException("not the machine's line of /proc/stat");
+        }
+
+        long Field(int index) => index < fields.Length ? long.Parse(fields[index], CultureInfo.InvariantCulture) : 0;
+        return new(Field(4) + Field(5), Field(1) + Field(2) + Field(3) + Field(6) + Field(7) + Field(8));
+    }
+
+    /// <summary>The share of all cores' time that was idle between <paramref name="before"/> and this reading; NaN for no time.</summary>
+    public double IdleShareSince(MachineCpu before)
+    {
+        var idle = Idle - before.Idle;
+        var total = idle + Busy - before.Busy;
+        return total > 0 ? (double)idle / total : double.NaN;
+    }
+}
+
 /// <summary>CPU and memory of this process and of the throwaway PostgreSQL, read from Linux's /proc (NaN or 0 elsewhere).</summary>
 internal static class ProcessResources
 {

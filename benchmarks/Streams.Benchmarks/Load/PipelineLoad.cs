@@ -238,6 +238,7 @@ internal static class PipelineLoad
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
             var loadBefore = LoadRun.LoadAverage();
+            var machineBefore = MachineCpu.Now();
             var checkpointBefore = SegmentationCheckpoint(environment.DataSource);
             var threads = ProcessResources.ThreadCpuSeconds();
             var gc = GcActivity.Now();
@@ -250,6 +251,7 @@ internal static class PipelineLoad
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
             var loadAfter = LoadRun.LoadAverage();
+            var idle = MachineCpu.Now() is { } machineAfter && machineBefore is { } machineStart ? machineAfter.IdleShareSince(machineStart) : double.NaN;
             var checkpointAfter = SegmentationCheckpoint(environment.DataSource);
 
             Volatile.Write(ref tapEnds, ends);
@@ -269,7 +271,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, CancellationToken.None);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated);
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle);
         }
         finally
         {
@@ -508,7 +510,7 @@ internal sealed record PipelineResult(
     double ProcessCpuSeconds, double PostgresCpuSeconds, IReadOnlyDictionary<string, double> ThreadCpuSeconds, IReadOnlyDictionary<string, double> ProfileStageMs,
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
-    (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null)
+    (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or

@@ -201,6 +201,8 @@ internal static class PipelineReport
         Row("of which the pre-generated input, MiB (values only)", r.Inputs.Bytes / MiB);
         Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
         Row("load average 1 min: before / after run / after baseline", $"{Format(r.LoadAverage.Before)} / {Format(r.LoadAverage.After)} / {Format(r.LoadAverage.End)}");
+        Row("machine CPU idle over the timed run, % of all cores (/proc/stat; a sizable share: the pipeline waited, not the CPU)",
+            double.IsNaN(r.MachineIdleShare) ? "n/a" : Format(Math.Round(r.MachineIdleShare * 100, 1)));
         Line("");
         var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds);
         Line("| CPU by part (timed run) | CPU s | µs / event |");
@@ -333,6 +335,7 @@ internal static class PipelineReport
             ["input_records_by_topic"] = r.Inputs.CountByTopic(),
             ["input_mean_bytes"] = Math.Round(r.Inputs.MeanBytes, 1),
             ["load_average"] = new[] { r.LoadAverage.Before, r.LoadAverage.After, r.LoadAverage.End },
+            ["machine_idle_share"] = double.IsNaN(r.MachineIdleShare) ? null : Math.Round(r.MachineIdleShare, 4),
             ["machine"] = r.Machine,
             ["samples"] = r.Pipeline.Samples.Select(s => new Dictionary<string, object?>
             {

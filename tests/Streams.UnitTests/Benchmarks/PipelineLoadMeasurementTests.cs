@@ -465,6 +465,36 @@ public sealed class PipelineLoadMeasurementTests
     }
 
     [Fact]
+    public void MachineCpu_CountsIdleWithIoWait_AndBusyWithoutGuestTime_AsAShareOfTheTicksBetweenTwoReadings()
+    {
+        // user nice system idle iowait irq softirq steal guest guest_nice: guest time is inside user time already.
+        var before = MachineCpu.Parse("cpu  100 5 50 800 20 3 2 10 40 0");
+        var after = MachineCpu.Parse("cpu  400 5 150 900 40 6 4 30 90 0");
+
+        Assert.Equal(new MachineCpu(820, 170), before);
+        Assert.Equal(120.0 / (120 + 425), after.IdleShareSince(before), 12);
+        Assert.True(double.IsNaN(before.IdleShareSince(before)));
+        Assert.Equal(new MachineCpu(9, 6), MachineCpu.Parse("cpu 1 2 3 9"));
+        Assert.Throws<FormatException>(() => MachineCpu.Parse("cpu0 1 2 3 4 5 6 7 8"));
+    }
+
+    [Fact]
+    public void MachineCpu_OnThisMachine_AdvancesWhileAThreadSpins()
+    {
+        var before = MachineCpu.Now();
+        Assert.NotNull(before);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.ElapsedMilliseconds < 100)
+        {
+            Thread.SpinWait(1000);
+        }
+
+        var after = MachineCpu.Now()!.Value;
+        Assert.True(after.Busy > before.Value.Busy, "a spinning thread's 100 ms count as busy ticks");
+        Assert.InRange(after.IdleShareSince(before.Value), 0, 1);
+    }
+
+    [Fact]
     public void CpuTicksWithReapedChildren_KeepsTheTimeOfAChildThatEndedAndWasWaitedFor()
     {
         var before = OwnStat();
