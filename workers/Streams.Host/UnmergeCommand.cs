@@ -82,6 +82,8 @@ internal static class UnmergeCommand
 
         var streams = host.Services.GetRequiredService<IOptions<StreamsOptions>>().Value;
         var kafka = host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value;
+        // Validated here, before anything reaches the database: a bound given wrong is a configuration error, not a migration.
+        var identity = host.Services.GetRequiredService<IOptions<IdentityOptions>>().Value;
         if (kafka.UseEmbedded)
         {
             // The embedded broker lives inside the host's process; the records must go out before the locks are let go.
@@ -99,7 +101,6 @@ internal static class UnmergeCommand
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance).MigrateAsync(Migration.FromAssemblies(
             typeof(MigrationRunner).Assembly, typeof(ProfilesExtensions).Assembly), CancellationToken.None).ConfigureAwait(false);
-        var identity = host.Services.GetRequiredService<IOptions<IdentityOptions>>().Value;
         var splitter = new ProfileSplitter(dataSource, new TopicCatalog(host.Services.GetRequiredService<IOptions<TopicsOptions>>().Value),
             identity.Caps, identity.MaxSplitLineageBytes, new ProfileRecordWriter(), TimeProvider.System, kafka.BootstrapServers!.Trim(),
             NullLogger.Instance);

@@ -213,6 +213,18 @@ public sealed class UnmergeTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(2, await Database.CountAsync(host.ConnectionString, "select count(*) from profiles"));
     }
 
+    [Fact]
+    public async Task AnUnmergeWithABoundOutOfRange_IsAConfigurationError_BeforeAnyDatabaseIsReached()
+    {
+        // Nothing listens on either port: a command that got as far as the database would fail there, with exit 1.
+        var (exit, _, errors) = await HostCommand.RunAsync(["unmerge", "--merge", "m-1", "--Kafka:BootstrapServers=127.0.0.1:9",
+            "--ConnectionStrings:Profiles=Host=127.0.0.1;Port=9;Timeout=3", "--Identity:MaxSplitLineageBytes=5"]);
+
+        Assert.True(exit == 2, errors);
+        Assert.Contains("configuration error", errors, StringComparison.Ordinal);
+        Assert.Contains("MaxSplitLineageBytes", errors, StringComparison.Ordinal);
+    }
+
     /// <summary>A host running the profiles worker alone, fed <see cref="Lives"/> of <paramref name="pair"/> sharing the device: one merge.</summary>
     private async Task<(InProcessHost Host, TestTopics Topics, string MergeId)> OneMergeAsync(string pair)
     {
