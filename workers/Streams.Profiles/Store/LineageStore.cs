@@ -296,6 +296,8 @@ internal static class LineageStore
             select batch, events from lineage_event_groups where profile_id = any({ComponentOf})
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
+        // Handed out only when complete: a refusal leaves the caller none.
+        var loaded = new List<RetainedEvent>();
         var read = 0L;
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -303,13 +305,12 @@ internal static class LineageStore
             var bytes = reader.GetFieldValue<byte[]>(4);
             if ((read += bytes.Length) > maxBytes)
             {
-                events = [];
                 return false;
             }
 
             var e = CanonicalJson.DeserializeCanonicalEvent(bytes)
                 ?? throw new InvalidDataException($"Lineage event {reader.GetInt64(0)} is empty.");
-            events.Add(new RetainedEvent(OrderKey(reader.GetInt64(0), 0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
+            loaded.Add(new RetainedEvent(OrderKey(reader.GetInt64(0), 0), new SourcePosition(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3)), e));
         }
 
         reader.NextResult();
@@ -319,7 +320,6 @@ internal static class LineageStore
             var bytes = reader.GetFieldValue<byte[]>(1);
             if ((read += bytes.Length) > maxBytes)
             {
-                events = [];
                 return false;
             }
 
@@ -329,11 +329,12 @@ internal static class LineageStore
                 var e = CanonicalJson.DeserializeCanonicalEvent(JsonMarshal.GetRawUtf8Value(element.GetProperty("e")))
                     ?? throw new InvalidDataException($"A lineage event of batch {batch} is empty.");
                 var canonical = new SourcePosition(element.GetProperty("t").GetString()!, element.GetProperty("p").GetInt32(), element.GetProperty("o").GetInt64());
-                events.Add(new RetainedEvent(OrderKey(batch, element.GetProperty("n").GetInt32()), canonical, e));
+                loaded.Add(new RetainedEvent(OrderKey(batch, element.GetProperty("n").GetInt32()), canonical, e));
             }
         }
 
-        events.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        loaded.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        events = loaded;
         return true;
     }
 
