@@ -4,9 +4,11 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Streams.Contracts.Topics;
 using Streams.Host;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
@@ -41,7 +43,7 @@ internal static class PipelineLoad
     public static async Task<int> RunAsync(string[] args)
     {
         LoadRun.RejectUnknown(args, "--events", "--partitions", "--hosts", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms",
-            "--stall-s", "--input-linger-ms", "--allocations");
+            "--stall-s", "--input-linger-ms", "--allocations", "--statements");
         var hosts = LoadRun.Option(args, "--hosts", 1, min: 1, max: 8);
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
@@ -61,7 +63,10 @@ internal static class PipelineLoad
             InputLingerMs: LoadRun.Option(args, "--input-linger-ms", PacedProducer.DefaultLingerMs, min: 0, max: 1000),
             // The types that allocate most in the timed run, from the runtime's allocation tick; 0 for none (the default:
             // listening to the runtime's GC events costs a little).
-            AllocationTypes: LoadRun.Option(args, "--allocations", 0, min: 0, max: 100));
+            AllocationTypes: LoadRun.Option(args, "--allocations", 0, min: 0, max: 100),
+            // PostgreSQL's costliest statements in the timed run, from pg_stat_statements; 0 for none (the default: tracking
+            // every statement costs the database a little).
+            Statements: LoadRun.Option(args, "--statements", 0, min: 0, max: 100));
         var perHost = PartitionsPerHost(args, fallback: 16);
         if (perHost.Count == 1)
         {
@@ -244,12 +249,18 @@ internal static class PipelineLoad
             var gc = GcActivity.Now();
             using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
             allocations?.Start();
+            var statisticsConnection = settings.Statements > 0 && environment.LocalPostgres is { } cluster
+                && StatementStatistics.StartAsync(cluster.ConnectionString).GetAwaiter().GetResult()
+                ? cluster.ConnectionString
+                : null;
             var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             gc = GcActivity.Now().Since(gc);
             var allocated = allocations?.Stop(settings.AllocationTypes);
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
+            var statementCosts = statisticsConnection is null ? null
+                : StatementStatistics.ReadAsync(statisticsConnection, new NpgsqlConnectionStringBuilder(statisticsConnection).Database!, settings.Statements).GetAwaiter().GetResult();
             var loadAfter = LoadRun.LoadAverage();
             var idle = MachineCpu.Now() is { } machineAfter && machineBefore is { } machineStart ? machineAfter.IdleShareSince(machineStart) : double.NaN;
             var checkpointAfter = SegmentationCheckpoint(environment.DataSource);
@@ -271,7 +282,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, CancellationToken.None);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle);
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts);
         }
         finally
         {
@@ -484,7 +495,7 @@ internal static class PipelineLoad
 /// <param name="Partitions">Partitions of every topic: the partitions per host times <paramref name="Hosts"/>.</param>
 /// <param name="Hosts">Hosts sharing the work in this process (one broker, one database).</param>
 internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
-    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs, int AllocationTypes = 0);
+    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs, int AllocationTypes = 0, int Statements = 0);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had
@@ -510,7 +521,8 @@ internal sealed record PipelineResult(
     double ProcessCpuSeconds, double PostgresCpuSeconds, IReadOnlyDictionary<string, double> ThreadCpuSeconds, IReadOnlyDictionary<string, double> ProfileStageMs,
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
-    (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN)
+    (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN,
+    StatementCosts? Statements = null)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or

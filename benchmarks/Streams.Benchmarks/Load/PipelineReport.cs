@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Benchmarks.Load;
 
@@ -228,6 +229,18 @@ internal static class PipelineReport
                 Row(type, $"{Format(Math.Round(100.0 * bytes / allocations.SampledBytes, 1))} %", Math.Round(bytes / 1024.0 / n, 2));
             }
         }
+        if (r.Statements is { } statements)
+        {
+            Line("");
+            Line($"| PostgreSQL statements (timed run, pg_stat_statements; {statements.Distinct} distinct; execution time includes waits) | calls | rows | ms | µs / event | blocks / event | WAL bytes / event |");
+            Line("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var statement in statements.Top.Append(statements.All))
+            {
+                Row(StatementText(statement.Query), statement.Calls, statement.Rows, Math.Round(statement.ExecutionMs), Math.Round(statement.ExecutionMs * 1e3 / n, 1),
+                    Math.Round((double)statement.SharedBlocks / n, 1), Math.Round((double)statement.WalBytes / n));
+            }
+        }
+
         Line("");
         Line("| profiles stage (ms in total) | " + string.Join(" | ", r.ProfileStageMs.Keys.Order(StringComparer.Ordinal)) + " |");
         Line("|---|" + string.Concat(r.ProfileStageMs.Keys.Select(_ => "---:|")));
@@ -309,6 +322,14 @@ internal static class PipelineReport
                 ["paused_s"] = Math.Round(r.Gc.Paused.TotalSeconds, 3),
                 ["allocated_by_type_sampled"] = r.Allocations?.Top.ToDictionary(t => t.Type, t => t.Bytes),
             },
+            ["postgres_statements"] = r.Statements is { } costs
+                ? new Dictionary<string, object>
+                {
+                    ["distinct"] = costs.Distinct,
+                    ["all"] = StatementJson(costs.All),
+                    ["top_by_execution_time"] = costs.Top.Select(StatementJson).ToList(),
+                }
+                : null,
             ["peak_process_rss_bytes"] = r.Pipeline.PeakProcessBytes,
             ["input_value_bytes"] = r.Inputs.Bytes,
             ["peak_postgres_pss_bytes"] = r.Pipeline.PeakPostgresBytes,
@@ -422,6 +443,25 @@ internal static class PipelineReport
             yield return samples[^1];
         }
     }
+
+    /// <summary>A statement's text on one line of a table: its whitespace runs as one space, cut at 120 characters.</summary>
+    internal static string StatementText(string query)
+    {
+        var text = string.Join(' ', query.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).Replace("|", "\\|", StringComparison.Ordinal);
+        return text.Length <= MaxStatementText ? $"`{text}`" : $"`{text[..(MaxStatementText - 1)]}…`";
+    }
+
+    private const int MaxStatementText = 120;
+
+    private static Dictionary<string, object> StatementJson(StatementCost statement) => new()
+    {
+        ["query"] = statement.Query,
+        ["calls"] = statement.Calls,
+        ["rows"] = statement.Rows,
+        ["execution_ms"] = Math.Round(statement.ExecutionMs, 1),
+        ["shared_blocks"] = statement.SharedBlocks,
+        ["wal_bytes"] = statement.WalBytes,
+    };
 
     private static string Format(object value) => value switch
     {

@@ -108,4 +108,44 @@ public sealed class LocalPostgresClusterTests
         var refused = await Assert.ThrowsAsync<PostgresException>(async () => await wrong.OpenConnectionAsync());
         Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
     }
+
+    [Fact]
+    public async Task StatementStatistics_CountTheAskedDatabasesStatements_OnlyBetweenStartAndRead()
+    {
+        await using var cluster = await LocalPostgresCluster.StartAsync();
+        // A new session for each statement: a session reads a reloaded setting when it starts, an idle one only after its
+        // next command.
+        async Task SeriesAsync(int n)
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("select count(*) from generate_series(1, $1)", connection) { Parameters = { new() { Value = n } } };
+            Assert.Equal((long)n, await command.ExecuteScalarAsync());
+        }
+
+        await SeriesAsync(10);
+        Assert.True(await StatementStatistics.StartAsync(cluster.ConnectionString));
+        for (var i = 0; i < 3; i++)
+        {
+            await SeriesAsync(1000);
+        }
+
+        var costs = await StatementStatistics.ReadAsync(cluster.ConnectionString, "postgres", top: 50);
+        var series = Assert.Single(costs.Top, s => s.Query.Contains("generate_series", StringComparison.Ordinal));
+        // Normalized: the constant 1 is a placeholder too, numbered after the statement's own parameter.
+        Assert.Equal("select count(*) from generate_series($2, $1)", series.Query);
+        Assert.Equal(3, series.Calls);
+        Assert.Equal(3, series.Rows);
+        Assert.True(series.ExecutionMs > 0);
+        Assert.True(costs.All.Calls >= series.Calls && costs.All.ExecutionMs >= series.ExecutionMs);
+        Assert.Equal(costs.Distinct, costs.Top.Count);
+        // The statistics' own statements are in a database of their own, not among the measured ones.
+        Assert.DoesNotContain(costs.Top, s => s.Query.Contains("pg_stat_statements", StringComparison.Ordinal));
+
+        // Off again after the read: a later statement is not counted.
+        await SeriesAsync(1000);
+        var later = await StatementStatistics.ReadAsync(cluster.ConnectionString, "postgres", top: 50);
+        Assert.Equal(3, Assert.Single(later.Top, s => s.Query.Contains("generate_series", StringComparison.Ordinal)).Calls);
+        Assert.Single((await StatementStatistics.ReadAsync(cluster.ConnectionString, "postgres", top: 1)).Top);
+    }
 }

@@ -516,4 +516,16 @@ public sealed class PipelineLoadMeasurementTests
 
         static string[] OwnStat() => ProcessResources.StatFields(File.ReadAllText("/proc/self/stat"));
     }
+
+    [Fact]
+    public void StatementText_IsOneLineOfATableCell_CutAtItsLimit()
+    {
+        Assert.Equal("`select a from t where b = $1`", PipelineReport.StatementText("select a\n    from t\r\n\twhere  b = $1\n"));
+        // A pipe would end the table's cell.
+        Assert.Equal("`select a \\|\\| b from t`", PipelineReport.StatementText("select a || b from t"));
+        var cut = PipelineReport.StatementText("select " + new string('x', 300));
+        Assert.Equal(122, cut.Length);
+        Assert.EndsWith("x…`", cut, StringComparison.Ordinal);
+        Assert.Equal("`" + new string('y', 120) + "`", PipelineReport.StatementText(new string('y', 120)));
+    }
 }

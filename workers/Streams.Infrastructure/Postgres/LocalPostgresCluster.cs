@@ -125,6 +125,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
                 full_page_writes = off
                 max_connections = 200
 
+                {StatementStatistics.ServerSettings(bin)}
                 """, cancellationToken).ConfigureAwait(false);
             await cluster.StartServerAsync(cancellationToken).ConfigureAwait(false);
             return cluster;
