@@ -345,6 +345,33 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         }
     }
 
+    /// <summary>
+    /// An erasure's delete of the erased profiles' waiting records goes through the outbox's key index: by key alone it
+    /// read the whole heap, with the dead versions of every record published since the last vacuum.
+    /// </summary>
+    [Fact]
+    public async Task Erase_DeletesWaitingRecordsThroughTheOutboxKeyIndex_WhenTheOutboxIsLarge()
+    {
+        await using var dataSource = await MigratedAsync();
+        await using (var fill = dataSource.CreateCommand($$"""
+            insert into profile_outbox (topic, key, value) select 'profiles', convert_to('p-' || g, 'UTF8'), '\x00' from generate_series(1, {{Profiles}}) g;
+            analyze profile_outbox;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        var erase = ProfileRepository.EraseFromOutbox(["p-8", "p-14"]);
+        var scans = (await ScansAsync(dataSource, erase)).Where(s => s.EndsWith(" on profile_outbox", StringComparison.Ordinal) && !s.StartsWith("ModifyTable", StringComparison.Ordinal));
+        Assert.Contains(Assert.Single(scans), new[] { "Index Scan on profile_outbox", "Bitmap Heap Scan on profile_outbox" });
+
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { erase } };
+        Assert.Equal(2, await batch.ExecuteNonQueryAsync());
+        await using var left = dataSource.CreateCommand("select count(*) from profile_outbox");
+        Assert.Equal(Profiles - 2L, await left.ExecuteScalarAsync());
+    }
+
     /// <summary>Rows of lineage_events and of lineage_event_groups.</summary>
     private static async Task<(long Events, long Groups)> LineageRowsAsync(NpgsqlDataSource dataSource)
     {

@@ -362,8 +362,7 @@ public static class ProfileRepository
             }
 
             batch.BatchCommands.Add(Command("delete from profile_merges where survivor = any(@ids) or absorbed = any(@ids)", Array("ids", erased)));
-            batch.BatchCommands.Add(Command("delete from profile_outbox where key = any(@keys)",
-                Array("keys", erased.Select(ProfileBatchProcessor.Key))));
+            batch.BatchCommands.Add(EraseFromOutbox(erased));
         }
 
         var deleted = changes.Deleted.Where(id => !changes.Created.Contains(id)).ToArray();
@@ -537,6 +536,10 @@ public static class ProfileRepository
 
     private static IdentifierType ParseType(string type) =>
         IdentifierTypeNames.TryParse(type, out var parsed) ? parsed : throw new InvalidDataException($"Unknown identifier type '{type}'.");
+
+    /// <summary>The erased profiles' records still waiting in the outbox, found by their key (its index, migration 0260).</summary>
+    internal static NpgsqlBatchCommand EraseFromOutbox(IEnumerable<string> profileIds) =>
+        Command("delete from profile_outbox where key = any(@keys)", Array("keys", profileIds.Select(ProfileBatchProcessor.Key)));
 
     internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
