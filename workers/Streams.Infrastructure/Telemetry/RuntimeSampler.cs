@@ -25,6 +25,9 @@ internal sealed class RuntimeSampler(
         order by table_name
         """;
 
+    // Exact below this many waiting rows (a healthy outbox holds a few batches), an upper bound above (DepthAsync).
+    private const int ExactDepthLimit = 10_000;
+
     // A broker answers metadata and offsets in milliseconds; a short sample interval must not make a slow answer fail.
     private static readonly TimeSpan MinReadTimeout = TimeSpan.FromSeconds(2);
 
@@ -85,6 +88,30 @@ internal sealed class RuntimeSampler(
         return [.. lastLag.Values.SelectMany(l => l)];
     }
 
+    /// <summary>
+    /// The rows waiting in an outbox table (every one has a <c>seq</c> primary key, TableOutboxPublisher), counted along
+    /// that key up to <paramref name="exactUpTo"/>; a deeper outbox (a broker away for long) is given as the span of its
+    /// row numbers, an upper bound read from the two ends of the key. A <c>count(*)</c> read the whole heap at every
+    /// sample, with the dead versions of every record published since the last vacuum: 81–121 ms a sample in
+    /// pipeline-load, and more the deeper the outbox, when the gauge matters most.
+    /// </summary>
+    internal static async Task<long> DepthAsync(NpgsqlConnection connection, string table, int exactUpTo, CancellationToken cancellationToken)
+    {
+        await using var depth = new NpgsqlCommand(DepthStatement(table), connection);
+        depth.Parameters.Add(new NpgsqlParameter<int>("exact", exactUpTo));
+        return (long)(await depth.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    internal static string DepthStatement(string table)
+    {
+        // The name comes from the catalog and matches the pattern above; quoted all the same.
+        var quoted = $"\"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+        return $"""
+            select case when n <= @exact then n else (select max(seq) - min(seq) + 1 from {quoted}) end
+            from (select count(*) as n from (select 1 from {quoted} order by seq limit @exact + 1) r) c
+            """;
+    }
+
     /// <summary>Rows in every outbox table, or null when the database did not answer (the last figures stay).</summary>
     private async Task<List<(string Table, long Rows)>?> ReadOutboxAsync(CancellationToken cancellationToken)
     {
@@ -104,9 +131,7 @@ internal sealed class RuntimeSampler(
 
             foreach (var table in tables)
             {
-                // The name comes from the catalog and matches the pattern above; quoted all the same.
-                await using var count = new NpgsqlCommand($"select count(*) from \"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
-                sample.Add((table, (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!));
+                sample.Add((table, await DepthAsync(connection, table, ExactDepthLimit, cancellationToken).ConfigureAwait(false)));
             }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
