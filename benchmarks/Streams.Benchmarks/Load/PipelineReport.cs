@@ -453,7 +453,7 @@ internal static class PipelineReport
 
     private const int MaxStatementText = 120;
 
-    private static Dictionary<string, object> StatementJson(StatementCost statement) => new()
+    internal static Dictionary<string, object> StatementJson(StatementCost statement) => new()
     {
         ["query"] = statement.Query,
         ["calls"] = statement.Calls,

@@ -14,6 +14,7 @@ using Streams.Contracts.Canonical;
 using Streams.Contracts.Identifiers;
 using Streams.Contracts.Outputs;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
@@ -39,12 +40,15 @@ internal static class ProfilesLoad
 
     public static async Task<int> RunAsync(string[] args)
     {
-        LoadRun.RejectUnknown(args, "--events", "--batch", "--partitions", "--warmup", "--repeat");
+        LoadRun.RejectUnknown(args, "--events", "--batch", "--partitions", "--warmup", "--repeat", "--statements");
         var events = LoadRun.Option(args, "--events", 60_000, min: 1);
         var batch = LoadRun.Option(args, "--batch", 5000, min: 1, max: 100_000);
         var partitions = LoadRun.Option(args, "--partitions", 16, min: 1, max: 10_000);
         var warmup = LoadRun.Option(args, "--warmup", 14_000, min: 0);
         var repeat = LoadRun.Option(args, "--repeat", 5, min: 1, max: 100);
+        // PostgreSQL's costliest statements during each worker run (not the baselines' COPYs), from pg_stat_statements; 0 for
+        // none (tracking costs the database a little).
+        var statements = LoadRun.Option(args, "--statements", 0, min: 0, max: 100);
         var state = Path.Combine(Path.GetTempPath(), "streams-load-" + Guid.NewGuid().ToString("N")[..8]);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder([]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -92,7 +96,7 @@ internal static class ProfilesLoad
         var runs = new List<Dictionary<string, object>>();
         for (var run = 1; run <= repeat; run++)
         {
-            runs.Add(await MeasureAsync(environment, metrics, canonical, events, run, expected: consumed + (long)run * events));
+            runs.Add(await MeasureAsync(environment, metrics, canonical, events, run, expected: consumed + (long)run * events, statements));
         }
 
         await host.StopAsync();
@@ -123,7 +127,7 @@ internal static class ProfilesLoad
     /// both COPY baselines just before and just after it.
     /// </summary>
     private static async Task<Dictionary<string, object>> MeasureAsync(StreamsEnvironment environment, ProfilesMetrics metrics, string canonical,
-        int events, int run, long expected)
+        int events, int run, long expected, int statements)
     {
         // Serialized before the clock starts: ingest does that on its own hosts, not the worker's.
         var records = Generate(events, $"load{run}");
@@ -152,6 +156,10 @@ internal static class ProfilesLoad
         var collections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
         var loadBefore = LoadRun.LoadAverage();
+        var statisticsConnection = statements > 0 && environment.LocalPostgres is { } cluster
+            && await StatementStatistics.StartAsync(cluster.ConnectionString)
+            ? cluster.ConnectionString
+            : null;
         var clock = Stopwatch.StartNew();
         Produce(environment.BootstrapServers, canonical, messages);
         while (metrics.Records < expected)
@@ -168,6 +176,8 @@ internal static class ProfilesLoad
         var pausedMs = (GC.GetTotalPauseDuration() - paused).TotalMilliseconds;
         var gcs = $"{GC.CollectionCount(0) - collections.Item1} / {GC.CollectionCount(1) - collections.Item2} / {GC.CollectionCount(2) - collections.Item3}";
         postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
+        var statementCosts = statisticsConnection is null ? null
+            : await StatementStatistics.ReadAsync(statisticsConnection, new NpgsqlConnectionStringBuilder(statisticsConnection).Database!, statements);
         var stages = metrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
         var after = new Dictionary<string, double>
         {
@@ -194,6 +204,13 @@ internal static class ProfilesLoad
             ["thread_cpu_s_during_worker_run"] = threadCpu,
             ["stage_ms_total"] = stages,
             ["load_average_before"] = loadBefore,
+            ["postgres_statements_during_worker_run"] = statementCosts is null ? "off (--statements N)"
+                : new Dictionary<string, object>
+                {
+                    ["distinct"] = statementCosts.Distinct,
+                    ["all"] = PipelineReport.StatementJson(statementCosts.All),
+                    ["top_by_execution_time"] = statementCosts.Top.Select(PipelineReport.StatementJson).ToList(),
+                },
         };
     }
 
