@@ -205,11 +205,11 @@ public sealed class TableOutboxPublisher : IDisposable
 
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(ScanConfig()).Build();
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var metadata = admin.GetMetadata(Patience);
         var ends = new Dictionary<TopicPartition, long>();
         foreach (var topic in unmarked)
         {
-            var found = metadata.Topics.FirstOrDefault(t => t.Topic == topic);
+            // The topic's own metadata: a cluster's whole metadata names every topic it holds, thousands on a shared one.
+            var found = admin.GetMetadata(topic, Patience).Topics.FirstOrDefault(t => t.Topic == topic);
             if (found is null || found.Error.IsError || found.Partitions.Count == 0)
             {
                 throw new KafkaException(new Error(found?.Error.Code ?? ErrorCode.UnknownTopicOrPart,
@@ -258,9 +258,10 @@ public sealed class TableOutboxPublisher : IDisposable
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(ScanConfig()).Build();
         using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
         {
-            var partitions = admin.GetMetadata(Patience).Topics
+            var partitions = topics.SelectMany(topic => admin.GetMetadata(topic, Patience).Topics)
                 .Where(t => !t.Error.IsError && topics.Contains(t.Topic, StringComparer.Ordinal))
-                .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)));
+                .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)))
+                .ToList();
             from = ScanStarts(from, partitions);
         }
 
