@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -125,7 +126,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
                 full_page_writes = off
                 max_connections = 200
 
-                {StatementStatistics.ServerSettings(bin)}
+                {StatementStatistics.ServerSettings(bin, MajorVersion(Path.Combine(directory, DataFolder)))}
                 """, cancellationToken).ConfigureAwait(false);
             await cluster.StartServerAsync(cancellationToken).ConfigureAwait(false);
             return cluster;
@@ -136,6 +137,12 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             throw;
         }
     }
+
+    // initdb writes the major version alone on the first line ("15"); 0 when it cannot be read.
+    private static int MajorVersion(string dataDirectory) =>
+        int.TryParse(File.ReadLines(Path.Combine(dataDirectory, "PG_VERSION")).FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            ? version
+            : 0;
 
     /// <summary>A new folder in the temporary area for a cluster: mkdtemp, so a name nobody could have prepared, made 0700.</summary>
     public static string NewTemporaryFolder() => System.IO.Directory.CreateTempSubdirectory(FolderPrefix).FullName;

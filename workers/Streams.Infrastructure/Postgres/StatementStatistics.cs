@@ -21,11 +21,13 @@ public static class StatementStatistics
 
     /// <summary>
     /// The lines for postgresql.conf that load the module idle, or nothing when the server in
-    /// <paramref name="binDirectory"/> comes without it: its library is in the <c>lib</c> folder beside the server's
-    /// own <c>bin</c> (a link to the server, as on PATH, is followed there).
+    /// <paramref name="binDirectory"/> comes without it (its library is in the <c>lib</c> folder beside the server's own
+    /// <c>bin</c>; a link to the server, as on PATH, is followed there) or is older than PostgreSQL 14, which has no
+    /// <c>compute_query_id</c> to keep it idle and would refuse to start with it.
     /// </summary>
-    public static string ServerSettings(string binDirectory) =>
-        File.Exists(Path.Combine(ServerBinDirectory(binDirectory), "..", "lib", Module + ".so"))
+    /// <param name="majorVersion">The cluster's, from its data folder's <c>PG_VERSION</c>.</param>
+    public static string ServerSettings(string binDirectory, int majorVersion) =>
+        majorVersion >= 14 && File.Exists(Path.Combine(ServerBinDirectory(binDirectory), "..", "lib", Module + ".so"))
             ? $"""
               # pg_stat_statements, idle until a measurement turns it on (StatementStatistics): loading it needs a restart,
               # tracking only a reload.
@@ -98,7 +100,9 @@ public static class StatementStatistics
             await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                statements.Add(new StatementCost(rows.GetString(0), rows.GetInt64(1), rows.GetInt64(2), rows.GetDouble(3), rows.GetInt64(4),
+                // No text when the module's file of texts was lost (it is rebuilt as it grows); the figures still count.
+                var query = rows.IsDBNull(0) ? "(text not kept)" : rows.GetString(0);
+                statements.Add(new StatementCost(query, rows.GetInt64(1), rows.GetInt64(2), rows.GetDouble(3), rows.GetInt64(4),
                     (long)rows.GetDecimal(5)));
             }
         }
