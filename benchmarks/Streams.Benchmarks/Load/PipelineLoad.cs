@@ -253,6 +253,11 @@ internal static class PipelineLoad
                 && StatementStatistics.StartAsync(cluster.ConnectionString).GetAwaiter().GetResult()
                 ? cluster.ConnectionString
                 : null;
+            if (settings.Statements > 0 && statisticsConnection is null)
+            {
+                Console.WriteLine($"{Name}: --statements has nothing to read: it needs the throwaway PostgreSQL (14 or later, with pg_stat_statements).");
+            }
+
             var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             gc = GcActivity.Now().Since(gc);

@@ -160,6 +160,11 @@ internal static class ProfilesLoad
             && await StatementStatistics.StartAsync(cluster.ConnectionString)
             ? cluster.ConnectionString
             : null;
+        if (statements > 0 && statisticsConnection is null)
+        {
+            Console.WriteLine("profiles-load: --statements has nothing to read: it needs the throwaway PostgreSQL (14 or later, with pg_stat_statements).");
+        }
+
         var clock = Stopwatch.StartNew();
         Produce(environment.BootstrapServers, canonical, messages);
         while (metrics.Records < expected)
