@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Npgsql;
 using Streams.Infrastructure.Hosting;
+using Streams.Infrastructure.Postgres;
 
 namespace Streams.Benchmarks.Load;
 
@@ -14,6 +16,32 @@ internal static class LoadRun
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The whole number after <paramref name="name"/>, or <paramref name="fallback"/> when the option is absent.</summary>
+    /// <summary>
+    /// Turns PostgreSQL's statement tracking on for a measured part when <paramref name="top"/> asks for statements (the
+    /// <c>--statements</c> option): the throwaway cluster's connection string to read them with, or null, said on the
+    /// console, when there is nothing to read (an external database, or a server without the module).
+    /// </summary>
+    public static async Task<string?> StartStatementsAsync(StreamsEnvironment environment, int top, string command)
+    {
+        if (top <= 0)
+        {
+            return null;
+        }
+
+        if (environment.LocalPostgres is { } cluster && await StatementStatistics.StartAsync(cluster.ConnectionString).ConfigureAwait(false))
+        {
+            return cluster.ConnectionString;
+        }
+
+        Console.WriteLine($"{command}: --statements has nothing to read: it needs the throwaway PostgreSQL (14 or later, with pg_stat_statements).");
+        return null;
+    }
+
+    /// <summary>The <paramref name="top"/> costliest statements of the workers' database since <see cref="StartStatementsAsync"/>; null when it returned null.</summary>
+    public static async Task<StatementCosts?> ReadStatementsAsync(string? connectionString, int top) =>
+        connectionString is null ? null
+            : await StatementStatistics.ReadAsync(connectionString, new NpgsqlConnectionStringBuilder(connectionString).Database!, top).ConfigureAwait(false);
+
     public static int Option(string[] args, string name, int fallback, int min, int max = int.MaxValue)
     {
         var i = Array.IndexOf(args, name);

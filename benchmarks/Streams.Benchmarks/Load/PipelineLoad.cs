@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Streams.Contracts.Topics;
 using Streams.Host;
 using Streams.Infrastructure.Hosting;
@@ -249,23 +248,14 @@ internal static class PipelineLoad
             var gc = GcActivity.Now();
             using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
             allocations?.Start();
-            var statisticsConnection = settings.Statements > 0 && environment.LocalPostgres is { } cluster
-                && StatementStatistics.StartAsync(cluster.ConnectionString).GetAwaiter().GetResult()
-                ? cluster.ConnectionString
-                : null;
-            if (settings.Statements > 0 && statisticsConnection is null)
-            {
-                Console.WriteLine($"{Name}: --statements has nothing to read: it needs the throwaway PostgreSQL (14 or later, with pg_stat_statements).");
-            }
-
+            var statisticsConnection = LoadRun.StartStatementsAsync(environment, settings.Statements, Name).GetAwaiter().GetResult();
             var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             gc = GcActivity.Now().Since(gc);
             var allocated = allocations?.Stop(settings.AllocationTypes);
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
-            var statementCosts = statisticsConnection is null ? null
-                : StatementStatistics.ReadAsync(statisticsConnection, new NpgsqlConnectionStringBuilder(statisticsConnection).Database!, settings.Statements).GetAwaiter().GetResult();
+            var statementCosts = LoadRun.ReadStatementsAsync(statisticsConnection, settings.Statements).GetAwaiter().GetResult();
             var loadAfter = LoadRun.LoadAverage();
             var idle = MachineCpu.Now() is { } machineAfter && machineBefore is { } machineStart ? machineAfter.IdleShareSince(machineStart) : double.NaN;
             var checkpointAfter = SegmentationCheckpoint(environment.DataSource);

@@ -322,14 +322,7 @@ internal static class PipelineReport
                 ["paused_s"] = Math.Round(r.Gc.Paused.TotalSeconds, 3),
                 ["allocated_by_type_sampled"] = r.Allocations?.Top.ToDictionary(t => t.Type, t => t.Bytes),
             },
-            ["postgres_statements"] = r.Statements is { } costs
-                ? new Dictionary<string, object>
-                {
-                    ["distinct"] = costs.Distinct,
-                    ["all"] = StatementJson(costs.All),
-                    ["top_by_execution_time"] = costs.Top.Select(StatementJson).ToList(),
-                }
-                : null,
+            ["postgres_statements"] = r.Statements is { } costs ? StatementsJson(costs) : null,
             ["peak_process_rss_bytes"] = r.Pipeline.PeakProcessBytes,
             ["input_value_bytes"] = r.Inputs.Bytes,
             ["peak_postgres_pss_bytes"] = r.Pipeline.PeakPostgresBytes,
@@ -453,7 +446,15 @@ internal static class PipelineReport
 
     private const int MaxStatementText = 120;
 
-    internal static Dictionary<string, object> StatementJson(StatementCost statement) => new()
+    /// <summary>A measurement's statements for a JSON report (<c>--statements</c>).</summary>
+    internal static Dictionary<string, object> StatementsJson(StatementCosts costs) => new()
+    {
+        ["distinct"] = costs.Distinct,
+        ["all"] = StatementJson(costs.All),
+        ["top_by_execution_time"] = costs.Top.Select(StatementJson).ToList(),
+    };
+
+    private static Dictionary<string, object> StatementJson(StatementCost statement) => new()
     {
         ["query"] = statement.Query,
         ["calls"] = statement.Calls,

@@ -14,7 +14,6 @@ using Streams.Contracts.Canonical;
 using Streams.Contracts.Identifiers;
 using Streams.Contracts.Outputs;
 using Streams.Infrastructure.Hosting;
-using Streams.Infrastructure.Postgres;
 using Streams.Ingest;
 using Streams.Ingest.Pseudonymization;
 using Streams.Ingest.Worker;
@@ -156,15 +155,7 @@ internal static class ProfilesLoad
         var collections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var postgresCpu = ProcessResources.PostgresCpuSeconds(environment);
         var loadBefore = LoadRun.LoadAverage();
-        var statisticsConnection = statements > 0 && environment.LocalPostgres is { } cluster
-            && await StatementStatistics.StartAsync(cluster.ConnectionString)
-            ? cluster.ConnectionString
-            : null;
-        if (statements > 0 && statisticsConnection is null)
-        {
-            Console.WriteLine("profiles-load: --statements has nothing to read: it needs the throwaway PostgreSQL (14 or later, with pg_stat_statements).");
-        }
-
+        var statisticsConnection = await LoadRun.StartStatementsAsync(environment, statements, "profiles-load");
         var clock = Stopwatch.StartNew();
         Produce(environment.BootstrapServers, canonical, messages);
         while (metrics.Records < expected)
@@ -181,8 +172,7 @@ internal static class ProfilesLoad
         var pausedMs = (GC.GetTotalPauseDuration() - paused).TotalMilliseconds;
         var gcs = $"{GC.CollectionCount(0) - collections.Item1} / {GC.CollectionCount(1) - collections.Item2} / {GC.CollectionCount(2) - collections.Item3}";
         postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
-        var statementCosts = statisticsConnection is null ? null
-            : await StatementStatistics.ReadAsync(statisticsConnection, new NpgsqlConnectionStringBuilder(statisticsConnection).Database!, statements);
+        var statementCosts = await LoadRun.ReadStatementsAsync(statisticsConnection, statements);
         var stages = metrics.StageTotals.ToDictionary(s => s.Key, s => Math.Round(s.Value - stagesBefore.GetValueOrDefault(s.Key)));
         var after = new Dictionary<string, double>
         {
@@ -209,13 +199,7 @@ internal static class ProfilesLoad
             ["thread_cpu_s_during_worker_run"] = threadCpu,
             ["stage_ms_total"] = stages,
             ["load_average_before"] = loadBefore,
-            ["postgres_statements_during_worker_run"] = statementCosts is null ? "off (--statements N)"
-                : new Dictionary<string, object>
-                {
-                    ["distinct"] = statementCosts.Distinct,
-                    ["all"] = PipelineReport.StatementJson(statementCosts.All),
-                    ["top_by_execution_time"] = statementCosts.Top.Select(PipelineReport.StatementJson).ToList(),
-                },
+            ["postgres_statements_during_worker_run"] = statementCosts is null ? "off (--statements N)" : PipelineReport.StatementsJson(statementCosts),
         };
     }
 

@@ -11,13 +11,14 @@ public sealed class OutboxDepthTests(PostgresFixture postgres)
     [Fact]
     public async Task Depth_IsExactUpToTheLimit_ThenTheSpanOfRowNumbers_AndNeverReadsTheHeapWhole()
     {
-        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        var database = await postgres.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database);
         await using var connection = await dataSource.OpenConnectionAsync();
-        await ExecuteAsync(connection, """create table "some_outbox" (seq bigserial primary key, topic text not null, key bytea, value bytea)""");
+        await Database.ExecuteAsync(database, """create table "some_outbox" (seq bigserial primary key, topic text not null, key bytea, value bytea)""");
         Assert.Equal(0, await RuntimeSampler.DepthAsync(connection, "some_outbox", 10, default));
 
         // 25 rows, 5 of them gone from the middle (an erasure's delete), the first 3 published: 17 waiting.
-        await ExecuteAsync(connection, """
+        await Database.ExecuteAsync(database, """
             insert into some_outbox (topic) select 't' from generate_series(1, 25);
             delete from some_outbox where seq between 10 and 14 or seq <= 3;
             """);
@@ -28,7 +29,7 @@ public sealed class OutboxDepthTests(PostgresFixture postgres)
 
         // Deep, with the heap holding many more versions than wait: the statement reads the key's ends and at most the
         // limit's rows, never the heap whole.
-        await ExecuteAsync(connection, """
+        await Database.ExecuteAsync(database, """
             insert into some_outbox (topic) select 't' from generate_series(1, 200000);
             delete from some_outbox where seq between 30 and 150000;
             analyze some_outbox;
@@ -42,11 +43,5 @@ public sealed class OutboxDepthTests(PostgresFixture postgres)
         var plan = (string)(await explain.ExecuteScalarAsync())!;
         Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
         Assert.Contains("some_outbox_pkey", plan, StringComparison.Ordinal);
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

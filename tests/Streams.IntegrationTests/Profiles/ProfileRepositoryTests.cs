@@ -5,6 +5,7 @@ using Streams.Contracts.Identifiers;
 using Streams.Infrastructure.Postgres;
 using Streams.IntegrationTests.Fixtures;
 using Streams.Profiles.Features;
+using Streams.Profiles.Lineage;
 using Streams.Profiles.Processing;
 using Streams.Profiles.Store;
 
@@ -212,7 +213,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
 
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var events = LineageStore.LoadEvents(connection, transaction, "p-a");
+        var events = LoadEvents(connection, transaction, "p-a");
         Assert.Equal([1L, 2, 3, 4, 6, 7, 8], events.Select(e => e.Canonical.Offset));
         Assert.Equal(["evt-1", "evt-2", "evt-3", "evt-4", "evt-6", "evt-7", "evt-8"], events.Select(e => e.Event.EventId));
 
@@ -230,9 +231,9 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
             await batch.ExecuteNonQueryAsync();
         }
 
-        Assert.Equal([2L, 4, 6, 8], LineageStore.LoadEvents(connection, transaction, "p-a").Select(e => e.Canonical.Offset));
-        Assert.Equal([1L, 3, 7], LineageStore.LoadEvents(connection, transaction, "p-b").Select(e => e.Canonical.Offset));
-        Assert.Equal([5L], LineageStore.LoadEvents(connection, transaction, "p-other").Select(e => e.Canonical.Offset));
+        Assert.Equal([2L, 4, 6, 8], LoadEvents(connection, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([1L, 3, 7], LoadEvents(connection, transaction, "p-b").Select(e => e.Canonical.Offset));
+        Assert.Equal([5L], LoadEvents(connection, transaction, "p-other").Select(e => e.Canonical.Offset));
     }
 
     /// <summary>
@@ -285,8 +286,8 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
 
         await using var read = await dataSource.OpenConnectionAsync();
         await using var transaction = await read.BeginTransactionAsync();
-        Assert.Equal([1L, 3, 5, 6, 7], LineageStore.LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
-        Assert.Equal([2L, 4], LineageStore.LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
+        Assert.Equal([1L, 3, 5, 6, 7], LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([2L, 4], LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
     }
 
     /// <summary>
@@ -308,8 +309,8 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
 
         await using var read = await dataSource.OpenConnectionAsync();
         await using var transaction = await read.BeginTransactionAsync();
-        Assert.Equal([1L], LineageStore.LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
-        Assert.Equal([3L], LineageStore.LoadEvents(read, transaction, "p-c").Select(e => e.Canonical.Offset));
+        Assert.Equal([1L], LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
+        Assert.Equal([3L], LoadEvents(read, transaction, "p-c").Select(e => e.Canonical.Offset));
     }
 
     /// <summary>
@@ -370,6 +371,13 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         Assert.Equal(2, await batch.ExecuteNonQueryAsync());
         await using var left = dataSource.CreateCommand("select count(*) from profile_outbox");
         Assert.Equal(Profiles - 2L, await left.ExecuteScalarAsync());
+    }
+
+    /// <summary>A profile's retained events and those of the profiles merged into it, with no bound on their bytes.</summary>
+    private static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId)
+    {
+        Assert.True(LineageStore.TryLoadEvents(connection, transaction, profileId, long.MaxValue, out var events));
+        return events;
     }
 
     /// <summary>Rows of lineage_events and of lineage_event_groups.</summary>

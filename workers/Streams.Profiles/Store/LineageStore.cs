@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text.Json;
 using System.Runtime.InteropServices;
 using Npgsql;
@@ -262,10 +261,6 @@ internal static class LineageStore
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         return command.ExecuteScalar() as string[] ?? [];
     }
-
-    /// <summary>The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied.</summary>
-    public static List<RetainedEvent> LoadEvents(NpgsqlConnection connection, NpgsqlTransaction transaction, string profileId) =>
-        TryLoadEvents(connection, transaction, profileId, long.MaxValue, out var events) ? events : throw new UnreachableException();
 
     /// <summary>
     /// The retained events of <paramref name="profileId"/> and of every profile merged into it, in the order applied; false,
