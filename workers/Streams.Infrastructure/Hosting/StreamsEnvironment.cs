@@ -31,6 +31,12 @@ public sealed class StreamsEnvironment(
     /// <summary>The state file naming the throwaway PostgreSQL's folder, so a host started after a kill removes it.</summary>
     public const string PostgresLocationFile = "pg-location";
 
+    /// <summary>
+    /// Statements Npgsql keeps prepared per connection by default: more than the workers' distinct statements (about 50
+    /// in <c>pipeline-load</c>), each prepared at its fifth use on a connection.
+    /// </summary>
+    public const int AutoPreparedStatements = 64;
+
     private readonly ILogger logger = loggerFactory.CreateLogger<StreamsEnvironment>();
     private NpgsqlDataSource? dataSource;
     private string? bootstrapServers;
@@ -131,7 +137,7 @@ public sealed class StreamsEnvironment(
             Announce("PostgreSQL", PostgresFile, Redacted(connectionString));
         }
 
-        dataSource = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(loggerFactory).Build();
+        dataSource = new NpgsqlDataSourceBuilder(WithAutomaticPreparation(connectionString)).UseLoggerFactory(loggerFactory).Build();
         try
         {
             var migrations = Migration.FromAssemblies([.. migrationAssemblies.Select(m => m.Assembly).Distinct()]);
@@ -142,6 +148,23 @@ public sealed class StreamsEnvironment(
         {
             throw new StreamsConfigurationException($"PostgreSQL did not accept the connection: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with Npgsql's automatic preparation (<see cref="AutoPreparedStatements"/> per
+    /// connection) unless it names <c>Max Auto Prepare</c> itself. The workers run a few dozen statements, each thousands of
+    /// times; unprepared, PostgreSQL parsed, analyzed and planned every execution (benchmarks/README.md, issue 17). An
+    /// operator whose connections go through a pooler that cannot keep prepared statements sets <c>Max Auto Prepare=0</c>.
+    /// </summary>
+    public static string WithAutomaticPreparation(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.Keys.Cast<string>().Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+        {
+            return connectionString;
+        }
+
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = AutoPreparedStatements }.ConnectionString;
     }
 
     // PostgreSQL runs as the postgres user when we are root, and that user cannot enter the 0700 state dir: then the
