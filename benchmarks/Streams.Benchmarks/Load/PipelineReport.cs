@@ -232,12 +232,12 @@ internal static class PipelineReport
         if (r.Statements is { } statements)
         {
             Line("");
-            Line($"| PostgreSQL statements (timed run, pg_stat_statements; {statements.Distinct} distinct; execution time includes waits) | calls | rows | ms | µs / event | blocks / event | WAL bytes / event |");
-            Line("|---|---:|---:|---:|---:|---:|---:|");
+            Line($"| PostgreSQL statements (timed run, pg_stat_statements; {statements.Distinct} distinct; execution time includes waits) | calls | rows | ms | µs / event | planning µs / event | blocks / event | WAL bytes / event |");
+            Line("|---|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var statement in statements.Top.Append(statements.All))
             {
                 Row(StatementText(statement.Query), statement.Calls, statement.Rows, Math.Round(statement.ExecutionMs), Math.Round(statement.ExecutionMs * 1e3 / n, 1),
-                    Math.Round((double)statement.SharedBlocks / n, 1), Math.Round((double)statement.WalBytes / n));
+                    Math.Round(statement.PlanningMs * 1e3 / n, 2), Math.Round((double)statement.SharedBlocks / n, 1), Math.Round((double)statement.WalBytes / n));
             }
         }
 
@@ -460,6 +460,7 @@ internal static class PipelineReport
         ["calls"] = statement.Calls,
         ["rows"] = statement.Rows,
         ["execution_ms"] = Math.Round(statement.ExecutionMs, 1),
+        ["planning_ms"] = Math.Round(statement.PlanningMs, 1),
         ["shared_blocks"] = statement.SharedBlocks,
         ["wal_bytes"] = statement.WalBytes,
     };

@@ -137,6 +137,8 @@ public sealed class LocalPostgresClusterTests
         Assert.Equal(3, series.Calls);
         Assert.Equal(3, series.Rows);
         Assert.True(series.ExecutionMs > 0);
+        // Sent unprepared, each of the three was planned, and planning is counted apart.
+        Assert.True(series.PlanningMs > 0);
         Assert.True(costs.All.Calls >= series.Calls && costs.All.ExecutionMs >= series.ExecutionMs);
         Assert.Equal(costs.Distinct, costs.Top.Count);
         // The statistics' own statements are in a database of their own, not among the measured ones.

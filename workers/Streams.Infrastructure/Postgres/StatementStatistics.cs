@@ -90,7 +90,7 @@ public static class StatementStatistics
         var statements = new List<StatementCost>();
         await using (var command = new NpgsqlCommand(
                          $"""
-                          select query, calls, rows, total_exec_time, shared_blks_hit + shared_blks_read, wal_bytes
+                          select query, calls, rows, total_exec_time, shared_blks_hit + shared_blks_read, wal_bytes, total_plan_time
                           from {Module} s join pg_database d on d.oid = s.dbid
                           where d.datname = @database
                           order by total_exec_time desc
@@ -103,13 +103,13 @@ public static class StatementStatistics
                 // No text when the module's file of texts was lost (it is rebuilt as it grows); the figures still count.
                 var query = rows.IsDBNull(0) ? "(text not kept)" : rows.GetString(0);
                 statements.Add(new StatementCost(query, rows.GetInt64(1), rows.GetInt64(2), rows.GetDouble(3), rows.GetInt64(4),
-                    (long)rows.GetDecimal(5)));
+                    (long)rows.GetDecimal(5), rows.GetDouble(6)));
             }
         }
 
         await SetTrackingAsync(statistics, on: false, cancellationToken).ConfigureAwait(false);
         var all = new StatementCost("(all statements)", statements.Sum(s => s.Calls), statements.Sum(s => s.Rows), statements.Sum(s => s.ExecutionMs),
-            statements.Sum(s => s.SharedBlocks), statements.Sum(s => s.WalBytes));
+            statements.Sum(s => s.SharedBlocks), statements.Sum(s => s.WalBytes), statements.Sum(s => s.PlanningMs));
         return new StatementCosts([.. statements.Take(top)], all, statements.Count);
     }
 
@@ -120,6 +120,10 @@ public static class StatementStatistics
             .ConfigureAwait(false);
         await ExecuteAsync(connection, on ? $"alter system set {Module}.track = top" : $"alter system reset {Module}.track", cancellationToken)
             .ConfigureAwait(false);
+        // Planning is counted apart from execution, and only when asked: a statement sent unprepared is planned at every
+        // execution, which no execution time shows (benchmarks/README.md, statements prepared on the workers' connections).
+        await ExecuteAsync(connection, on ? $"alter system set {Module}.track_planning = on" : $"alter system reset {Module}.track_planning",
+            cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, "select pg_reload_conf()", cancellationToken).ConfigureAwait(false);
     }
 
@@ -160,7 +164,7 @@ public static class StatementStatistics
 
 /// <summary>One normalized statement's totals over a measurement (<see cref="StatementStatistics"/>).</summary>
 /// <param name="SharedBlocks">Shared buffer blocks it touched: found in the cache plus read in.</param>
-public sealed record StatementCost(string Query, long Calls, long Rows, double ExecutionMs, long SharedBlocks, long WalBytes);
+public sealed record StatementCost(string Query, long Calls, long Rows, double ExecutionMs, long SharedBlocks, long WalBytes, double PlanningMs);
 
 /// <summary>The costliest statements of a measurement, the sum of all, and how many distinct statements there were.</summary>
 public sealed record StatementCosts(IReadOnlyList<StatementCost> Top, StatementCost All, int Distinct);
