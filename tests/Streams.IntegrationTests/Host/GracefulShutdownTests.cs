@@ -31,7 +31,8 @@ public sealed class GracefulShutdownTests(KafkaFixture kafka, PostgresFixture po
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
         var connectionString = await postgres.CreateDatabaseAsync();
-        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-sigterm-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stateFolder = new TemporaryFolder("streams-sigterm-");
+        var stateDirectory = stateFolder.Path;
         var arguments = InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory);
         // Small batches in the first run, so SIGTERM lands among many commits rather than between two big ones.
         string[] smallBatches =

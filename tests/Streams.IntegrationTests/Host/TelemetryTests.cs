@@ -117,6 +117,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
         var topics = await TestTopics.CreateAsync(kafka);
         var connectionString = await postgres.CreateDatabaseAsync();
         using var collector = new OtlpCollector(HealthEndpointTests.FreePort());
+        using var stateFolder = new TemporaryFolder("streams-json-");
         await using var host = HostProcess.Start(
             new Dictionary<string, string>
             {
@@ -124,7 +125,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
                 ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
             },
             [
-                .. InProcessHost.Arguments(kafka, topics, connectionString, Path.Combine(Path.GetTempPath(), "streams-json-" + Guid.NewGuid().ToString("N")[..8])),
+                .. InProcessHost.Arguments(kafka, topics, connectionString, stateFolder.Path),
                 "--Logging:Console:FormatterName=json", "--Console:Live=false", "--Console:Report=false",
             ]);
 

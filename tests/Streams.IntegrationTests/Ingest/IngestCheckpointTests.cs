@@ -68,7 +68,8 @@ public sealed partial class IngestCheckpointTests(KafkaFixture kafka, PostgresFi
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
         var connectionString = await postgres.CreateDatabaseAsync();
-        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-first-batch-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stateFolder = new TemporaryFolder("streams-first-batch-");
+        var stateDirectory = stateFolder.Path;
         string[] arguments = [.. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory), "--Ingest:BatchSize=50"];
         using var feed = new InputFeed(kafka.BootstrapServers);
         var inputs = Enumerable.Range(0, 200).Select(i => i % 2 == 0

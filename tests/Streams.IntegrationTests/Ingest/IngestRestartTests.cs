@@ -23,7 +23,8 @@ public sealed class IngestRestartTests(KafkaFixture kafka, PostgresFixture postg
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
         var connectionString = await postgres.CreateDatabaseAsync();
-        var stateDirectory = Path.Combine(Path.GetTempPath(), "streams-restart-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stateFolder = new TemporaryFolder("streams-restart-");
+        var stateDirectory = stateFolder.Path;
         // Small batches: many checkpoints, so the kills land before, inside and after them.
         string[] arguments = [.. InProcessHost.Arguments(kafka, topics, connectionString, stateDirectory), "--Ingest:BatchSize=25"];
         var random = new Random(20261129);

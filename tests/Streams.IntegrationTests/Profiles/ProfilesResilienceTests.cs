@@ -32,7 +32,8 @@ public sealed class ProfilesResilienceTests(KafkaFixture kafka, PostgresFixture 
         }
 
         var crashedDb = await postgres.CreateDatabaseAsync();
-        var state = Path.Combine(Path.GetTempPath(), "streams-crash-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stateFolder = new TemporaryFolder("streams-crash-");
+        var state = stateFolder.Path;
         string[] arguments =
         [
             .. InProcessHost.Arguments(kafka, crashed, crashedDb, state),

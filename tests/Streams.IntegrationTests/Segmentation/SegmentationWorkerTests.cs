@@ -217,7 +217,8 @@ public sealed class SegmentationWorkerTests(KafkaFixture kafka, PostgresFixture 
         }
 
         var db = await postgres.CreateDatabaseAsync();
-        var state = Path.Combine(Path.GetTempPath(), "streams-seg-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stateFolder = new TemporaryFolder("streams-seg-");
+        var state = stateFolder.Path;
         string[] arguments = [.. InProcessHost.Arguments(kafka, restarted, db, state), .. options,
             $"--Topics:Profiles={reference.Names.Profiles}", "--Segmentation:GroupId=restarted"];
         foreach (var crash in new[] { "segmentation.after-commit@3", "segmentation.before-commit@2" })

@@ -14,7 +14,8 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
     public async Task Simulate_WritesEveryRecordKeyedByEventId_AndTheGroundTruth_AndPrintsASummary()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
-        var state = TempDirectory();
+        using var stateFolder = new TemporaryFolder("streams-sim-");
+        var state = stateFolder.Path;
         var (exit, output, errors) = await HostCommand.RunAsync(["simulate", .. topics.HostArguments, $"--Kafka:BootstrapServers={kafka.BootstrapServers}",
             $"--Streams:StateDir={state}", "--Simulator:Customers=40", "--Simulator:Seed=9", "--Simulator:Run=7", "--Simulator:DuplicateEventRate=0.05"]);
         Assert.True(exit == 0, errors + output);
@@ -28,7 +29,6 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
         var duplicates = truth.InjectedPerCode.GetValueOrDefault(ReasonCodes.DuplicateEvent);
         Assert.True(duplicates > 0);
         Assert.Equal(records.Count - duplicates, records.Select(r => Encoding.UTF8.GetString(r.Message.Key!)).Distinct().Count());
-        Directory.Delete(state, recursive: true);
     }
 
     [Fact]
@@ -36,8 +36,9 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 2);
         const int bound = 64 * 1024;
+        using var state = new TemporaryFolder("streams-sim-");
         var (exit, output, errors) = await HostCommand.RunAsync(["simulate", .. topics.HostArguments, $"--Kafka:BootstrapServers={kafka.BootstrapServers}",
-            $"--Streams:StateDir={TempDirectory()}", "--Simulator:Customers=100", $"--Simulator:MaxBytesAhead={bound}",
+            $"--Streams:StateDir={state.Path}", "--Simulator:Customers=100", $"--Simulator:MaxBytesAhead={bound}",
             "--Simulator:StallTimeout=00:00:02", $"--Ingest:GroupId={KafkaFixture.Unique("nobody")}", "--Simulator:OversizedRecordRate=0"]);
 
         Assert.True(exit == 1, $"exit {exit}: {errors}{output}");
@@ -57,7 +58,8 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
     [InlineData("did not answer", "--Kafka:BootstrapServers=127.0.0.1:1")]
     public async Task Simulate_WithNoBrokerKnown_OrABadValue_ExitsWithAOneLineConfigurationError(string reason, params string[] arguments)
     {
-        var (exit, output, errors) = await HostCommand.RunAsync(["simulate", $"--Streams:StateDir={TempDirectory()}", .. arguments]);
+        using var state = new TemporaryFolder("streams-sim-");
+        var (exit, output, errors) = await HostCommand.RunAsync(["simulate", $"--Streams:StateDir={state.Path}", .. arguments]);
         Assert.True(exit == 2, $"exit {exit}: {errors}{output}");
         Assert.Contains(reason, errors, StringComparison.Ordinal);
         Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -66,11 +68,9 @@ public sealed class SimulateCommandTests(KafkaFixture kafka)
     [Fact]
     public async Task Host_WithABadSimulatorValue_ExitsWithAConfigurationError_BeforeStarting()
     {
-        var (exit, output, errors) = await HostCommand.RunAsync($"--Streams:StateDir={TempDirectory()}", "--Simulator:MaxBytesAhead=5");
+        using var state = new TemporaryFolder("streams-sim-");
+        var (exit, output, errors) = await HostCommand.RunAsync($"--Streams:StateDir={state.Path}", "--Simulator:MaxBytesAhead=5");
         Assert.True(exit == 2, $"exit {exit}: {errors}{output}");
         Assert.Contains("Simulator:MaxBytesAhead must be 1024 bytes to 1 TiB.", errors, StringComparison.Ordinal);
     }
-
-    // Made 0700, as the host makes a state dir: it refuses one open to other users.
-    private static string TempDirectory() => Directory.CreateTempSubdirectory("streams-sim-").FullName;
 }
