@@ -15,7 +15,6 @@ internal static class LoadRun
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>The whole number after <paramref name="name"/>, or <paramref name="fallback"/> when the option is absent.</summary>
     /// <summary>
     /// Turns PostgreSQL's statement tracking on for a measured part when <paramref name="top"/> asks for statements (the
     /// <c>--statements</c> option): the throwaway cluster's connection string to read them with, or null, said on the
@@ -42,6 +41,7 @@ internal static class LoadRun
         connectionString is null ? null
             : await StatementStatistics.ReadAsync(connectionString, new NpgsqlConnectionStringBuilder(connectionString).Database!, top).ConfigureAwait(false);
 
+    /// <summary>The whole number after <paramref name="name"/>, or <paramref name="fallback"/> when the option is absent.</summary>
     public static int Option(string[] args, string name, int fallback, int min, int max = int.MaxValue)
     {
         var i = Array.IndexOf(args, name);
