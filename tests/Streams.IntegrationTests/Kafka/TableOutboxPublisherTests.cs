@@ -11,7 +11,8 @@ namespace Streams.IntegrationTests.Kafka;
 /// <summary>
 /// The outbox publisher when a round does not finish after the broker took its rows (the process killed, PostgreSQL gone
 /// before the delete commits): the next publisher finds them on the broker and does not send them again, unless that
-/// would put an older record of a key after a newer one.
+/// would put an older record of a key after a newer one. And when another publisher's round holds the table: it waits,
+/// then reads what that round left.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class TableOutboxPublisherTests(KafkaFixture kafka, PostgresFixture postgres)
@@ -78,6 +79,34 @@ public sealed class TableOutboxPublisherTests(KafkaFixture kafka, PostgresFixtur
 
         // a:1 was missing, so a:2 goes again after it and stays a's last record; c is not repeated; d's look-alike is not d.
         Assert.Equal(["a:2", "c:3", "d:4 forged", "a:1", "a:2", "d:4"], Values(topic));
+    }
+
+    [Fact]
+    public async Task AnotherPublisherHoldingTheLock_IsWaitedFor_AndWhatItDeletedIsNotSentAgain()
+    {
+        var topic = await kafka.CreateTopicAsync("outbox-lock", partitions: 1);
+        await using var dataSource = await CreateOutboxAsync();
+        await ExecuteAsync(dataSource, "update refuse_delete set refuse = false");
+        await InsertAsync(dataSource, topic, "a", "b");
+
+        // Another publisher's round: it holds the table's lock and has deleted row 1 (sent), not yet committed.
+        await using var other = await dataSource.OpenConnectionAsync();
+        await using var round = await other.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand($"select pg_advisory_xact_lock(hashtext('{Table}')); delete from {Table} where seq = 1", other, round))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var publisher = Publisher(dataSource);
+        var publishing = Task.Run(publisher.PublishPending);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(publishing.IsCompleted);
+        await round.CommitAsync();
+        await publishing.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Read after the lock was granted, so after the other round's delete: row 1 is not sent a second time.
+        Assert.Equal(["b:2"], Values(topic));
+        Assert.Equal(0L, await ScalarAsync(dataSource, $"select count(*) from {Table}"));
     }
 
     private TableOutboxPublisher Publisher(NpgsqlDataSource dataSource) =>

@@ -87,13 +87,7 @@ public sealed class TableOutboxPublisher : IDisposable
         {
             using var connection = dataSource.OpenConnection();
             using var transaction = connection.BeginTransaction();
-            using (var exclusive = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext(@table))", connection, transaction))
-            {
-                exclusive.Parameters.Add(new NpgsqlParameter<string>("table", table));
-                exclusive.ExecuteNonQuery();
-            }
-
-            var (rows, readBefore) = Read(connection, transaction);
+            var (rows, readBefore) = LockAndRead(connection, transaction);
             if (rows.Count > 0)
             {
                 Mark(rows.Select(r => r.Topic));
@@ -159,11 +153,13 @@ public sealed class TableOutboxPublisher : IDisposable
     }
 
     /// <summary>
-    /// The oldest rows, and the read mark as it was before this round, which is moved past them in the same round trip
-    /// (it moves only forward, and a rollback leaves it moved). A row committed between the read and the move can be
-    /// counted in with a higher number than those read: it is then looked for once, not found, and sent.
+    /// Takes the table's lock, then reads the oldest rows and the read mark as it was before this round, which is moved
+    /// past them, all in one round trip: each statement sees what committed before it began, so the read sees every row
+    /// a publisher that held the lock before deleted. The mark moves only forward, and a rollback leaves it moved. A row
+    /// committed between the read and the move can be counted in with a higher number than those read: it is then
+    /// looked for once, not found, and sent.
     /// </summary>
-    private (List<(long Seq, string Topic, byte[]? Key, byte[]? Value, string? TraceParent)> Rows, long ReadBefore) Read(
+    private (List<(long Seq, string Topic, byte[]? Key, byte[]? Value, string? TraceParent)> Rows, long ReadBefore) LockAndRead(
         NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
         var mark = $"(select case when is_called then last_value else 0 end from {table}_read_mark)";
@@ -171,6 +167,7 @@ public sealed class TableOutboxPublisher : IDisposable
         {
             BatchCommands =
             {
+                new NpgsqlBatchCommand("select pg_advisory_xact_lock(hashtext(@table))") { Parameters = { new NpgsqlParameter<string>("table", table) } },
                 new NpgsqlBatchCommand($"select {mark}"),
                 new NpgsqlBatchCommand($"select seq, topic, key, value, traceparent from {table} order by seq limit {Chunk}"),
                 new NpgsqlBatchCommand(
@@ -178,6 +175,7 @@ public sealed class TableOutboxPublisher : IDisposable
             },
         };
         using var reader = batch.ExecuteReader();
+        reader.NextResult();
         reader.Read();
         var readBefore = reader.GetInt64(0);
         reader.NextResult();
