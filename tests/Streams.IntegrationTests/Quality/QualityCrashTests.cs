@@ -24,9 +24,12 @@ public sealed class QualityCrashTests(KafkaFixture kafka, PostgresFixture postgr
         var applicationId = KafkaFixture.Unique("quality");
         var figures = new QualityWorkerTests(kafka, postgres);
         figures.CreateInternalTopics(topics, applicationId);
+        // Both hosts run on this state dir (the later --Streams:StateDir wins over the one HostProcess makes), so the test
+        // removes it.
+        using var stateFolder = new TemporaryFolder("streams-host-");
         string[] arguments =
         [
-            .. InProcessHost.Arguments(kafka, topics, await postgres.CreateDatabaseAsync(), HostProcess.NewStateDirectory()),
+            .. InProcessHost.Arguments(kafka, topics, await postgres.CreateDatabaseAsync(), stateFolder.Path),
             .. QualityWorkerTests.QualityArguments(applicationId, "--Quality:MaxPollRecords=50"),
         ];
         const int half = 300;
