@@ -156,7 +156,10 @@ internal static class PipelineLoad
                 await other.StartAsync();
             }
 
-            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(hosts, settings, warmup, inputs));
+            // A signal (SIGTERM, Ctrl+C) stops the hosts through their console lifetime; the run then stops too, instead of
+            // waiting for stages that no longer move until its stall timeout.
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(hosts, settings, warmup, inputs, stopping));
             var markdown = PipelineReport.Markdown(result);
             Console.WriteLine(markdown);
             await File.WriteAllTextAsync(Path.Combine(Directory.GetCurrentDirectory(), name + ".md"), markdown);
@@ -195,7 +198,7 @@ internal static class PipelineLoad
         $"--Pseudonymization:Keys:{DevelopmentKey.KeyId}={File.ReadAllText(DevelopmentKey.PathIn(firstStateDir)).Trim()}",
     ];
 
-    private static PipelineResult Measure(IReadOnlyList<IHost> hosts, Settings settings, InputSet warmup, InputSet inputs)
+    private static PipelineResult Measure(IReadOnlyList<IHost> hosts, Settings settings, InputSet warmup, InputSet inputs, CancellationToken stopping)
     {
         var services = hosts[0].Services;
         var environment = services.GetRequiredService<StreamsEnvironment>();
@@ -232,7 +235,7 @@ internal static class PipelineLoad
             if (warmup.Count > 0)
             {
                 Console.WriteLine($"{Name}: warm-up …");
-                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, out _, out _);
+                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, stopping, out _, out _);
             }
 
             Console.WriteLine($"{Name}: timed run of {inputs.Count:N0} records …");
@@ -249,7 +252,8 @@ internal static class PipelineLoad
             using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
             allocations?.Start();
             var statisticsConnection = LoadRun.StartStatementsAsync(environment, settings.Statements, Name).GetAwaiter().GetResult();
-            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, out var log, out var ends);
+            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, stopping, out var log,
+                out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             gc = GcActivity.Now().Since(gc);
             var allocated = allocations?.Stop(settings.AllocationTypes);
@@ -261,7 +265,7 @@ internal static class PipelineLoad
             var checkpointAfter = SegmentationCheckpoint(environment.DataSource);
 
             Volatile.Write(ref tapEnds, ends);
-            if (!tapTask.Wait(TimeSpan.FromSeconds(60)))
+            if (!tapTask.Wait(TimeSpan.FromSeconds(60), stopping))
             {
                 throw new TimeoutException("The output tap did not reach the end of the canonical and profiles topics within 60 s.");
             }
@@ -275,7 +279,7 @@ internal static class PipelineLoad
 
             Console.WriteLine($"{Name}: baseline (bare consume→produce copy) …");
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
-                settings.StallAfter, CancellationToken.None);
+                settings.StallAfter, stopping);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
                 SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts);
         }
@@ -284,7 +288,8 @@ internal static class PipelineLoad
             stopTap.Cancel();
             try
             {
-                tapTask.Wait(TimeSpan.FromSeconds(10));
+                // Also when stopping: the tap's consumer goes before the hosts and their broker do.
+                tapTask.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
             }
             catch (AggregateException)
             {
@@ -324,7 +329,8 @@ internal static class PipelineLoad
     /// everything produced. Returns the samples; <paramref name="ends"/> is each output partition's end at that moment.
     /// </summary>
     private static PhaseResult RunPhase(string bootstrap, Stage[] stages, Settings settings, InputSet inputs, int rate, CommitProbe probe,
-        CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, out ProduceLog log, out IReadOnlyDictionary<TopicPartition, long> ends)
+        CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, CancellationToken stopping, out ProduceLog log,
+        out IReadOnlyDictionary<TopicPartition, long> ends)
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
         // Each partition's map sized for the busiest input topic's share, a tenth more for uneven keys.
@@ -353,6 +359,11 @@ internal static class PipelineLoad
         {
             while (true)
             {
+                if (stopping.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("the hosts were asked to stop (SIGTERM or Ctrl+C)", stopping);
+                }
+
                 probe.Poll(timeline);
                 var produced = produce.IsCompleted;
                 if (produce.IsFaulted)
