@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Streams.Infrastructure.Hosting;
 using Streams.Infrastructure.Postgres;
@@ -14,6 +16,38 @@ internal sealed class LoadOptionException(string message) : Exception(message);
 internal static class LoadRun
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Fires when the run is asked to stop. A signal (SIGTERM, Ctrl+C) stops <paramref name="host"/>'s lifetime through its
+    /// console lifetime, but a host started without waiting for its shutdown keeps its workers running until the command
+    /// stops it: the command's own waits have to watch this.
+    /// </summary>
+    public static CancellationToken Stopping(IHost host) => host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+
+    /// <summary>Removes a run's state dir; one that cannot be removed is named on stderr, not a failure of the run.</summary>
+    public static void TryDelete(string directory, string command)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{command}: could not remove {directory}: {e.Message}");
+        }
+    }
+
+    /// <summary>Ends the run, saying why, once <paramref name="stopping"/> (<see cref="Stopping"/>) fired.</summary>
+    public static void ThrowIfStopping(CancellationToken stopping)
+    {
+        if (stopping.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the run was asked to stop (SIGTERM or Ctrl+C)", stopping);
+        }
+    }
 
     /// <summary>
     /// Turns PostgreSQL's statement tracking on for a measured part when <paramref name="top"/> asks for statements (the

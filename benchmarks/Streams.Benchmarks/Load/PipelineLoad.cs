@@ -156,9 +156,7 @@ internal static class PipelineLoad
                 await other.StartAsync();
             }
 
-            // A signal (SIGTERM, Ctrl+C) stops the hosts through their console lifetime; the run then stops too, instead of
-            // waiting for stages that no longer move until its stall timeout.
-            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            var stopping = LoadRun.Stopping(host);
             var result = await LoadRun.OnOwnThread("bench-monitor", () => Measure(hosts, settings, warmup, inputs, stopping));
             var markdown = PipelineReport.Markdown(result);
             Console.WriteLine(markdown);
@@ -177,7 +175,7 @@ internal static class PipelineLoad
                 }
 
                 hosts[i].Dispose();
-                TryDelete(StateDir(runId, i));
+                LoadRun.TryDelete(StateDir(runId, i), Name);
             }
         }
     }
@@ -359,11 +357,7 @@ internal static class PipelineLoad
         {
             while (true)
             {
-                if (stopping.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException("the hosts were asked to stop (SIGTERM or Ctrl+C)", stopping);
-                }
-
+                LoadRun.ThrowIfStopping(stopping);
                 probe.Poll(timeline);
                 var produced = produce.IsCompleted;
                 if (produce.IsFaulted)
@@ -450,20 +444,6 @@ internal static class PipelineLoad
         return reader.Read() ? (reader.GetInt32(0), reader.GetInt64(1)) : (0, 0);
     }
 
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"{Name}: could not remove {directory}: {e.Message}");
-        }
-    }
 
     /// <summary>The profiles group's committed offsets on the canonical topic, read without joining the group.</summary>
     private sealed class CommitProbe(string bootstrapServers, string group, string topic, int partitions) : IDisposable

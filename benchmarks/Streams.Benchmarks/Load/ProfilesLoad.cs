@@ -59,66 +59,77 @@ internal static class ProfilesLoad
         });
         builder.AddStreamsEnvironment();
         builder.AddProfiles();
-        using var host = builder.Build();
-        await host.StartAsync();
-        var environment = host.Services.GetRequiredService<StreamsEnvironment>();
-        var metrics = host.Services.GetRequiredService<ProfilesMetrics>();
-        var canonical = host.Services.GetRequiredService<Streams.Contracts.Topics.TopicCatalog>().Names.Canonical;
-
-        // Warm-up first, from other customers, in small batches: tiered JIT compiles a method called once per batch
-        // fully only after some 60 calls (tier 0, instrumented, optimized), seconds of CPU on these 2 cores that
-        // belong to starting up, not to the rate a running worker sustains. Then one untimed run of full batches: the
-        // loops over a whole batch are compiled again on stack replacement, and the first full batches' statements
-        // meet tables and plans of a different size (measured: the first full-size run was the slowest of five).
-        var consumed = 0L;
-        if (warmup > 0)
+        var host = builder.Build();
+        try
         {
-            var warm = Messages(Generate(warmup, "warmup"));
-            for (var done = 0; done < warm.Count; done += WarmupChunk)
+            await host.StartAsync();
+            var environment = host.Services.GetRequiredService<StreamsEnvironment>();
+            var metrics = host.Services.GetRequiredService<ProfilesMetrics>();
+            var canonical = host.Services.GetRequiredService<Streams.Contracts.Topics.TopicCatalog>().Names.Canonical;
+            var stopping = LoadRun.Stopping(host);
+
+            // Warm-up first, from other customers, in small batches: tiered JIT compiles a method called once per batch
+            // fully only after some 60 calls (tier 0, instrumented, optimized), seconds of CPU on these 2 cores that
+            // belong to starting up, not to the rate a running worker sustains. Then one untimed run of full batches: the
+            // loops over a whole batch are compiled again on stack replacement, and the first full batches' statements
+            // meet tables and plans of a different size (measured: the first full-size run was the slowest of five).
+            var consumed = 0L;
+            if (warmup > 0)
             {
-                Produce(environment.BootstrapServers, canonical, warm.GetRange(done, Math.Min(WarmupChunk, warm.Count - done)));
-                while (metrics.Records < Math.Min(done + WarmupChunk, warm.Count))
+                var warm = Messages(Generate(warmup, "warmup"));
+                for (var done = 0; done < warm.Count; done += WarmupChunk)
                 {
+                    Produce(environment.BootstrapServers, canonical, warm.GetRange(done, Math.Min(WarmupChunk, warm.Count - done)));
+                    while (metrics.Records < Math.Min(done + WarmupChunk, warm.Count))
+                    {
+                        LoadRun.ThrowIfStopping(stopping);
+                        await Task.Delay(5);
+                    }
+                }
+
+                Produce(environment.BootstrapServers, canonical, Messages(Generate(events, "warmup-full")));
+                consumed = warmup + events;
+                while (metrics.Records < consumed)
+                {
+                    LoadRun.ThrowIfStopping(stopping);
                     await Task.Delay(5);
                 }
             }
 
-            Produce(environment.BootstrapServers, canonical, Messages(Generate(events, "warmup-full")));
-            consumed = warmup + events;
-            while (metrics.Records < consumed)
+            await PrepareBaselinesAsync(environment.DataSource, warmup > 0 ? Generate(Math.Min(events, 5000), "copy-warmup") : []);
+            var runs = new List<Dictionary<string, object>>();
+            for (var run = 1; run <= repeat; run++)
             {
-                await Task.Delay(5);
+                runs.Add(await MeasureAsync(environment, metrics, canonical, events, run, expected: consumed + (long)run * events, statements, stopping));
             }
+
+            double Median(string key) => LoadRun.Median(runs.Select(r => Convert.ToDouble(r[key], CultureInfo.InvariantCulture)));
+            var result = new Dictionary<string, object>
+            {
+                ["events_per_run"] = events,
+                ["runs"] = repeat,
+                ["batch_size"] = batch,
+                ["partitions"] = partitions,
+                ["warmup_events"] = warmup,
+                ["profiles_per_run"] = events / 7,
+                ["median_worker_events_per_s"] = Median("worker_events_per_s"),
+                ["median_copy_rows_per_s"] = Median("copy_rows_per_s"),
+                ["median_ratio_worker_to_copy"] = Median("ratio_worker_to_copy"),
+                ["median_copy_unlogged_rows_per_s"] = Median("copy_unlogged_rows_per_s"),
+                ["median_ratio_worker_to_copy_unlogged"] = Median("ratio_worker_to_copy_unlogged"),
+                ["each_run"] = runs,
+                ["machine"] = LoadRun.Machine(),
+            };
+            await LoadRun.WriteJsonAsync("profiles-load", result);
+            return 0;
         }
-
-        await PrepareBaselinesAsync(environment.DataSource, warmup > 0 ? Generate(Math.Min(events, 5000), "copy-warmup") : []);
-        var runs = new List<Dictionary<string, object>>();
-        for (var run = 1; run <= repeat; run++)
+        finally
         {
-            runs.Add(await MeasureAsync(environment, metrics, canonical, events, run, expected: consumed + (long)run * events, statements));
+            // Also when a run fails or is stopped: the cluster and the broker go with the host, its state dir after it.
+            await host.StopAsync();
+            host.Dispose();
+            LoadRun.TryDelete(state, "profiles-load");
         }
-
-        await host.StopAsync();
-
-        double Median(string key) => LoadRun.Median(runs.Select(r => Convert.ToDouble(r[key], CultureInfo.InvariantCulture)));
-        var result = new Dictionary<string, object>
-        {
-            ["events_per_run"] = events,
-            ["runs"] = repeat,
-            ["batch_size"] = batch,
-            ["partitions"] = partitions,
-            ["warmup_events"] = warmup,
-            ["profiles_per_run"] = events / 7,
-            ["median_worker_events_per_s"] = Median("worker_events_per_s"),
-            ["median_copy_rows_per_s"] = Median("copy_rows_per_s"),
-            ["median_ratio_worker_to_copy"] = Median("ratio_worker_to_copy"),
-            ["median_copy_unlogged_rows_per_s"] = Median("copy_unlogged_rows_per_s"),
-            ["median_ratio_worker_to_copy_unlogged"] = Median("ratio_worker_to_copy_unlogged"),
-            ["each_run"] = runs,
-            ["machine"] = LoadRun.Machine(),
-        };
-        await LoadRun.WriteJsonAsync("profiles-load", result);
-        return 0;
     }
 
     /// <summary>
@@ -126,7 +137,7 @@ internal static class ProfilesLoad
     /// both COPY baselines just before and just after it.
     /// </summary>
     private static async Task<Dictionary<string, object>> MeasureAsync(StreamsEnvironment environment, ProfilesMetrics metrics, string canonical,
-        int events, int run, long expected, int statements)
+        int events, int run, long expected, int statements, CancellationToken stopping)
     {
         // Serialized before the clock starts: ingest does that on its own hosts, not the worker's.
         var records = Generate(events, $"load{run}");
@@ -160,7 +171,9 @@ internal static class ProfilesLoad
         Produce(environment.BootstrapServers, canonical, messages);
         while (metrics.Records < expected)
         {
-            await Task.Delay(5);
+            // Checked before each short wait, so the run ends saying why rather than with a cancelled delay.
+            LoadRun.ThrowIfStopping(stopping);
+            await Task.Delay(5, CancellationToken.None);
         }
 
         var workerSeconds = clock.Elapsed.TotalSeconds;
