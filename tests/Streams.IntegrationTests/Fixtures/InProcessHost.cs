@@ -81,7 +81,20 @@ public sealed class InProcessHost : IAsyncDisposable
         builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace);
         configure(builder);
         var host = builder.Build();
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            // A service that failed to start leaves the ones started before it running: stopped here, not left to consume
+            // the test's topics beside a host the test starts next.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await host.StopAsync(timeout.Token);
+            host.Dispose();
+            throw;
+        }
+
         return new InProcessHost(host, stateDirectory, connectionString, logs);
     }
 
