@@ -31,11 +31,13 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     public async Task RunningHost_ScrapeShowsEachWorkersLagRatesAndQuarantine_AndTheOtlpExportCarriesTheSameFigures()
     {
         var topics = await TestTopics.CreateAsync(kafka);
-        var port = HealthEndpointTests.FreePort();
         using var collector = new OtlpCollector(HealthEndpointTests.FreePort());
-        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, $"--Health:Port={port}",
+        // A free port found beforehand and released can be taken before the host binds it (seen once: "address already
+        // in use"), by a client's outgoing connection as much as by a listener: another port then, a few times at most.
+        var port = 0;
+        await using var host = await OnAFreePortAsync(p => port = p, health => InProcessHost.StartAsync(kafka, postgres, topics, health,
             "--Telemetry:SampleInterval=00:00:00.200", $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.Endpoint}",
-            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200");
+            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200"));
         var clickstream = topics.Names.Clickstream;
         // One record comes from a channel that traces: its producer span is the start of the chain of links below.
         var channelSpan = (Trace: ActivityTraceId.CreateRandom().ToHexString(), Span: ActivitySpanId.CreateRandom().ToHexString());
@@ -189,4 +191,26 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     private static partial Regex LabelPair();
 
     private sealed record Figure(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
+
+    /// <summary>
+    /// Starts a host with <c>--Health:Port</c> set to a free port (<paramref name="chosen"/> learns which), and on another
+    /// one, three tries at most, when that port was taken between finding it and binding it.
+    /// </summary>
+    private static async Task<InProcessHost> OnAFreePortAsync(Action<int> chosen, Func<string, Task<InProcessHost>> start)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = HealthEndpointTests.FreePort();
+            try
+            {
+                var host = await start($"--Health:Port={port}");
+                chosen(port);
+                return host;
+            }
+            catch (StreamsConfigurationException e) when (attempt < 3
+                && e.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+            }
+        }
+    }
 }
