@@ -108,13 +108,7 @@ internal static class ActivationLoad
         finally
         {
             await host.StopAsync();
-            try
-            {
-                Directory.Delete(state, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            LoadRun.TryDelete(state, "activation-load");
         }
     }
 
