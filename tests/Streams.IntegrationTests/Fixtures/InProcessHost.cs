@@ -1,7 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Streams.Host;
+using Streams.Infrastructure.Health;
+using Streams.Infrastructure.Hosting;
 
 namespace Streams.IntegrationTests.Fixtures;
 
@@ -99,6 +102,38 @@ public sealed class InProcessHost : IAsyncDisposable
     }
 
     public T Get<T>() where T : notnull => host.Services.GetRequiredService<T>();
+
+    /// <summary>The health endpoint's address, from the port the host was started with.</summary>
+    public Uri HealthAddress => new($"http://127.0.0.1:{Get<IOptions<HealthOptions>>().Value.Port}");
+
+    /// <summary>
+    /// Starts a host with <c>--Health:Port</c> set to a free port (the argument <paramref name="start"/> is given), and on
+    /// another one, three tries at most, when that port was taken between finding it and binding it: a port found free
+    /// and released can become any socket's, an outgoing connection's included (seen once: "address already in use").
+    /// </summary>
+    public static async Task<InProcessHost> OnAFreeHealthPortAsync(Func<string, Task<InProcessHost>> start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start($"--Health:Port={FreePort()}");
+            }
+            catch (StreamsConfigurationException e) when (attempt < 3
+                && e.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+            }
+        }
+    }
+
+    /// <summary>A loopback port free at the moment of asking.</summary>
+    public static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
 
     public async ValueTask DisposeAsync()
     {

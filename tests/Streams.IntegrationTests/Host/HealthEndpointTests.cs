@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Streams.Infrastructure.Hosting;
 using Streams.IntegrationTests.Fixtures;
@@ -17,12 +16,11 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
     {
         Skip.If(postgres.Local is null, "needs the local PostgreSQL cluster, which this test stops and starts");
         var topics = await TestTopics.CreateAsync(kafka);
-        var port = FreePort();
-        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, $"--Health:Port={port}",
+        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
             // Quick retries, so the workers are back soon after the database is.
             "--Ingest:RetryDelay=00:00:00.200", "--Ingest:MaxRetryDelay=00:00:01", "--Profiles:RetryDelay=00:00:00.200",
-            "--Profiles:MaxRetryDelay=00:00:01", "--Segmentation:RetryDelay=00:00:00.200", "--Segmentation:MaxRetryDelay=00:00:01");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            "--Profiles:MaxRetryDelay=00:00:01", "--Segmentation:RetryDelay=00:00:00.200", "--Segmentation:MaxRetryDelay=00:00:01"));
+        using var http = new HttpClient { BaseAddress = host.HealthAddress, Timeout = TimeSpan.FromSeconds(30) };
 
         var ready = await WaitForAsync(http, "/health/ready", HttpStatusCode.OK);
         Assert.Equal(["kafka", "postgres", "workers", "workers-started"], Checks(ready).Keys.Order(StringComparer.Ordinal));
@@ -57,10 +55,9 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
     public async Task ABatchThatFailsEverySession_MakesTheLoopNotLive_WhileBrokerAndDatabaseStayReady()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        var port = FreePort();
-        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, $"--Health:Port={port}", "--Health:MaxBatchRetries=2",
-            "--Streams:Workers=profiles", "--Profiles:RetryDelay=00:00:00.050", "--Profiles:MaxRetryDelay=00:00:00.100");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
+            "--Health:MaxBatchRetries=2", "--Streams:Workers=profiles", "--Profiles:RetryDelay=00:00:00.050", "--Profiles:MaxRetryDelay=00:00:00.100"));
+        using var http = new HttpClient { BaseAddress = host.HealthAddress, Timeout = TimeSpan.FromSeconds(30) };
         await WaitForAsync(http, "/health/ready", HttpStatusCode.OK);
 
         // A serialization failure (40001) is transient by its class, so each session retries; this one comes back for
@@ -104,12 +101,5 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
             Assert.True(clock.Elapsed < Patience, $"{path} still answers {(int)status}, not {(int)wanted}: {body.RootElement}");
             await Task.Delay(250);
         }
-    }
-
-    internal static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

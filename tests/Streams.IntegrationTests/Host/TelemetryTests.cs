@@ -31,11 +31,8 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     public async Task RunningHost_ScrapeShowsEachWorkersLagRatesAndQuarantine_AndTheOtlpExportCarriesTheSameFigures()
     {
         var topics = await TestTopics.CreateAsync(kafka);
-        using var collector = new OtlpCollector(HealthEndpointTests.FreePort());
-        // A free port found beforehand and released can be taken before the host binds it (seen once: "address already
-        // in use"), by a client's outgoing connection as much as by a listener: another port then, a few times at most.
-        var port = 0;
-        await using var host = await OnAFreePortAsync(p => port = p, health => InProcessHost.StartAsync(kafka, postgres, topics, health,
+        using var collector = new OtlpCollector(InProcessHost.FreePort());
+        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
             "--Telemetry:SampleInterval=00:00:00.200", $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.Endpoint}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200"));
         var clickstream = topics.Names.Clickstream;
@@ -51,7 +48,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
                 new Headers { { RecordTracing.TraceParentHeader, Encoding.ASCII.GetBytes($"00-{channelSpan.Trace}-{channelSpan.Span}-01") } });
         }
 
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { BaseAddress = host.HealthAddress, Timeout = TimeSpan.FromSeconds(30) };
         var partitions = topics.Names.Partitions;
         var groups = topics.Catalog.Inputs.Count + 3; // ingest's inputs, profiles, segmentation, activation
         var scrape = await WaitForAsync(async () =>
@@ -118,7 +115,7 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     {
         var topics = await TestTopics.CreateAsync(kafka);
         var connectionString = await postgres.CreateDatabaseAsync();
-        using var collector = new OtlpCollector(HealthEndpointTests.FreePort());
+        using var collector = new OtlpCollector(InProcessHost.FreePort());
         using var stateFolder = new TemporaryFolder("streams-json-");
         await using var host = HostProcess.Start(
             new Dictionary<string, string>
@@ -191,26 +188,4 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     private static partial Regex LabelPair();
 
     private sealed record Figure(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
-
-    /// <summary>
-    /// Starts a host with <c>--Health:Port</c> set to a free port (<paramref name="chosen"/> learns which), and on another
-    /// one, three tries at most, when that port was taken between finding it and binding it.
-    /// </summary>
-    private static async Task<InProcessHost> OnAFreePortAsync(Action<int> chosen, Func<string, Task<InProcessHost>> start)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = HealthEndpointTests.FreePort();
-            try
-            {
-                var host = await start($"--Health:Port={port}");
-                chosen(port);
-                return host;
-            }
-            catch (StreamsConfigurationException e) when (attempt < 3
-                && e.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
-            {
-            }
-        }
-    }
 }
