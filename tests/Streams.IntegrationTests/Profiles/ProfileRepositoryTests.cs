@@ -422,6 +422,43 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         await transaction.CommitAsync();
     }
 
+    /// <summary>
+    /// A batch's pseudonym locks and the table locks of the outbox publisher and of segmentation are advisory locks on
+    /// 32-bit hashes. A pseudonym hashing like a table's name must not wait for that table's lock (nor hold it up), yet
+    /// two batches with one pseudonym still take turns.
+    /// </summary>
+    [Fact]
+    public async Task Load_APseudonymHashingLikeATableLock_DoesNotWaitForIt_ButTwoBatchesWithOnePseudonymTakeTurns()
+    {
+        await using var dataSource = await MigratedAsync();
+        string[] tables = [ProfileRepository.OutboxTable, "segmentation_model"];
+        await using var holder = await dataSource.OpenConnectionAsync();
+        await using var held = await holder.BeginTransactionAsync();
+        await using (var locks = new NpgsqlCommand("select count(pg_advisory_xact_lock(hashtext(t))) from unnest(@tables) t", holder, held))
+        {
+            locks.Parameters.Add(new NpgsqlParameter<string[]>("tables", tables));
+            await locks.ExecuteScalarAsync();
+        }
+
+        await using var batch = await dataSource.OpenConnectionAsync();
+        await using var first = await batch.BeginTransactionAsync();
+        await SetLockTimeoutAsync(batch, first);
+        // The same strings as the table names: the same hashes. With a shared lock space this waits and fails (55P03).
+        ProfileRepository.Load(batch, first, tables);
+
+        await using var other = await dataSource.OpenConnectionAsync();
+        await using var second = await other.BeginTransactionAsync();
+        await SetLockTimeoutAsync(other, second);
+        var waited = Assert.Throws<PostgresException>(() => ProfileRepository.Load(other, second, [tables[1]]));
+        Assert.Equal(PostgresErrorCodes.LockNotAvailable, waited.SqlState);
+
+        static async Task SetLockTimeoutAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            await using var timeout = new NpgsqlCommand("set local lock_timeout = '1s'", connection, transaction);
+            await timeout.ExecuteNonQueryAsync();
+        }
+    }
+
     private async Task<NpgsqlDataSource> MigratedAsync()
     {
         var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());

@@ -222,8 +222,7 @@ public sealed class ProfileSplitter(NpgsqlDataSource dataSource, TopicCatalog ca
     /// <summary>Session-level advisory locks on the pseudonyms' hashes, in the order a batch takes them (sorted), or their release.</summary>
     private static void Lock(NpgsqlConnection connection, string[] pseudonyms, string function)
     {
-        using var command = new NpgsqlCommand(
-            $"select count({function}(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l", connection);
+        using var command = new NpgsqlCommand(ProfileRepository.LockPseudonymsSql(function), connection);
         command.Parameters.Add(new NpgsqlParameter<string[]>("pseudonyms", pseudonyms));
         command.ExecuteScalar();
     }

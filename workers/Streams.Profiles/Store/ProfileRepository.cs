@@ -21,6 +21,19 @@ public static class ProfileRepository
     /// <summary>The transactional outbox of profile records and merges (see <c>TableOutboxPublisher</c>).</summary>
     public const string OutboxTable = "profile_outbox";
 
+    /// <summary>
+    /// Advisory locks on the pseudonyms in <c>@pseudonyms</c>, each once, in order (no lock cycles), with
+    /// <paramref name="function"/> (<c>pg_advisory_xact_lock</c> for a batch, the session forms for a split). The
+    /// two-key form in a namespace of their own: the single-key space also holds the outbox publishers' and
+    /// segmentation's table locks (<c>hashtext</c> of a table name), and a pseudonym of the same 32-bit hash would
+    /// otherwise wait for them, and they for it (PostgreSQL keeps the two key spaces apart).
+    /// </summary>
+    internal static string LockPseudonymsSql(string function) =>
+        $"select count({function}({PseudonymLockNamespace}, h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l";
+
+    /// <summary>The first key of the pseudonym locks ("PSNM"), apart from the migrations' ("STRM").</summary>
+    private const int PseudonymLockNamespace = 0x50534e4d;
+
     /// <summary>Locks and reads the profiles owning any of <c>@pseudonyms</c>, in profile-id order (see <see cref="Load"/>).</summary>
     internal const string LoadProfilesSql = """
         select p.profile_id, p.aggregate, p.personalization_allowed, p.version, p.pseudonyms
@@ -92,7 +105,7 @@ public static class ProfileRepository
         var all = pseudonyms.ToArray();
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
-            "select count(pg_advisory_xact_lock(h)) from (select distinct hashtext(p) as h from unnest(@pseudonyms) p order by 1) l",
+            LockPseudonymsSql("pg_advisory_xact_lock"),
             new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadProfilesSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadBlocksSql, new NpgsqlParameter<string[]>("pseudonyms", blocked)));
