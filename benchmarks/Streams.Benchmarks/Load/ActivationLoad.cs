@@ -56,9 +56,11 @@ internal static class ActivationLoad
             var metrics = host.Services.GetRequiredService<ActivationMetrics>();
             var pseudonymizer = host.Services.GetRequiredService<Pseudonymizer>();
             var names = host.Services.GetRequiredService<TopicCatalog>().Names;
+            var stopping = LoadRun.Stopping(host);
 
             var clock = Stopwatch.StartNew();
-            await PopulateAsync(environment.DataSource, pseudonymizer, profiles);
+            await PopulateAsync(environment.DataSource, pseudonymizer, profiles, stopping);
+            LoadRun.ThrowIfStopping(stopping);
             Console.WriteLine($"activation-load: {profiles:N0} profiles written in {clock.Elapsed.TotalSeconds:F1} s");
             var messages = Requests(rows, profiles);
             GC.Collect();
@@ -71,9 +73,10 @@ internal static class ActivationLoad
 
             clock.Restart();
             var cpu = process.TotalProcessorTime;
-            var producing = Task.Run(() => Produce(environment.BootstrapServers, names.ActivationRequests, messages, () => metrics.Rows - before, ahead));
+            var producing = Task.Run(() => Produce(environment.BootstrapServers, names.ActivationRequests, messages, () => metrics.Rows - before, ahead, stopping));
             while (metrics.Rows - before < rows || await OutboxDepthAsync(environment.DataSource) > 0)
             {
+                LoadRun.ThrowIfStopping(stopping);
                 await Task.Delay(100);
                 process.Refresh();
                 peakWorkingSet = Math.Max(peakWorkingSet, process.WorkingSet64);
@@ -92,6 +95,7 @@ internal static class ActivationLoad
             }
 
             await producing;
+            LoadRun.ThrowIfStopping(stopping);
             var elapsed = clock.Elapsed;
 
             process.Refresh();
@@ -113,11 +117,16 @@ internal static class ActivationLoad
     }
 
     // Profiles p1…pN with one e-mail each; every tenth opted out (and so without an assignment, as segmentation leaves it).
-    private static async Task PopulateAsync(NpgsqlDataSource dataSource, Pseudonymizer pseudonymizer, int profiles)
+    private static async Task PopulateAsync(NpgsqlDataSource dataSource, Pseudonymizer pseudonymizer, int profiles, CancellationToken stopping)
     {
         var pseudonyms = new string[profiles];
         for (var n = 1; n <= profiles; n++)
         {
+            if (n % 10_000 == 0)
+            {
+                LoadRun.ThrowIfStopping(stopping);
+            }
+
             pseudonymizer.TryPseudonymize(IdentifierType.Email, Email(n), out var pseudonym);
             pseudonyms[n - 1] = pseudonym!;
         }
@@ -135,7 +144,14 @@ internal static class ActivationLoad
         command.Parameters.Add(new NpgsqlParameter<string[]>("ps", pseudonyms));
         command.Parameters.Add(new NpgsqlParameter<int>("count", profiles));
         command.CommandTimeout = 600;
-        await command.ExecuteNonQueryAsync();
+        try
+        {
+            await command.ExecuteNonQueryAsync(stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            LoadRun.ThrowIfStopping(stopping);
+        }
     }
 
     // Made as they are produced, not up front: the process's memory is then the worker's, whatever the list's length.
@@ -161,8 +177,9 @@ internal static class ActivationLoad
 
     private static string Email(int n) => $"customer{n}@example.com";
 
-    // At most `ahead` rows produced and not yet answered.
-    private static void Produce(string bootstrapServers, string topic, IEnumerable<Message<byte[]?, byte[]>> messages, Func<long> answered, int ahead)
+    // At most `ahead` rows produced and not yet answered; stops producing once the run is asked to stop.
+    private static void Produce(string bootstrapServers, string topic, IEnumerable<Message<byte[]?, byte[]>> messages, Func<long> answered, int ahead,
+        CancellationToken stopping)
     {
         using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, LingerMs = 5 }).Build();
         var produced = 0L;
@@ -170,7 +187,17 @@ internal static class ActivationLoad
         {
             while (produced - answered() >= ahead)
             {
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 producer.Poll(TimeSpan.FromMilliseconds(20));
+            }
+
+            if (stopping.IsCancellationRequested)
+            {
+                return;
             }
 
             produced++;
