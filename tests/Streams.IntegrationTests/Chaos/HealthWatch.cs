@@ -33,14 +33,6 @@ internal sealed class HealthWatch : IAsyncDisposable
     public const string Live = "/health/live";
     public const string Ready = "/health/ready";
 
-    /// <summary>A free loopback port for a host's health endpoint.</summary>
-    public static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     public void Watch(string host, int port) => hosts[host] = port;
 
     public void Forget(string host) => hosts.TryRemove(host, out _);

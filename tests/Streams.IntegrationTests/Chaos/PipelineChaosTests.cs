@@ -244,7 +244,7 @@ public sealed class PipelineChaosTests(KafkaFixture kafka, PostgresFixture postg
         (string Name, HostProcess Process) StartHost()
         {
             var name = $"host-{++started}";
-            var port = HealthWatch.FreePort();
+            var port = InProcessHost.FreePort();
             var process = HostProcess.Start(environment: null, [.. arguments, $"--Health:Port={port}"]);
             hosts.Add((name, process));
             health.Watch(name, port);

@@ -127,12 +127,47 @@ public sealed class InProcessHost : IAsyncDisposable
         }
     }
 
-    /// <summary>A loopback port free at the moment of asking.</summary>
+    /// <summary>
+    /// A loopback port free at the moment of asking, below the kernel's range for the local ports of outgoing
+    /// connections when there is room (the suite's broker and database clients open many, and a port the kernel handed
+    /// out for listening, then released, is in that range): only another listener can then take it before the host binds it.
+    /// </summary>
     public static int FreePort()
     {
+        var below = EphemeralLow();
+        for (var attempt = 0; below > LowestChosen && attempt < 50; attempt++)
+        {
+            var port = Random.Shared.Next(LowestChosen, below);
+            try
+            {
+                using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                taken.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         probe.Start();
         return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private const int LowestChosen = 20_000;
+
+    // The first port of /proc/sys/net/ipv4/ip_local_port_range (Linux; 32768 by default), or 0 when it cannot be read.
+    private static int EphemeralLow()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return range.Length > 0 && int.TryParse(range[0], System.Globalization.CultureInfo.InvariantCulture, out var low) ? low : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     public async ValueTask DisposeAsync()

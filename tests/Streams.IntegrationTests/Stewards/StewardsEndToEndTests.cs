@@ -24,7 +24,7 @@ public sealed class StewardsEndToEndTests(KafkaFixture kafka, PostgresFixture po
     {
         Skip.IfNot(File.Exists(StewardsBrowserTests.Chromium), $"{StewardsBrowserTests.Chromium} is not installed (apt-get install chromium; .ci/run does it)");
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        var port = HealthWatch.FreePort();
+        var port = InProcessHost.FreePort();
         var hash = PasswordHashing.Hash(ConsoleServer.Password);
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, builder => builder.AddStewardship(),
             "--only", "ingest", $"--Stewards:Port={port}",

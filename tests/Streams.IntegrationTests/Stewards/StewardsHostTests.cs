@@ -16,7 +16,7 @@ public sealed class StewardsHostTests(KafkaFixture kafka, PostgresFixture postgr
     public async Task HostWithStewardsPort_ServesTheConsoleOnLoopback_KeepingItsKeysInTheStateDir()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        var port = HealthWatch.FreePort();
+        var port = InProcessHost.FreePort();
         var stewardship = new FakeStewardship(DateTimeOffset.UtcNow);
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics,
             builder => builder.Services.AddSingleton<IStewardship>(stewardship),

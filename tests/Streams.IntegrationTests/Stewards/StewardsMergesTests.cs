@@ -20,7 +20,7 @@ public sealed class StewardsMergesTests(KafkaFixture kafka, PostgresFixture post
     public async Task Steward_UndoesAMergeFromTheConsole_ViewerMayNot_AndTheSplitIsPublished()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        var port = HealthWatch.FreePort();
+        var port = InProcessHost.FreePort();
         var hash = PasswordHashing.Hash(ConsoleServer.Password);
         await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, builder => builder.AddStewardship(),
             "--Streams:Workers=profiles", "--Profiles:MaxBatchWait=00:00:00.050", $"--Stewards:Port={port}",
