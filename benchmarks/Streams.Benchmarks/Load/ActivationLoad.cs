@@ -185,13 +185,8 @@ internal static class ActivationLoad
         var produced = 0L;
         foreach (var message in messages)
         {
-            while (produced - answered() >= ahead)
+            while (produced - answered() >= ahead && !stopping.IsCancellationRequested)
             {
-                if (stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-
                 producer.Poll(TimeSpan.FromMilliseconds(20));
             }
 

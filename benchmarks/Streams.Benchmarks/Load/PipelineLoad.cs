@@ -444,7 +444,6 @@ internal static class PipelineLoad
         return reader.Read() ? (reader.GetInt32(0), reader.GetInt64(1)) : (0, 0);
     }
 
-
     /// <summary>The profiles group's committed offsets on the canonical topic, read without joining the group.</summary>
     private sealed class CommitProbe(string bootstrapServers, string group, string topic, int partitions) : IDisposable
     {

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streams.Host;
 using Streams.Infrastructure.Health;
-using Streams.Infrastructure.Hosting;
 
 namespace Streams.IntegrationTests.Fixtures;
 
@@ -106,31 +105,15 @@ public sealed class InProcessHost : IAsyncDisposable
     /// <summary>The health endpoint's address, from the port the host was started with.</summary>
     public Uri HealthAddress => new($"http://127.0.0.1:{Get<IOptions<HealthOptions>>().Value.Port}");
 
-    /// <summary>
-    /// Starts a host with <c>--Health:Port</c> set to a free port (the argument <paramref name="start"/> is given), and on
-    /// another one, three tries at most, when that port was taken between finding it and binding it: a port found free
-    /// and released can become any socket's, an outgoing connection's included (seen once: "address already in use").
-    /// </summary>
-    public static async Task<InProcessHost> OnAFreeHealthPortAsync(Func<string, Task<InProcessHost>> start)
-    {
-        ArgumentNullException.ThrowIfNull(start);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await start($"--Health:Port={FreePort()}");
-            }
-            catch (StreamsConfigurationException e) when (attempt < 3
-                && e.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
-            {
-            }
-        }
-    }
+    /// <summary>A <c>--Health:Port</c> argument naming a <see cref="FreePort"/>.</summary>
+    public static string FreeHealthPort() => $"--Health:Port={FreePort()}";
 
     /// <summary>
     /// A loopback port free at the moment of asking, below the kernel's range for the local ports of outgoing
-    /// connections when there is room (the suite's broker and database clients open many, and a port the kernel handed
-    /// out for listening, then released, is in that range): only another listener can then take it before the host binds it.
+    /// connections when there is room. A port the kernel hands out for listening is in that range, where any of the
+    /// suite's many broker and database client connections could take it before the host binds it (seen once in CI:
+    /// "address already in use"); below it, only another listener can, and every listener of the suite but these takes
+    /// its port from the kernel.
     /// </summary>
     public static int FreePort()
     {

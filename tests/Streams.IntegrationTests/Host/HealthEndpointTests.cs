@@ -16,10 +16,10 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
     {
         Skip.If(postgres.Local is null, "needs the local PostgreSQL cluster, which this test stops and starts");
         var topics = await TestTopics.CreateAsync(kafka);
-        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, InProcessHost.FreeHealthPort(),
             // Quick retries, so the workers are back soon after the database is.
             "--Ingest:RetryDelay=00:00:00.200", "--Ingest:MaxRetryDelay=00:00:01", "--Profiles:RetryDelay=00:00:00.200",
-            "--Profiles:MaxRetryDelay=00:00:01", "--Segmentation:RetryDelay=00:00:00.200", "--Segmentation:MaxRetryDelay=00:00:01"));
+            "--Profiles:MaxRetryDelay=00:00:01", "--Segmentation:RetryDelay=00:00:00.200", "--Segmentation:MaxRetryDelay=00:00:01");
         using var http = new HttpClient { BaseAddress = host.HealthAddress, Timeout = TimeSpan.FromSeconds(30) };
 
         var ready = await WaitForAsync(http, "/health/ready", HttpStatusCode.OK);
@@ -55,8 +55,8 @@ public sealed class HealthEndpointTests(KafkaFixture kafka, PostgresFixture post
     public async Task ABatchThatFailsEverySession_MakesTheLoopNotLive_WhileBrokerAndDatabaseStayReady()
     {
         var topics = await TestTopics.CreateAsync(kafka, partitions: 1);
-        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
-            "--Health:MaxBatchRetries=2", "--Streams:Workers=profiles", "--Profiles:RetryDelay=00:00:00.050", "--Profiles:MaxRetryDelay=00:00:00.100"));
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, InProcessHost.FreeHealthPort(),
+            "--Health:MaxBatchRetries=2", "--Streams:Workers=profiles", "--Profiles:RetryDelay=00:00:00.050", "--Profiles:MaxRetryDelay=00:00:00.100");
         using var http = new HttpClient { BaseAddress = host.HealthAddress, Timeout = TimeSpan.FromSeconds(30) };
         await WaitForAsync(http, "/health/ready", HttpStatusCode.OK);
 

@@ -32,9 +32,9 @@ public sealed partial class TelemetryTests(KafkaFixture kafka, PostgresFixture p
     {
         var topics = await TestTopics.CreateAsync(kafka);
         using var collector = new OtlpCollector(InProcessHost.FreePort());
-        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics, health,
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, InProcessHost.FreeHealthPort(),
             "--Telemetry:SampleInterval=00:00:00.200", $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.Endpoint}",
-            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200"));
+            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=300", "--OTEL_BSP_SCHEDULE_DELAY=200");
         var clickstream = topics.Names.Clickstream;
         // One record comes from a channel that traces: its producer span is the start of the chain of links below.
         var channelSpan = (Trace: ActivityTraceId.CreateRandom().ToHexString(), Span: ActivitySpanId.CreateRandom().ToHexString());

@@ -18,8 +18,7 @@ public sealed class QualityWorkerTests(KafkaFixture kafka, PostgresFixture postg
         var topics = await TestTopics.CreateAsync(kafka);
         var applicationId = KafkaFixture.Unique("quality");
         CreateInternalTopics(topics, applicationId);
-        await using var host = await InProcessHost.OnAFreeHealthPortAsync(health => InProcessHost.StartAsync(kafka, postgres, topics,
-            QualityArguments(applicationId, health)));
+        await using var host = await InProcessHost.StartAsync(kafka, postgres, topics, QualityArguments(applicationId, InProcessHost.FreeHealthPort()));
         var port = host.HealthAddress.Port;
         var start = Minute(DateTimeOffset.UtcNow) - TimeSpan.FromMinutes(3);
         using var feed = new QualityFeed(kafka.BootstrapServers, topics.Catalog);
