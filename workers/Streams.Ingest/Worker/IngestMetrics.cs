@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Streams.Ingest.Worker;
@@ -45,19 +46,35 @@ public sealed class IngestMetrics
     public void Record(string topic, string outcome, IEnumerable<string> codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
-        Add(topic, outcome, outcome);
-        foreach (var code in codes)
-        {
-            reasons.Add(1, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("reason", code));
-            totals.AddOrUpdate((topic, "reason:" + code), 1, (_, n) => n + 1);
-        }
+        var tally = new Tally();
+        tally.Count(topic, outcome, [.. codes]);
+        Record(tally);
     }
 
-    private void Add(string topic, string name, string outcome)
+    /// <summary>
+    /// Adds a batch's counts: one measurement per topic and outcome, and per topic and reason, whatever the number of
+    /// records. Then empties <paramref name="tally"/>.
+    /// </summary>
+    public void Record(Tally tally)
     {
-        records.Add(1, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("outcome", outcome));
-        totals.AddOrUpdate((topic, name), 1, (_, n) => n + 1);
+        ArgumentNullException.ThrowIfNull(tally);
+        foreach (var ((topic, outcome), count) in tally.Outcomes)
+        {
+            records.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("outcome", outcome));
+            AddToTotal((topic, outcome), count);
+        }
+
+        foreach (var ((topic, code), count) in tally.Reasons)
+        {
+            reasons.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("reason", code));
+            AddToTotal((topic, "reason:" + code), count);
+        }
+
+        tally.Clear();
     }
+
+    private void AddToTotal((string Topic, string Name) key, long count) =>
+        totals.AddOrUpdate(key, static (_, count) => count, static (_, total, count) => total + count, count);
 
     /// <summary>Totals since start: (topic, outcome or <c>reason:code</c>) → count.</summary>
     public IReadOnlyDictionary<(string Topic, string Name), long> Snapshot() => new Dictionary<(string, string), long>(totals);
@@ -79,5 +96,37 @@ public sealed class IngestMetrics
         }
 
         return text.Length == 0 ? "no input yet" : text.ToString().TrimEnd(' ', ';');
+    }
+
+    /// <summary>
+    /// A batch's counts by topic and outcome and by topic and reason, for <see cref="Record(Tally)"/>. Counting a record
+    /// here is two small dictionary updates; each measurement on the meter finds its tags' aggregator and each total
+    /// updates a shared dictionary, which per record was about 3 % of ingest's loop. Not thread-safe: one per batch.
+    /// </summary>
+    public sealed class Tally
+    {
+        internal Dictionary<(string Topic, string Outcome), long> Outcomes { get; } = [];
+
+        internal Dictionary<(string Topic, string Code), long> Reasons { get; } = [];
+
+        /// <summary>Counts one handled input record with the reason codes it was flagged or quarantined for.</summary>
+        public void Count(string topic, string outcome, IReadOnlyList<string> codes)
+        {
+            ArgumentNullException.ThrowIfNull(topic);
+            ArgumentNullException.ThrowIfNull(outcome);
+            ArgumentNullException.ThrowIfNull(codes);
+            CollectionsMarshal.GetValueRefOrAddDefault(Outcomes, (topic, outcome), out _)++;
+            // By index: a foreach over the interface would allocate an enumerator per record.
+            for (var i = 0; i < codes.Count; i++)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(Reasons, (topic, codes[i]), out _)++;
+            }
+        }
+
+        internal void Clear()
+        {
+            Outcomes.Clear();
+            Reasons.Clear();
+        }
     }
 }

@@ -104,10 +104,13 @@ public sealed class IngestWorker : BackgroundService, ICheckpointedBatchHandler
         fenced.Commit();
         positions.Committed(checkpoints);
         CrashPoints.Reach("ingest.after-commit");
+        var tally = new IngestMetrics.Tally();
         for (var i = 0; i < batch.Count; i++)
         {
-            metrics.Record(batch[i].Topic, IngestMetrics.OutcomeOf(judged[i].Disposition, judged[i].Duplicate), judged[i].Written.Outcome.ReasonCodes);
+            tally.Count(batch[i].Topic, IngestMetrics.OutcomeOf(judged[i].Disposition, judged[i].Duplicate), judged[i].Written.Outcome.ReasonCodes);
         }
+
+        metrics.Record(tally);
 
         Interlocked.Add(ref recordsCommitted, batch.Count);
         return true;
