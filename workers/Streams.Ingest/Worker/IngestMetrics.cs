@@ -46,9 +46,11 @@ public sealed class IngestMetrics
     public void Record(string topic, string outcome, IEnumerable<string> codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
-        var tally = new Tally();
-        tally.Count(topic, outcome, [.. codes]);
-        Record(tally);
+        Add(topic, outcome, 1);
+        foreach (var code in codes)
+        {
+            AddReason(topic, code, 1);
+        }
     }
 
     /// <summary>
@@ -60,17 +62,27 @@ public sealed class IngestMetrics
         ArgumentNullException.ThrowIfNull(tally);
         foreach (var ((topic, outcome), count) in tally.Outcomes)
         {
-            records.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("outcome", outcome));
-            AddToTotal((topic, outcome), count);
+            Add(topic, outcome, count);
         }
 
         foreach (var ((topic, code), count) in tally.Reasons)
         {
-            reasons.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("reason", code));
-            AddToTotal((topic, "reason:" + code), count);
+            AddReason(topic, code, count);
         }
 
         tally.Clear();
+    }
+
+    private void Add(string topic, string outcome, long count)
+    {
+        records.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("outcome", outcome));
+        AddToTotal((topic, outcome), count);
+    }
+
+    private void AddReason(string topic, string code, long count)
+    {
+        reasons.Add(count, new KeyValuePair<string, object?>("topic", topic), new KeyValuePair<string, object?>("reason", code));
+        AddToTotal((topic, "reason:" + code), count);
     }
 
     private void AddToTotal((string Topic, string Name) key, long count) =>
@@ -100,8 +112,9 @@ public sealed class IngestMetrics
 
     /// <summary>
     /// A batch's counts by topic and outcome and by topic and reason, for <see cref="Record(Tally)"/>. Counting a record
-    /// here is two small dictionary updates; each measurement on the meter finds its tags' aggregator and each total
-    /// updates a shared dictionary, which per record was about 3 % of ingest's loop. Not thread-safe: one per batch.
+    /// here is a small dictionary update; a measurement on the meter finds its tags' aggregator and a total updates a
+    /// shared dictionary (per record with the host's reader listening: about 150 ns against 35, IngestMetricsBenchmarks).
+    /// Not thread-safe: one per batch.
     /// </summary>
     public sealed class Tally
     {
