@@ -263,7 +263,7 @@ public sealed class IngestPipeline
         QuarantineReason? forced)
     {
         var raw = value.Span;
-        var reasons = new ReasonCollector();
+        var reasons = ReasonCollector.ForRecord();
         if (forced is not null)
         {
             reasons.Add(forced.Code, forced.Field, forced.Detail);

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Options;
 using Streams.Contracts;
 using Streams.Contracts.Identifiers;
@@ -129,5 +130,26 @@ public sealed class HotPathTests
             Assert.Equal("k1:39b1afb632528e3dbf5a96cf7207fb42", first.Pseudonymize(IdentifierType.Email, "jane.doe@example.com"));
             Assert.Equal(expectedSecond, second.Pseudonymize(IdentifierType.Email, "jane.doe@example.com"));
         }
+    }
+
+    [Fact]
+    public void Process_RecordsOneAfterAnotherOnOneThread_KeepTheirOwnReasons()
+    {
+        // One collector per thread judges every record: a record's reasons must neither reach the next record nor be
+        // changed by it.
+        var pipeline = Pipeline();
+        var flagged = pipeline.Process(Channel.Store, Source, Encoding.UTF8.GetBytes(Sample(Channel.Store, s => s["total"] = 1000).ToJsonString()));
+        var quarantined = pipeline.Process(Channel.Store, Source, Encoding.UTF8.GetBytes(Sample(Channel.Store, s => s.Remove("store_id")).ToJsonString()));
+        var clean = pipeline.Process(Channel.Store, Source, Encoding.UTF8.GetBytes(Sample(Channel.Store).ToJsonString()));
+
+        Assert.Equal([ReasonCodes.TotalMismatch], flagged.ReasonCodes);
+        Assert.Equal([ReasonCodes.TotalMismatch], flagged.Event!.Flags);
+        Assert.Equal([ReasonCodes.TotalMismatch], flagged.Quarantine!.Reasons.Select(r => r.Code));
+        Assert.Equal([ReasonCodes.SchemaViolation], quarantined.ReasonCodes);
+        Assert.Equal("store_id", Assert.Single(quarantined.Quarantine!.Reasons).Field);
+        Assert.Equal(IngestDisposition.Accepted, clean.Disposition);
+        Assert.Empty(clean.ReasonCodes);
+        Assert.Empty(clean.Event!.Flags);
+        Assert.Null(clean.Quarantine);
     }
 }

@@ -64,7 +64,7 @@ internal static class StoreReader
             : new StoreAttributes(storeId, total.Value, currency, discountPct, items.Value.ItemCount, items.Value.Categories, payment);
     }
 
-    private static (long ItemCount, List<CategoryAmount> Categories, double Expected)? ReadItems(FieldReader f, double discountFactor)
+    private static (long ItemCount, CategoryAmount[] Categories, double Expected)? ReadItems(FieldReader f, double discountFactor)
     {
         if (!f.TryGetKind("items", JsonValueKind.Array, "an array", required: true, out var items))
         {
@@ -127,10 +127,12 @@ internal static class StoreReader
             return null;
         }
 
-        var categories = new List<CategoryAmount>(sums.Count);
-        foreach (var sum in sums)
+        // An array, not a list: the event only reads it, and a list was one more object per sale.
+        var categories = new CategoryAmount[sums.Count];
+        for (var c = 0; c < categories.Length; c++)
         {
-            categories.Add(new CategoryAmount(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4)));
+            var sum = sums[c];
+            categories[c] = new CategoryAmount(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4));
         }
 
         return (itemCount, categories, expected);

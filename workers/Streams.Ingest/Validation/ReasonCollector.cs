@@ -12,17 +12,36 @@ internal sealed class ReasonCollector
     /// </summary>
     internal const int MaxReasons = 32;
 
+    /// <summary>
+    /// The collector this thread judges its records with. Only the lists it hands out (<see cref="Reasons"/>,
+    /// <see cref="Codes"/>) outlive a record, and each record starts lists of its own, so the collector is reused.
+    /// </summary>
+    [ThreadStatic]
+    private static ReasonCollector? threadCollector;
+
     private List<QuarantineReason>? reasons;
     private List<string>? codes;
+
+    /// <summary>This thread's collector, emptied, for one record. Judging never nests.</summary>
+    public static ReasonCollector ForRecord()
+    {
+        var collector = threadCollector ??= new ReasonCollector();
+        collector.reasons = null;
+        collector.codes = null;
+        collector.HasQuarantining = false;
+        return collector;
+    }
 
     public bool IsEmpty => reasons is null;
 
     public bool HasQuarantining { get; private set; }
 
-    /// <summary>Distinct codes in the order first found.</summary>
-    public IReadOnlyList<string> Codes => codes ?? [];
+    // Not "codes ?? []": that empty collection takes the list's type, a new List on every read of a clean record.
 
-    public IReadOnlyList<QuarantineReason> Reasons => reasons ?? [];
+    /// <summary>Distinct codes in the order first found.</summary>
+    public IReadOnlyList<string> Codes => codes is null ? Array.Empty<string>() : codes;
+
+    public IReadOnlyList<QuarantineReason> Reasons => reasons is null ? Array.Empty<QuarantineReason>() : reasons;
 
     public void Add(string code, string? field, string detail)
     {
