@@ -34,6 +34,9 @@ public static class ProfileRepository
     /// <summary>The first key of the pseudonym locks ("PSNM"), apart from the migrations' ("STRM").</summary>
     private const int PseudonymLockNamespace = 0x50534e4d;
 
+    /// <summary>A batch's pseudonym locks, held to the end of its transaction: made once, not per batch.</summary>
+    private static readonly string LockPseudonymsForTransactionSql = LockPseudonymsSql("pg_advisory_xact_lock");
+
     /// <summary>Locks and reads the profiles owning any of <c>@pseudonyms</c>, in profile-id order (see <see cref="Load"/>).</summary>
     internal const string LoadProfilesSql = """
         select p.profile_id, p.aggregate, p.personalization_allowed, p.version, p.pseudonyms
@@ -105,7 +108,7 @@ public static class ProfileRepository
         var all = pseudonyms.ToArray();
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
-            LockPseudonymsSql("pg_advisory_xact_lock"),
+            LockPseudonymsForTransactionSql,
             new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadProfilesSql, new NpgsqlParameter<string[]>("pseudonyms", all)));
         batch.BatchCommands.Add(Command(LoadBlocksSql, new NpgsqlParameter<string[]>("pseudonyms", blocked)));
