@@ -186,6 +186,29 @@ public sealed class EmbeddedKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public void DeleteRecordsBefore_TheLogStartsThere_AndAReaderFromTheBeginningGetsOnlyWhatFollows()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start();
+        cluster.CreateTopic("trimmed", partitions: 1);
+        using (var producer = new ProducerBuilder<Null, string>(ProducerConfig(cluster.BootstrapServers)).Build())
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                producer.Produce("trimmed", new Message<Null, string> { Value = $"m{i}" });
+                // One message set per record: the embedded broker frees whole sets.
+                Assert.Equal(0, producer.Flush(Patience));
+            }
+        }
+
+        cluster.DeleteRecordsBefore("trimmed", 0, 15);
+
+        var received = ConsumeAll<Null, string>(cluster.BootstrapServers, "trimmed", "g-trimmed", expected: 5);
+        Assert.Equal(["m15", "m16", "m17", "m18", "m19"], received.Select(r => r.Message.Value));
+        Assert.Equal(15, received[0].Offset.Value);
+        Assert.Throws<InvalidOperationException>(() => cluster.DeleteRecordsBefore("trimmed", 0, 21));
+    }
+
+    [Fact]
     public void StartAndDispose_ManyTimes_LeavesNoThreadsBehind()
     {
         // Warm up once so lazily created runtime threads (thread pool, GC) are not counted as leaks.

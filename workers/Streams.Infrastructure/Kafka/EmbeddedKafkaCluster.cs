@@ -127,6 +127,14 @@ public sealed class EmbeddedKafkaCluster : IDisposable
     /// <summary>Makes every request about a topic fail with <paramref name="error"/> (NoError clears it).</summary>
     public void SetTopicError(string topic, ErrorCode error) => LibrdkafkaNative.MockTopicSetError(Handle(), topic, (int)error);
 
+    /// <summary>
+    /// Removes the records of a partition before <paramref name="offset"/>, as a broker's retention would: they can no
+    /// longer be read, and the log starts there. The embedded broker finds a fetch's offset by walking the partition's
+    /// message sets from the first, so a log kept short keeps its fetches cheap, as a real broker's offset index does.
+    /// </summary>
+    public void DeleteRecordsBefore(string topic, int partition, long offset) =>
+        Check(LibrdkafkaNative.MockPartitionDeleteRecords(Handle(), topic, partition, offset), $"records of {topic}/{partition} before {offset} deleted");
+
     public void Dispose()
     {
         lock (gate)
