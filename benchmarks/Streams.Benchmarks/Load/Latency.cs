@@ -288,6 +288,8 @@ internal sealed class OutputTap(string bootstrapServers, string canonicalTopic, 
         .Build();
 
     private readonly Dictionary<TopicPartition, long> next = [];
+    private IReadOnlyDictionary<TopicPartition, long> positions = new Dictionary<TopicPartition, long>();
+    private long positionsAt;
     private readonly Dictionary<string, string> topicNames = new(StringComparer.Ordinal);
     private long canonicalBytes;
     private long canonicalCount;
@@ -304,6 +306,9 @@ internal sealed class OutputTap(string bootstrapServers, string canonicalTopic, 
 
     public long ProfileRecords => Interlocked.Read(ref profileCount);
 
+    /// <summary>The next offset to read of each partition read from, as of at most half a second ago (safe from any thread).</summary>
+    public IReadOnlyDictionary<TopicPartition, long> Positions => Volatile.Read(ref positions);
+
     /// <summary>Records that were gone from the broker before anyone could read them (offset gaps): the run is then invalid.</summary>
     public long Missed => Interlocked.Read(ref missed);
 
@@ -317,6 +322,13 @@ internal sealed class OutputTap(string bootstrapServers, string canonicalTopic, 
             if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } record)
             {
                 Take(record);
+            }
+
+            if (Environment.TickCount64 - positionsAt >= 500)
+            {
+                // A copy for the other threads now and then, not a lock on every record.
+                Volatile.Write(ref positions, new Dictionary<TopicPartition, long>(next));
+                positionsAt = Environment.TickCount64;
             }
 
             if (ends() is { } last && last.All(e => next.GetValueOrDefault(e.Key) >= e.Value))

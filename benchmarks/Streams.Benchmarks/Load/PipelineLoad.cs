@@ -42,7 +42,7 @@ internal static class PipelineLoad
     public static async Task<int> RunAsync(string[] args)
     {
         LoadRun.RejectUnknown(args, "--events", "--partitions", "--hosts", "--warmup", "--rate", "--max-backlog", "--budget-kib", "--sample-ms",
-            "--stall-s", "--input-linger-ms", "--allocations", "--statements");
+            "--stall-s", "--input-linger-ms", "--allocations", "--statements", "--trim-consumed");
         var hosts = LoadRun.Option(args, "--hosts", 1, min: 1, max: 8);
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
@@ -65,7 +65,10 @@ internal static class PipelineLoad
             AllocationTypes: LoadRun.Option(args, "--allocations", 0, min: 0, max: 100),
             // PostgreSQL's costliest statements in the timed run, from pg_stat_statements; 0 for none (the default: tracking
             // every statement costs the database a little).
-            Statements: LoadRun.Option(args, "--statements", 0, min: 0, max: 100));
+            Statements: LoadRun.Option(args, "--statements", 0, min: 0, max: 100),
+            // 1: the embedded broker drops the records every reader of a topic has consumed (ConsumedRecordsTrimmer), so
+            // that its fetches cost what a broker with an offset index pays; 0 (the default): it keeps them.
+            TrimConsumed: LoadRun.Option(args, "--trim-consumed", 0, min: 0, max: 1) == 1);
         var perHost = PartitionsPerHost(args, fallback: 16);
         if (perHost.Count == 1)
         {
@@ -225,6 +228,10 @@ internal static class PipelineLoad
             new("profiles", profilesGroup, [names.Canonical], () => Known(tap.MeanCanonicalBytes), OnLatencyPath: true),
             new("segmentation", segmentationGroup, [names.Profiles], () => Known(tap.MeanProfileBytes)),
         ];
+        var trimmer = settings.TrimConsumed ? new ConsumedRecordsTrimmer(environment.EmbeddedKafka!.DeleteRecordsBefore, TimeSpan.FromSeconds(1)) : null;
+        void AfterSample(StageMonitor monitor) => trimmer?.TrimIfDue(
+            [ConsumedRecordsTrimmer.Committed(monitor.LastRead("ingest"))],
+            [ConsumedRecordsTrimmer.Committed(monitor.LastRead("segmentation")), tap.Positions]);
         var timeline = new CommitTimeline();
         var downstream = new DownstreamTimeline();
         using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
@@ -233,7 +240,7 @@ internal static class PipelineLoad
             if (warmup.Count > 0)
             {
                 Console.WriteLine($"{Name}: warm-up …");
-                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, stopping, out _, out _);
+                RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, AfterSample, stopping, out _, out _);
             }
 
             Console.WriteLine($"{Name}: timed run of {inputs.Count:N0} records …");
@@ -250,7 +257,7 @@ internal static class PipelineLoad
             using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
             allocations?.Start();
             var statisticsConnection = LoadRun.StartStatementsAsync(environment, settings.Statements, Name).GetAwaiter().GetResult();
-            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, stopping, out var log,
+            var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, AfterSample, stopping, out var log,
                 out var ends);
             var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
             gc = GcActivity.Now().Since(gc);
@@ -279,7 +286,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, stopping);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts);
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts, trimmer?.Removed);
         }
         finally
         {
@@ -327,7 +334,8 @@ internal static class PipelineLoad
     /// everything produced. Returns the samples; <paramref name="ends"/> is each output partition's end at that moment.
     /// </summary>
     private static PhaseResult RunPhase(string bootstrap, Stage[] stages, Settings settings, InputSet inputs, int rate, CommitProbe probe,
-        CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, CancellationToken stopping, out ProduceLog log,
+        CommitTimeline timeline, DownstreamTimeline downstream, StreamsEnvironment environment, Action<StageMonitor> afterSample,
+        CancellationToken stopping, out ProduceLog log,
         out IReadOnlyDictionary<TopicPartition, long> ends)
     {
         var pacer = new Pacer(0, rate > 0 ? rate : double.PositiveInfinity);
@@ -383,6 +391,7 @@ internal static class PipelineLoad
                     nextDrainSample = clock.Elapsed + DrainSample;
                     var stageSamples = monitor.Sample();
                     Observe(downstream, monitor.LastRead(stages[^1].Name), settings.Partitions);
+                    afterSample(monitor);
                     var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     long? processBytes = memory ? ProcessResources.OwnResidentBytes() : null;
                     long? postgresBytes = memory ? ProcessResources.PostgresMemoryBytes(environment) : null;
@@ -479,8 +488,10 @@ internal static class PipelineLoad
 /// <param name="MaxBacklog">Input events the producer may keep waiting in ingest and profiles together; 0 for no limit but the budget.</param>
 /// <param name="Partitions">Partitions of every topic: the partitions per host times <paramref name="Hosts"/>.</param>
 /// <param name="Hosts">Hosts sharing the work in this process (one broker, one database).</param>
+/// <param name="TrimConsumed">The embedded broker drops what every reader of a topic has consumed (<see cref="ConsumedRecordsTrimmer"/>).</param>
 internal sealed record Settings(int Events, int Partitions, int Warmup, int Rate, int MaxBacklog, long BudgetBytes, TimeSpan SampleEvery,
-    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs, int AllocationTypes = 0, int Statements = 0);
+    TimeSpan StallAfter, int Hosts = 1, int InputLingerMs = PacedProducer.DefaultLingerMs, int AllocationTypes = 0, int Statements = 0,
+    bool TrimConsumed = false);
 
 /// <summary>
 /// One produce-and-drain phase: the stages before it, the samples, seconds from the first produce until every stage had
@@ -507,7 +518,7 @@ internal sealed record PipelineResult(
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
     (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN,
-    StatementCosts? Statements = null)
+    StatementCosts? Statements = null, long? TrimmedRecords = null)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or

@@ -144,7 +144,8 @@ internal static class PipelineReport
             + $", warm-up {r.Settings.Warmup:N0}, "
             + (r.Settings.Rate > 0 ? $"offered at {r.Settings.Rate:N0} events/s" : "saturation")
             + (r.Settings.MaxBacklog > 0 && r.Settings.Rate == 0 ? $", at most {r.Settings.MaxBacklog:N0} events waiting in ingest and profiles" : "")
-            + (r.Settings.InputLingerMs != PacedProducer.DefaultLingerMs ? $", input produced with a {r.Settings.InputLingerMs} ms linger" : ""));
+            + (r.Settings.InputLingerMs != PacedProducer.DefaultLingerMs ? $", input produced with a {r.Settings.InputLingerMs} ms linger" : "")
+            + (r.TrimmedRecords is { } trimmed ? $", consumed records trimmed from the embedded broker ({trimmed:N0})" : ""));
         Line("");
         if (!r.Valid)
         {
@@ -292,6 +293,8 @@ internal static class PipelineReport
             ["offered_rate_per_s"] = r.Settings.Rate,
             ["input_linger_ms"] = r.Settings.InputLingerMs,
             ["max_backlog_events"] = r.Settings.MaxBacklog,
+            ["trim_consumed"] = r.Settings.TrimConsumed,
+            ["trimmed_records"] = r.TrimmedRecords,
             ["lag_budget_bytes_per_partition"] = r.Settings.BudgetBytes,
             ["valid"] = r.Valid,
             ["missed_records"] = r.MissedRecords,
