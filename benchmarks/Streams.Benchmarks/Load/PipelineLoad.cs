@@ -229,9 +229,10 @@ internal static class PipelineLoad
             new("segmentation", segmentationGroup, [names.Profiles], () => Known(tap.MeanProfileBytes)),
         ];
         var trimmer = settings.TrimConsumed ? new ConsumedRecordsTrimmer(environment.EmbeddedKafka!.DeleteRecordsBefore, TimeSpan.FromSeconds(1)) : null;
+        // Ingest reads the inputs (the first stage); segmentation and the tap read the profiles topic (the last stage's).
         void AfterSample(StageMonitor monitor) => trimmer?.TrimIfDue(
-            [ConsumedRecordsTrimmer.Committed(monitor.LastRead("ingest"))],
-            [ConsumedRecordsTrimmer.Committed(monitor.LastRead("segmentation")), tap.Positions]);
+            [ConsumedRecordsTrimmer.Committed(monitor.LastRead(stages[0].Name))],
+            [ConsumedRecordsTrimmer.Committed(monitor.LastRead(stages[^1].Name)), tap.Positions]);
         var timeline = new CommitTimeline();
         var downstream = new DownstreamTimeline();
         using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
