@@ -16,7 +16,7 @@ public sealed class CanonicalWriterTests
 {
     private static readonly string[] Texts =
     [
-        "", "plain", "Zürich straße", "日本語", "emoji 😀", "<script>&'\"+\\/", "tab\tnew\nline\u0001", "\u2028\u2029", new string('x', 5000),
+        "", "plain", "Zürich straße", "日本語", "emoji 😀", "<script>&'\"+\\/", "+49 151", "a&b", "it's", "`x`", "a<b", "a>b", "back\\slash", "\"quoted\"", "~{[|]}^_ ?=@!#$%()*,-./:;", "\u007f", "\u00a0", "tab\tnew\nline\u0001", "\u2028\u2029", new string('x', 5000),
     ];
 
     private static readonly double[] Numbers =
@@ -109,8 +109,13 @@ public sealed class CanonicalWriterTests
 
     private static SourcePosition Source(Random random) => new(Text(random), random.Next(), Integer(random));
 
-    private static DateTimeOffset Instant(Random random) =>
-        new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.FromHours(random.Next(-12, 13))).AddTicks(random.NextInt64(0, TimeSpan.TicksPerDay * 3650));
+    /// <summary>Whole seconds and fractions with trailing zeros too: the writer trims them, and the point with them.</summary>
+    private static DateTimeOffset Instant(Random random)
+    {
+        var instant = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.FromHours(random.Next(-12, 13))).AddTicks(random.NextInt64(0, TimeSpan.TicksPerDay * 3650));
+        var unit = random.Next(4) switch { 0 => TimeSpan.TicksPerSecond, 1 => TimeSpan.TicksPerMillisecond, 2 => 100, _ => 1 };
+        return instant.AddTicks(-(instant.Ticks % unit));
+    }
 
     private static string Text(Random random) => Texts[random.Next(Texts.Length)] + (random.Next(2) == 0 ? "" : random.Next().ToString("x", System.Globalization.CultureInfo.InvariantCulture));
 
