@@ -29,11 +29,7 @@ internal static class StoreReader
     private const int MaxRememberedCategories = 256;
 
     [ThreadStatic]
-    private static Dictionary<string, string>? rememberedCategories;
-
-    /// <summary>The record's sums per category while its items are read, reused from record to record.</summary>
-    [ThreadStatic]
-    private static List<CategorySum>? threadSums;
+    private static ReceiptState? threadState;
 
     public static StoreAttributes? Read(FieldReader f, IdentifierSet identifiers)
     {
@@ -79,7 +75,8 @@ internal static class StoreReader
             return null;
         }
 
-        var sums = threadSums ??= [];
+        var state = threadState ??= new ReceiptState();
+        var sums = state.Sums;
         sums.Clear();
         long itemCount = 0;
         double expected = 0;
@@ -87,7 +84,7 @@ internal static class StoreReader
         while (elements.MoveNext())
         {
             var i = elements.Position;
-            var line = ReadLine(f, i, elements);
+            var line = ReadLine(f, i, elements, state);
             if (line is not { } l)
             {
                 allValid = false;
@@ -155,7 +152,8 @@ internal static class StoreReader
         sums.Add(new CategorySum { Category = category, Quantity = quantity, Amount = amount });
     }
 
-    private static (string Category, long Quantity, double UnitPrice)? ReadLine(FieldReader f, int i, in FieldReader.ArrayElements element)
+    private static (string Category, long Quantity, double UnitPrice)? ReadLine(
+        FieldReader f, int i, in FieldReader.ArrayElements element, ReceiptState state)
     {
         if (element.Kind != JsonValueKind.Object)
         {
@@ -167,13 +165,25 @@ internal static class StoreReader
         var hasSku = item.CheckString("sku", FieldLengths.Sku, required: true);
         Span<char> buffer = stackalloc char[MaxRememberedCategory];
         var category = item.TryGetShortAscii("category", buffer, out var length)
-            ? NormalizedCategory(buffer[..length])
+            ? NormalizedCategory(state, buffer[..length])
             : item.String("category", FieldLengths.Category, required: true) is { } text ? Normalize(text) : null;
         var quantity = item.Integer("quantity", min: 1, required: true);
         var unitPrice = item.Number("unit_price", min: 0, required: true);
         return !hasSku || category is null || quantity is null || unitPrice is null
             ? null
             : (category, quantity.Value, unitPrice.Value);
+    }
+
+    /// <summary>
+    /// What a thread keeps from receipt to receipt, looked up once per receipt rather than per line: the sums per category
+    /// while a receipt's items are read, and the normalized form of each short category seen.
+    /// </summary>
+    private sealed class ReceiptState
+    {
+        public List<CategorySum> Sums { get; } = [];
+
+        public Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Categories { get; } =
+            new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     private struct CategorySum
@@ -189,9 +199,9 @@ internal static class StoreReader
     /// A shop has a few dozen categories, written the same way on every receipt: each short one's normalized form is
     /// made once per thread instead of a string (or three) per item.
     /// </summary>
-    private static string NormalizedCategory(ReadOnlySpan<char> category)
+    private static string NormalizedCategory(ReceiptState state, ReadOnlySpan<char> category)
     {
-        var remembered = (rememberedCategories ??= new Dictionary<string, string>(StringComparer.Ordinal)).GetAlternateLookup<ReadOnlySpan<char>>();
+        var remembered = state.Categories;
         if (remembered.TryGetValue(category, out var normalized))
         {
             return normalized;

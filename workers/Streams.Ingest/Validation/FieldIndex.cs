@@ -163,29 +163,27 @@ internal sealed class FieldIndex
     [ThreadStatic]
     private static FieldIndex? threadRoot;
 
-    [ThreadStatic]
-    private static List<FieldIndex>? threadItems;
-
-    /// <summary>The kind of each element of the items array, by position.</summary>
-    [ThreadStatic]
-    private static JsonValueKind[]? threadItemKinds;
-
-    /// <summary>How many of <see cref="threadItems"/> hold a reference to the current record.</summary>
-    [ThreadStatic]
-    private static int itemsIndexed;
-
     private readonly Slot[] values;
     private ReadOnlyMemory<byte> record;
+
+    /// <summary>
+    /// The root's index of each object of the items array, by position: instance state of the thread's root rather than
+    /// thread statics of their own, so reading a receipt's lines costs no thread-local look-up per line.
+    /// </summary>
+    private List<FieldIndex>? items;
+
+    /// <summary>The kind of each element of the items array, by position.</summary>
+    private JsonValueKind[]? itemKinds;
+
+    /// <summary>How many of <see cref="items"/> hold a reference to the current record.</summary>
+    private int itemsIndexed;
 
     private FieldIndex(int capacity) => values = new Slot[capacity];
 
     public FieldTable Table { get; private set; } = FieldTable.Consent;
 
-    [ThreadStatic]
-    private static int itemCount;
-
-    /// <summary>How many elements the items array of the record indexed last on this thread has.</summary>
-    public static int ItemCount => itemCount;
+    /// <summary>How many elements the items array of the record this root indexed last has.</summary>
+    public int ItemCount { get; private set; }
 
     public static FieldIndex ForRoot => threadRoot ??= new FieldIndex(FieldTable.MaxCount);
 
@@ -194,14 +192,14 @@ internal sealed class FieldIndex
         values[index] is { Kind: not JsonValueKind.Undefined } slot ? new FieldValue(slot.Kind, record.Span.Slice(slot.Start, slot.Length)) : default;
 
     /// <summary>The kind of the element at <paramref name="position"/> of the items array (below <see cref="ItemCount"/>).</summary>
-    public static JsonValueKind ItemKindAt(int position) => threadItemKinds![position];
+    public JsonValueKind ItemKindAt(int position) => itemKinds![position];
 
     /// <summary>
     /// The index of the store item object at <paramref name="position"/> of the items array, built by the
     /// <see cref="TryIndexRecord"/> that returned true for this record: an item is indexed once, in the pass that
     /// checks it for duplicates, and read from that index. Only for a position whose kind is an object.
     /// </summary>
-    public static FieldIndex ForItemAt(int position) => threadItems![position];
+    public FieldIndex ForItemAt(int position) => items![position];
 
     /// <summary>
     /// Indexes <paramref name="utf8"/> (valid UTF-8) by <paramref name="table"/> in one pass. False (and nothing may be
@@ -221,8 +219,8 @@ internal sealed class FieldIndex
             return false;
         }
 
-        itemCount = 0;
         var root = ForRoot;
+        root.ItemCount = 0;
         root.Begin(utf8, table);
         return root.TryReadObject(ref scanner, table == FieldTable.Store ? table.IndexOf(FieldTable.ItemsField) : -1)
             && scanner.TrySkipToEnd();
@@ -231,14 +229,19 @@ internal sealed class FieldIndex
     /// <summary>Drops this thread's references to the record just judged.</summary>
     public static void ClearThread()
     {
-        threadRoot?.Clear();
-        for (var i = 0; i < itemsIndexed; i++)
+        if (threadRoot is not { } root)
         {
-            threadItems![i].Clear();
+            return;
         }
 
-        itemsIndexed = 0;
-        itemCount = 0;
+        root.Clear();
+        for (var i = 0; i < root.itemsIndexed; i++)
+        {
+            root.items![i].Clear();
+        }
+
+        root.itemsIndexed = 0;
+        root.ItemCount = 0;
     }
 
     private void Begin(ReadOnlyMemory<byte> utf8, FieldTable table)
@@ -316,8 +319,8 @@ internal sealed class FieldIndex
     /// <summary>Reads store's items array that starts where the scanner is, up to and including its end.</summary>
     private bool TryReadItems(ref JsonScanner scanner)
     {
-        var kinds = threadItemKinds ??= new JsonValueKind[StoreReader.MaxItems];
-        var indexes = threadItems ??= [];
+        var kinds = itemKinds ??= new JsonValueKind[StoreReader.MaxItems];
+        var indexes = items ??= [];
         if (!scanner.TryConsume((byte)'['))
         {
             return false;
@@ -365,7 +368,7 @@ internal sealed class FieldIndex
             }
         }
 
-        itemCount = position;
+        ItemCount = position;
         return true;
     }
 

@@ -50,7 +50,7 @@ internal readonly struct FieldReader
     /// <see cref="FieldIndex.TryIndexRecord"/>); otherwise the array's own elements are enumerated.
     /// </remarks>
     public ArrayElements Elements(string name, FieldValue array) =>
-        fields is not null ? new(this, name, FieldIndex.ItemCount) : new(this, name, array.Element);
+        fields is not null ? new(this, name, fields) : new(this, name, array.Element);
 
     /// <summary>The field's path, built only when a problem is reported.</summary>
     public string Path(string name) => arrayName is null ? name : $"{arrayName}[{index}].{name}";
@@ -463,16 +463,16 @@ internal readonly struct FieldReader
     {
         private readonly FieldReader parent;
         private readonly string name;
-        private readonly bool indexed;
+        private readonly FieldIndex? root;
         private JsonElement.ArrayEnumerator elements;
         private int position;
 
-        internal ArrayElements(FieldReader parent, string name, int indexedLength)
+        internal ArrayElements(FieldReader parent, string name, FieldIndex root)
         {
             this.parent = parent;
             this.name = name;
-            indexed = true;
-            Length = indexedLength;
+            this.root = root;
+            Length = root.ItemCount;
             position = -1;
         }
 
@@ -490,17 +490,17 @@ internal readonly struct FieldReader
         /// <summary>The current element's position in the array.</summary>
         public readonly int Position => position;
 
-        public readonly JsonValueKind Kind => indexed ? FieldIndex.ItemKindAt(position) : elements.Current.ValueKind;
+        public readonly JsonValueKind Kind => root is not null ? root.ItemKindAt(position) : elements.Current.ValueKind;
 
         /// <summary>A reader for the current element, which must be an object.</summary>
-        public readonly FieldReader Item => indexed
-            ? new FieldReader(default, parent.Reasons, name, position, FieldIndex.ForItemAt(position))
+        public readonly FieldReader Item => root is not null
+            ? new FieldReader(default, parent.Reasons, name, position, root.ForItemAt(position))
             : new FieldReader(elements.Current, parent.Reasons, name, position, null);
 
         public bool MoveNext()
         {
             position++;
-            return indexed ? position < Length : elements.MoveNext();
+            return root is not null ? position < Length : elements.MoveNext();
         }
     }
 }
