@@ -78,6 +78,38 @@ public sealed class CanonicalWriterTests
         Assert.Equal(Reference(small), Encoding.UTF8.GetString(CanonicalWriter.Write(small)));
     }
 
+    /// <summary>
+    /// The lineage groups' path: events written as values of a larger document, a huge one among them, each the bytes
+    /// of <see cref="CanonicalWriter.Write(CanonicalEvent)"/> in its place; the thread does not keep the buffer the huge
+    /// one grew.
+    /// </summary>
+    [Fact]
+    public void EventsWrittenIntoADocument_HugeOrSmall_AreEachTheSerializersBytes()
+    {
+        var random = new Random(20);
+        CanonicalEvent[] events = [Event(random), Event(random) with { EventId = new string('h', 200_000) }, Event(random)];
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var threadBuffer = JsonBytes.Rent();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var value in events)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("n", 1);
+                writer.WritePropertyName("e");
+                CanonicalJson.Write(writer, value);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        var expected = "[" + string.Join(",", events.Select(e => "{\"n\":1,\"e\":" + Reference(e) + "}")) + "]";
+        Assert.Equal(expected, Encoding.UTF8.GetString(buffer.WrittenSpan));
+        Assert.NotSame(threadBuffer, JsonBytes.Rent());
+    }
+
     private static string Reference(CanonicalEvent value) =>
         Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(value, CanonicalJsonContext.Default.CanonicalEvent));
 

@@ -68,7 +68,7 @@ internal static class CanonicalWriter
         ArgumentNullException.ThrowIfNull(value);
         var json = JsonBytes.Rent();
         Write(json, value);
-        writer.WriteRawValue(json.Written, skipInputValidation: true);
+        json.WriteTo(writer);
     }
 
     private static void Write(JsonBytes json, CanonicalEvent value)

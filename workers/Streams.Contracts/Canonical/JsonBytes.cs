@@ -40,8 +40,6 @@ internal sealed class JsonBytes
     private ArrayBufferWriter<byte>? scratch;
     private Utf8JsonWriter? scratchWriter;
 
-    public ReadOnlySpan<byte> Written => buffer.AsSpan(0, length);
-
     /// <summary>This thread's instance, emptied.</summary>
     public static JsonBytes Rent()
     {
@@ -54,13 +52,25 @@ internal sealed class JsonBytes
     /// <summary>The bytes written, as their own array; a buffer grown for a huge value is let go.</summary>
     public byte[] ToArray()
     {
-        var bytes = Written.ToArray();
+        var bytes = buffer.AsSpan(0, length).ToArray();
+        LetGoIfHuge();
+        return bytes;
+    }
+
+    /// <summary>The bytes written, as the next value of <paramref name="writer"/>; a buffer grown for a huge value is let go.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteRawValue(buffer.AsSpan(0, length), skipInputValidation: true);
+        LetGoIfHuge();
+    }
+
+    /// <summary>A rare huge record (lineage carries canonical events of up to a MiB) must not keep its buffer alive in the thread for good.</summary>
+    private void LetGoIfHuge()
+    {
         if (buffer.Length > KeptCapacity)
         {
             cached = null;
         }
-
-        return bytes;
     }
 
     /// <summary><c>"name":</c> as the writer writes <paramref name="name"/>, ready to copy.</summary>
