@@ -11,48 +11,6 @@ namespace Streams.Contracts.Canonical;
 /// </summary>
 internal static class CanonicalWriter
 {
-    private static readonly byte[] ChannelField = JsonBytes.Name(CanonicalNames.ChannelField);
-    private static readonly byte[] EventId = JsonBytes.Name(CanonicalNames.EventId);
-    private static readonly byte[] OccurredAt = JsonBytes.Name(CanonicalNames.OccurredAt);
-    private static readonly byte[] Identifiers = JsonBytes.Name(CanonicalNames.Identifiers);
-    private static readonly byte[] Type = JsonBytes.Name(CanonicalNames.Type);
-    private static readonly byte[] Pseudonym = JsonBytes.Name(CanonicalNames.Pseudonym);
-    private static readonly byte[] Previous = JsonBytes.Name(CanonicalNames.Previous);
-    private static readonly byte[] Flags = JsonBytes.Name(CanonicalNames.Flags);
-    private static readonly byte[] Source = JsonBytes.Name(CanonicalNames.Source);
-    private static readonly byte[] Topic = JsonBytes.Name(CanonicalNames.Topic);
-    private static readonly byte[] Partition = JsonBytes.Name(CanonicalNames.Partition);
-    private static readonly byte[] Offset = JsonBytes.Name(CanonicalNames.Offset);
-    private static readonly byte[] ClickstreamField = JsonBytes.Name(CanonicalNames.ClickstreamField);
-    private static readonly byte[] EventType = JsonBytes.Name(CanonicalNames.EventType);
-    private static readonly byte[] PageCategory = JsonBytes.Name(CanonicalNames.PageCategory);
-    private static readonly byte[] DwellMs = JsonBytes.Name(CanonicalNames.DwellMs);
-    private static readonly byte[] Revenue = JsonBytes.Name(CanonicalNames.Revenue);
-    private static readonly byte[] Currency = JsonBytes.Name(CanonicalNames.Currency);
-    private static readonly byte[] DeviceClass = JsonBytes.Name(CanonicalNames.DeviceClass);
-    private static readonly byte[] StoreField = JsonBytes.Name(CanonicalNames.StoreField);
-    private static readonly byte[] StoreId = JsonBytes.Name(CanonicalNames.StoreId);
-    private static readonly byte[] Total = JsonBytes.Name(CanonicalNames.Total);
-    private static readonly byte[] DiscountPct = JsonBytes.Name(CanonicalNames.DiscountPct);
-    private static readonly byte[] ItemCount = JsonBytes.Name(CanonicalNames.ItemCount);
-    private static readonly byte[] Categories = JsonBytes.Name(CanonicalNames.Categories);
-    private static readonly byte[] Category = JsonBytes.Name(CanonicalNames.Category);
-    private static readonly byte[] Quantity = JsonBytes.Name(CanonicalNames.Quantity);
-    private static readonly byte[] Amount = JsonBytes.Name(CanonicalNames.Amount);
-    private static readonly byte[] Payment = JsonBytes.Name(CanonicalNames.Payment);
-    private static readonly byte[] CallcenterField = JsonBytes.Name(CanonicalNames.CallcenterField);
-    private static readonly byte[] Reason = JsonBytes.Name(CanonicalNames.Reason);
-    private static readonly byte[] DurationS = JsonBytes.Name(CanonicalNames.DurationS);
-    private static readonly byte[] Sentiment = JsonBytes.Name(CanonicalNames.Sentiment);
-    private static readonly byte[] Resolved = JsonBytes.Name(CanonicalNames.Resolved);
-    private static readonly byte[] SocialField = JsonBytes.Name(CanonicalNames.SocialField);
-    private static readonly byte[] Platform = JsonBytes.Name(CanonicalNames.Platform);
-    private static readonly byte[] Interaction = JsonBytes.Name(CanonicalNames.Interaction);
-    private static readonly byte[] Followers = JsonBytes.Name(CanonicalNames.Followers);
-    private static readonly byte[] IdentifierTypeField = JsonBytes.Name(CanonicalNames.IdentifierTypeField);
-    private static readonly byte[] Action = JsonBytes.Name(CanonicalNames.Action);
-    private static readonly byte[] OtherPseudonyms = JsonBytes.Name(CanonicalNames.OtherPseudonyms);
-
     public static byte[] Write(CanonicalEvent value)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -74,28 +32,28 @@ internal static class CanonicalWriter
     private static void Write(JsonBytes json, CanonicalEvent value)
     {
         json.StartObject();
-        json.String(ChannelField, CanonicalNames.ChannelText(value.Channel));
-        json.String(EventId, value.EventId);
-        json.Timestamp(OccurredAt, value.OccurredAt.UtcDateTime);
+        json.String(CanonicalNames.ChannelField, CanonicalNames.ChannelText(value.Channel));
+        json.String(CanonicalNames.EventId, value.EventId);
+        json.Timestamp(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
         // Indexed, not foreach: an enumerator of an IReadOnlyList is an object per list, three per event.
-        json.StartArray(Identifiers);
+        json.StartArray(CanonicalNames.Identifiers);
         var identifiers = value.Identifiers;
         for (var i = 0; i < identifiers.Count; i++)
         {
             var identifier = identifiers[i];
             json.StartObject();
-            json.String(Type, CanonicalNames.IdentifierTypeText(identifier.Type));
-            json.String(Pseudonym, identifier.Pseudonym);
+            json.String(CanonicalNames.Type, CanonicalNames.IdentifierTypeText(identifier.Type));
+            json.String(CanonicalNames.Pseudonym, identifier.Pseudonym);
             if (identifier.Previous is { } previous)
             {
-                json.String(Previous, previous);
+                json.String(CanonicalNames.Previous, previous);
             }
 
             json.EndObject();
         }
 
         json.EndArray();
-        json.StartArray(Flags);
+        json.StartArray(CanonicalNames.Flags);
         var flags = value.Flags;
         for (var i = 0; i < flags.Count; i++)
         {
@@ -106,58 +64,58 @@ internal static class CanonicalWriter
         WriteSource(json, value.Source);
         if (value.Clickstream is { } click)
         {
-            json.StartObject(ClickstreamField);
-            json.String(EventType, click.EventType);
-            OptionalString(json, PageCategory, click.PageCategory);
-            OptionalNumber(json, DwellMs, click.DwellMs);
-            OptionalNumber(json, Revenue, click.Revenue);
-            OptionalString(json, Currency, click.Currency);
-            json.String(DeviceClass, click.DeviceClass);
+            json.StartObject(CanonicalNames.ClickstreamField);
+            json.String(CanonicalNames.EventType, click.EventType);
+            OptionalString(json, CanonicalNames.PageCategory, click.PageCategory);
+            OptionalNumber(json, CanonicalNames.DwellMs, click.DwellMs);
+            OptionalNumber(json, CanonicalNames.Revenue, click.Revenue);
+            OptionalString(json, CanonicalNames.Currency, click.Currency);
+            json.String(CanonicalNames.DeviceClass, click.DeviceClass);
             json.EndObject();
         }
 
         if (value.Store is { } store)
         {
-            json.StartObject(StoreField);
-            json.String(StoreId, store.StoreId);
-            json.Number(Total, store.Total);
-            json.String(Currency, store.Currency);
-            OptionalNumber(json, DiscountPct, store.DiscountPct);
-            json.Number(ItemCount, store.ItemCount);
-            json.StartArray(Categories);
+            json.StartObject(CanonicalNames.StoreField);
+            json.String(CanonicalNames.StoreId, store.StoreId);
+            json.Number(CanonicalNames.Total, store.Total);
+            json.String(CanonicalNames.Currency, store.Currency);
+            OptionalNumber(json, CanonicalNames.DiscountPct, store.DiscountPct);
+            json.Number(CanonicalNames.ItemCount, store.ItemCount);
+            json.StartArray(CanonicalNames.Categories);
             var categories = store.Categories;
             for (var i = 0; i < categories.Count; i++)
             {
                 var category = categories[i];
                 json.StartObject();
-                json.String(Category, category.Category);
-                json.Number(Quantity, category.Quantity);
-                json.Number(Amount, category.Amount);
+                json.String(CanonicalNames.Category, category.Category);
+                json.Number(CanonicalNames.Quantity, category.Quantity);
+                json.Number(CanonicalNames.Amount, category.Amount);
                 json.EndObject();
             }
 
             json.EndArray();
-            OptionalString(json, Payment, store.Payment);
+            OptionalString(json, CanonicalNames.Payment, store.Payment);
             json.EndObject();
         }
 
         if (value.Callcenter is { } call)
         {
-            json.StartObject(CallcenterField);
-            json.String(Reason, call.Reason);
-            json.Number(DurationS, call.DurationS);
-            json.Number(Sentiment, call.Sentiment);
-            json.Boolean(Resolved, call.Resolved);
+            json.StartObject(CanonicalNames.CallcenterField);
+            json.String(CanonicalNames.Reason, call.Reason);
+            json.Number(CanonicalNames.DurationS, call.DurationS);
+            json.Number(CanonicalNames.Sentiment, call.Sentiment);
+            json.Boolean(CanonicalNames.Resolved, call.Resolved);
             json.EndObject();
         }
 
         if (value.Social is { } social)
         {
-            json.StartObject(SocialField);
-            json.String(Platform, social.Platform);
-            json.String(Interaction, social.Interaction);
-            OptionalNumber(json, Sentiment, social.Sentiment);
-            OptionalNumber(json, Followers, social.Followers);
+            json.StartObject(CanonicalNames.SocialField);
+            json.String(CanonicalNames.Platform, social.Platform);
+            json.String(CanonicalNames.Interaction, social.Interaction);
+            OptionalNumber(json, CanonicalNames.Sentiment, social.Sentiment);
+            OptionalNumber(json, CanonicalNames.Followers, social.Followers);
             json.EndObject();
         }
 
@@ -169,15 +127,15 @@ internal static class CanonicalWriter
         ArgumentNullException.ThrowIfNull(value);
         var json = JsonBytes.Rent();
         json.StartObject();
-        json.String(EventId, value.EventId);
-        json.Timestamp(OccurredAt, value.OccurredAt.UtcDateTime);
-        json.String(IdentifierTypeField, CanonicalNames.IdentifierTypeText(value.IdentifierType));
-        json.String(Pseudonym, value.Pseudonym);
-        json.String(Action, CanonicalNames.ActionText(value.Action));
+        json.String(CanonicalNames.EventId, value.EventId);
+        json.Timestamp(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
+        json.String(CanonicalNames.IdentifierTypeField, CanonicalNames.IdentifierTypeText(value.IdentifierType));
+        json.String(CanonicalNames.Pseudonym, value.Pseudonym);
+        json.String(CanonicalNames.Action, CanonicalNames.ActionText(value.Action));
         WriteSource(json, value.Source);
         if (value.OtherPseudonyms is { } others)
         {
-            json.StartArray(OtherPseudonyms);
+            json.StartArray(CanonicalNames.OtherPseudonyms);
             foreach (var other in others)
             {
                 json.StringValue(other);
@@ -192,14 +150,14 @@ internal static class CanonicalWriter
 
     private static void WriteSource(JsonBytes json, SourcePosition source)
     {
-        json.StartObject(Source);
-        json.String(Topic, source.Topic);
-        json.Number(Partition, source.Partition);
-        json.Number(Offset, source.Offset);
+        json.StartObject(CanonicalNames.Source);
+        json.String(CanonicalNames.Topic, source.Topic);
+        json.Number(CanonicalNames.Partition, source.Partition);
+        json.Number(CanonicalNames.Offset, source.Offset);
         json.EndObject();
     }
 
-    private static void OptionalString(JsonBytes json, byte[] name, string? value)
+    private static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
     {
         if (value is not null)
         {
@@ -207,7 +165,7 @@ internal static class CanonicalWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, byte[] name, double? value)
+    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
     {
         if (value is { } number)
         {
@@ -215,7 +173,7 @@ internal static class CanonicalWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, byte[] name, long? value)
+    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
     {
         if (value is { } number)
         {

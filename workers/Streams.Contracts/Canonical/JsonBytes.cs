@@ -73,12 +73,9 @@ internal sealed class JsonBytes
         }
     }
 
-    /// <summary><c>"name":</c> as the writer writes <paramref name="name"/>, ready to copy.</summary>
-    public static byte[] Name(JsonEncodedText name) => [(byte)'"', .. name.EncodedUtf8Bytes, (byte)'"', (byte)':'];
-
     public void StartObject() => Open((byte)'{');
 
-    public void StartObject(byte[] name)
+    public void StartObject(JsonEncodedText name)
     {
         PropertyName(name);
         Open((byte)'{');
@@ -86,7 +83,7 @@ internal sealed class JsonBytes
 
     public void EndObject() => Close((byte)'}');
 
-    public void StartArray(byte[] name)
+    public void StartArray(JsonEncodedText name)
     {
         PropertyName(name);
         Open((byte)'[');
@@ -94,29 +91,27 @@ internal sealed class JsonBytes
 
     public void EndArray() => Close((byte)']');
 
-    public void PropertyName(byte[] name)
+    /// <summary><c>"name":</c>, the name encoded once, as the writer writes it.</summary>
+    public void PropertyName(JsonEncodedText name)
     {
-        name.CopyTo(Next(name.Length));
-        length += name.Length;
+        var span = Next(name.EncodedUtf8Bytes.Length + 3);
+        var quoted = Quote(span, name);
+        span[quoted] = (byte)':';
+        length += quoted + 1;
         separate = false;
     }
 
-    public void String(byte[] name, string value)
+    public void String(JsonEncodedText name, string value)
     {
         PropertyName(name);
         StringValue(value);
     }
 
     /// <summary>A value encoded once (an enum's wire name).</summary>
-    public void String(byte[] name, JsonEncodedText value)
+    public void String(JsonEncodedText name, JsonEncodedText value)
     {
         PropertyName(name);
-        var encoded = value.EncodedUtf8Bytes;
-        var span = Reserve(encoded.Length + 2);
-        span[0] = (byte)'"';
-        encoded.CopyTo(span[1..]);
-        span[encoded.Length + 1] = (byte)'"';
-        Wrote(encoded.Length + 2);
+        Wrote(Quote(Reserve(value.EncodedUtf8Bytes.Length + 2), value));
     }
 
     public void StringValue(string value)
@@ -136,7 +131,7 @@ internal sealed class JsonBytes
         Wrote(written + 2);
     }
 
-    public void Number(byte[] name, long value)
+    public void Number(JsonEncodedText name, long value)
     {
         PropertyName(name);
         var span = Reserve(20);
@@ -145,7 +140,7 @@ internal sealed class JsonBytes
     }
 
     /// <summary>Amounts as <see cref="FixedPointNumber"/>, any other double as the writer formats it.</summary>
-    public void Number(byte[] name, double value)
+    public void Number(JsonEncodedText name, double value)
     {
         PropertyName(name);
         var span = Reserve(FixedPointNumber.MaxLength);
@@ -159,7 +154,7 @@ internal sealed class JsonBytes
         CopyScratch();
     }
 
-    public void Boolean(byte[] name, bool value)
+    public void Boolean(JsonEncodedText name, bool value)
     {
         PropertyName(name);
         var literal = value ? "true"u8 : "false"u8;
@@ -168,7 +163,7 @@ internal sealed class JsonBytes
     }
 
     /// <summary>As the writer writes a <see cref="DateTime"/>: round-trip form, trailing zeros of the fraction trimmed.</summary>
-    public void Timestamp(byte[] name, DateTime value)
+    public void Timestamp(JsonEncodedText name, DateTime value)
     {
         PropertyName(name);
         // "yyyy-MM-ddTHH:mm:ss.fffffffZ": 28 bytes in UTC, and only UTC is trimmed here.
@@ -198,6 +193,16 @@ internal sealed class JsonBytes
         span[end + 1] = (byte)'Z';
         span[end + 2] = (byte)'"';
         Wrote(end + 3);
+    }
+
+    /// <summary>Encoded text in quotes at the start of <paramref name="span"/>: how many bytes that took.</summary>
+    private static int Quote(Span<byte> span, JsonEncodedText text)
+    {
+        var encoded = text.EncodedUtf8Bytes;
+        span[0] = (byte)'"';
+        encoded.CopyTo(span[1..]);
+        span[encoded.Length + 1] = (byte)'"';
+        return encoded.Length + 2;
     }
 
     private void Open(byte bracket)
