@@ -221,6 +221,22 @@ internal sealed record GcActivity(long AllocatedBytes, int Gen0, int Gen1, int G
 }
 
 /// <summary>
+/// What the JIT compiled in this process (<see cref="System.Runtime.JitInfo"/>, every thread): methods and the time spent
+/// compiling them. Tiered compilation keeps compiling well after start-up (each hot method again with its profile), on a
+/// thread of its own that ends whenever it has nothing left: a run whose warm-up was too short pays for it in the timed part.
+/// </summary>
+internal sealed record JitActivity(long Methods, TimeSpan Compiling)
+{
+    public static JitActivity Now() => new(System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+
+    public JitActivity Since(JitActivity before)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        return new(Methods - before.Methods, Compiling - before.Compiling);
+    }
+}
+
+/// <summary>
 /// The machine's CPU time since boot from the first line of Linux's <c>/proc/stat</c>, in ticks: idle (with time waiting
 /// for I/O, when no task was runnable either) and busy (user, nice, system, interrupts, time stolen by the hypervisor).
 /// Between two readings it tells whether the cores had work: a saturated run leaves little idle, one held by its latency
@@ -331,26 +347,26 @@ internal static class ProcessResources
     /// <summary>This process's highest resident memory since it started.</summary>
     public static long OwnPeakResidentBytes() => KibField("/proc/self/status", "VmHWM:") * 1024;
 
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<(string Name, double Seconds)> Ended = new();
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<(int Id, string Name, double Seconds)> Ended = new();
 
     /// <summary>Notes the CPU the calling thread used, as it ends: a reading after that no longer sees it.</summary>
     public static void ThreadEnded(string name)
     {
-        var (_, seconds) = ThreadStat("/proc/thread-self/stat");
-        Ended.Enqueue((name, seconds));
+        var (id, _, seconds) = ThreadStat("/proc/thread-self/stat");
+        // Under the id it had while it ran, so that readings from before and after it ended agree on which thread it is.
+        Ended.Enqueue((id ?? -1 - Ended.Count, name, seconds));
     }
 
     /// <summary>
-    /// CPU seconds of each live thread of this process by thread id (negative ids: threads of <see cref="LoadRun.OnOwnThread{T}"/>
-    /// that ended, in the order they did), with the thread's name.
+    /// CPU seconds of each live thread of this process by thread id, and of the threads of <see cref="LoadRun.OnOwnThread{T}"/>
+    /// that ended, under the ids they had, with the thread's name.
     /// </summary>
     public static IReadOnlyDictionary<int, (string Name, double Seconds)> ThreadCpuSeconds()
     {
         var result = new Dictionary<int, (string, double)>();
-        var i = 0;
-        foreach (var ended in Ended)
+        foreach (var (id, name, seconds) in Ended)
         {
-            result[--i] = ended;
+            result[id] = (name, seconds);
         }
 
         if (!Directory.Exists("/proc/self/task"))
@@ -360,17 +376,17 @@ internal static class ProcessResources
 
         foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
         {
-            var stat = ThreadStat(Path.Combine(dir, "stat"));
-            if (stat.Name.Length > 0)
+            var (_, name, seconds) = ThreadStat(Path.Combine(dir, "stat"));
+            if (name.Length > 0)
             {
-                result[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = stat;
+                result[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = (name, seconds);
             }
         }
 
         return result;
     }
 
-    private static (string Name, double Seconds) ThreadStat(string file)
+    private static (int? Id, string Name, double Seconds) ThreadStat(string file)
     {
         try
         {
@@ -378,13 +394,13 @@ internal static class ProcessResources
             var open = stat.IndexOf('(', StringComparison.Ordinal);
             var close = stat.LastIndexOf(')');
             var fields = StatFields(stat);
-            return (stat[(open + 1)..close],
+            return (int.TryParse(stat.AsSpan(0, Math.Max(open - 1, 0)), CultureInfo.InvariantCulture, out var id) ? id : null, stat[(open + 1)..close],
                 (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A thread that ended meanwhile, or not Linux.
-            return ("", 0);
+            return (null, "", 0);
         }
     }
 
@@ -450,5 +466,83 @@ internal static class ProcessResources
         }
 
         return 0;
+    }
+}
+
+/// <summary>
+/// Every thread's CPU, read once a <c>period</c> while a run goes on, so that threads which end before the run does still
+/// count, under their name, with what they had used when last read: the runtime's tiered-compilation worker ends whenever
+/// its queue is empty, retired thread-pool workers end, and a reading at the end alone never sees them. At most one period
+/// of such a thread's CPU is missed (none of a thread of <see cref="LoadRun.OnOwnThread{T}"/>, which notes its own).
+/// </summary>
+internal sealed class ThreadCpuTracker : IDisposable
+{
+    private readonly Dictionary<int, (string Name, double Base, double Last)> threads = [];
+    private readonly List<(string Name, double Used)> gone = [];
+    private readonly Lock gate = new();
+    private readonly Timer? timer;
+
+    public ThreadCpuTracker(TimeSpan period)
+        : this(ProcessResources.ThreadCpuSeconds()) => timer = new Timer(_ => Read(), null, period, period);
+
+    /// <summary>A tracker that counts from <paramref name="start"/> and takes only the readings it is given (<see cref="Merge"/>).</summary>
+    internal ThreadCpuTracker(IReadOnlyDictionary<int, (string Name, double Seconds)> start)
+    {
+        foreach (var (id, (name, seconds)) in start)
+        {
+            threads[id] = (name, seconds, seconds);
+        }
+    }
+
+    /// <summary>
+    /// CPU seconds by thread name (its digits removed, as <see cref="ProcessResources.ThreadCpuDelta"/> names them) since
+    /// the tracker started, ended threads included; largest first.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Stop()
+    {
+        timer?.Dispose();
+        Read();
+        return Totals();
+    }
+
+    /// <summary>What <see cref="Stop"/> returns, from the readings taken so far.</summary>
+    internal IReadOnlyDictionary<string, double> Totals()
+    {
+        lock (gate)
+        {
+            return threads.Values.Select(t => (t.Name, Used: t.Last - t.Base)).Concat(gone)
+                .GroupBy(t => new string([.. t.Name.Where(c => !char.IsAsciiDigit(c))]).Trim())
+                .Select(g => (g.Key, Seconds: g.Sum(t => t.Used)))
+                .Where(g => g.Seconds > 0)
+                .OrderByDescending(g => g.Seconds)
+                .ToDictionary(g => g.Key, g => Math.Round(g.Seconds, 2), StringComparer.Ordinal);
+        }
+    }
+
+    public void Dispose() => timer?.Dispose();
+
+    private void Read() => Merge(ProcessResources.ThreadCpuSeconds());
+
+    /// <summary>Takes one reading in; a thread's CPU only grows, so a smaller one (or another name) is a new thread under a reused id.</summary>
+    internal void Merge(IReadOnlyDictionary<int, (string Name, double Seconds)> reading)
+    {
+        lock (gate)
+        {
+            foreach (var (id, (name, seconds)) in reading)
+            {
+                if (threads.TryGetValue(id, out var known))
+                {
+                    if (known.Name == name && seconds >= known.Last)
+                    {
+                        threads[id] = known with { Last = seconds };
+                        continue;
+                    }
+
+                    gone.Add((known.Name, known.Last - known.Base));
+                }
+
+                threads[id] = (name, 0, seconds);
+            }
+        }
     }
 }

@@ -27,7 +27,8 @@ namespace Streams.Benchmarks.Load;
 /// produce→segment latencies, each stage's lag over time, CPU per event and by part (broker, workers, benchmark,
 /// PostgreSQL) and peak memory. H hosts share the work, P partitions each (one run per P). W records go through first,
 /// untimed. Without a rate the producer keeps E events waiting in ingest and profiles (throughput at saturation, latency
-/// with that backlog); with <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take).
+/// with that backlog); with <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take). The
+/// JIT's work during the timed run is reported.
 /// </summary>
 internal static class PipelineLoad
 {
@@ -253,15 +254,17 @@ internal static class PipelineLoad
             var loadBefore = LoadRun.LoadAverage();
             var machineBefore = MachineCpu.Now();
             var checkpointBefore = SegmentationCheckpoint(environment.DataSource);
-            var threads = ProcessResources.ThreadCpuSeconds();
+            using var threads = new ThreadCpuTracker(TimeSpan.FromSeconds(1));
             var gc = GcActivity.Now();
+            var jit = JitActivity.Now();
             using var allocations = settings.AllocationTypes > 0 ? new AllocationSampler() : null;
             allocations?.Start();
             var statisticsConnection = LoadRun.StartStatementsAsync(environment, settings.Statements, Name).GetAwaiter().GetResult();
             var phase = RunPhase(bootstrap, stages, settings, inputs, settings.Rate, probe, timeline, downstream, environment, AfterSample, stopping, out var log,
                 out var ends);
-            var threadCpu = ProcessResources.ThreadCpuDelta(threads, ProcessResources.ThreadCpuSeconds());
+            var threadCpu = threads.Stop();
             gc = GcActivity.Now().Since(gc);
+            jit = JitActivity.Now().Since(jit);
             var allocated = allocations?.Stop(settings.AllocationTypes);
             var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             postgresCpu = ProcessResources.PostgresCpuSeconds(environment) - postgresCpu;
@@ -287,7 +290,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, stopping);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts, trimmer?.Removed);
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts, trimmer?.Removed, jit);
         }
         finally
         {
@@ -519,7 +522,7 @@ internal sealed record PipelineResult(
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
     (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN,
-    StatementCosts? Statements = null, long? TrimmedRecords = null)
+    StatementCosts? Statements = null, long? TrimmedRecords = null, JitActivity? Jit = null)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or

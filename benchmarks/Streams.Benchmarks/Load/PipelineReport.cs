@@ -76,6 +76,7 @@ internal static class CpuParts
     public const string ThreadPool = "thread pool (.NET TP Worker)";
     public const string Bench = "the benchmark's own threads (bench-*)";
     public const string Runtime = "other .NET threads (GC, JIT, timers, the clients' poll loops, main)";
+    public const string Ended = "threads that ended during the run (tiered compilation's, retired pool threads)";
     public const string Postgres = "PostgreSQL";
 
     /// <summary>The loop threads the runtime names after each worker (<c>CheckpointedBatchRuntime</c>).</summary>
@@ -83,9 +84,13 @@ internal static class CpuParts
 
     /// <summary>
     /// CPU seconds by part, in a fixed order (broker, clients, each worker's loop, thread pool, benchmark, other threads,
-    /// PostgreSQL); a worker's loop only when its thread used CPU. NaN PostgreSQL (not readable) is left out.
+    /// threads that ended, PostgreSQL); a worker's loop only when its thread used CPU. NaN PostgreSQL (not readable) is
+    /// left out. Given the process's own CPU, what no live thread accounts for is the threads that ended meanwhile: the
+    /// runtime's tiered-compilation worker ends whenever its queue is empty, so without this part the parts fell short
+    /// of the process's CPU by its JIT time.
     /// </summary>
-    public static IReadOnlyList<(string Part, double Seconds)> Of(IReadOnlyDictionary<string, double> byThreadName, double postgresSeconds)
+    public static IReadOnlyList<(string Part, double Seconds)> Of(
+        IReadOnlyDictionary<string, double> byThreadName, double postgresSeconds, double processSeconds = double.NaN)
     {
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (name, seconds) in byThreadName)
@@ -99,6 +104,13 @@ internal static class CpuParts
         result.Add((ThreadPool, sums.GetValueOrDefault(ThreadPool)));
         result.Add((Bench, sums.GetValueOrDefault(Bench)));
         result.Add((Runtime, sums.GetValueOrDefault(Runtime)));
+        // Thread readings are rounded to 10 ms each: a shortfall below that many hundredths is rounding, not a thread.
+        var ended = processSeconds - byThreadName.Values.Sum();
+        if (ended > 0.01 * byThreadName.Count)
+        {
+            result.Add((Ended, ended));
+        }
+
         if (!double.IsNaN(postgresSeconds))
         {
             result.Add((Postgres, postgresSeconds));
@@ -199,6 +211,12 @@ internal static class PipelineReport
         Row("managed allocation in this process, MiB / KiB per event (every thread: workers, clients, the bench's)",
             $"{Format(Math.Round(r.Gc.AllocatedBytes / MiB))} / {Format(Math.Round(r.Gc.AllocatedBytes / 1024.0 / n, 2))}");
         Row("garbage collections gen0 / gen1 / gen2; paused s", $"{r.Gc.Gen0} / {r.Gc.Gen1} / {r.Gc.Gen2}; {Format(Math.Round(r.Gc.Paused.TotalSeconds, 2))}");
+        if (r.Jit is { } jit)
+        {
+            Row("JIT in the timed run: methods compiled / s compiling (tiered compilation still at work: the warm-up left it code to promote)",
+                $"{Format(jit.Methods)} / {Format(Math.Round(jit.Compiling.TotalSeconds, 2))}");
+        }
+
         Row("peak RSS of this process, MiB (sampled)", r.Pipeline.PeakProcessBytes / MiB);
         Row("of which the pre-generated input, MiB (values only)", r.Inputs.Bytes / MiB);
         Row("peak PostgreSQL memory, MiB (sum of PSS, sampled)", r.Pipeline.PeakPostgresBytes / MiB);
@@ -206,7 +224,7 @@ internal static class PipelineReport
         Row("machine CPU idle over the timed run, % of all cores (/proc/stat; a sizable share: the pipeline waited, not the CPU)",
             double.IsNaN(r.MachineIdleShare) ? "n/a" : Format(Math.Round(r.MachineIdleShare * 100, 1)));
         Line("");
-        var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds);
+        var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds, r.ProcessCpuSeconds);
         Line("| CPU by part (timed run) | CPU s | µs / event |");
         Line("|---|---:|---:|");
         foreach (var (part, seconds) in parts)
@@ -311,13 +329,14 @@ internal static class PipelineReport
             ["postgres_cpu_s"] = Math.Round(r.PostgresCpuSeconds, 2),
             ["cpu_us_per_event"] = Math.Round(CpuPerEvent(r), 1),
             ["process_cpu_s_by_thread_name"] = r.ThreadCpuSeconds,
-            ["cpu_by_part"] = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds).ToDictionary(p => p.Part, p => new Dictionary<string, double>
+            ["cpu_by_part"] = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds, r.ProcessCpuSeconds).ToDictionary(p => p.Part, p => new Dictionary<string, double>
             {
                 ["cpu_s"] = p.Seconds,
                 ["us_per_event"] = Math.Round(p.Seconds * 1e6 / n, 1),
             }),
             ["workers_cpu_us_per_event"] = Math.Round(CpuParts.WorkersSeconds(CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds)) * 1e6 / n, 1),
             ["baseline_process_cpu_s"] = Math.Round(r.Baseline.ProcessCpuSeconds, 2),
+            ["jit"] = r.Jit is { } jit ? new Dictionary<string, object?> { ["methods"] = jit.Methods, ["compiling_s"] = Math.Round(jit.Compiling.TotalSeconds, 3) } : null,
             ["gc"] = new Dictionary<string, object?>
             {
                 ["allocated_bytes"] = r.Gc.AllocatedBytes,
@@ -379,7 +398,7 @@ internal static class PipelineReport
         {
             var n = r.Settings.Events;
             var eventsPerSecond = n / r.Pipeline.Seconds;
-            var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds).ToDictionary(p => p.Part, p => p.Seconds);
+            var parts = CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds, r.ProcessCpuSeconds).ToDictionary(p => p.Part, p => p.Seconds);
             string PerEvent(double seconds) => Format(Math.Round(seconds * 1e6 / n, 1));
             var bottleneck = StageSummary.Of(r.Pipeline, n).Where(s => !double.IsNaN(s.EventsPerSecondCapacity)).MinBy(s => s.EventsPerSecondCapacity);
             text.AppendLine("| " + string.Join(" | ", [

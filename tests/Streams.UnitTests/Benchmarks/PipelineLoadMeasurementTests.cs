@@ -190,6 +190,38 @@ public sealed class PipelineLoadMeasurementTests
         Assert.DoesNotContain(CpuParts.Of(byThread, double.NaN), p => p.Part == CpuParts.Postgres);
     }
 
+    [Fact]
+    public void ThreadCpuTracker_CountsThreadsThatEndedBeforeTheRunDid_AndANewThreadUnderAReusedId()
+    {
+        var tracker = new ThreadCpuTracker(new Dictionary<int, (string, double)> { [1] = ("ingest", 10), [2] = (".NET Tiered Com", 3) });
+
+        tracker.Merge(new Dictionary<int, (string, double)> { [1] = ("ingest", 12), [2] = (".NET Tiered Com", 5), [3] = (".NET TP Worker", 1) });
+        // Threads 2 and 3 end before the last readings; then id 2 is taken by a new pool thread.
+        tracker.Merge(new Dictionary<int, (string, double)> { [1] = ("ingest", 15), [3] = (".NET TP Worker", 4) });
+        tracker.Merge(new Dictionary<int, (string, double)> { [1] = ("ingest", 16), [2] = (".NET TP Worker", 0.5) });
+
+        Assert.Equal(
+            new Dictionary<string, double> { ["ingest"] = 6, [".NET TP Worker"] = 4.5, [".NET Tiered Com"] = 2 },
+            tracker.Totals());
+    }
+
+    [Fact]
+    public void CpuParts_Of_GivenTheProcesssCpu_CountsWhatNoLiveThreadUsedAsThreadsThatEnded()
+    {
+        var byThread = new Dictionary<string, double> { ["ingest"] = 2, ["rdk:mock"] = 3, [".NET TP Worker"] = 1.5 };
+
+        // 6.5 s in live threads of 14 s: tiered compilation's worker and retired pool threads used the rest, then ended.
+        var parts = CpuParts.Of(byThread, postgresSeconds: 4, processSeconds: 14);
+
+        Assert.Contains((CpuParts.Ended, 7.5), parts);
+        Assert.Equal(14 + 4, parts.Sum(p => p.Seconds), precision: 6);
+        Assert.Equal(2 + 1.5 + 4, CpuParts.WorkersSeconds(parts));
+
+        // Within the threads' own rounding (10 ms each) nothing ended; without the process's CPU nothing is guessed.
+        Assert.DoesNotContain(CpuParts.Of(byThread, 4, processSeconds: 6.52), p => p.Part == CpuParts.Ended);
+        Assert.DoesNotContain(CpuParts.Of(byThread, 4), p => p.Part == CpuParts.Ended);
+    }
+
     [Theory]
     [InlineData(0.50, 50)]
     [InlineData(0.90, 90)]
