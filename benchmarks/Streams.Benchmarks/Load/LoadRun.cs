@@ -234,6 +234,30 @@ internal sealed record JitActivity(long Methods, TimeSpan Compiling)
         ArgumentNullException.ThrowIfNull(before);
         return new(Methods - before.Methods, Compiling - before.Compiling);
     }
+
+    /// <summary>
+    /// Waits until the JIT has compiled nothing for <paramref name="quiet"/>, at most <paramref name="longest"/>; returns
+    /// how long it waited. Tiered compilation holds back its promotions while any new method is being compiled (the
+    /// runtime's call-counting delay), and a host under load keeps meeting methods for the first time, so much of what a
+    /// warm-up made hot is promoted only once the load pauses: this is that pause.
+    /// </summary>
+    public static TimeSpan Settle(TimeSpan quiet, TimeSpan longest, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var quietSince = started.Elapsed;
+        var methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (started.Elapsed < longest && started.Elapsed - quietSince < quiet && !cancellationToken.IsCancellationRequested)
+        {
+            cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100));
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != methods)
+            {
+                (methods, quietSince) = (now, started.Elapsed);
+            }
+        }
+
+        return started.Elapsed;
+    }
 }
 
 /// <summary>

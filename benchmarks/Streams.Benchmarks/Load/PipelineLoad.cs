@@ -26,9 +26,9 @@ namespace Streams.Benchmarks.Load;
 /// record, against the same run's bare consume→produce copy of the same records; with produce→profile and (bounded)
 /// produce→segment latencies, each stage's lag over time, CPU per event and by part (broker, workers, benchmark,
 /// PostgreSQL) and peak memory. H hosts share the work, P partitions each (one run per P). W records go through first,
-/// untimed. Without a rate the producer keeps E events waiting in ingest and profiles (throughput at saturation, latency
-/// with that backlog); with <c>--rate R</c> it offers R records a second (latency at a load the pipeline can take). The
-/// JIT's work during the timed run is reported.
+/// untimed, then a pause until the JIT is quiet. Without a rate the producer keeps E events waiting in ingest and
+/// profiles (throughput at saturation, latency with that backlog); with <c>--rate R</c> it offers R records a second
+/// (latency at a load the pipeline can take). The JIT's work during the timed run is reported.
 /// </summary>
 internal static class PipelineLoad
 {
@@ -48,7 +48,10 @@ internal static class PipelineLoad
         var settings = new Settings(
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
             Partitions: 0,
-            Warmup: LoadRun.Option(args, "--warmup", 20_000, min: 0, max: 1_000_000),
+            // Enough batches for tiered compilation to be done with the code run once per batch (a method is compiled up to
+            // three times, the last after some 60 calls): after 20,000 records a 1,000,000-event run still compiled 8,500
+            // methods in 12.6-13.3 s of JIT, after 200,000 about 1,000-1,200 in 1.8-2.1 s (benchmarks/README.md).
+            Warmup: LoadRun.Option(args, "--warmup", 200_000, min: 0, max: 1_000_000),
             Rate: LoadRun.Option(args, "--rate", 0, min: 0),
             // Four ingest batches: enough to keep every stage busy, small enough not to be the latency measured.
             MaxBacklog: LoadRun.Option(args, "--max-backlog", 8000, min: 0),
@@ -237,12 +240,16 @@ internal static class PipelineLoad
         var timeline = new CommitTimeline();
         var downstream = new DownstreamTimeline();
         using var probe = new CommitProbe(bootstrap, profilesGroup, names.Canonical, settings.Partitions);
+        (TimeSpan Waited, JitActivity Jit)? settled = null;
         try
         {
             if (warmup.Count > 0)
             {
                 Console.WriteLine($"{Name}: warm-up …");
                 RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, AfterSample, stopping, out _, out _);
+                var before = JitActivity.Now();
+                var waited = JitActivity.Settle(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), stopping);
+                settled = (waited, JitActivity.Now().Since(before));
             }
 
             Console.WriteLine($"{Name}: timed run of {inputs.Count:N0} records …");
@@ -290,7 +297,7 @@ internal static class PipelineLoad
             var baseline = RawCopyBaseline.Run(environment.EmbeddedKafka!, inputs, settings.Partitions, settings.BudgetBytes, settings.SampleEvery,
                 settings.StallAfter, stopping);
             return new PipelineResult(settings, inputs, phase, latency, baseline, processCpu, postgresCpu, threadCpu, profileStages, outcomes,
-                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts, trimmer?.Removed, jit);
+                SegmentationProfiles() - segmentationBefore, checkpointAfter.MiniBatches - checkpointBefore.MiniBatches, checkpointAfter.Bytes, tap.Missed, LoadRun.Machine(), (loadBefore, loadAfter, LoadRun.LoadAverage()), gc, allocated, idle, statementCosts, trimmer?.Removed, jit, settled);
         }
         finally
         {
@@ -522,7 +529,7 @@ internal sealed record PipelineResult(
     IReadOnlyDictionary<string, long> IngestOutcomes, long SegmentationRecords, long SegmentationMiniBatches, long SegmentationCheckpointBytes,
     long MissedRecords, string Machine,
     (double Before, double After, double End) LoadAverage, GcActivity Gc, AllocationSample? Allocations = null, double MachineIdleShare = double.NaN,
-    StatementCosts? Statements = null, long? TrimmedRecords = null, JitActivity? Jit = null)
+    StatementCosts? Statements = null, long? TrimmedRecords = null, JitActivity? Jit = null, (TimeSpan Waited, JitActivity Jit)? Settled = null)
 {
     /// <summary>
     /// False when a record went missing (the broker dropped it before it was read, so ingest did not count every input or
