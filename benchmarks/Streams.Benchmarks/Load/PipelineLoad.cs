@@ -49,8 +49,8 @@ internal static class PipelineLoad
             Events: LoadRun.Option(args, "--events", 1_000_000, min: 1, max: 20_000_000),
             Partitions: 0,
             // Enough batches for tiered compilation to be done with the code run once per batch (a method is compiled up to
-            // three times, the last after some 60 calls): after 20,000 records a 1,000,000-event run still compiled 8,500
-            // methods in 12.6-13.3 s of JIT, after 200,000 about 1,000-1,200 in 1.8-2.1 s (benchmarks/README.md).
+            // three times, the last after some 60 calls): after 20,000 records a 1,000,000-event run still compiled
+            // 6,800-8,700 methods in 10-15 s of JIT, after 200,000 1,000-1,200 in 1.6-2.1 s (benchmarks/README.md).
             Warmup: LoadRun.Option(args, "--warmup", 200_000, min: 0, max: 1_000_000),
             Rate: LoadRun.Option(args, "--rate", 0, min: 0),
             // Four ingest batches: enough to keep every stage busy, small enough not to be the latency measured.
