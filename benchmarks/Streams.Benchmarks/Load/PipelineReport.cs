@@ -76,7 +76,7 @@ internal static class CpuParts
     public const string ThreadPool = "thread pool (.NET TP Worker)";
     public const string Bench = "the benchmark's own threads (bench-*)";
     public const string Runtime = "other .NET threads (GC, JIT, timers, the clients' poll loops, main)";
-    public const string Ended = "threads that ended during the run (tiered compilation's, retired pool threads)";
+    public const string Ended = "threads that ended between two readings (what no reading of a thread saw)";
     public const string Postgres = "PostgreSQL";
 
     /// <summary>The loop threads the runtime names after each worker (<c>CheckpointedBatchRuntime</c>).</summary>
@@ -85,9 +85,9 @@ internal static class CpuParts
     /// <summary>
     /// CPU seconds by part, in a fixed order (broker, clients, each worker's loop, thread pool, benchmark, other threads,
     /// threads that ended, PostgreSQL); a worker's loop only when its thread used CPU. NaN PostgreSQL (not readable) is
-    /// left out. Given the process's own CPU, what no live thread accounts for is the threads that ended meanwhile: the
-    /// runtime's tiered-compilation worker ends whenever its queue is empty, so without this part the parts fell short
-    /// of the process's CPU by its JIT time.
+    /// left out. Given the process's own CPU, what no reading of a thread accounts for is CPU of threads that ended
+    /// before they were read again (the runtime's tiered-compilation worker ends whenever its queue is empty): a part of
+    /// its own, so that the parts add up to the process's CPU.
     /// </summary>
     public static IReadOnlyList<(string Part, double Seconds)> Of(
         IReadOnlyDictionary<string, double> byThreadName, double postgresSeconds, double processSeconds = double.NaN)

@@ -210,7 +210,7 @@ public sealed class PipelineLoadMeasurementTests
     {
         var byThread = new Dictionary<string, double> { ["ingest"] = 2, ["rdk:mock"] = 3, [".NET TP Worker"] = 1.5 };
 
-        // 6.5 s in live threads of 14 s: tiered compilation's worker and retired pool threads used the rest, then ended.
+        // 6.5 s read of 14 s: threads that ended before they were read again (tiered compilation's worker) used the rest.
         var parts = CpuParts.Of(byThread, postgresSeconds: 4, processSeconds: 14);
 
         Assert.Contains((CpuParts.Ended, 7.5), parts);
