@@ -435,8 +435,12 @@ internal static class ProcessResources
     /// </summary>
     public static IReadOnlyDictionary<string, double> ThreadCpuDelta(
         IReadOnlyDictionary<int, (string Name, double Seconds)> before, IReadOnlyDictionary<int, (string Name, double Seconds)> after) =>
-        after.GroupBy(t => new string([.. t.Value.Name.Where(c => !char.IsAsciiDigit(c))]).Trim())
-            .Select(g => (g.Key, Seconds: g.Sum(t => t.Value.Seconds - (before.TryGetValue(t.Key, out var b) ? b.Seconds : 0))))
+        ByThreadName(after.Select(t => (t.Value.Name, t.Value.Seconds - (before.TryGetValue(t.Key, out var b) ? b.Seconds : 0))));
+
+    /// <summary>CPU seconds used by threads, summed by thread name with its digits removed; only names that used some, largest first.</summary>
+    internal static IReadOnlyDictionary<string, double> ByThreadName(IEnumerable<(string Name, double Used)> threads) =>
+        threads.GroupBy(t => new string([.. t.Name.Where(c => !char.IsAsciiDigit(c))]).Trim())
+            .Select(g => (g.Key, Seconds: g.Sum(t => t.Used)))
             .Where(g => g.Seconds > 0)
             .OrderByDescending(g => g.Seconds)
             .ToDictionary(g => g.Key, g => Math.Round(g.Seconds, 2), StringComparer.Ordinal);
@@ -519,8 +523,8 @@ internal sealed class ThreadCpuTracker : IDisposable
     }
 
     /// <summary>
-    /// CPU seconds by thread name (its digits removed, as <see cref="ProcessResources.ThreadCpuDelta"/> names them) since
-    /// the tracker started, ended threads included; largest first.
+    /// CPU seconds by thread name (<see cref="ProcessResources.ByThreadName"/>) since the tracker started, ended threads
+    /// included.
     /// </summary>
     public IReadOnlyDictionary<string, double> Stop()
     {
@@ -534,12 +538,7 @@ internal sealed class ThreadCpuTracker : IDisposable
     {
         lock (gate)
         {
-            return threads.Values.Select(t => (t.Name, Used: t.Last - t.Base)).Concat(gone)
-                .GroupBy(t => new string([.. t.Name.Where(c => !char.IsAsciiDigit(c))]).Trim())
-                .Select(g => (g.Key, Seconds: g.Sum(t => t.Used)))
-                .Where(g => g.Seconds > 0)
-                .OrderByDescending(g => g.Seconds)
-                .ToDictionary(g => g.Key, g => Math.Round(g.Seconds, 2), StringComparer.Ordinal);
+            return ProcessResources.ByThreadName(threads.Values.Select(t => (t.Name, t.Last - t.Base)).Concat(gone));
         }
     }
 
