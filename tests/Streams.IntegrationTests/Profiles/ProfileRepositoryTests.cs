@@ -264,6 +264,44 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     }
 
     /// <summary>
+    /// Lineage groups written while their column was json (before migration 0270, which makes it text so that PostgreSQL
+    /// no longer parses every group it stores) read back the same events in the same order after it, beside groups
+    /// written after it.
+    /// </summary>
+    [Fact]
+    public async Task LineageGroups_WrittenAsJsonBeforeMigration0270_ReadBackTheSame_AfterIt()
+    {
+        var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await using (dataSource)
+        {
+            var all = Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly);
+            var runner = new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance);
+            var before = all.Where(m => string.CompareOrdinal(m.Id, "0270") < 0).ToList();
+            Assert.Contains(all, m => m.Id.StartsWith("0270_", StringComparison.Ordinal));
+            await runner.MigrateAsync(before);
+            Assert.Equal("json", await ColumnTypeAsync(dataSource));
+            await SaveAsync(dataSource, Lineage(("p-a", 1), ("p-b", 2), ("p-a", 3)));
+
+            Assert.Contains(await runner.MigrateAsync(all), id => id.StartsWith("0270_", StringComparison.Ordinal));
+            Assert.Equal("text", await ColumnTypeAsync(dataSource));
+            await SaveAsync(dataSource, Lineage(("p-a", 4)));
+
+            await using var read = await dataSource.OpenConnectionAsync();
+            await using var transaction = await read.BeginTransactionAsync();
+            Assert.Equal([1L, 3, 4], LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
+            Assert.Equal([2L], LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
+            Assert.Equal(Event(3).EventId, LoadEvents(read, transaction, "p-a")[1].Event.EventId);
+        }
+
+        static async Task<string?> ColumnTypeAsync(NpgsqlDataSource dataSource)
+        {
+            await using var type = dataSource.CreateCommand(
+                "select data_type from information_schema.columns where table_name = 'lineage_event_groups' and column_name = 'events'");
+            return (string?)await type.ExecuteScalarAsync();
+        }
+    }
+
+    /// <summary>
     /// A profile whose events in one batch would make one value past the group limit (thousands of 1 MiB canonical records
     /// for one profile: past 1 GB PostgreSQL refuses the value, and the batch could never be saved) keeps that batch's
     /// events a row each, read back in the order applied with the batches around it.

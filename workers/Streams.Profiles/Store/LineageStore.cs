@@ -100,7 +100,7 @@ internal static class LineageStore
                 writer.Write(profileId, NpgsqlDbType.Text);
                 writer.Write(batch, NpgsqlDbType.Bigint);
                 writer.Write(keptUntil, NpgsqlDbType.TimestampTz);
-                writer.Write(buffer.WrittenMemory.Slice(start, length), NpgsqlDbType.Json);
+                writer.Write(buffer.WrittenMemory.Slice(start, length), NpgsqlDbType.Text);
             }
 
             writer.Complete();
@@ -370,10 +370,10 @@ internal static class LineageStore
             ), retained as (
                 select batch, place, profile_id, kept_until, element from old
                 union all
-                select g.batch, (e ->> 'n')::integer, g.profile_id, g.kept_until, e from grouped g, json_array_elements(g.events) e
+                select g.batch, (e ->> 'n')::integer, g.profile_id, g.kept_until, e from grouped g, json_array_elements(g.events::json) e
             )
             insert into lineage_event_groups (profile_id, batch, kept_until, events)
-            select coalesce(u.id, r.profile_id), r.batch, min(r.kept_until), json_agg(r.element order by r.place)
+            select coalesce(u.id, r.profile_id), r.batch, min(r.kept_until), json_agg(r.element order by r.place)::text
             from retained r left join unnest(@keys, @ids) as u(key, id) on u.key = (r.batch << {OrderBits}) | r.place
             group by 1, 2
             """,
