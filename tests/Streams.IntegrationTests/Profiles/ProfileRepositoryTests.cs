@@ -249,7 +249,7 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var sizes = new NpgsqlCommand(
-            "select sum(pg_column_size(events))::bigint, sum(octet_length(events::text))::bigint from lineage_event_groups", connection, transaction);
+            "select sum(pg_column_size(events_text))::bigint, sum(octet_length(events_text))::bigint from lineage_event_groups", connection, transaction);
         await using var reader = await sizes.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
         var (stored, read) = (reader.GetInt64(0), reader.GetInt64(1));
@@ -264,9 +264,9 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
     }
 
     /// <summary>
-    /// Lineage groups written while their column was json (before migration 0270, which makes it text so that PostgreSQL
-    /// no longer parses every group it stores) read back the same events in the same order after it, beside groups
-    /// written after it.
+    /// Migration 0270 keeps new lineage groups as text beside the json of older ones, so that PostgreSQL no longer parses
+    /// every group it stores and the upgrade rewrites nothing. Groups written before it read back the same events in the
+    /// same order after it, beside groups written after it, and a split regroups both kinds.
     /// </summary>
     [Fact]
     public async Task LineageGroups_WrittenAsJsonBeforeMigration0270_ReadBackTheSame_AfterIt()
@@ -276,28 +276,73 @@ public sealed class ProfileRepositoryTests(PostgresFixture postgres)
         {
             var all = Migration.FromAssemblies(typeof(MigrationRunner).Assembly, typeof(ProfileRepository).Assembly);
             var runner = new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance);
-            var before = all.Where(m => string.CompareOrdinal(m.Id, "0270") < 0).ToList();
             Assert.Contains(all, m => m.Id.StartsWith("0270_", StringComparison.Ordinal));
-            await runner.MigrateAsync(before);
-            Assert.Equal("json", await ColumnTypeAsync(dataSource));
-            await SaveAsync(dataSource, Lineage(("p-a", 1), ("p-b", 2), ("p-a", 3)));
+            await runner.MigrateAsync([.. all.Where(m => string.CompareOrdinal(m.Id, "0270") < 0)]);
+            // One batch's groups as the worker wrote them then: a json array per profile, each event in its place.
+            await using (var before = dataSource.CreateCommand("""
+                insert into lineage_event_groups (profile_id, batch, kept_until, events)
+                select p, 1, now() + interval '1 day', e::json
+                from unnest(@profiles, @groups) as u(p, e)
+                """))
+            {
+                before.Parameters.Add(new NpgsqlParameter<string[]>("profiles", ["p-a", "p-b"]));
+                before.Parameters.Add(new NpgsqlParameter<string[]>("groups", [Group((0, 1), (2, 3)), Group((1, 2))]));
+                await before.ExecuteNonQueryAsync();
+            }
+
+            // Batch 1 taken: the next batch's number comes after it.
+            await using (var next = dataSource.CreateCommand("select setval(pg_get_serial_sequence('lineage_events', 'seq'), 1)"))
+            {
+                await next.ExecuteNonQueryAsync();
+            }
 
             Assert.Contains(await runner.MigrateAsync(all), id => id.StartsWith("0270_", StringComparison.Ordinal));
-            Assert.Equal("text", await ColumnTypeAsync(dataSource));
             await SaveAsync(dataSource, Lineage(("p-a", 4)));
+            Assert.Equal((2L, 1L), await DocumentsAsync(dataSource));
 
-            await using var read = await dataSource.OpenConnectionAsync();
-            await using var transaction = await read.BeginTransactionAsync();
-            Assert.Equal([1L, 3, 4], LoadEvents(read, transaction, "p-a").Select(e => e.Canonical.Offset));
-            Assert.Equal([2L], LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
-            Assert.Equal(Event(3).EventId, LoadEvents(read, transaction, "p-a")[1].Event.EventId);
+            long third;
+            await using (var read = await dataSource.OpenConnectionAsync())
+            await using (var transaction = await read.BeginTransactionAsync())
+            {
+                var kept = LoadEvents(read, transaction, "p-a");
+                Assert.Equal([1L, 3, 4], kept.Select(e => e.Canonical.Offset));
+                Assert.Equal(Event(3).EventId, kept[1].Event.EventId);
+                Assert.Equal([2L], LoadEvents(read, transaction, "p-b").Select(e => e.Canonical.Offset));
+                third = kept[1].Seq;
+            }
+
+            // A split writes the component's groups again: as text, each event in its place, the profile given to it.
+            await using (var split = await dataSource.OpenConnectionAsync())
+            {
+                var regroup = new Split([], [(third, "p-c")], [], []);
+                await using var batch = new NpgsqlBatch(split);
+                foreach (var command in LineageStore.SaveSplit("p-a", regroup, [], null, DateTimeOffset.UnixEpoch))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                await batch.ExecuteNonQueryAsync();
+            }
+
+            Assert.Equal((1L, 3L), await DocumentsAsync(dataSource));
+            await using var after = await dataSource.OpenConnectionAsync();
+            await using var inSplit = await after.BeginTransactionAsync();
+            Assert.Equal([1L, 4], LoadEvents(after, inSplit, "p-a").Select(e => e.Canonical.Offset));
+            Assert.Equal([3L], LoadEvents(after, inSplit, "p-c").Select(e => e.Canonical.Offset));
         }
 
-        static async Task<string?> ColumnTypeAsync(NpgsqlDataSource dataSource)
+        static string Group(params (int Place, long Offset)[] events) =>
+            "[" + string.Join(',', events.Select(e =>
+                $$"""{"n":{{e.Place}},"t":"canonical","p":{{e.Offset % 3}},"o":{{e.Offset}},"e":{{System.Text.Encoding.UTF8.GetString(Streams.Contracts.Canonical.CanonicalJson.Serialize(Event(e.Offset)))}}}""")) + "]";
+
+        // Groups whose document is json (written before 0270), and those whose document is text.
+        static async Task<(long Json, long Text)> DocumentsAsync(NpgsqlDataSource dataSource)
         {
-            await using var type = dataSource.CreateCommand(
-                "select data_type from information_schema.columns where table_name = 'lineage_event_groups' and column_name = 'events'");
-            return (string?)await type.ExecuteScalarAsync();
+            await using var count = dataSource.CreateCommand(
+                "select count(*) filter (where events is not null), count(*) filter (where events_text is not null) from lineage_event_groups");
+            await using var reader = await count.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            return (reader.GetInt64(0), reader.GetInt64(1));
         }
     }
 

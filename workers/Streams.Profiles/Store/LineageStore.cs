@@ -93,7 +93,7 @@ internal static class LineageStore
                 batch = (long)next.ExecuteScalar()!;
             }
 
-            using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events) from stdin (format binary)");
+            using var writer = connection.BeginBinaryImport("copy lineage_event_groups (profile_id, batch, kept_until, events_text) from stdin (format binary)");
             foreach (var (profileId, start, length) in rows)
             {
                 writer.StartRow();
@@ -274,7 +274,7 @@ internal static class LineageStore
         events = [];
         using (var size = new NpgsqlCommand($"""
             select coalesce((select sum(pg_column_size(event)) from lineage_events where profile_id = any({ComponentOf})), 0)
-                 + coalesce((select sum(pg_column_size(events)) from lineage_event_groups where profile_id = any({ComponentOf})), 0)
+                 + coalesce((select sum(coalesce(pg_column_size(events_text), pg_column_size(events))) from lineage_event_groups where profile_id = any({ComponentOf})), 0)
             """, connection, transaction))
         {
             // As stored (a large group compressed): a lower bound of what reading them takes, which refuses a component far
@@ -288,7 +288,7 @@ internal static class LineageStore
 
         using var command = new NpgsqlCommand($"""
             select seq, canonical_topic, canonical_partition, canonical_offset, event from lineage_events where profile_id = any({ComponentOf});
-            select batch, events from lineage_event_groups where profile_id = any({ComponentOf})
+            select batch, coalesce(events_text, events::text) from lineage_event_groups where profile_id = any({ComponentOf})
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         // Handed out only when complete: a refusal leaves the caller none.
@@ -366,13 +366,13 @@ internal static class LineageStore
                     json_build_object('n', 0, 't', l.canonical_topic, 'p', l.canonical_partition, 'o', l.canonical_offset, 'e', l.event) as element
             ), grouped as (
                 delete from lineage_event_groups g where g.profile_id = any({ComponentOf})
-                returning g.batch, g.profile_id, g.kept_until, g.events
+                returning g.batch, g.profile_id, g.kept_until, coalesce(g.events_text::json, g.events) as events
             ), retained as (
                 select batch, place, profile_id, kept_until, element from old
                 union all
-                select g.batch, (e ->> 'n')::integer, g.profile_id, g.kept_until, e from grouped g, json_array_elements(g.events::json) e
+                select g.batch, (e ->> 'n')::integer, g.profile_id, g.kept_until, e from grouped g, json_array_elements(g.events) e
             )
-            insert into lineage_event_groups (profile_id, batch, kept_until, events)
+            insert into lineage_event_groups (profile_id, batch, kept_until, events_text)
             select coalesce(u.id, r.profile_id), r.batch, min(r.kept_until), json_agg(r.element order by r.place)::text
             from retained r left join unnest(@keys, @ids) as u(key, id) on u.key = (r.batch << {OrderBits}) | r.place
             group by 1, 2

@@ -94,7 +94,7 @@ public static class ProfileInspector
     {
         await using var command = dataSource.CreateCommand($"""
             select (select count(*) from lineage_events where profile_id = any({LineageStore.ComponentOf}))
-                + (select coalesce(sum(json_array_length(events::json)), 0) from lineage_event_groups where profile_id = any({LineageStore.ComponentOf}))
+                + (select coalesce(sum(json_array_length(coalesce(events_text::json, events))), 0) from lineage_event_groups where profile_id = any({LineageStore.ComponentOf}))
             """);
         command.Parameters.Add(new NpgsqlParameter<string>("id", profileId));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
