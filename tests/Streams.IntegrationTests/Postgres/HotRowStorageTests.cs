@@ -55,6 +55,36 @@ public sealed class HotRowStorageTests(PostgresFixture postgres)
         Assert.Equal(updated, heapOnly);
     }
 
+    /// <summary>
+    /// Marks of the size the pipeline writes (six output topics of 16 partitions, about 3 KB) are stored as written, not
+    /// compressed once per row of every batch (migration 0105), and their updates stay on their pages too.
+    /// </summary>
+    [Fact]
+    public async Task IngestOutputMarks_OfEveryOutputPartition_AreStoredUncompressed_AndStayOnTheirPages()
+    {
+        await using var dataSource = await MigratedAsync();
+        var topics = new[] { "streams.canonical-events", "clickstream.quarantine", "store.quarantine", "callcenter.quarantine", "social.quarantine", "consent.quarantine" };
+        string Marks(long from) =>
+            "{" + string.Join(',', topics.SelectMany(t => Enumerable.Range(0, 16).Select(p => $"\"{t}/{p}\":{from + (37 * p)}"))) + "}";
+        var marks = Marks(1_000_000);
+        Assert.True(marks.Length > 3000, $"{marks.Length} bytes of marks");
+        await ExecuteAsync(dataSource, $"""
+            insert into ingest_output_marks (topic, partition, output_marks, updated_at)
+            select 'store', g, '{marks}'::json, now() from generate_series(0, 79) g
+            """);
+
+        var (updated, heapOnly) = await RewriteAsync(dataSource, "ingest_output_marks",
+            $"update ingest_output_marks set output_marks = '{Marks(2_000_000)}'::json, updated_at = now()");
+
+        Assert.Equal(80, updated);
+        Assert.Equal(updated, heapOnly);
+        await using var sizes = dataSource.CreateCommand(
+            "select min(pg_column_size(output_marks)), min(octet_length(output_marks::text)) from ingest_output_marks");
+        await using var reader = await sizes.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetInt32(0) >= reader.GetInt32(1), $"stored in {reader.GetInt32(0)} of {reader.GetInt32(1)} bytes");
+    }
+
     [Fact]
     public async Task ConsumerOffsets_ABatchsPartitionsMoved_StayOnTheirPages()
     {
