@@ -227,7 +227,16 @@ internal sealed record GcActivity(long AllocatedBytes, int Gen0, int Gen1, int G
 /// </summary>
 internal sealed record JitActivity(long Methods, TimeSpan Compiling)
 {
+    /// <summary>How long the JIT must have compiled nothing for <see cref="Settle"/> to return.</summary>
+    public static readonly TimeSpan SettleQuiet = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest <see cref="Settle"/> waits.</summary>
+    public static readonly TimeSpan SettleLongest = TimeSpan.FromSeconds(30);
+
     public static JitActivity Now() => new(System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+
+    /// <summary>The methods and seconds as the JSON report writes them.</summary>
+    public Dictionary<string, object?> ToJson() => new() { ["methods"] = Methods, ["compiling_s"] = Math.Round(Compiling.TotalSeconds, 3) };
 
     public JitActivity Since(JitActivity before)
     {
@@ -236,13 +245,14 @@ internal sealed record JitActivity(long Methods, TimeSpan Compiling)
     }
 
     /// <summary>
-    /// Waits until the JIT has compiled nothing for <paramref name="quiet"/>, at most <paramref name="longest"/>; returns
+    /// Waits until the JIT has compiled nothing for <see cref="SettleQuiet"/>, at most <see cref="SettleLongest"/>; returns
     /// how long it waited. Tiered compilation holds back its promotions while any new method is being compiled (the
     /// runtime's call-counting delay), and a host under load keeps meeting methods for the first time, so much of what a
     /// warm-up made hot is promoted only once the load pauses: this is that pause.
     /// </summary>
-    public static TimeSpan Settle(TimeSpan quiet, TimeSpan longest, CancellationToken cancellationToken)
+    public static TimeSpan Settle(CancellationToken cancellationToken)
     {
+        var (quiet, longest) = (SettleQuiet, SettleLongest);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var quietSince = started.Elapsed;
         var methods = System.Runtime.JitInfo.GetCompiledMethodCount();

@@ -248,7 +248,7 @@ internal static class PipelineLoad
                 Console.WriteLine($"{Name}: warm-up …");
                 RunPhase(bootstrap, stages, settings, warmup, 0, probe, timeline, downstream, environment, AfterSample, stopping, out _, out _);
                 var before = JitActivity.Now();
-                var waited = JitActivity.Settle(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), stopping);
+                var waited = JitActivity.Settle(stopping);
                 settled = (waited, JitActivity.Now().Since(before));
             }
 

@@ -213,7 +213,7 @@ internal static class PipelineReport
         Row("garbage collections gen0 / gen1 / gen2; paused s", $"{r.Gc.Gen0} / {r.Gc.Gen1} / {r.Gc.Gen2}; {Format(Math.Round(r.Gc.Paused.TotalSeconds, 2))}");
         if (r.Settled is { } settled)
         {
-            Row("after the warm-up, until the JIT had compiled nothing for 1 s (at most 30): s waited / methods compiled / s compiling",
+            Row($"after the warm-up, until the JIT had compiled nothing for {JitActivity.SettleQuiet.TotalSeconds:0.#} s (at most {JitActivity.SettleLongest.TotalSeconds:0.#}): s waited / methods compiled / s compiling",
                 $"{Format(Math.Round(settled.Waited.TotalSeconds, 1))} / {Format(settled.Jit.Methods)} / {Format(Math.Round(settled.Jit.Compiling.TotalSeconds, 2))}");
         }
 
@@ -342,14 +342,8 @@ internal static class PipelineReport
             }),
             ["workers_cpu_us_per_event"] = Math.Round(CpuParts.WorkersSeconds(CpuParts.Of(r.ThreadCpuSeconds, r.PostgresCpuSeconds)) * 1e6 / n, 1),
             ["baseline_process_cpu_s"] = Math.Round(r.Baseline.ProcessCpuSeconds, 2),
-            ["jit"] = r.Jit is { } jit ? new Dictionary<string, object?> { ["methods"] = jit.Methods, ["compiling_s"] = Math.Round(jit.Compiling.TotalSeconds, 3) } : null,
-            ["jit_settle"] = r.Settled is { } settle
-                ? new Dictionary<string, object?>
-                {
-                    ["waited_s"] = Math.Round(settle.Waited.TotalSeconds, 2), ["methods"] = settle.Jit.Methods,
-                    ["compiling_s"] = Math.Round(settle.Jit.Compiling.TotalSeconds, 3),
-                }
-                : null,
+            ["jit"] = r.Jit?.ToJson(),
+            ["jit_settle"] = r.Settled is { } settle ? new Dictionary<string, object?>(settle.Jit.ToJson()) { ["waited_s"] = Math.Round(settle.Waited.TotalSeconds, 2) } : null,
             ["gc"] = new Dictionary<string, object?>
             {
                 ["allocated_bytes"] = r.Gc.AllocatedBytes,
