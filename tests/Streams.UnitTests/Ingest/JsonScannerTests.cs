@@ -77,6 +77,26 @@ public class JsonScannerTests
         }
     }
 
+    /// <summary>
+    /// A string's end is searched for 32 bytes at a time, the last block overlapping the one before it: a quote, an
+    /// escape or a control character at every position of strings around those lengths is taken as the reader takes it.
+    /// </summary>
+    [Fact]
+    public void StringsOfEveryLength_WithAStopAtEveryPosition_AreTakenExactlyWhenTheReaderTakesThem()
+    {
+        string[] stops = ["\"", "\\n", "\\u00e9", "\\x", "\\", "\u0000", "\u0001", "\u001f", "\t", "\u007f", "é", " "];
+        for (var length = 0; length <= 100; length++)
+        {
+            for (var at = 0; at <= length; at++)
+            {
+                foreach (var stop in stops)
+                {
+                    AssertScalarAsReader("\"" + new string('a', at) + stop + new string('b', length - at) + "\"");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void MutatedRecords_AreIndexedOnlyWhenTheReaderTakesThem()
     {
