@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -161,11 +162,9 @@ internal readonly struct FieldReader
             return true;
         }
 
-        if (!Utf8.IsValid(raw))
-        {
-            Violation(name, "must be valid Unicode text");
-            return false;
-        }
+        // The record was checked as UTF-8 before any field was read (IngestPipeline.Process), so unescaped text is
+        // valid: checking each field again cost a call per string, a receipt's every line included.
+        Debug.Assert(Utf8.IsValid(raw), "the record is checked as UTF-8 before its fields are read");
 
         // Unescaped text is the UTF-8 itself: every code point starts with exactly one byte that is not 10xxxxxx.
         if (raw.Length > maxLength && raw.Length - JsonStringText.CountContinuationBytes(raw) > maxLength)
