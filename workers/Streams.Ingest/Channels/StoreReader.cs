@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Streams.Contracts.Canonical;
@@ -152,6 +153,8 @@ internal static class StoreReader
         sums.Add(new CategorySum { Category = category, Quantity = quantity, Amount = amount });
     }
 
+    /// <remarks>Locals not zeroed: the category's buffer is read only as far as it was written.</remarks>
+    [SkipLocalsInit]
     private static (string Category, long Quantity, double UnitPrice)? ReadLine(
         FieldReader f, int i, in FieldReader.ArrayElements element, ReceiptState state)
     {
