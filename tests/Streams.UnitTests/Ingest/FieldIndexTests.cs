@@ -119,6 +119,43 @@ public sealed class FieldIndexTests
         Assert.Equal([ReasonCodes.MalformedJson], outcome.ReasonCodes);
     }
 
+    /// <summary>
+    /// A receipt's line in the shape tills write it is read by comparing runs of bytes; every line that departs from that
+    /// shape anywhere, before or after its usual fields, must come out as the thorough path judges it.
+    /// </summary>
+    [Theory]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5}", true)]
+    [InlineData("{\"sku\":\"SK\\u0055-2\",\"category\":\"acc\\\"essories\",\"quantity\":3,\"unit_price\":4.5}", true)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"Ünïcode\",\"quantity\":3.0,\"unit_price\":45e-1}", true)]
+    [InlineData("{ \"sku\" : \"SKU-2\" , \"category\": \"accessories\",\"quantity\":3,\"unit_price\":4.5 }", true)]
+    [InlineData("{\"category\":\"accessories\",\"sku\":\"SKU-2\",\"quantity\":3,\"unit_price\":4.5}", true)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5,\"note\":1}", true)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":\"3\",\"unit_price\":4.5}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":null}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":-4.5}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":{\"a\":1},\"quantity\":3,\"unit_price\":4.5}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5,\"unit_price\":4.5}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5,\"sku\":\"SKU-3\"}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5x}", false)]
+    [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5", false)]
+    public void Process_StoreLineOfTheUsualShapeOrNot_SameOutputsAsThoroughPath(string line, bool accepted)
+    {
+        var json = IngestTestKit.Sample(Channel.Store).ToJsonString();
+        var usual = "{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5}";
+        Assert.Contains(usual, json, StringComparison.Ordinal);
+        // The line second, behind a usual one, and alone in a receipt of its own.
+        foreach (var value in new[] { json.Replace(usual, line, StringComparison.Ordinal), json.Replace(usual, line + "," + usual, StringComparison.Ordinal) })
+        {
+            var raw = Encoding.UTF8.GetBytes(value);
+            var actual = Judged(indexed, Channel.Store, raw);
+            Assert.Equal(Judged(thorough, Channel.Store, raw), actual);
+            Assert.True(
+                actual.StartsWith(nameof(IngestDisposition.Accepted), StringComparison.Ordinal) == accepted || value.Contains(line + ",", StringComparison.Ordinal),
+                $"{actual[..Math.Min(actual.Length, 60)]} for {value}");
+        }
+    }
+
     [Fact]
     public void Process_DuplicateFieldInStoreItem_IsMalformedJson()
     {

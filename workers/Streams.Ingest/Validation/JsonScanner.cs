@@ -54,6 +54,21 @@ internal ref struct JsonScanner(ReadOnlySpan<byte> text)
         return false;
     }
 
+    /// <summary>
+    /// <paramref name="literal"/> exactly where the scanner is, without white space before it: for punctuation and
+    /// names of a shape known in advance, compared as one run of bytes.
+    /// </summary>
+    public bool TryConsumeExact(ReadOnlySpan<byte> literal)
+    {
+        if (!text[Position..].StartsWith(literal))
+        {
+            return false;
+        }
+
+        Position += literal.Length;
+        return true;
+    }
+
     /// <summary>Skips whitespace, then tells the kind of the value that starts there by its first byte (not yet checked).</summary>
     public JsonValueKind PeekValue()
     {
