@@ -19,14 +19,21 @@ internal sealed class FieldTable
     /// <summary>Each name's first eight bytes (fewer zero-padded) as one number: most names differ there.</summary>
     private readonly ulong[] prefixes;
 
+    /// <summary>Each name as it begins a member in JSON without white space: quoted, with its colon.</summary>
+    private readonly byte[][] members;
+
     public FieldTable(params string[] names)
     {
         this.names = names;
         utf8 = [.. names.Select(Encoding.UTF8.GetBytes)];
         prefixes = [.. utf8.Select(name => Prefix(name))];
+        members = [.. utf8.Select(name => (byte[])[(byte)'"', .. name, (byte)'"', (byte)':'])];
     }
 
     public int Count => names.Length;
+
+    /// <summary><c>"name":</c>, the bytes that begin the member of field <paramref name="index"/> in compact JSON.</summary>
+    public ReadOnlySpan<byte> Member(int index) => members[index];
 
     /// <summary>The readers pass the same literals the table was made of, so a reference comparison nearly always decides.</summary>
     public int IndexOf(string name)
@@ -178,6 +185,18 @@ internal sealed class FieldIndex
     /// <summary>How many of <see cref="items"/> hold a reference to the current record.</summary>
     private int itemsIndexed;
 
+    /// <summary>
+    /// For each table this index has read, the field that followed each field (and, at the table's count, the one that
+    /// began the object) the last time: a producer writes its fields in one order, so that field is tried first, as one
+    /// comparison of its <see cref="FieldTable.Member"/> bytes instead of reading a name and looking it up.
+    /// </summary>
+    private readonly List<(FieldTable Table, int[] Following)> learned = [];
+
+    /// <summary>Tables this index remembers an order for; a further one (only tests make tables) is read without.</summary>
+    private const int MaxLearned = 8;
+
+    private int[] following = [];
+
     private FieldIndex(int capacity) => values = new Slot[capacity];
 
     public FieldTable Table { get; private set; } = FieldTable.Consent;
@@ -248,7 +267,37 @@ internal sealed class FieldIndex
     {
         Array.Clear(values);
         record = utf8;
-        Table = table;
+        if (!ReferenceEquals(Table, table) || following.Length == 0)
+        {
+            Table = table;
+            following = FollowingFor(table);
+        }
+    }
+
+    private int[] FollowingFor(FieldTable table)
+    {
+        foreach (var (known, order) in learned)
+        {
+            if (ReferenceEquals(known, table))
+            {
+                return order;
+            }
+        }
+
+        // Until a record shows otherwise, the table's own order; -1 after its last field.
+        var first = new int[table.Count + 1];
+        for (var i = 0; i < table.Count; i++)
+        {
+            first[i] = i + 1 < table.Count ? i + 1 : -1;
+        }
+
+        first[table.Count] = 0;
+        if (learned.Count < MaxLearned)
+        {
+            learned.Add((table, first));
+        }
+
+        return first;
     }
 
     /// <summary>Reads the object that starts where the scanner is, up to and including its end.</summary>
@@ -271,15 +320,31 @@ internal sealed class FieldIndex
         var unknownCount = 0;
         var span = record.Span;
         var next = 0;
+        var previous = Table.Count;
         do
         {
-            if (!scanner.TryReadName(out var nameStart, out var nameLength))
+            int index;
+            var nameStart = 0;
+            var nameLength = 0;
+            var expected = following[previous];
+            if (expected >= 0 && scanner.TryConsumeExact(Table.Member(expected)))
             {
-                return false;
+                index = expected;
+            }
+            else
+            {
+                if (!scanner.TryReadName(out nameStart, out nameLength))
+                {
+                    return false;
+                }
+
+                index = Table.IndexOf(span.Slice(nameStart, nameLength), next);
+                if (index >= 0)
+                {
+                    following[previous] = index;
+                }
             }
 
-            var name = span.Slice(nameStart, nameLength);
-            var index = Table.IndexOf(name, next);
             var kind = scanner.PeekValue();
             var start = scanner.Position;
             if (index >= 0)
@@ -292,6 +357,7 @@ internal sealed class FieldIndex
 
                 values[index] = new Slot(kind, start, scanner.Position - start);
                 next = index + 1;
+                previous = index;
                 continue;
             }
 
@@ -300,6 +366,7 @@ internal sealed class FieldIndex
                 return false;
             }
 
+            var name = span.Slice(nameStart, nameLength);
             for (var u = 0; u < unknownCount; u++)
             {
                 if (span.Slice(unknownStarts[u], unknownLengths[u]).SequenceEqual(name))
