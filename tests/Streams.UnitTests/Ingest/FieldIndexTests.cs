@@ -120,6 +120,39 @@ public sealed class FieldIndexTests
     }
 
     /// <summary>
+    /// The index tries first the field that followed the one before it last time, and that guess is remembered from
+    /// record to record: records whose fields come in changing orders, with a field twice, an unknown one between, or
+    /// white space where the guess expects none, must each come out as the thorough path judges them.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ReasonCodeTests.Channels), MemberType = typeof(ReasonCodeTests))]
+    public void Process_FieldsInChangingOrders_SameOutputsAsThoroughPath(Channel channel)
+    {
+        var fields = Fields(IngestTestKit.Sample(channel));
+        var reversed = Enumerable.Reverse(fields).ToList();
+        var twice = fields.ToList();
+        twice.Insert(2, fields[1]);
+        var unknown = fields.ToList();
+        unknown.Insert(2, ("\"note\"", "1"));
+        string[] records =
+        [
+            Write(fields), Write(reversed), Write(fields), Write(twice), Write(fields), Write(unknown), Write(fields),
+            Write(fields).Replace(",\"", ", \"", StringComparison.Ordinal), Write(reversed), Write(reversed), Write(fields),
+        ];
+
+        var accepted = 0;
+        foreach (var record in records)
+        {
+            var raw = Encoding.UTF8.GetBytes(record);
+            var actual = Judged(indexed, channel, raw);
+            Assert.True(Judged(thorough, channel, raw) == actual, $"differs for {record}");
+            accepted += actual.StartsWith(nameof(IngestDisposition.Accepted), StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        Assert.Equal(records.Length - 1, accepted);
+    }
+
+    /// <summary>
     /// A receipt's line in the shape tills write it is read by comparing runs of bytes; every line that departs from that
     /// shape anywhere, before or after its usual fields, must come out as the thorough path judges it.
     /// </summary>
