@@ -103,6 +103,31 @@ public sealed class CanonicalOutputTests
         Assert.Equal(new DateTimeOffset(2026, 11, 28, 10, 42, 7, TimeSpan.Zero), e.OccurredAt);
     }
 
+    /// <summary>
+    /// A thread remembers the categories it has read by their bytes, in a table of fixed size: more distinct categories
+    /// than it has room for, read again and again, must each still come out as their own.
+    /// </summary>
+    [Fact]
+    public void Process_StoreWithManyDistinctCategories_EveryLineKeepsItsOwn()
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var category = round == 1 ? $" Cat-{i:d3}" : $"Cat-{i:d3}";
+                var e = Process(Channel.Store, Sample(Channel.Store, s =>
+                {
+                    s["total"] = 3;
+                    s["items"] = new System.Text.Json.Nodes.JsonArray(
+                        new System.Text.Json.Nodes.JsonObject { ["sku"] = "SKU-1", ["category"] = category, ["quantity"] = 1, ["unit_price"] = 1 },
+                        new System.Text.Json.Nodes.JsonObject { ["sku"] = "SKU-2", ["category"] = " Shoes ", ["quantity"] = 2, ["unit_price"] = 1 });
+                })).Event!;
+
+                Assert.Equal([new CategoryAmount($"cat-{i:d3}", 1, 1), new CategoryAmount("shoes", 2, 2)], e.Store!.Categories);
+            }
+        }
+    }
+
     [Fact]
     public void Process_Callcenter_KeepsOnlyDerivedValues()
     {

@@ -45,6 +45,9 @@ internal readonly struct FieldReader
 
     public ReasonCollector Reasons { get; }
 
+    /// <summary>Whether the object's fields were indexed from the record's bytes (the usual shape), not parsed the thorough way.</summary>
+    public bool IsIndexed => fields is not null;
+
     /// <summary>The elements of the array field <paramref name="name"/> (store's items), as <see cref="TryGetKind"/> found it.</summary>
     /// <remarks>
     /// With an index for the record, every element of the array was indexed by position when the record was (see
