@@ -220,16 +220,19 @@ internal static class StoreReader
     }
 
     /// <summary>
-    /// Normalized categories by the JSON string that held them (quotes included), in a table of fixed size where a new
-    /// entry takes its slot from whatever was there: at most a few KiB a thread whatever a producer sends, and a
-    /// category that lost its slot is found by its text as before.
+    /// Normalized categories by the JSON string that held them (quotes included), in a table of fixed size. A category
+    /// takes a free slot and keeps it; one whose slot is taken is found by its text, as before, without allocating. After
+    /// <see cref="MaxCollisions"/> such misses the table is emptied and learned again, so categories that filled it once
+    /// (a hostile producer's) do not hold it for good. At most a few KiB a thread, whatever a producer sends.
     /// </summary>
     private sealed class CategoryBytes
     {
-        private const int Slots = 64;
+        private const int SlotBits = 8;
+        private const int MaxCollisions = 1024;
 
-        private readonly byte[]?[] keys = new byte[Slots][];
-        private readonly string?[] values = new string[Slots];
+        private readonly byte[]?[] keys = new byte[1 << SlotBits][];
+        private readonly string?[] values = new string[1 << SlotBits];
+        private int collisions;
 
         public bool TryGet(ReadOnlySpan<byte> raw, [NotNullWhen(true)] out string? normalized)
         {
@@ -241,15 +244,29 @@ internal static class StoreReader
         public void Add(ReadOnlySpan<byte> raw, string normalized)
         {
             var slot = SlotOf(raw);
-            keys[slot] = raw.ToArray();
-            values[slot] = normalized;
+            if (values[slot] is null)
+            {
+                keys[slot] = raw.ToArray();
+                values[slot] = normalized;
+            }
+            else if (++collisions == MaxCollisions)
+            {
+                Array.Clear(keys);
+                Array.Clear(values);
+                collisions = 0;
+            }
         }
 
-        /// <summary>The length and the bytes on either side of the opening and closing quotes, mixed: categories differ there.</summary>
+        /// <summary>The length and the first two and last bytes of the text, multiplied into the slot number's bits.</summary>
         private static int SlotOf(ReadOnlySpan<byte> raw)
         {
-            var mixed = ((uint)raw.Length * 0x9E3779B1u) ^ (raw.Length > 2 ? (raw[1] * 0x85EBCA77u) ^ (raw[^2] * 0xC2B2AE3Du) : 0);
-            return (int)((mixed ^ (mixed >> 15)) % Slots);
+            var mixed = (uint)raw.Length;
+            if (raw.Length > 3)
+            {
+                mixed = (((((mixed * 31) + raw[1]) * 31) + raw[2]) * 31) + raw[^2];
+            }
+
+            return (int)((mixed * 0x9E3779B1u) >> (32 - SlotBits));
         }
     }
 
