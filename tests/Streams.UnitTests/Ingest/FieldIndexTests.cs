@@ -153,8 +153,8 @@ public sealed class FieldIndexTests
     }
 
     /// <summary>
-    /// A receipt's line in the shape tills write it is read by comparing runs of bytes; every line that departs from that
-    /// shape anywhere, before or after its usual fields, must come out as the thorough path judges it.
+    /// A receipt's line in the order tills write it has its names found by the order the lines before it had; every line
+    /// that departs from that shape anywhere, before or after its usual fields, must come out as the thorough path judges it.
     /// </summary>
     [Theory]
     [InlineData("{\"sku\":\"SKU-2\",\"category\":\"accessories\",\"quantity\":3,\"unit_price\":4.5}", true)]

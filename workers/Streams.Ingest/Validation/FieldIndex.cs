@@ -415,15 +415,9 @@ internal sealed class FieldIndex
                     itemsIndexed = Math.Max(itemsIndexed, position + 1);
                     var item = indexes[position];
                     item.Begin(record, FieldTable.StoreItem);
-                    var before = scanner;
-                    if (!item.TryReadUsualItem(ref scanner))
+                    if (!item.TryReadObject(ref scanner, container: -1))
                     {
-                        scanner = before;
-                        item.Begin(record, FieldTable.StoreItem);
-                        if (!item.TryReadObject(ref scanner, container: -1))
-                        {
-                            return false;
-                        }
+                        return false;
                     }
                 }
                 else if (!scanner.TrySkipScalar(kind))
@@ -445,46 +439,10 @@ internal sealed class FieldIndex
         return true;
     }
 
-    /// <summary>
-    /// A receipt's line as tills write it, <c>{"sku":"…","category":"…","quantity":1,"unit_price":2.5}</c> without white
-    /// space: the names and punctuation between the values compared as whole runs of bytes rather than read one token at
-    /// a time, the values checked as <see cref="TryReadObject"/> checks them. False for any other shape, with the
-    /// scanner and this index left for the caller to restore and read the general way; the slots it fills are the ones
-    /// that way would fill.
-    /// </summary>
-    private bool TryReadUsualItem(ref JsonScanner scanner) =>
-        scanner.TryConsumeExact("{\"sku\":"u8) && TryReadUsualValue(ref scanner, UsualItem.Sku, JsonValueKind.String)
-        && scanner.TryConsumeExact(",\"category\":"u8) && TryReadUsualValue(ref scanner, UsualItem.Category, JsonValueKind.String)
-        && scanner.TryConsumeExact(",\"quantity\":"u8) && TryReadUsualValue(ref scanner, UsualItem.Quantity, JsonValueKind.Number)
-        && scanner.TryConsumeExact(",\"unit_price\":"u8) && TryReadUsualValue(ref scanner, UsualItem.UnitPrice, JsonValueKind.Number)
-        && scanner.TryConsumeExact("}"u8);
-
-    private bool TryReadUsualValue(ref JsonScanner scanner, int index, JsonValueKind expected)
-    {
-        var kind = scanner.PeekValue();
-        var start = scanner.Position;
-        if (kind != expected || !scanner.TrySkipScalar(kind))
-        {
-            return false;
-        }
-
-        values[index] = new Slot(expected, start, scanner.Position - start);
-        return true;
-    }
-
     private void Clear()
     {
         Array.Clear(values);
         record = default;
-    }
-
-    /// <summary>The positions of a line's fields in <see cref="FieldTable.StoreItem"/>.</summary>
-    private static class UsualItem
-    {
-        public static readonly int Sku = FieldTable.StoreItem.IndexOf("sku");
-        public static readonly int Category = FieldTable.StoreItem.IndexOf("category");
-        public static readonly int Quantity = FieldTable.StoreItem.IndexOf("quantity");
-        public static readonly int UnitPrice = FieldTable.StoreItem.IndexOf("unit_price");
     }
 
     /// <summary>Where a field's value is in the record.</summary>
