@@ -75,9 +75,10 @@ public class IngestRecordBenchmarks
         foreach (var record in records)
         {
             var outcome = pipeline.Process(Channel, Source, record);
-            if (outcome.Event is not null)
+            // An event's bytes are written as its record is judged (IngestOutcome.CanonicalValue).
+            if (outcome.CanonicalValue is not null)
             {
-                bytes += CanonicalJson.Serialize(outcome.Event).Length;
+                bytes += outcome.CanonicalValue.Length;
             }
 
             if (outcome.Consent is not null)

@@ -24,18 +24,30 @@ public enum IngestDisposition
 }
 
 /// <summary>
-/// The result of <see cref="IngestPipeline.Process"/>: at most one value for the canonical topic (<see cref="Event"/>
-/// or <see cref="Consent"/>) and at most one for the quarantine topic.
+/// The result of <see cref="IngestPipeline.Process"/>: at most one value for the canonical topic (an event, written as
+/// <see cref="CanonicalValue"/> with its <see cref="CanonicalKey"/>, or a <see cref="Consent"/> command) and at most one
+/// for the quarantine topic.
 /// </summary>
+/// <param name="CanonicalKey">The event's key on the canonical topic: its first identifier's pseudonym, else its id.</param>
+/// <param name="CanonicalValue">The event as the canonical topic holds it (<see cref="CanonicalEventWriter"/>), written
+/// while the record was judged: ingest never builds the event's objects.</param>
 public sealed record IngestOutcome(
     IngestDisposition Disposition,
     string? EventId,
-    CanonicalEvent? Event,
+    string? CanonicalKey,
+    byte[]? CanonicalValue,
     ConsentCommand? Consent,
     QuarantineRecord? Quarantine)
 {
     /// <summary>Distinct reason codes found, for metrics; empty for a clean record.</summary>
     public IReadOnlyList<string> ReasonCodes { get; init; } = [];
+
+    /// <summary>
+    /// The event, read back from <see cref="CanonicalValue"/> by the canonical reader, as the profiles worker reads it:
+    /// for whoever inspects an outcome (tests, tools). Ingest's own path uses the bytes only. Read on every call (not
+    /// kept, so a copy made <c>with</c> other bytes never shows the old event).
+    /// </summary>
+    public CanonicalEvent? Event => CanonicalValue is null ? null : CanonicalJson.DeserializeCanonicalEvent(CanonicalValue);
 }
 
 /// <summary>What one input record writes: its outcome and the values for the canonical and quarantine topics.</summary>

@@ -82,6 +82,10 @@ public sealed class IngestPipeline
         {
             outcome = Process(channel, source, value, forced: null);
         }
+        catch (CanonicalWriteException e)
+        {
+            return Requarantine(channel, source, key, value, maxValueBytes, CouldNotBeWritten(e.InnerException!));
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return Requarantine(channel, source, key, value, maxValueBytes,
@@ -125,17 +129,14 @@ public sealed class IngestPipeline
         {
             canonical = outcome switch
             {
-                { Event: { } canonicalEvent } => new IngestOutput(OutputHeaders.KindEvent,
-                    Encoding.UTF8.GetBytes(canonicalEvent.Identifiers.Count > 0 ? canonicalEvent.Identifiers[0].Pseudonym : canonicalEvent.EventId),
-                    CanonicalJson.Serialize(canonicalEvent)),
+                { CanonicalKey: { } eventKey, CanonicalValue: { } eventValue } => new IngestOutput(OutputHeaders.KindEvent, Encoding.UTF8.GetBytes(eventKey), eventValue),
                 { Consent: { } consent } => new IngestOutput(OutputHeaders.KindConsent, Encoding.UTF8.GetBytes(consent.Pseudonym), CanonicalJson.Serialize(consent)),
                 _ => null,
             };
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return Requarantine(channel, source, key, value, maxValueBytes,
-                new QuarantineReason(ReasonCodes.ProcessingError, null, $"its canonical event could not be written ({e.GetType().Name})"));
+            return Requarantine(channel, source, key, value, maxValueBytes, CouldNotBeWritten(e));
         }
 
         if (canonical is { } c && c.Value.Length > maxValueBytes)
@@ -159,6 +160,9 @@ public sealed class IngestPipeline
 
         return new IngestResult(outcome, outputs);
     }
+
+    private static QuarantineReason CouldNotBeWritten(Exception e) =>
+        new(ReasonCodes.ProcessingError, null, $"its canonical event could not be written ({e.GetType().Name})");
 
     private IngestResult Requarantine(
         Channel channel, SourcePosition source, byte[]? key, ReadOnlyMemory<byte> value, int maxValueBytes, QuarantineReason reason)
@@ -274,7 +278,7 @@ public sealed class IngestPipeline
         var identifiers = IdentifierSet.ForRecord(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);
         ClickstreamAttributes? clickstream = null;
-        StoreAttributes? store = null;
+        StoreSale? store = null;
         CallcenterAttributes? callcenter = null;
         SocialAttributes? social = null;
         ConsentAction? action = null;
@@ -303,7 +307,7 @@ public sealed class IngestPipeline
 
         if (disposition is IngestDisposition.Quarantined or IngestDisposition.AnonymousSale)
         {
-            return new IngestOutcome(disposition, header.EventId, null, null, quarantine) { ReasonCodes = reasons.Codes };
+            return new IngestOutcome(disposition, header.EventId, null, null, null, quarantine) { ReasonCodes = reasons.Codes };
         }
 
         var eventId = header.EventId!;
@@ -313,18 +317,65 @@ public sealed class IngestPipeline
             var identifier = identifiers.Items[0];
             var command = new ConsentCommand(eventId, occurredAt, identifier.Type, identifier.Pseudonym!, action!.Value, source,
                 identifier.Others is { Count: > 0 } others ? others : null);
-            return new IngestOutcome(disposition, eventId, null, command, quarantine) { ReasonCodes = reasons.Codes };
+            return new IngestOutcome(disposition, eventId, null, null, command, quarantine) { ReasonCodes = reasons.Codes };
         }
 
-        var canonical = new CanonicalEvent(channel, eventId, occurredAt, ValidIdentifiers(identifiers), reasons.Codes, source)
-        {
-            Clickstream = clickstream,
-            Store = store,
-            Callcenter = callcenter,
-            Social = social,
-        };
-        return new IngestOutcome(disposition, eventId, canonical, null, quarantine) { ReasonCodes = reasons.Codes };
+        var (key, canonical) = WriteEvent(channel, eventId, occurredAt, identifiers, reasons.Codes, source, clickstream, store, callcenter, social);
+        return new IngestOutcome(disposition, eventId, key, canonical, null, quarantine) { ReasonCodes = reasons.Codes };
     }
+
+    /// <summary>
+    /// The canonical event's key and bytes, written from what the record was judged into rather than from an event's
+    /// objects built only to be written once.
+    /// </summary>
+    private static (string Key, byte[] Value) WriteEvent(
+        Channel channel, string eventId, DateTimeOffset occurredAt, IdentifierSet identifiers, IReadOnlyList<string> flags, SourcePosition source,
+        ClickstreamAttributes? clickstream, StoreSale? store, CallcenterAttributes? callcenter, SocialAttributes? social)
+    {
+        try
+        {
+            var writer = CanonicalEventWriter.Start(channel, eventId, occurredAt);
+            string? key = null;
+            var items = identifiers.Items;
+            // By index: a foreach over the interface would allocate an enumerator per record.
+            for (var i = 0; i < items.Count; i++)
+            {
+                var identifier = items[i];
+                if (identifier.Pseudonym is { } pseudonym)
+                {
+                    writer.Identifier(identifier.Type, pseudonym, identifier.Previous);
+                    key ??= pseudonym;
+                }
+            }
+
+            writer.FlagsAndSource(flags, source);
+            if (clickstream is not null)
+            {
+                writer.Clickstream(clickstream);
+            }
+            else if (store is { } sale)
+            {
+                StoreReader.Write(writer, sale);
+            }
+            else if (callcenter is not null)
+            {
+                writer.Callcenter(callcenter);
+            }
+            else if (social is not null)
+            {
+                writer.Social(social);
+            }
+
+            return (key ?? eventId, writer.ToArray());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new CanonicalWriteException(e);
+        }
+    }
+
+    /// <summary>The writer refused what the record was judged into: the record is quarantined with that said.</summary>
+    private sealed class CanonicalWriteException(Exception inner) : Exception("The canonical event could not be written.", inner);
 
     /// <summary>The masked copy, from a document parsed only now when the record was read from its bytes.</summary>
     private static JsonElement Mask(Channel channel, ReadOnlyMemory<byte> value, JsonElement? root, IdentifierSet identifiers)
@@ -361,30 +412,12 @@ public sealed class IngestPipeline
         return reasons.IsEmpty ? IngestDisposition.Accepted : IngestDisposition.Flagged;
     }
 
-    private static CanonicalIdentifier[] ValidIdentifiers(IdentifierSet identifiers)
-    {
-        var valid = new CanonicalIdentifier[identifiers.ValidCount];
-        var next = 0;
-        var items = identifiers.Items;
-        // By index: a foreach over the interface would allocate an enumerator per record.
-        for (var i = 0; i < items.Count; i++)
-        {
-            var identifier = items[i];
-            if (identifier.Pseudonym is not null)
-            {
-                valid[next++] = new CanonicalIdentifier(identifier.Type, identifier.Pseudonym, identifier.Previous);
-            }
-        }
-
-        return valid;
-    }
-
     private IngestOutcome Reject(SourcePosition source, ReadOnlySpan<byte> raw, DateTimeOffset now, QuarantineReason? forced, QuarantineReason reason)
     {
         QuarantineReason[] reasons = forced is null ? [reason] : [forced, reason];
         var record = new QuarantineRecord(
             source, null, QuarantineDisposition.Quarantined, reasons, null, pseudonymizer.Digest(raw), raw.Length, now);
-        return new IngestOutcome(IngestDisposition.Quarantined, null, null, null, record)
+        return new IngestOutcome(IngestDisposition.Quarantined, null, null, null, null, record)
         {
             ReasonCodes = reasons.Select(r => r.Code).Distinct().ToList(),
         };

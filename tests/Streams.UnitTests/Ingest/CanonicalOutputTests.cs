@@ -103,6 +103,49 @@ public sealed class CanonicalOutputTests
         Assert.Equal(new DateTimeOffset(2026, 11, 28, 10, 42, 7, TimeSpan.Zero), e.OccurredAt);
     }
 
+    [Fact]
+    public void Process_Store_CategoryAmountsRoundedToFourDecimals()
+    {
+        var outcome = Process(Channel.Store, Sample(Channel.Store, s =>
+        {
+            s["discount_pct"] = 0;
+            s["total"] = 3.7;
+            s["items"] = new System.Text.Json.Nodes.JsonArray(
+                new System.Text.Json.Nodes.JsonObject { ["sku"] = "SKU-1", ["category"] = "toys", ["quantity"] = 1, ["unit_price"] = 1.23456789 },
+                new System.Text.Json.Nodes.JsonObject { ["sku"] = "SKU-2", ["category"] = "toys", ["quantity"] = 2, ["unit_price"] = 1.23456789 });
+        }));
+
+        Assert.Equal([new CategoryAmount("toys", 3, 3.7037)], outcome.Event!.Store!.Categories);
+        Assert.Contains("\"categories\":[{\"category\":\"toys\",\"quantity\":3,\"amount\":3.7037}]", Encoding.UTF8.GetString(outcome.CanonicalValue!), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The event's identifiers are its valid ones, each with its pseudonym under the previous key during a rotation
+    /// window, and its key on the canonical topic is the first of them.
+    /// </summary>
+    [Fact]
+    public void Handle_RotationWindowAndAnInvalidEmail_KeyedByTheFirstValidIdentifier_EachWithItsPrevious()
+    {
+        var options = PseudonymizationOptions();
+        options.Keys["k2"] = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
+        options.ActiveKeyId = "k2";
+        options.PreviousKeyId = KeyId;
+        options.PreviousNormalizationVersion = NormalizationRules.V1;
+        var rotating = new IngestPipeline(
+            new Pseudonymizer(Microsoft.Extensions.Options.Options.Create(options)),
+            Microsoft.Extensions.Options.Options.Create(new IngestOptions()), new FixedTimeProvider(Now));
+
+        var result = rotating.Handle(Channel.Store, Source, null,
+            Encoding.UTF8.GetBytes(Sample(Channel.Store, s => s["email"] = "not an address").ToJsonString()), MaxValueBytes);
+
+        Assert.Equal(IngestDisposition.Flagged, result.Outcome.Disposition);
+        var identifiers = result.Outcome.Event!.Identifiers;
+        Assert.Equal([IdentifierType.Loyalty, IdentifierType.Phone], identifiers.Select(i => i.Type));
+        Assert.All(identifiers, i => Assert.StartsWith("k2:", i.Pseudonym, StringComparison.Ordinal));
+        Assert.All(identifiers, i => Assert.StartsWith("k1:", i.Previous, StringComparison.Ordinal));
+        Assert.Equal(identifiers[0].Pseudonym, Encoding.UTF8.GetString(Assert.Single(result.Outputs, o => o.Kind == "event").Key!));
+    }
+
     /// <summary>
     /// A thread remembers the categories it has read by their bytes, in a table of fixed size: more distinct categories
     /// than it has room for, read again and again, must each still come out as their own.

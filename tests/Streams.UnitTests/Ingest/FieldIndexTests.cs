@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Streams.Contracts;
@@ -223,9 +224,12 @@ public sealed class FieldIndexTests
 
 
         var parts = new List<string> { outcome.Disposition.ToString(), string.Join(",", outcome.ReasonCodes) };
-        if (outcome.Event is not null)
+        if (outcome.CanonicalValue is { } value)
         {
-            parts.Add(Convert.ToBase64String(CanonicalJson.Serialize(outcome.Event)));
+            // Written from the judged parts, never from an event's objects: the serializer's bytes for the event they are.
+            var reference = JsonSerializer.SerializeToUtf8Bytes(outcome.Event!, CanonicalJsonContext.Default.CanonicalEvent);
+            Assert.Equal(Encoding.UTF8.GetString(reference), Encoding.UTF8.GetString(value));
+            parts.Add(Convert.ToBase64String(value));
         }
 
         if (outcome.Consent is not null)

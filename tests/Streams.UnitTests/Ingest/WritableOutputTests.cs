@@ -70,19 +70,20 @@ public sealed class WritableOutputTests
     }
 
     [Fact]
-    public void Write_CanonicalEventTheWriterRefuses_IsQuarantinedAsProcessingError()
+    public void Write_CanonicalValueTheWriterRefuses_IsQuarantinedAsProcessingError()
     {
-        // Validation never lets a non-finite number through; this one is planted to prove the writer's failure stays
-        // with its record.
-        var value = Encoding.UTF8.GetBytes(Sample(Channel.Clickstream).ToJsonString());
-        var outcome = pipeline.Process(Channel.Clickstream, Source, value);
-        var planted = outcome with { Event = outcome.Event! with { Clickstream = outcome.Event.Clickstream! with { Revenue = double.NaN } } };
+        // Validation never hands the writer a value it refuses; a consent command without its source is planted to
+        // prove the writer's failure stays with its record.
+        var value = Encoding.UTF8.GetBytes(Sample(Channel.Consent).ToJsonString());
+        var outcome = pipeline.Process(Channel.Consent, Source, value);
+        var planted = outcome with { Consent = outcome.Consent! with { Source = null! } };
 
-        var result = pipeline.Write(Channel.Clickstream, Source, null, value, planted, MaxValueBytes);
+        var result = pipeline.Write(Channel.Consent, Source, null, value, planted, MaxValueBytes);
 
         Assert.Equal(IngestDisposition.Quarantined, result.Outcome.Disposition);
         var record = QuarantineOf(result);
         Assert.Equal(ReasonCodes.ProcessingError, record.Reasons[0].Code);
+        Assert.StartsWith("its canonical event could not be written", record.Reasons[0].Detail, StringComparison.Ordinal);
         Assert.NotNull(record.Record);
         Assert.DoesNotContain(result.Outputs, o => o.Kind != "quarantine");
     }

@@ -31,95 +31,45 @@ internal static class CanonicalWriter
 
     private static void Write(JsonBytes json, CanonicalEvent value)
     {
-        json.StartObject();
-        json.String(CanonicalNames.ChannelField, CanonicalNames.ChannelText(value.Channel));
-        json.String(CanonicalNames.EventId, value.EventId);
-        json.Timestamp(CanonicalNames.OccurredAt, value.OccurredAt.UtcDateTime);
+        var writer = new CanonicalEventWriter(json, value.Channel, value.EventId, value.OccurredAt);
         // Indexed, not foreach: an enumerator of an IReadOnlyList is an object per list, three per event.
-        json.StartArray(CanonicalNames.Identifiers);
         var identifiers = value.Identifiers;
         for (var i = 0; i < identifiers.Count; i++)
         {
             var identifier = identifiers[i];
-            json.StartObject();
-            json.String(CanonicalNames.Type, CanonicalNames.IdentifierTypeText(identifier.Type));
-            json.String(CanonicalNames.Pseudonym, identifier.Pseudonym);
-            if (identifier.Previous is { } previous)
-            {
-                json.String(CanonicalNames.Previous, previous);
-            }
-
-            json.EndObject();
+            writer.Identifier(identifier.Type, identifier.Pseudonym, identifier.Previous);
         }
 
-        json.EndArray();
-        json.StartArray(CanonicalNames.Flags);
-        var flags = value.Flags;
-        for (var i = 0; i < flags.Count; i++)
-        {
-            json.StringValue(flags[i]);
-        }
-
-        json.EndArray();
-        WriteSource(json, value.Source);
+        writer.FlagsAndSource(value.Flags, value.Source);
         if (value.Clickstream is { } click)
         {
-            json.StartObject(CanonicalNames.ClickstreamField);
-            json.String(CanonicalNames.EventType, click.EventType);
-            OptionalString(json, CanonicalNames.PageCategory, click.PageCategory);
-            OptionalNumber(json, CanonicalNames.DwellMs, click.DwellMs);
-            OptionalNumber(json, CanonicalNames.Revenue, click.Revenue);
-            OptionalString(json, CanonicalNames.Currency, click.Currency);
-            json.String(CanonicalNames.DeviceClass, click.DeviceClass);
-            json.EndObject();
+            writer.Clickstream(click);
         }
 
         if (value.Store is { } store)
         {
-            json.StartObject(CanonicalNames.StoreField);
-            json.String(CanonicalNames.StoreId, store.StoreId);
-            json.Number(CanonicalNames.Total, store.Total);
-            json.String(CanonicalNames.Currency, store.Currency);
-            OptionalNumber(json, CanonicalNames.DiscountPct, store.DiscountPct);
-            json.Number(CanonicalNames.ItemCount, store.ItemCount);
-            json.StartArray(CanonicalNames.Categories);
+            writer.StartStore(store.StoreId, store.Total, store.Currency, store.DiscountPct, store.ItemCount);
             var categories = store.Categories;
             for (var i = 0; i < categories.Count; i++)
             {
                 var category = categories[i];
-                json.StartObject();
-                json.String(CanonicalNames.Category, category.Category);
-                json.Number(CanonicalNames.Quantity, category.Quantity);
-                json.Number(CanonicalNames.Amount, category.Amount);
-                json.EndObject();
+                writer.Category(category.Category, category.Quantity, category.Amount);
             }
 
-            json.EndArray();
-            OptionalString(json, CanonicalNames.Payment, store.Payment);
-            json.EndObject();
+            writer.EndStore(store.Payment);
         }
 
         if (value.Callcenter is { } call)
         {
-            json.StartObject(CanonicalNames.CallcenterField);
-            json.String(CanonicalNames.Reason, call.Reason);
-            json.Number(CanonicalNames.DurationS, call.DurationS);
-            json.Number(CanonicalNames.Sentiment, call.Sentiment);
-            json.Boolean(CanonicalNames.Resolved, call.Resolved);
-            json.EndObject();
+            writer.Callcenter(call);
         }
 
         if (value.Social is { } social)
         {
-            json.StartObject(CanonicalNames.SocialField);
-            json.String(CanonicalNames.Platform, social.Platform);
-            json.String(CanonicalNames.Interaction, social.Interaction);
-            OptionalNumber(json, CanonicalNames.Sentiment, social.Sentiment);
-            OptionalNumber(json, CanonicalNames.Followers, social.Followers);
-            json.EndObject();
+            writer.Social(social);
         }
 
-        json.EndObject();
+        writer.End();
     }
 
     public static byte[] Write(ConsentCommand value)
@@ -148,7 +98,7 @@ internal static class CanonicalWriter
         return json.ToArray();
     }
 
-    private static void WriteSource(JsonBytes json, SourcePosition source)
+    internal static void WriteSource(JsonBytes json, SourcePosition source)
     {
         json.StartObject(CanonicalNames.Source);
         json.String(CanonicalNames.Topic, source.Topic);
@@ -157,7 +107,7 @@ internal static class CanonicalWriter
         json.EndObject();
     }
 
-    private static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
+    internal static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
     {
         if (value is not null)
         {
@@ -165,7 +115,7 @@ internal static class CanonicalWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
+    internal static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
     {
         if (value is { } number)
         {
@@ -173,7 +123,7 @@ internal static class CanonicalWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
+    internal static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
     {
         if (value is { } number)
         {

@@ -33,7 +33,8 @@ internal static class StoreReader
     [ThreadStatic]
     private static ReceiptState? threadState;
 
-    public static StoreAttributes? Read(FieldReader f, IdentifierSet identifiers)
+    /// <summary>The sale's section of the canonical event but its categories, which <see cref="Write"/> takes from the receipt just read.</summary>
+    public static StoreSale? Read(FieldReader f, IdentifierSet identifiers)
     {
         identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty, FieldLengths.LoyaltyId);
         identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
@@ -59,10 +60,26 @@ internal static class StoreReader
 
         return storeId is null || total is null || currency is null || items is null
             ? null
-            : new StoreAttributes(storeId, total.Value, currency, discountPct, items.Value.ItemCount, items.Value.Categories, payment);
+            : new StoreSale(storeId, total.Value, currency, discountPct, items.Value.ItemCount, payment);
     }
 
-    private static (long ItemCount, CategoryAmount[] Categories, double Expected)? ReadItems(FieldReader f, double discountFactor)
+    /// <summary>
+    /// The store section of the canonical event (<see cref="StoreAttributes"/>) for <paramref name="sale"/>, the last
+    /// receipt <see cref="Read"/> judged on this thread: its categories are written from the sums in place, each amount
+    /// rounded to 4 decimals, without an object per category.
+    /// </summary>
+    public static void Write(CanonicalEventWriter writer, in StoreSale sale)
+    {
+        writer.StartStore(sale.StoreId, sale.Total, sale.Currency, sale.DiscountPct, sale.ItemCount);
+        foreach (ref readonly var sum in CollectionsMarshal.AsSpan(threadState!.Sums))
+        {
+            writer.Category(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4));
+        }
+
+        writer.EndStore(sale.Payment);
+    }
+
+    private static (long ItemCount, double Expected)? ReadItems(FieldReader f, double discountFactor)
     {
         if (!f.TryGetKind("items", JsonValueKind.Array, "an array", required: true, out var items))
         {
@@ -126,18 +143,10 @@ internal static class StoreReader
             return null;
         }
 
-        // An array, not a list: the event only reads it, and a list was one more object per sale.
-        var categories = new CategoryAmount[sums.Count];
-        for (var c = 0; c < categories.Length; c++)
-        {
-            var sum = sums[c];
-            categories[c] = new CategoryAmount(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4));
-        }
-
-        return (itemCount, categories, expected);
+        return (itemCount, expected);
     }
 
-    /// <summary>Sums in place: one <see cref="CategoryAmount"/> per category at the end instead of a new one per item.</summary>
+    /// <summary>Sums in place: one category of the event per category at the end instead of one per item.</summary>
     private static void AddTo(List<CategorySum> sums, string category, long quantity, double amount)
     {
         var span = CollectionsMarshal.AsSpan(sums);
@@ -300,3 +309,6 @@ internal static class StoreReader
         return normalized;
     }
 }
+
+/// <summary>A sale as <see cref="StoreReader.Read"/> judged it: the store section of its event but the categories.</summary>
+internal readonly record struct StoreSale(string StoreId, double Total, string Currency, double? DiscountPct, long ItemCount, string? Payment);
