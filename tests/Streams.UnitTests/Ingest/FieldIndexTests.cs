@@ -83,6 +83,51 @@ public sealed class FieldIndexTests
     }
 
     /// <summary>
+    /// A record in the middle of a larger array (its fields' places are then counted from where it starts), or in memory
+    /// that no array holds, is judged as it is on its own.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ReasonCodeTests.Channels), MemberType = typeof(ReasonCodeTests))]
+    public void Process_RecordAtAnOffsetOrOutsideAnArray_SameOutputsAsOnItsOwn(Channel channel)
+    {
+        var random = new Random(20261207 + (int)channel);
+        for (var n = 0; n < 300; n++)
+        {
+            var fields = Fields(IngestTestKit.Sample(channel));
+            if (random.Next(2) == 0)
+            {
+                Spoil(random, fields);
+            }
+
+            var raw = Encoding.UTF8.GetBytes(Write(fields));
+            var alone = Judged(indexed, channel, raw);
+            var offset = 1 + random.Next(40);
+            var larger = new byte[offset + raw.Length + random.Next(40)];
+            larger.AsSpan().Fill((byte)'7');
+            raw.CopyTo(larger, offset);
+
+            Assert.Equal(alone, Judged(indexed, channel, larger.AsMemory(offset, raw.Length)));
+            Assert.Equal(alone, Judged(indexed, channel, new NotAnArray(raw).Memory));
+        }
+    }
+
+    /// <summary>Memory that does not say which array holds it, as a pooled or native buffer would not.</summary>
+    private sealed class NotAnArray(byte[] bytes) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => bytes;
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
+    /// <summary>
     /// A record of the usual shape is checked for well-formedness only by the index's own pass (no document is parsed):
     /// a syntax error anywhere in it, at its end or after it is still <c>malformed_json</c>, as on the thorough path.
     /// </summary>
@@ -210,7 +255,7 @@ public sealed class FieldIndexTests
     /// enum field throws from <see cref="System.Text.Json.JsonElement.ValueEquals(string)"/> on both paths alike, and
     /// <see cref="IngestPipeline.Handle"/> quarantines it as <c>processing_error</c>).
     /// </summary>
-    private static string Judged(IngestPipeline pipeline, Channel channel, byte[] raw)
+    private static string Judged(IngestPipeline pipeline, Channel channel, ReadOnlyMemory<byte> raw)
     {
         IngestOutcome outcome;
         try
