@@ -278,7 +278,7 @@ public sealed class IngestPipeline
         var identifiers = IdentifierSet.ForRecord(pseudonymizer, channel == Channel.Consent ? null : blocked);
         var header = EventHeader.Read(f, now, options.MaxClockSkew);
         ClickstreamAttributes? clickstream = null;
-        StoreSale? store = null;
+        StoreReader.Sale? store = null;
         CallcenterAttributes? callcenter = null;
         SocialAttributes? social = null;
         ConsentAction? action = null;
@@ -330,7 +330,7 @@ public sealed class IngestPipeline
     /// </summary>
     private static (string Key, byte[] Value) WriteEvent(
         Channel channel, string eventId, DateTimeOffset occurredAt, IdentifierSet identifiers, IReadOnlyList<string> flags, SourcePosition source,
-        ClickstreamAttributes? clickstream, StoreSale? store, CallcenterAttributes? callcenter, SocialAttributes? social)
+        ClickstreamAttributes? clickstream, StoreReader.Sale? store, CallcenterAttributes? callcenter, SocialAttributes? social)
     {
         try
         {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Streams.Contracts.Identifiers;
 
 namespace Streams.Contracts.Canonical;
@@ -70,10 +71,10 @@ public readonly ref struct CanonicalEventWriter
         ArgumentNullException.ThrowIfNull(click);
         json.StartObject(CanonicalNames.ClickstreamField);
         json.String(CanonicalNames.EventType, click.EventType);
-        CanonicalWriter.OptionalString(json, CanonicalNames.PageCategory, click.PageCategory);
-        CanonicalWriter.OptionalNumber(json, CanonicalNames.DwellMs, click.DwellMs);
-        CanonicalWriter.OptionalNumber(json, CanonicalNames.Revenue, click.Revenue);
-        CanonicalWriter.OptionalString(json, CanonicalNames.Currency, click.Currency);
+        OptionalString(json, CanonicalNames.PageCategory, click.PageCategory);
+        OptionalNumber(json, CanonicalNames.DwellMs, click.DwellMs);
+        OptionalNumber(json, CanonicalNames.Revenue, click.Revenue);
+        OptionalString(json, CanonicalNames.Currency, click.Currency);
         json.String(CanonicalNames.DeviceClass, click.DeviceClass);
         json.EndObject();
     }
@@ -85,7 +86,7 @@ public readonly ref struct CanonicalEventWriter
         json.String(CanonicalNames.StoreId, storeId);
         json.Number(CanonicalNames.Total, total);
         json.String(CanonicalNames.Currency, currency);
-        CanonicalWriter.OptionalNumber(json, CanonicalNames.DiscountPct, discountPct);
+        OptionalNumber(json, CanonicalNames.DiscountPct, discountPct);
         json.Number(CanonicalNames.ItemCount, itemCount);
         json.StartArray(CanonicalNames.Categories);
     }
@@ -104,7 +105,7 @@ public readonly ref struct CanonicalEventWriter
     public void EndStore(string? payment)
     {
         json.EndArray();
-        CanonicalWriter.OptionalString(json, CanonicalNames.Payment, payment);
+        OptionalString(json, CanonicalNames.Payment, payment);
         json.EndObject();
     }
 
@@ -125,8 +126,8 @@ public readonly ref struct CanonicalEventWriter
         json.StartObject(CanonicalNames.SocialField);
         json.String(CanonicalNames.Platform, social.Platform);
         json.String(CanonicalNames.Interaction, social.Interaction);
-        CanonicalWriter.OptionalNumber(json, CanonicalNames.Sentiment, social.Sentiment);
-        CanonicalWriter.OptionalNumber(json, CanonicalNames.Followers, social.Followers);
+        OptionalNumber(json, CanonicalNames.Sentiment, social.Sentiment);
+        OptionalNumber(json, CanonicalNames.Followers, social.Followers);
         json.EndObject();
     }
 
@@ -138,5 +139,29 @@ public readonly ref struct CanonicalEventWriter
     {
         json.EndObject();
         return json.ToArray();
+    }
+
+    private static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
+    {
+        if (value is not null)
+        {
+            json.String(name, value);
+        }
+    }
+
+    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
+    {
+        if (value is { } number)
+        {
+            json.Number(name, number);
+        }
+    }
+
+    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
+    {
+        if (value is { } number)
+        {
+            json.Number(name, number);
+        }
     }
 }

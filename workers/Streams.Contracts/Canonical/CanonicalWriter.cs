@@ -106,28 +106,4 @@ internal static class CanonicalWriter
         json.Number(CanonicalNames.Offset, source.Offset);
         json.EndObject();
     }
-
-    internal static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
-    {
-        if (value is not null)
-        {
-            json.String(name, value);
-        }
-    }
-
-    internal static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
-    {
-        if (value is { } number)
-        {
-            json.Number(name, number);
-        }
-    }
-
-    internal static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
-    {
-        if (value is { } number)
-        {
-            json.Number(name, number);
-        }
-    }
 }

@@ -33,8 +33,8 @@ internal static class StoreReader
     [ThreadStatic]
     private static ReceiptState? threadState;
 
-    /// <summary>The sale's section of the canonical event but its categories, which <see cref="Write"/> takes from the receipt just read.</summary>
-    public static StoreSale? Read(FieldReader f, IdentifierSet identifiers)
+    /// <summary>The sale's section of the canonical event, its categories as the receipt's sums (see <see cref="Sale"/>).</summary>
+    public static Sale? Read(FieldReader f, IdentifierSet identifiers)
     {
         identifiers.Read(f, "loyalty_id", IdentifierType.Loyalty, FieldLengths.LoyaltyId);
         identifiers.Read(f, "email", IdentifierType.Email, FieldLengths.Email);
@@ -60,24 +60,30 @@ internal static class StoreReader
 
         return storeId is null || total is null || currency is null || items is null
             ? null
-            : new StoreSale(storeId, total.Value, currency, discountPct, items.Value.ItemCount, payment);
+            : new Sale(storeId, total.Value, currency, discountPct, items.Value.ItemCount, threadState!.Sums, payment);
     }
 
     /// <summary>
-    /// The store section of the canonical event (<see cref="StoreAttributes"/>) for <paramref name="sale"/>, the last
-    /// receipt <see cref="Read"/> judged on this thread: its categories are written from the sums in place, each amount
-    /// rounded to 4 decimals, without an object per category.
+    /// The store section of the canonical event (<see cref="StoreAttributes"/>) for <paramref name="sale"/>: its
+    /// categories are written from the sums in place, each amount rounded to 4 decimals, without an object per category.
     /// </summary>
-    public static void Write(CanonicalEventWriter writer, in StoreSale sale)
+    public static void Write(CanonicalEventWriter writer, in Sale sale)
     {
         writer.StartStore(sale.StoreId, sale.Total, sale.Currency, sale.DiscountPct, sale.ItemCount);
-        foreach (ref readonly var sum in CollectionsMarshal.AsSpan(threadState!.Sums))
+        foreach (ref readonly var sum in CollectionsMarshal.AsSpan(sale.Categories))
         {
             writer.Category(sum.Category, sum.Quantity, Math.Round(sum.Amount, 4));
         }
 
         writer.EndStore(sale.Payment);
     }
+
+    /// <summary>
+    /// A sale as <see cref="Read"/> judged it: the store section of its event, with its categories as the sums the
+    /// thread keeps for the receipt it read last, so it is written (<see cref="Write"/>) before the thread reads another.
+    /// </summary>
+    public readonly record struct Sale(
+        string StoreId, double Total, string Currency, double? DiscountPct, long ItemCount, List<CategorySum> Categories, string? Payment);
 
     private static (long ItemCount, double Expected)? ReadItems(FieldReader f, double discountFactor)
     {
@@ -279,7 +285,8 @@ internal static class StoreReader
         }
     }
 
-    private struct CategorySum
+    /// <summary>A category's sums over a receipt's lines, in place.</summary>
+    public struct CategorySum
     {
         public string Category;
         public long Quantity;
@@ -309,6 +316,3 @@ internal static class StoreReader
         return normalized;
     }
 }
-
-/// <summary>A sale as <see cref="StoreReader.Read"/> judged it: the store section of its event but the categories.</summary>
-internal readonly record struct StoreSale(string StoreId, double Total, string Currency, double? DiscountPct, long ItemCount, string? Payment);
