@@ -17,7 +17,8 @@ public sealed class HostTests
         await using var host = HostProcess.Start();
         var bootstrap = await host.WaitForStateFileAsync("bootstrap", StartTimeout);
         var connectionString = await host.WaitForStateFileAsync("postgres", StartTimeout);
-        Assert.Contains(bootstrap, host.Output, StringComparison.Ordinal);
+        // The console logger writes on its own thread, so the line naming the broker can arrive after the state file.
+        await host.WaitForOutputAsync(bootstrap, StartTimeout);
 
         var catalog = new TopicCatalog(new TopicsOptions());
         using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
