@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-
 namespace Streams.Contracts.Canonical;
 
 /// <summary>
@@ -19,7 +17,7 @@ internal static class FixedPointNumber
     /// <summary>Sign, 11 integer digits, the point and 4 decimals.</summary>
     public const int MaxLength = 17;
 
-    private const long Scale = 10_000;
+    private const ulong Scale = 10_000;
     private const double Limit = 1e11;
 
     public static bool TryFormat(double value, Span<byte> destination, out int written)
@@ -38,34 +36,22 @@ internal static class FixedPointNumber
             return false;
         }
 
-        var units = (long)scaled;
+        var units = (ulong)scaled;
         if (value < 0)
         {
             destination[written++] = (byte)'-';
         }
 
-        Utf8Formatter.TryFormat(units / Scale, destination[written..], out var whole);
-        written += whole;
-        var fraction = units % Scale;
+        var whole = units / Scale;
+        written += DecimalDigits.Write(whole, destination[written..]);
+        var fraction = (int)(units - (whole * Scale));
         if (fraction == 0)
         {
             return true;
         }
 
-        // Four digits with their leading zeros, less the trailing ones: by hand, as a format string is parsed per call.
         destination[written++] = (byte)'.';
-        var digits = destination.Slice(written, 4);
-        digits[3] = (byte)('0' + (fraction % 10));
-        digits[2] = (byte)('0' + (fraction / 10 % 10));
-        digits[1] = (byte)('0' + (fraction / 100 % 10));
-        digits[0] = (byte)('0' + (fraction / 1000));
-        var decimals = 4;
-        while (digits[decimals - 1] == (byte)'0')
-        {
-            decimals--;
-        }
-
-        written += decimals;
+        written += DecimalDigits.WriteDecimals(fraction, destination[written..]);
         return true;
     }
 }

@@ -134,9 +134,16 @@ internal sealed class JsonBytes
     public void Number(JsonEncodedText name, long value)
     {
         PropertyName(name);
-        var span = Reserve(20);
-        Utf8Formatter.TryFormat(value, span, out var written);
-        Wrote(written);
+        var span = Reserve(DecimalDigits.MaxLength + 1);
+        if (value >= 0)
+        {
+            Wrote(DecimalDigits.Write((ulong)value, span));
+            return;
+        }
+
+        // Two's complement: the magnitude of long.MinValue too.
+        span[0] = (byte)'-';
+        Wrote(1 + DecimalDigits.Write(0UL - (ulong)value, span[1..]));
     }
 
     /// <summary>Amounts as <see cref="FixedPointNumber"/>, any other double as the writer formats it.</summary>
