@@ -74,7 +74,7 @@ public sealed class DecimalDigitsTests
     [InlineData(long.MinValue + 1)]
     public void JsonBytesNumber_IsTheWritersBytes(long value)
     {
-        var name = JsonEncodedText.Encode("n");
+        var name = CanonicalNames.Offset;
         var json = JsonBytes.Rent();
         json.StartObject();
         json.Number(name, value);

@@ -141,7 +141,7 @@ public readonly ref struct CanonicalEventWriter
         return json.ToArray();
     }
 
-    private static void OptionalString(JsonBytes json, JsonEncodedText name, string? value)
+    private static void OptionalString(JsonBytes json, CanonicalName name, string? value)
     {
         if (value is not null)
         {
@@ -149,7 +149,7 @@ public readonly ref struct CanonicalEventWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, double? value)
+    private static void OptionalNumber(JsonBytes json, CanonicalName name, double? value)
     {
         if (value is { } number)
         {
@@ -157,7 +157,7 @@ public readonly ref struct CanonicalEventWriter
         }
     }
 
-    private static void OptionalNumber(JsonBytes json, JsonEncodedText name, long? value)
+    private static void OptionalNumber(JsonBytes json, CanonicalName name, long? value)
     {
         if (value is { } number)
         {

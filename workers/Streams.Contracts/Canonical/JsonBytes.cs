@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 
@@ -75,7 +77,7 @@ internal sealed class JsonBytes
 
     public void StartObject() => Open((byte)'{');
 
-    public void StartObject(JsonEncodedText name)
+    public void StartObject(CanonicalName name)
     {
         PropertyName(name);
         Open((byte)'{');
@@ -83,7 +85,7 @@ internal sealed class JsonBytes
 
     public void EndObject() => Close((byte)'}');
 
-    public void StartArray(JsonEncodedText name)
+    public void StartArray(CanonicalName name)
     {
         PropertyName(name);
         Open((byte)'[');
@@ -91,27 +93,26 @@ internal sealed class JsonBytes
 
     public void EndArray() => Close((byte)']');
 
-    /// <summary><c>"name":</c>, the name encoded once, as the writer writes it.</summary>
-    public void PropertyName(JsonEncodedText name)
+    /// <summary><c>"name":</c>, after the separator when one is due: one copy of the name's prepared member.</summary>
+    public void PropertyName(CanonicalName name)
     {
-        var span = Next(name.EncodedUtf8Bytes.Length + 3);
-        var quoted = Quote(span, name);
-        span[quoted] = (byte)':';
-        length += quoted + 1;
+        var skip = separate ? 0 : 1;
+        Copy(name, skip, name.MemberLength - skip);
         separate = false;
     }
 
-    public void String(JsonEncodedText name, string value)
+    public void String(CanonicalName name, string value)
     {
         PropertyName(name);
         StringValue(value);
     }
 
-    /// <summary>A value encoded once (an enum's wire name).</summary>
-    public void String(JsonEncodedText name, JsonEncodedText value)
+    /// <summary>A value encoded once (an enum's wire name), in quotes: the middle of its prepared member.</summary>
+    public void String(CanonicalName name, CanonicalName value)
     {
         PropertyName(name);
-        Wrote(Quote(Reserve(value.EncodedUtf8Bytes.Length + 2), value));
+        Copy(value, 1, value.MemberLength - 2);
+        separate = true;
     }
 
     public void StringValue(string value)
@@ -131,7 +132,7 @@ internal sealed class JsonBytes
         Wrote(written + 2);
     }
 
-    public void Number(JsonEncodedText name, long value)
+    public void Number(CanonicalName name, long value)
     {
         PropertyName(name);
         var span = Reserve(DecimalDigits.MaxLength + 1);
@@ -147,7 +148,7 @@ internal sealed class JsonBytes
     }
 
     /// <summary>Amounts as <see cref="FixedPointNumber"/>, any other double as the writer formats it.</summary>
-    public void Number(JsonEncodedText name, double value)
+    public void Number(CanonicalName name, double value)
     {
         PropertyName(name);
         var span = Reserve(FixedPointNumber.MaxLength);
@@ -161,7 +162,7 @@ internal sealed class JsonBytes
         CopyScratch();
     }
 
-    public void Boolean(JsonEncodedText name, bool value)
+    public void Boolean(CanonicalName name, bool value)
     {
         PropertyName(name);
         var literal = value ? "true"u8 : "false"u8;
@@ -170,7 +171,7 @@ internal sealed class JsonBytes
     }
 
     /// <summary>As the writer writes a <see cref="DateTime"/>: round-trip form, trailing zeros of the fraction trimmed.</summary>
-    public void Timestamp(JsonEncodedText name, DateTime value)
+    public void Timestamp(CanonicalName name, DateTime value)
     {
         PropertyName(name);
         // "yyyy-MM-ddTHH:mm:ss.fffffffZ": 28 bytes in UTC, and only UTC is trimmed here.
@@ -202,14 +203,26 @@ internal sealed class JsonBytes
         Wrote(end + 3);
     }
 
-    /// <summary>Encoded text in quotes at the start of <paramref name="span"/>: how many bytes that took.</summary>
-    private static int Quote(Span<byte> span, JsonEncodedText text)
+    /// <summary>
+    /// <paramref name="count"/> bytes of <paramref name="name"/>'s member from <paramref name="start"/> (0 or 1), as one
+    /// 32-byte move when the member fits: the bytes after them are overwritten by whatever is written next.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Copy(CanonicalName name, int start, int count)
     {
-        var encoded = text.EncodedUtf8Bytes;
-        span[0] = (byte)'"';
-        encoded.CopyTo(span[1..]);
-        span[encoded.Length + 1] = (byte)'"';
-        return encoded.Length + 2;
+        if (Vector256.IsHardwareAccelerated && name.FitsOneCopy)
+        {
+            // The member's array has CopyBytes + 1 bytes at least, so the load stays inside it from either start.
+            var span = Reserve(CanonicalName.CopyBytes);
+            Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(name.Member), (nuint)start)
+                .StoreUnsafe(ref MemoryMarshal.GetReference(span));
+        }
+        else
+        {
+            name.Member.AsSpan(start, count).CopyTo(Reserve(count));
+        }
+
+        length += count;
     }
 
     private void Open(byte bracket)
