@@ -34,6 +34,26 @@ public sealed class IdentifierNormalizerTests
     public void Normalize_InvalidEmail_Fails(string raw) =>
         Assert.False(IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, IngestTestKit.Rules, out _));
 
+    /// <summary>
+    /// Every character of the Basic Multilingual Plane in the local part, alone and after a non-ASCII letter: valid exactly
+    /// when it is neither white space nor a control character (nor a second '@').
+    /// </summary>
+    [Fact]
+    public void Normalize_EmailWithAnyCharacter_RejectsExactlyWhiteSpaceAndControlCharacters()
+    {
+        for (var code = 0; code <= char.MaxValue; code++)
+        {
+            var c = (char)code;
+            var expected = c != '@' && !char.IsWhiteSpace(c) && !char.IsControl(c);
+            foreach (var raw in (string[])[$"ja{c}ne@example.com", $"zoë{c}x@example.com"])
+            {
+                Assert.True(
+                    expected == IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, IngestTestKit.Rules, out _),
+                    $"U+{code:X4} in {(raw[0] == 'j' ? "an ASCII" : "a non-ASCII")} local part");
+            }
+        }
+    }
+
     [Fact]
     public void Normalize_EmailLongerThan254_Fails()
     {

@@ -88,11 +88,17 @@ public static class IdentifierNormalizer
             return false;
         }
 
-        foreach (var c in value)
+        // Printable ASCII is neither white space nor a control character: only from the first other character on
+        // (usually none) is each one looked up.
+        var other = value.IndexOfAnyExceptInRange('!', '~');
+        if (other >= 0)
         {
-            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            foreach (var c in value[other..])
             {
-                return false;
+                if (char.IsWhiteSpace(c) || char.IsControl(c))
+                {
+                    return false;
+                }
             }
         }
 
