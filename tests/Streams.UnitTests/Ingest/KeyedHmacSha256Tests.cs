@@ -36,7 +36,7 @@ public class KeyedHmacSha256Tests
     [InlineData(4096)]
     [InlineData(4097)]
     [InlineData(1 << 20)]
-    public void Compute_MessagesAroundTheTransitionLimitAndARecordsSize_EqualDotNetsHmac(int length)
+    public void Compute_MessagesOfManyBlocksUpToARecordsSize_EqualDotNetsHmac(int length)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var message = RandomNumberGenerator.GetBytes(length);

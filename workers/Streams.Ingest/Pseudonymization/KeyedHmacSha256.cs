@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -13,9 +14,11 @@ namespace Streams.Ingest.Pseudonymization;
 /// Why not <see cref="IncrementalHash"/>: every .NET HMAC on Linux goes through OpenSSL's <c>EVP_MAC</c> layer, where
 /// one MAC of a 30-byte identifier is three P/Invokes, each clearing OpenSSL's thread error queue, and a copy and free
 /// of digest contexts; that bookkeeping cost more than the two SHA-256 blocks a MAC needs (about 540 against 140 ns
-/// here, see <c>benchmarks/README.md</c>). Here the SHA-256 is still OpenSSL's (its <c>SHA256_Init</c>,
-/// <c>SHA256_Update</c> and <c>SHA256_Final</c> on a caller-owned context, using the CPU's SHA instructions), and
-/// only RFC 2104's composition of the two hashes is ours.
+/// here, see <c>benchmarks/README.md</c>). Here the SHA-256 is still OpenSSL's: its <c>SHA256_Init</c> and
+/// <c>SHA256_Update</c> key the two states once, and each MAC runs its blocks through <c>SHA256_Transform</c>, the
+/// compression function alone (with the CPU's SHA instructions), on a copy of a keyed state. Only RFC 2104's
+/// composition and FIPS 180-4's padding are ours: <c>SHA256_Final</c>'s bookkeeping, copies and clearing of its buffer
+/// were as much as the blocks themselves for an identifier.
 /// </para>
 /// <para>
 /// Where that libcrypto cannot be loaded, or its results differ from .NET's <see cref="HMACSHA256"/> in a check at
@@ -31,12 +34,11 @@ internal sealed unsafe class KeyedHmacSha256
     /// <summary>OpenSSL's <c>SHA256_CTX</c> is 112 bytes in 1.1 and 3.x; a state slot leaves room past it.</summary>
     private const int StateBytes = 128;
 
-    /// <summary>
-    /// Messages up to this size are hashed without the GC transition (a few microseconds at most); a longer one, which
-    /// only a hostile identifier near the record limit can be, takes the ordinary transition so it cannot hold up a
-    /// collection.
-    /// </summary>
-    private const int NoTransitionBytes = 4096;
+    /// <summary>The chaining value at the start of <c>SHA256_CTX</c>: eight 32-bit words in the CPU's byte order.</summary>
+    private const int ChainingBytes = 32;
+
+    /// <summary>A padded message ends with its length in bits, a 64-bit big-endian number.</summary>
+    private const int LengthBytes = 8;
 
     private static readonly Sha256Functions? Native = Sha256Functions.Load();
 
@@ -106,26 +108,41 @@ internal sealed unsafe class KeyedHmacSha256
         }
 
         var work = stackalloc byte[StateBytes];
-        var innerHash = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        var tail = stackalloc byte[2 * BlockBytes];
         fixed (byte* state = states)
         fixed (byte* input = message)
-        fixed (byte* output = mac)
         {
-            // The keyed states are only ever read: each half of the MAC finishes a copy of one on the stack.
-            Buffer.MemoryCopy(state, work, StateBytes, StateBytes);
-            if (message.Length <= NoTransitionBytes)
-            {
-                native.Update(work, input, (nuint)message.Length);
-            }
-            else
-            {
-                native.UpdateLong(work, input, (nuint)message.Length);
-            }
+            // The keyed states are only ever read: each half of the MAC runs on a copy of one's chaining value.
+            Buffer.MemoryCopy(state, work, ChainingBytes, ChainingBytes);
+            native.Blocks(work, input, message.Length, tail);
 
-            native.Final(innerHash, work);
-            Buffer.MemoryCopy(state + StateBytes, work, StateBytes, StateBytes);
-            native.Update(work, innerHash, HMACSHA256.HashSizeInBytes);
-            native.Final(output, work);
+            // The outer hash's one block: the inner hash, then its padding (the key's block and 32 bytes hashed).
+            WriteChainingValue(work, new Span<byte>(tail, ChainingBytes));
+            Buffer.MemoryCopy(state + StateBytes, work, ChainingBytes, ChainingBytes);
+            Pad(new Span<byte>(tail, BlockBytes), ChainingBytes, BlockBytes + ChainingBytes);
+            native.Transform(work, tail);
+            WriteChainingValue(work, mac);
+        }
+    }
+
+    /// <summary>
+    /// FIPS 180-4 §5.1.1 for a message that follows the key's block: after the <paramref name="used"/> bytes of the
+    /// last block(s), 0x80, zeros, and the length of all that was hashed in bits, at the end of <paramref name="blocks"/>.
+    /// </summary>
+    private static void Pad(Span<byte> blocks, int used, long hashedBytes)
+    {
+        blocks[used] = 0x80;
+        blocks[(used + 1)..^LengthBytes].Clear();
+        BinaryPrimitives.WriteInt64BigEndian(blocks[^LengthBytes..], hashedBytes * 8);
+    }
+
+    /// <summary>The hash: the chaining value's words, big-endian.</summary>
+    private static void WriteChainingValue(byte* state, Span<byte> destination)
+    {
+        var words = new ReadOnlySpan<uint>(state, ChainingBytes / sizeof(uint));
+        for (var i = 0; i < words.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(destination[(i * sizeof(uint))..], words[i]);
         }
     }
 
@@ -137,16 +154,15 @@ internal sealed unsafe class KeyedHmacSha256
 
         private readonly delegate* unmanaged[SuppressGCTransition]<byte*, int> init;
         private readonly delegate* unmanaged[SuppressGCTransition]<byte*, byte*, nuint, int> update;
-        private readonly delegate* unmanaged<byte*, byte*, nuint, int> updateLong;
-        private readonly delegate* unmanaged[SuppressGCTransition]<byte*, byte*, int> final;
+
+        /// <summary>One 64-byte block into the chaining value, a few dozen nanoseconds: no transition, whatever the message.</summary>
+        private readonly delegate* unmanaged[SuppressGCTransition]<byte*, byte*, void> transform;
 
         private Sha256Functions(nint library)
         {
             init = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)NativeLibrary.GetExport(library, "SHA256_Init");
-            var updateExport = NativeLibrary.GetExport(library, "SHA256_Update");
-            update = (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, nuint, int>)updateExport;
-            updateLong = (delegate* unmanaged<byte*, byte*, nuint, int>)updateExport;
-            final = (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, int>)NativeLibrary.GetExport(library, "SHA256_Final");
+            update = (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, nuint, int>)NativeLibrary.GetExport(library, "SHA256_Update");
+            transform = (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, void>)NativeLibrary.GetExport(library, "SHA256_Transform");
         }
 
         public static Sha256Functions? Load()
@@ -198,11 +214,30 @@ internal sealed unsafe class KeyedHmacSha256
             padded.Clear();
         }
 
-        public void Update(byte* state, byte* input, nuint length) => Check(update(state, input, length));
+        public void Transform(byte* state, byte* block) => transform(state, block);
 
-        public void UpdateLong(byte* state, byte* input, nuint length) => Check(updateLong(state, input, length));
+        /// <summary>
+        /// <paramref name="length"/> bytes of <paramref name="input"/> and their padding (the key's block hashed before
+        /// them) into <paramref name="state"/>: whole blocks from the input, the rest from <paramref name="tail"/> (two
+        /// blocks of room).
+        /// </summary>
+        public void Blocks(byte* state, byte* input, int length, byte* tail)
+        {
+            var whole = length / BlockBytes;
+            for (var i = 0; i < whole; i++)
+            {
+                transform(state, input + ((nint)i * BlockBytes));
+            }
 
-        public void Final(byte* output, byte* state) => Check(final(output, state));
+            var rest = length - (whole * BlockBytes);
+            var tailBlocks = rest + 1 + LengthBytes <= BlockBytes ? 1 : 2;
+            Buffer.MemoryCopy(input + ((nint)whole * BlockBytes), tail, rest, rest);
+            Pad(new Span<byte>(tail, tailBlocks * BlockBytes), rest, BlockBytes + (long)length);
+            for (var i = 0; i < tailBlocks; i++)
+            {
+                transform(state, tail + (i * BlockBytes));
+            }
+        }
 
         private static void Check(int result)
         {
