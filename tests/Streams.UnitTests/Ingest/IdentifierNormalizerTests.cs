@@ -54,6 +54,46 @@ public sealed class IdentifierNormalizerTests
         }
     }
 
+    /// <summary>
+    /// Short random strings over the characters the rules turn on, ASCII-only and not, against the rules written out
+    /// plainly: one '@' with a local part, a domain of 3 or more with a dot, not at either end, never two in a row, no
+    /// white space or control character; then trimmed and lower-cased.
+    /// </summary>
+    [Fact]
+    public void Normalize_RandomEmailShapes_FollowTheRulesWrittenOut()
+    {
+        const string alphabet = "aZ9.@-+._@. \té\u0085";
+        var random = new Random(26);
+        for (var i = 0; i < 300_000; i++)
+        {
+            var text = new char[random.Next(0, 14)];
+            for (var c = 0; c < text.Length; c++)
+            {
+                // Mostly ASCII, so the one-pass path is what most cases take.
+                text[c] = alphabet[random.Next(random.Next(4) == 0 ? alphabet.Length : alphabet.Length - 4)];
+            }
+
+            var raw = new string(text);
+            var valid = IdentifierNormalizer.TryNormalize(IdentifierType.Email, raw, IngestTestKit.Rules, out var normalized);
+            var expected = EmailByTheRules(raw);
+            Assert.True(expected == (valid ? normalized : null), $"'{raw}': {normalized ?? "invalid"}, expected {expected ?? "invalid"}");
+        }
+    }
+
+    private static string? EmailByTheRules(string raw)
+    {
+        var value = raw.Trim();
+        var parts = value.Split('@');
+        if (value.Length is 0 or > IdentifierNormalizer.MaxEmailLength || parts.Length != 2 || parts[0].Length == 0)
+        {
+            return null;
+        }
+
+        var domain = parts[1];
+        var domainValid = domain.Length >= 3 && domain[0] != '.' && domain[^1] != '.' && domain.Contains('.') && !domain.Contains("..");
+        return domainValid && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? value.ToLowerInvariant() : null;
+    }
+
     [Fact]
     public void Normalize_EmailLongerThan254_Fails()
     {
