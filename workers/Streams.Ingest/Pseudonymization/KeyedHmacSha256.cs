@@ -155,7 +155,11 @@ internal sealed unsafe class KeyedHmacSha256
         private readonly delegate* unmanaged[SuppressGCTransition]<byte*, int> init;
         private readonly delegate* unmanaged[SuppressGCTransition]<byte*, byte*, nuint, int> update;
 
-        /// <summary>One 64-byte block into the chaining value, a few dozen nanoseconds: no transition, whatever the message.</summary>
+        /// <summary>
+        /// One 64-byte block into the chaining value, a few dozen nanoseconds, so without the GC transition whatever the
+        /// message's length: the JIT polls for a collection after each call that suppresses it, so the blocks of even a
+        /// record-sized message (a raw digest) cannot hold one up.
+        /// </summary>
         private readonly delegate* unmanaged[SuppressGCTransition]<byte*, byte*, void> transform;
 
         private Sha256Functions(nint library)
