@@ -31,9 +31,6 @@ public sealed class CanonicalName
     /// <summary>The name as the JSON writers and readers take it.</summary>
     public JsonEncodedText Text { get; }
 
-    /// <summary>The name's UTF-8 bytes, escaped as JSON writes them, without quotes.</summary>
-    public ReadOnlySpan<byte> EncodedUtf8Bytes => Text.EncodedUtf8Bytes;
-
     /// <summary><c>,"name":</c>, then zeros up to at least <see cref="CopyBytes"/> + 1 bytes.</summary>
     internal byte[] Member { get; }
 

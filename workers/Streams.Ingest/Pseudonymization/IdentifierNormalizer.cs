@@ -124,7 +124,7 @@ public static class IdentifierNormalizer
         }
 
         var at = -1;
-        var dots = 0;
+        var dotted = false;
         var previous = '\0';
         for (var i = 0; i < value.Length; i++)
         {
@@ -145,14 +145,14 @@ public static class IdentifierNormalizer
                     return false;
                 }
 
-                dots++;
+                dotted = true;
             }
 
             destination[i] = char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c;
             previous = c;
         }
 
-        if (at <= 0 || value.Length - at - 1 < 3 || dots == 0 || previous == '.')
+        if (at <= 0 || value.Length - at - 1 < 3 || !dotted || previous == '.')
         {
             return false;
         }
